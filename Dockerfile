@@ -1,0 +1,29 @@
+# syntax=docker/dockerfile:1
+# roje: build with the full toolchain, run on a slim image as an unprivileged user that may bind
+# port 53 and nothing more.
+
+FROM node:24-bookworm-slim AS build
+WORKDIR /src
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+RUN npm run build && npm prune --omit=dev
+
+FROM node:24-bookworm-slim AS runtime
+# Grant the node binary the one capability it needs to bind port 53 (file capability), so the
+# process can run as the unprivileged "node" user. libcap2-bin is removed again afterwards.
+RUN apt-get update \
+  && apt-get install -y --no-install-recommends libcap2-bin \
+  && setcap cap_net_bind_service=+ep /usr/local/bin/node \
+  && apt-get purge -y libcap2-bin && apt-get autoremove -y && rm -rf /var/lib/apt/lists/*
+WORKDIR /app
+ENV NODE_ENV=production
+COPY --from=build /src/node_modules ./node_modules
+COPY --from=build /src/dist ./dist
+COPY package.json ./
+COPY deploy/roje.yaml /etc/roje/roje.yaml
+USER node
+EXPOSE 53/udp 53/tcp
+ENTRYPOINT ["node", "/app/dist/main.js"]
+CMD ["serve", "--config", "/etc/roje/roje.yaml", "--listen", "0.0.0.0:53"]

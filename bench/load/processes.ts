@@ -1,0 +1,184 @@
+/**
+ * Child processes of a load run (upstream, servers under test, dnsperf), tracked in one group so that every
+ * one of them is stopped at the end, on error and on SIGINT: a forgotten unbound would keep a port and a core.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import dgram from 'node:dgram';
+import net from 'node:net';
+
+export interface Managed {
+  readonly name: string;
+  readonly child: ChildProcess;
+  /** Resolves with the exit code (null when killed by a signal). */
+  readonly exited: Promise<number | null>;
+  /** The last few KB of stderr (and stdout when not redirected), for error messages. */
+  output(): string;
+  stop(): Promise<void>;
+}
+
+export interface SpawnOptions {
+  /** CPU list for taskset (e.g. "0"); undefined runs unpinned. */
+  cpu?: string | undefined;
+  /** File descriptor to receive stdout; by default stdout is kept in the tail buffer. */
+  stdoutFd?: number;
+  cwd?: string;
+}
+
+export interface ProcessGroup {
+  spawn(name: string, command: string, args: readonly string[], options?: SpawnOptions): Managed;
+  stopAll(): Promise<void>;
+  /** stopAll, and every later spawn throws: for SIGINT, so a run cannot start new work while unwinding. */
+  abort(): Promise<void>;
+  /** Last resort for process 'exit': synchronous, so it can only send SIGKILL. */
+  killAllNow(): void;
+}
+
+const TAIL_BYTES = 4096;
+const STOP_GRACE_MS = 3000;
+
+export function createProcessGroup(): ProcessGroup {
+  const live = new Set<Managed>();
+  let aborted = false;
+
+  function spawnManaged(
+    name: string,
+    command: string,
+    args: readonly string[],
+    options: SpawnOptions = {},
+  ): Managed {
+    if (aborted) throw new Error(`not starting ${name}: the run was aborted`);
+    const [file, argv] =
+      options.cpu === undefined ? [command, [...args]] : ['taskset', ['-c', options.cpu, command, ...args]];
+    const child = spawn(file, argv, {
+      cwd: options.cwd,
+      stdio: ['ignore', options.stdoutFd ?? 'pipe', 'pipe'],
+    });
+    let tail = '';
+    const keep = (chunk: Buffer): void => {
+      tail = (tail + chunk.toString('utf8')).slice(-TAIL_BYTES);
+    };
+    child.stdout?.on('data', keep);
+    child.stderr?.on('data', keep);
+    const exited = new Promise<number | null>((resolve) => {
+      child.once('error', (err) => {
+        keep(Buffer.from(`\n${name}: ${err.message}\n`));
+        resolve(-1);
+      });
+      child.once('exit', (code) => resolve(code));
+    });
+    const managed: Managed = {
+      name,
+      child,
+      exited,
+      output: () => tail,
+      stop: async () => {
+        if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) {
+          child.kill('SIGTERM');
+          const timer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
+          await exited;
+          clearTimeout(timer);
+        }
+        live.delete(managed);
+      },
+    };
+    live.add(managed);
+    void exited.then(() => live.delete(managed));
+    return managed;
+  }
+
+  return {
+    spawn: spawnManaged,
+    stopAll: async () => {
+      await Promise.all([...live].map((m) => m.stop()));
+    },
+    abort: async () => {
+      aborted = true;
+      await Promise.all([...live].map((m) => m.stop()));
+    },
+    killAllNow: () => {
+      for (const m of live) m.child.kill('SIGKILL');
+    },
+  };
+}
+
+/**
+ * A port free for both UDP and TCP on `host` (the servers under test open both). The port is released before
+ * use, so a race with another program is possible but harmless: the server then fails to start, loudly.
+ */
+export async function findFreePort(host: string): Promise<number> {
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const port = await new Promise<number>((resolve, reject) => {
+      const socket = dgram.createSocket('udp4');
+      socket.once('error', reject);
+      socket.bind(0, host, () => {
+        const chosen = socket.address().port;
+        socket.close(() => resolve(chosen));
+      });
+    });
+    const tcpFree = await new Promise<boolean>((resolve) => {
+      const server = net.createServer();
+      server.once('error', () => resolve(false));
+      server.listen(port, host, () => server.close(() => resolve(true)));
+    });
+    if (tcpFree) return port;
+  }
+  throw new Error(`no free UDP+TCP port on ${host} after 20 attempts`);
+}
+
+/** A minimal A query for `name`, with `id`; enough to see whether a server answers. */
+export function buildProbeQuery(id: number, name: string): Buffer {
+  const labels = name.split('.').filter((l) => l.length > 0);
+  const size = 12 + labels.reduce((n, l) => n + l.length + 1, 0) + 1 + 4;
+  const q = Buffer.alloc(size);
+  q.writeUInt16BE(id, 0);
+  q.writeUInt16BE(0x0100, 2); // RD
+  q.writeUInt16BE(1, 4);
+  let at = 12;
+  for (const label of labels) {
+    q[at++] = label.length;
+    at += q.write(label, at, 'ascii');
+  }
+  q[at++] = 0;
+  q.writeUInt16BE(1, at); // A
+  q.writeUInt16BE(1, at + 2); // IN
+  return q;
+}
+
+/**
+ * Resolves once `host:port` answers a UDP query with the matching ID; rejects after `timeoutMs`, or at once
+ * when `exited` settles first (the server died at startup, so waiting longer only hides its message).
+ */
+export async function waitForDns(
+  host: string,
+  port: number,
+  timeoutMs: number,
+  exited?: Promise<unknown>,
+): Promise<void> {
+  const socket = dgram.createSocket('udp4');
+  const id = Math.floor(Math.random() * 0xffff);
+  const query = buildProbeQuery(id, 'probe.bench.example');
+  let timer: NodeJS.Timeout | undefined;
+  let retry: NodeJS.Timeout | undefined;
+  try {
+    await new Promise<void>((resolve, reject) => {
+      socket.on('message', (msg) => {
+        if (msg.length >= 12 && msg.readUInt16BE(0) === id && (msg[2]! & 0x80) !== 0) resolve();
+      });
+      socket.on('error', () => {
+        // ICMP port unreachable while the server is still starting: keep probing.
+      });
+      const send = (): void => socket.send(query, port, host);
+      send();
+      retry = setInterval(send, 100);
+      timer = setTimeout(
+        () => reject(new Error(`${host}:${port} did not answer within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
+      void exited?.then(() => reject(new Error(`the server on ${host}:${port} exited during startup`)));
+    });
+  } finally {
+    clearTimeout(timer);
+    clearInterval(retry);
+    socket.close();
+  }
+}

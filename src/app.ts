@@ -1,0 +1,187 @@
+import type { Logger } from 'pino';
+import { createDnsCache, type DnsCache } from './cache/dns-cache.js';
+import type { RojeConfig } from './config/schema.js';
+import { createCidrMatcher } from './net/cidr.js';
+import { compose } from './pipeline/compose.js';
+import { createResponder } from './pipeline/responder.js';
+import { createAclStage } from './pipeline/stages/acl.js';
+import { createCacheStage } from './pipeline/stages/cache.js';
+import { createForwardHandler } from './pipeline/stages/forward.js';
+import type { Answer, Handler, Query } from './pipeline/types.js';
+import { listen } from './transport/listen.js';
+import { createUpstreamPool, type UpstreamPool } from './upstream/pool.js';
+
+export interface BoundAddress {
+  host: string;
+  port: number;
+  family: string;
+}
+
+export interface App {
+  /** Binds every listen address; rejects with ROJE_ERR_LISTEN_FAILED naming the one that failed. */
+  start(): Promise<void>;
+  /** Applies a new, already validated config without dropping a query. */
+  reload(config: RojeConfig): Promise<void>;
+  /** Stops listening, lets in-flight queries finish (bounded by shutdown.drainTimeout), closes upstreams. */
+  stop(): Promise<void>;
+  addresses(): BoundAddress[];
+  upstreamHealth(): ReturnType<UpstreamPool['health']>;
+  cacheStats(): ReturnType<DnsCache['stats']>;
+}
+
+type Listener = Awaited<ReturnType<typeof listen>>;
+
+interface Chain {
+  config: RojeConfig;
+  handler: Handler;
+  udpSize: number;
+  pool: UpstreamPool;
+  cache: DnsCache;
+}
+
+/** The composition root: the only place that constructs and wires roje's parts. */
+export function createApp(initial: RojeConfig, deps: { logger: Logger }): App {
+  const logger = deps.logger;
+  let chain = buildChain(initial, undefined);
+  const listeners = new Map<string, Listener>();
+
+  const responder = createResponder({
+    current: () => chain,
+    logger: logger.child({ module: 'responder' }),
+    onAnswer: logQuery,
+  });
+
+  function buildChain(config: RojeConfig, previous: Chain | undefined): Chain {
+    const udpSize = config.edns.udpSize;
+    // Keep the cache (and its contents) across reloads unless its bounds changed.
+    const cache =
+      previous !== undefined && sameJson(previous.config.cache, config.cache)
+        ? previous.cache
+        : createDnsCache({
+            maxEntries: config.cache.maxEntries,
+            maxBytes: config.cache.maxBytes,
+            serveStale: {
+              enabled: config.cache.serveStale.enabled,
+              maxStale: config.cache.serveStale.maxStale,
+            },
+          });
+    const pool = createUpstreamPool(
+      { upstreams: config.upstreams, timeoutMs: config.upstream.timeoutMs, udpSize },
+      { logger: logger.child({ module: 'upstream' }) },
+    );
+    const handler = compose(
+      [
+        // 1. ACL first: a client outside the served networks gets REFUSED before any work (no open resolver).
+        createAclStage({ isAllowed: createCidrMatcher(config.acl.allow), udpSize }),
+        // 2. Cache before forwarding; serve-stale lives here because only the cache holds expired answers.
+        createCacheStage({ cache, udpSize, serveStale: config.cache.serveStale }),
+      ],
+      // 3. Forward: coalesced, failed over across upstreams, prepared once for the cache.
+      createForwardHandler({
+        pool,
+        udpSize,
+        ttl: {
+          minTtl: config.cache.minTtl,
+          maxTtl: config.cache.maxTtl,
+          negativeMaxTtl: config.cache.negativeMaxTtl,
+        },
+      }),
+    );
+    return { config, handler, udpSize, pool, cache };
+  }
+
+  // Per-query logs are off by default (privacy); the switch is read per answer so SIGHUP can flip it.
+  function logQuery(query: Query, answer: Answer): void {
+    if (!chain.config.log.queries) return;
+    logger.info(
+      {
+        qname: query.name,
+        qtype: query.qtype,
+        rcode: answer.rcode,
+        source: answer.source,
+        client: query.client.address,
+        transport: query.client.transport,
+        ms: Math.round((performance.now() - query.receivedAt) * 1000) / 1000,
+      },
+      'query',
+    );
+  }
+
+  async function openListeners(config: RojeConfig): Promise<void> {
+    const wanted = new Map(config.listen.map((address) => [addressKey(address), address]));
+    // Open new addresses before closing old ones, so a reload never leaves a gap.
+    for (const [key, address] of wanted) {
+      if (listeners.has(key)) continue;
+      const listener = await listen(address, responder, {
+        logger: logger.child({ module: 'transport' }),
+        drainTimeoutMs: config.shutdown.drainTimeoutMs,
+        idleTimeoutMs: config.tcp.idleTimeoutMs,
+        maxConnections: config.tcp.maxConnections,
+        maxInFlightPerConnection: config.tcp.maxPipelined,
+      });
+      listeners.set(key, listener);
+    }
+    const stale = [...listeners].filter(([key]) => !wanted.has(key));
+    for (const [key] of stale) listeners.delete(key);
+    await Promise.all(stale.map(([, listener]) => closeListener(listener)));
+  }
+
+  return {
+    async start() {
+      try {
+        await openListeners(chain.config);
+      } catch (err) {
+        await Promise.all([...listeners.values()].map(closeListener));
+        listeners.clear();
+        throw err;
+      }
+    },
+
+    async reload(config) {
+      const previous = chain;
+      chain = buildChain(config, previous);
+      await openListeners(config);
+      // Queries already handed to the old pool finish there; close() lets them.
+      await previous.pool.close();
+      logger.info(
+        { listen: describeListeners(), upstreams: config.upstreams.map((u) => u.url) },
+        'config reloaded',
+      );
+    },
+
+    async stop() {
+      const all = [...listeners.values()];
+      listeners.clear();
+      await Promise.all(all.map(closeListener));
+      await chain.pool.close();
+    },
+
+    addresses: describeListenersRaw,
+    upstreamHealth: () => chain.pool.health(),
+    cacheStats: () => chain.cache.stats(),
+  };
+
+  function describeListenersRaw(): BoundAddress[] {
+    return [...listeners.values()].map((listener) => listener.address);
+  }
+
+  function describeListeners(): string[] {
+    return describeListenersRaw().map(formatAddress);
+  }
+}
+
+async function closeListener(listener: Listener): Promise<void> {
+  await listener.close();
+}
+
+function addressKey(address: { host: string; port: number }): string {
+  return `${address.host}|${address.port}`;
+}
+
+export function formatAddress(address: { host: string; port: number }): string {
+  return address.host.includes(':') ? `[${address.host}]:${address.port}` : `${address.host}:${address.port}`;
+}
+
+function sameJson(a: unknown, b: unknown): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}

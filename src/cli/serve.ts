@@ -1,0 +1,100 @@
+import { parseArgs } from 'node:util';
+import { type App, createApp, formatAddress } from '../app.js';
+import { loadConfig } from '../config/load.js';
+import type { RojeConfig } from '../config/schema.js';
+import { isRojeError } from '../errors.js';
+import { createLogger } from '../log.js';
+import { VERSION } from '../version.js';
+import type { Io } from './index.js';
+
+const OPTIONS = {
+  config: { type: 'string' },
+  listen: { type: 'string', multiple: true },
+  upstream: { type: 'string', multiple: true },
+} as const;
+
+/** `roje serve`: runs until SIGTERM/SIGINT; SIGHUP reloads the config. Resolves with the exit code. */
+export async function serve(argv: readonly string[], io: Io): Promise<number> {
+  let values: { config?: string; listen?: string[]; upstream?: string[] };
+  try {
+    ({ values } = parseArgs({ args: [...argv], options: OPTIONS, strict: true, allowPositionals: false }));
+  } catch (err) {
+    io.stderr.write(`roje serve: ${(err as Error).message}\nRun "roje help" for usage.\n`);
+    return 2;
+  }
+  const load = () =>
+    loadConfig({ file: values.config, flags: { listen: values.listen, upstreams: values.upstream } });
+
+  let config: RojeConfig;
+  try {
+    config = await load();
+  } catch (err) {
+    if (!isRojeError(err)) throw err;
+    io.stderr.write(`roje: ${err.message}\n`);
+    return 2;
+  }
+
+  const logger = createLogger(config.log.level);
+  const app: App = createApp(config, { logger });
+  try {
+    await app.start();
+  } catch (err) {
+    logger.fatal({ err }, 'cannot start');
+    io.stderr.write(`roje: ${(err as Error).message}\n`);
+    return 1;
+  }
+  logger.info(
+    {
+      version: VERSION,
+      config: config.source ?? 'embedded default',
+      listen: app.addresses().map((a) => `udp+tcp ${formatAddress(a)}`),
+      upstreams: config.upstreams.map((u) => u.url),
+      allow: config.acl.allow,
+    },
+    `roje ${VERSION} ready`,
+  );
+
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    let reloading = Promise.resolve();
+
+    const stop = (signal: NodeJS.Signals) => {
+      if (stopping) return;
+      stopping = true;
+      logger.info({ signal }, 'stopping: finishing in-flight queries');
+      void reloading
+        .then(() => app.stop())
+        .then(
+          () => 0,
+          (err: unknown) => {
+            logger.error({ err }, 'error while stopping');
+            return 1;
+          },
+        )
+        .then((code) => {
+          process.off('SIGTERM', stop).off('SIGINT', stop).off('SIGHUP', reload);
+          logger.info('stopped');
+          resolve(code);
+        });
+    };
+
+    // A bad new config keeps the running one: reloading must never open or break the filter.
+    const reload = () => {
+      reloading = reloading.then(async () => {
+        if (stopping) return;
+        try {
+          const next = await load();
+          logger.level = next.log.level;
+          await app.reload(next);
+        } catch (err) {
+          logger.error(
+            { err: isRojeError(err) ? err.message : err },
+            'reload failed; keeping the running config',
+          );
+        }
+      });
+    };
+
+    process.on('SIGTERM', stop).on('SIGINT', stop).on('SIGHUP', reload);
+  });
+}

@@ -1,0 +1,298 @@
+import { readFile } from 'node:fs/promises';
+import { networkInterfaces } from 'node:os';
+import { dirname, resolve } from 'node:path';
+import {
+  addressKey,
+  formatListenAddress,
+  isLoopback,
+  isUnspecified,
+  parseListenAddress,
+} from '../net/address.js';
+import type { ListenAddress } from '../transport/types.js';
+import { parseUpstreamUrl, type UpstreamUrl } from '../upstream/url.js';
+import { ConfigError, invalidFlag, invalidKey, invalidValue, wherePrefix } from './config-error.js';
+import { nameserverUrl, parseResolvConf } from './resolv-conf.js';
+import { EXPECTED, type RawConfig, type RojeConfig, type UpstreamConfig } from './schema.js';
+import { formatDuration, parseByteSize, parseDuration } from './units.js';
+
+/** Command-line values that replace the file's lists. Empty arrays count as not given. */
+export interface ConfigFlags {
+  listen?: string[];
+  upstreams?: string[];
+}
+
+export interface NormalizeDeps {
+  readFile?: (path: string) => Promise<string>;
+  /** Addresses of this host's interfaces, to spot a forwarding loop through a wildcard listener. */
+  localAddresses?: () => string[];
+}
+
+const SECOND = 1000;
+const MINUTE = 60 * SECOND;
+const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
+/** Longest TTL roje will hand out or keep; also the longest any duration can be (setTimeout limit). */
+const MAX_TTL_MS = 24 * DAY;
+
+/**
+ * Turns a schema-checked config into the form the app consumes: milliseconds, seconds for TTLs,
+ * bytes, parsed addresses, upstreams with their CA contents, and upstreams from resolv.conf when
+ * none are configured. `file` is the config file (relative paths in it are relative to its folder)
+ * or null. Throws ConfigError.
+ */
+export async function normalizeConfig(
+  raw: RawConfig,
+  file: string | null,
+  flags: ConfigFlags = {},
+  deps: NormalizeDeps = {},
+): Promise<RojeConfig> {
+  const read = deps.readFile ?? ((path: string) => readFile(path, 'utf8'));
+  const baseDir = file === null ? process.cwd() : dirname(file);
+
+  const duration = (key: string, value: unknown, min: number, max: number): number => {
+    const ms = parseDuration(value);
+    if (ms === null) throw invalidValue(file, key, EXPECTED.duration, value);
+    if (ms < min || ms > max) {
+      throw invalidValue(
+        file,
+        key,
+        `a duration from "${formatDuration(min)}" to "${formatDuration(max)}"`,
+        value,
+      );
+    }
+    return ms;
+  };
+  const ttl = (key: string, value: unknown, max = MAX_TTL_MS) => duration(key, value, 0, max) / SECOND;
+
+  // listen
+  const listenFromFlags = flags.listen !== undefined && flags.listen.length > 0;
+  const listen: ListenAddress[] = [];
+  const seen = new Set<string>();
+  (listenFromFlags ? flags.listen! : raw.listen).forEach((text, i) => {
+    const address = parseListenAddress(text);
+    if (address === null) {
+      throw listenFromFlags
+        ? invalidFlag('--listen', text, EXPECTED.listen)
+        : invalidValue(file, `listen[${i}]`, EXPECTED.listen, text);
+    }
+    const id = `${addressKey(address.host)}|${address.port}`;
+    if (address.port !== 0 && seen.has(id)) {
+      const why = `"${formatListenAddress(address)}" is listed twice`;
+      throw listenFromFlags
+        ? invalidFlag('--listen', text, EXPECTED.listen, why)
+        : invalidKey(file, `listen[${i}]`, why);
+    }
+    seen.add(id);
+    listen.push(address);
+  });
+
+  const defaultTimeoutMs = duration('upstream.timeout', raw.upstream.timeout, 10, MINUTE);
+
+  // upstreams: flags, else the file, else resolv.conf
+  const upstreams: UpstreamConfig[] = [];
+  let upstreamsFrom: RojeConfig['upstreamsFrom'] = 'config';
+  if (flags.upstreams !== undefined && flags.upstreams.length > 0) {
+    upstreamsFrom = 'flags';
+    for (const text of flags.upstreams) {
+      let parsed: UpstreamUrl;
+      try {
+        parsed = parseUpstreamUrl(text);
+      } catch (err) {
+        throw invalidFlag('--upstream', text, EXPECTED.upstreamUrl, (err as Error).message);
+      }
+      upstreams.push({ url: parsed.url, timeoutMs: defaultTimeoutMs });
+    }
+  } else {
+    for (let i = 0; i < raw.upstreams.length; i++) {
+      const entry = raw.upstreams[i];
+      const key = typeof entry === 'string' ? `upstreams[${i}]` : `upstreams[${i}].url`;
+      const text = typeof entry === 'string' ? entry : entry.url;
+      let parsed: UpstreamUrl;
+      try {
+        parsed = parseUpstreamUrl(text);
+      } catch (err) {
+        throw invalidKey(file, key, (err as Error).message, EXPECTED.upstreamUrl);
+      }
+      const upstream: UpstreamConfig = { url: parsed.url, timeoutMs: defaultTimeoutMs };
+      if (typeof entry !== 'string') {
+        if (entry.timeout !== undefined) {
+          upstream.timeoutMs = duration(`upstreams[${i}].timeout`, entry.timeout, 10, MINUTE);
+        }
+        if (entry.ca !== undefined) {
+          upstream.ca = await readCa(file, `upstreams[${i}].ca`, resolve(baseDir, entry.ca), parsed, read);
+        }
+      }
+      upstreams.push(upstream);
+    }
+  }
+
+  const resolvConf = resolve(baseDir, raw.resolvConf);
+  if (upstreams.length === 0) {
+    upstreamsFrom = 'resolv.conf';
+    const local = deps.localAddresses ?? interfaceAddresses;
+    upstreams.push(
+      ...(await upstreamsFromResolvConf(file, resolvConf, listen, defaultTimeoutMs, read, local)),
+    );
+  }
+
+  // cache
+  const c = raw.cache;
+  const maxBytes = parseByteSize(c.maxBytes);
+  if (maxBytes === null) throw invalidValue(file, 'cache.maxBytes', EXPECTED.byteSize, c.maxBytes);
+  if (maxBytes < 64 * 1024) {
+    throw invalidValue(file, 'cache.maxBytes', 'a size of at least "64KiB"', c.maxBytes);
+  }
+  const minTtl = ttl('cache.minTtl', c.minTtl);
+  const maxTtl = ttl('cache.maxTtl', c.maxTtl);
+  if (minTtl > maxTtl) {
+    throw invalidKey(file, 'cache.minTtl', `"${c.minTtl}" is longer than cache.maxTtl "${c.maxTtl}"`);
+  }
+
+  return {
+    source: file,
+    listen,
+    upstreams,
+    upstreamsFrom,
+    resolvConf,
+    upstream: { timeoutMs: defaultTimeoutMs },
+    acl: { allow: [...raw.acl.allow] },
+    cache: {
+      maxEntries: c.maxEntries,
+      maxBytes,
+      minTtl,
+      maxTtl,
+      negativeMaxTtl: ttl('cache.negativeMaxTtl', c.negativeMaxTtl),
+      serveStale: {
+        enabled: c.serveStale.enabled,
+        maxStale: ttl('cache.serveStale.maxStale', c.serveStale.maxStale),
+        answerTtl: ttl('cache.serveStale.answerTtl', c.serveStale.answerTtl, HOUR),
+      },
+    },
+    edns: { udpSize: raw.edns.udpSize },
+    tcp: {
+      idleTimeoutMs: duration('tcp.idleTimeout', raw.tcp.idleTimeout, SECOND, HOUR),
+      maxConnections: raw.tcp.maxConnections,
+      maxPipelined: raw.tcp.maxPipelined,
+    },
+    log: { level: raw.log.level, queries: raw.log.queries },
+    shutdown: {
+      drainTimeoutMs: duration('shutdown.drainTimeout', raw.shutdown.drainTimeout, 0, 10 * MINUTE),
+    },
+  };
+}
+
+async function readCa(
+  file: string | null,
+  key: string,
+  path: string,
+  upstream: UpstreamUrl,
+  read: (path: string) => Promise<string>,
+): Promise<string> {
+  if (upstream.protocol !== 'tls' && upstream.protocol !== 'https') {
+    throw invalidKey(
+      file,
+      key,
+      `a CA applies only to tls:// and https:// upstreams, not ${upstream.protocol}://`,
+    );
+  }
+  let pem: string;
+  try {
+    pem = await read(path);
+  } catch (err) {
+    throw invalidKey(file, key, `cannot read CA file "${path}": ${systemReason(err)}`, 'a readable PEM file');
+  }
+  if (!pem.includes('-----BEGIN CERTIFICATE-----')) {
+    throw invalidKey(
+      file,
+      key,
+      `"${path}" holds no PEM certificate ("-----BEGIN CERTIFICATE-----")`,
+      'a PEM file',
+    );
+  }
+  return pem;
+}
+
+/**
+ * The nameservers of resolv.conf as UDP upstreams, minus any that would send queries back to roje
+ * itself: a nameserver equal to one of our port-53 listen addresses, or, behind a wildcard listener
+ * on port 53, a loopback or local interface address.
+ */
+async function upstreamsFromResolvConf(
+  file: string | null,
+  path: string,
+  listen: readonly ListenAddress[],
+  timeoutMs: number,
+  read: (path: string) => Promise<string>,
+  localAddresses: () => string[],
+): Promise<UpstreamConfig[]> {
+  const advice = 'set `upstreams` in the config file or pass --upstream URL';
+  let text: string;
+  try {
+    text = await read(path);
+  } catch (err) {
+    throw noUpstream(
+      file,
+      `\`upstreams\` is empty and ${path} cannot be read (${systemReason(err)}); ${advice}`,
+    );
+  }
+  const own = new Set<string>();
+  let wildcard4 = false;
+  let wildcard6 = false;
+  for (const l of listen) {
+    if (l.port !== 53) continue;
+    if (isUnspecified(l.host)) {
+      if (l.host.includes(':')) wildcard6 = true;
+      else wildcard4 = true;
+    } else {
+      own.add(addressKey(l.host) ?? l.host);
+    }
+  }
+  const local = wildcard4 || wildcard6 ? new Set(localAddresses().map((a) => addressKey(a) ?? a)) : new Set();
+
+  const kept: UpstreamConfig[] = [];
+  const skipped: string[] = [];
+  const nameservers = parseResolvConf(text);
+  for (const ns of nameservers) {
+    const id = addressKey(ns) ?? ns;
+    const v6 = ns.includes(':');
+    // On Linux a "::" listener also takes IPv4 (dual stack), so it covers both families.
+    const behindWildcard = (wildcard6 || (wildcard4 && !v6)) && (isLoopback(ns) || local.has(id));
+    if (own.has(id) || behindWildcard) skipped.push(ns);
+    else kept.push({ url: parseUpstreamUrl(nameserverUrl(ns)).url, timeoutMs });
+  }
+  if (kept.length === 0) {
+    const why =
+      nameservers.length === 0
+        ? `${path} lists no nameserver`
+        : `the nameservers of ${path} (${skipped.join(', ')}) are roje's own listen addresses and would loop`;
+    throw noUpstream(file, `\`upstreams\` is empty and ${why}; ${advice}`);
+  }
+  return kept;
+}
+
+function noUpstream(file: string | null, why: string): ConfigError {
+  return new ConfigError('ROJE_ERR_CONFIG_NO_UPSTREAM', `${wherePrefix(file)}no upstream resolver: ${why}`, {
+    file,
+    key: 'upstreams',
+    expected: EXPECTED.upstream,
+  });
+}
+
+function interfaceAddresses(): string[] {
+  return Object.values(networkInterfaces()).flatMap((list) => (list ?? []).map((a) => a.address));
+}
+
+/** "no such file or directory (ENOENT)" from a Node system error. */
+export function systemReason(err: unknown): string {
+  const e = err as NodeJS.ErrnoException;
+  if (typeof e?.code === 'string') {
+    const text: Record<string, string> = {
+      ENOENT: 'no such file or directory',
+      EACCES: 'permission denied',
+      EISDIR: 'it is a directory',
+      ENOTDIR: 'a parent is not a directory',
+    };
+    return `${text[e.code] ?? e.message} (${e.code})`;
+  }
+  return e instanceof Error ? e.message : String(err);
+}

@@ -1,0 +1,157 @@
+/**
+ * Serving a PreparedResponse to one client: one exact-size allocation, one copy, then patches to the
+ * ID, flags, question case, TTLs, and the client's own OPT record. This is the cache-hit path.
+ */
+import { RojeError } from '../errors.js';
+import { copyBytes, setU16, setU32 } from './bytes.js';
+import {
+  FLAG_AA,
+  FLAG_AD,
+  FLAG_CD,
+  FLAG_QR,
+  FLAG_RA,
+  FLAG_RD,
+  FLAG_TC,
+  HEADER_SIZE,
+  MAX_UDP_PLAIN,
+  OPCODE_MASK,
+  QTYPE,
+  RCODE,
+  RCODE_MASK,
+} from './constants.js';
+import { OPT_FIXED_SIZE, optLength, writeOpt } from './edns.js';
+import { ASCII_LOWER, skipName } from './name.js';
+import type { ParsedQuery, PreparedResponse, RenderOptions } from './types.js';
+
+/** Header bits the upstream decides; RD and CD come from the client, TC is ours to set. */
+const KEEP_FROM_RESPONSE = OPCODE_MASK | FLAG_AA | FLAG_RA | FLAG_AD | RCODE_MASK;
+const KEEP_FROM_QUERY = FLAG_RD | FLAG_CD;
+
+function mismatch(): never {
+  throw new RojeError(
+    'ROJE_ERR_DNS_MALFORMED',
+    "response question does not match the client's question; the caller paired a response with the wrong query",
+  );
+}
+
+/**
+ * The response for one client. Flags: QR, OPCODE, AA, RA and RCODE from the response, RD and CD from
+ * the query, TC cleared (fitResponse sets it), AD kept only when the client set DO or AD
+ * (RFC 6840 §5.8). The client's question bytes replace the response's, so the answer echoes the
+ * client's case; they must be the same name, or RojeError('ROJE_ERR_DNS_MALFORMED') is thrown.
+ * TTLs become opts.ttlOverride, else ttl - age floored at 0. An OPT record is added only when the
+ * client sent one. Without one, an extended RCODE cannot be expressed and becomes SERVFAIL.
+ */
+export function renderResponse(p: PreparedResponse, q: ParsedQuery, opts: RenderOptions): Buffer {
+  const src = p.wire;
+  const msg = q.msg;
+  const qEnd = q.nameEnd;
+  if (src.length < qEnd + 4 || src[4] !== 0 || src[5] !== 1) mismatch();
+  const edns = q.edns;
+  const srcLen = src.length;
+  const size = edns !== null ? srcLen + optLength(p.ede, opts.ede) : srcLen;
+  const out = Buffer.allocUnsafe(size);
+  // TypedArray#set of a whole array is a memcpy without the view Buffer#copy would build.
+  out.set(src, 0);
+  // The client's question name over the response's, checked equal under ASCII case folding as we go.
+  for (let i = HEADER_SIZE; i < qEnd; i++) {
+    const x = msg[i];
+    const y = src[i];
+    if (x !== y) {
+      if (ASCII_LOWER[x] !== ASCII_LOWER[y]) mismatch();
+      out[i] = x;
+    }
+  }
+  out[0] = msg[0];
+  out[1] = msg[1];
+  const qflags = q.flags;
+  let flags = FLAG_QR | (((src[2] << 8) | src[3]) & KEEP_FROM_RESPONSE) | (qflags & KEEP_FROM_QUERY);
+  if ((qflags & FLAG_AD) === 0 && (edns === null || !edns.do)) flags &= ~FLAG_AD;
+  if (edns === null && p.rcode > RCODE_MASK) flags = (flags & ~RCODE_MASK) | RCODE.SERVFAIL;
+  out[2] = flags >> 8;
+  out[3] = flags & 0xff;
+  const offsets = p.ttlOffsets;
+  const ttls = p.ttls;
+  const n = offsets.length;
+  const override = opts.ttlOverride;
+  if (override !== undefined) {
+    for (let i = 0; i < n; i++) setU32(out, offsets[i], override);
+  } else {
+    const age = opts.age;
+    for (let i = 0; i < n; i++) {
+      const t = ttls[i] - age;
+      setU32(out, offsets[i], t > 0 ? t : 0);
+    }
+  }
+  if (edns !== null) {
+    const ar = ((src[10] << 8) | src[11]) + 1;
+    out[10] = ar >> 8;
+    out[11] = ar & 0xff;
+    writeOpt(out, srcLen, opts.udpSize, p.rcode, edns.do, p.ede, opts.ede);
+  }
+  return out;
+}
+
+/**
+ * `wire` itself when it fits in maxSize, else a truncated response (RFC 1035 §4.2.1, RFC 2181 §9):
+ * its header with TC set and no answer or authority records, the question, and the OPT record of
+ * `wire` when it has one (its EDE options dropped if even they do not fit). The client retries over
+ * TCP. Throws RojeError('ROJE_ERR_DNS_MALFORMED') when `wire` cannot be walked.
+ */
+export function fitResponse(wire: Buffer, q: ParsedQuery, maxSize: number): Buffer {
+  const len = wire.length;
+  if (len <= maxSize) return wire;
+  if (len < HEADER_SIZE) truncFail();
+  const qd = (wire[4] << 8) | wire[5];
+  let p = HEADER_SIZE;
+  for (let i = 0; i < qd; i++) {
+    p = skipName(wire, p, len);
+    if (p < 0 || p + 4 > len) truncFail();
+    p += 4;
+  }
+  const questionEnd = p;
+  const anns = ((wire[6] << 8) | wire[7]) + ((wire[8] << 8) | wire[9]);
+  const total = anns + ((wire[10] << 8) | wire[11]);
+  let opt = -1;
+  let optEnd = -1;
+  for (let i = 0; i < total; i++) {
+    const owner = p;
+    p = skipName(wire, p, len);
+    if (p < 0 || p + 10 > len) truncFail();
+    const rdEnd = p + 10 + ((wire[p + 8] << 8) | wire[p + 9]);
+    if (rdEnd > len) truncFail();
+    if (i >= anns && opt < 0 && p === owner + 1 && ((wire[p] << 8) | wire[p + 1]) === QTYPE.OPT) {
+      opt = owner;
+      optEnd = rdEnd;
+    }
+    p = rdEnd;
+  }
+  // A client without EDNS gets no OPT, whatever `wire` holds.
+  if (q.edns === null) opt = -1;
+  let optLen = opt >= 0 ? optEnd - opt : 0;
+  // Without its options the OPT is one byte of owner plus 10 fixed bytes (root-owned: owner is 1).
+  const bareOpt = opt >= 0 && optLen !== OPT_FIXED_SIZE && questionEnd + optLen > maxSize;
+  if (bareOpt) optLen = OPT_FIXED_SIZE;
+  const out = Buffer.allocUnsafe(questionEnd + optLen);
+  copyBytes(wire, 0, out, 0, questionEnd);
+  out[2] |= FLAG_TC >> 8;
+  setU32(out, 6, 0);
+  setU16(out, 10, opt >= 0 ? 1 : 0);
+  if (opt >= 0) {
+    copyBytes(wire, opt, out, questionEnd, optLen);
+    if (bareOpt) setU16(out, questionEnd + 9, 0);
+  }
+  return out;
+}
+
+function truncFail(): never {
+  throw new RojeError('ROJE_ERR_DNS_MALFORMED', 'response to truncate cannot be walked');
+}
+
+/** The largest UDP response for this client: its EDNS size within [512, serverUdpSize], else 512. */
+export function udpLimit(q: ParsedQuery, serverUdpSize: number): number {
+  const edns = q.edns;
+  if (edns === null) return MAX_UDP_PLAIN;
+  const size = edns.udpSize;
+  return size < MAX_UDP_PLAIN ? MAX_UDP_PLAIN : size > serverUdpSize ? serverUdpSize : size;
+}

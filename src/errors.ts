@@ -1,0 +1,45 @@
+/**
+ * Every error roje raises carries a stable ROJE_ERR_<AREA>_<WHAT> code from this table.
+ * The README's "Error codes" section documents each one; test/errors.test.ts keeps the two in step.
+ */
+export const ERROR_CODES = {
+  // cli
+  ROJE_ERR_CLI_USAGE: 'the command line is not valid',
+  // config
+  ROJE_ERR_CONFIG_READ: 'the config file cannot be read',
+  ROJE_ERR_CONFIG_PARSE: 'the config file is not valid YAML',
+  ROJE_ERR_CONFIG_INVALID: 'a config value is not valid',
+  ROJE_ERR_CONFIG_NO_UPSTREAM: 'no upstream resolver is configured or found in resolv.conf',
+  // net
+  ROJE_ERR_NET_CIDR: 'a network (CIDR) is not valid',
+  // cache
+  ROJE_ERR_CACHE_OPTIONS: 'the cache options (maxEntries, maxBytes, serveStale) are not valid',
+  // dns wire format
+  ROJE_ERR_DNS_MALFORMED: 'a DNS message cannot be parsed',
+  // transport
+  ROJE_ERR_LISTEN_FAILED: 'a listener cannot bind its address',
+  // upstream
+  ROJE_ERR_UPSTREAM_URL: 'an upstream URL is not valid',
+  ROJE_ERR_UPSTREAM_TIMEOUT: 'an upstream did not answer in time',
+  ROJE_ERR_UPSTREAM_NETWORK: 'an upstream connection failed',
+  ROJE_ERR_UPSTREAM_BAD_RESPONSE: 'an upstream answer was malformed or did not match the query',
+  ROJE_ERR_UPSTREAM_REFUSED: 'an upstream answered SERVFAIL or REFUSED',
+  ROJE_ERR_UPSTREAM_ALL_FAILED: 'every upstream failed for a query',
+  ROJE_ERR_UPSTREAM_CLOSED: 'the upstream pool was closed',
+} as const;
+
+export type RojeErrorCode = keyof typeof ERROR_CODES;
+
+export class RojeError extends Error {
+  readonly code: RojeErrorCode;
+
+  constructor(code: RojeErrorCode, message?: string, options?: { cause?: unknown }) {
+    super(message ?? ERROR_CODES[code], options);
+    this.name = 'RojeError';
+    this.code = code;
+  }
+}
+
+export function isRojeError(err: unknown, code?: RojeErrorCode): err is RojeError {
+  return err instanceof RojeError && (code === undefined || err.code === code);
+}

@@ -1,0 +1,68 @@
+import { cacheKey, type DnsCache } from '../../cache/dns-cache.js';
+import { EDE, FLAG_CD } from '../../dns/constants.js';
+import { renderResponse } from '../../dns/render.js';
+import { isRojeError } from '../../errors.js';
+import type { Answer, Query, Stage } from '../types.js';
+
+export interface CacheStageOptions {
+  cache: DnsCache;
+  udpSize: number;
+  serveStale: {
+    enabled: boolean;
+    /** TTL given to stale records (RFC 8767 recommends 30 s). */
+    answerTtl: number;
+  };
+}
+
+const STALE_EDE = [{ code: EDE.STALE_ANSWER }] as const;
+
+/**
+ * Answers from stored wire responses (a copy plus ID/case/TTL patches) and stores what the stages
+ * after it fetched. Serve-stale lives here because only the cache still holds expired answers:
+ * when every upstream fails, an expired answer beats a SERVFAIL (RFC 8767).
+ */
+export function createCacheStage(options: CacheStageOptions): Stage {
+  const { cache, udpSize } = options;
+  const { enabled: serveStale, answerTtl } = options.serveStale;
+
+  return (next) => (query) => {
+    const key = cacheKey({
+      name: query.name,
+      qtype: query.qtype,
+      qclass: query.qclass,
+      do: query.edns?.do === true,
+      cd: (query.flags & FLAG_CD) !== 0,
+    });
+    const hit = cache.get(key);
+    if (hit !== undefined) {
+      return {
+        wire: renderResponse(hit.response, query, { age: hit.age, udpSize }),
+        source: 'cache',
+        rcode: hit.response.rcode,
+      };
+    }
+    return settle(next(query), key, query);
+  };
+
+  async function settle(pending: Answer | Promise<Answer>, key: string, query: Query): Promise<Answer> {
+    try {
+      const answer = await pending;
+      if (answer.upstream !== undefined) cache.set(key, answer.upstream);
+      return answer;
+    } catch (err) {
+      if (!serveStale || !isRojeError(err, 'ROJE_ERR_UPSTREAM_ALL_FAILED')) throw err;
+      const stale = cache.getStale(key);
+      if (stale === undefined) throw err;
+      return {
+        wire: renderResponse(stale.response, query, {
+          age: stale.age,
+          ttlOverride: answerTtl,
+          ede: STALE_EDE,
+          udpSize,
+        }),
+        source: 'stale',
+        rcode: stale.response.rcode,
+      };
+    }
+  }
+}

@@ -1,0 +1,52 @@
+import { FLAG_CD, HEADER_SIZE } from '../../dns/constants.js';
+import { prepareResponse } from '../../dns/prepare.js';
+import { renderResponse } from '../../dns/render.js';
+import type { TtlBounds } from '../../dns/types.js';
+import type { UpstreamPool } from '../../upstream/pool.js';
+import type { Answer, Handler, Query } from '../types.js';
+
+export interface ForwardOptions {
+  pool: UpstreamPool;
+  ttl: TtlBounds;
+  udpSize: number;
+}
+
+/**
+ * The end of the chain: asks the upstream pool (which coalesces identical in-flight queries and fails
+ * over between upstreams) and prepares the answer once, so the cache stage can store it as it is.
+ */
+export function createForwardHandler(options: ForwardOptions): Handler {
+  const { pool, ttl, udpSize } = options;
+  return async (query: Query): Promise<Answer> => {
+    const result = await pool.resolve({
+      nameWire: lowercaseName(query.msg, HEADER_SIZE, query.nameEnd),
+      name: query.name,
+      qtype: query.qtype,
+      qclass: query.qclass,
+      do: query.edns?.do === true,
+      cd: (query.flags & FLAG_CD) !== 0,
+    });
+    const prepared = prepareResponse(result.wire, ttl);
+    return {
+      wire: renderResponse(prepared, query, { age: 0, udpSize }),
+      source: 'upstream',
+      rcode: prepared.rcode,
+      upstream: prepared,
+    };
+  };
+}
+
+/**
+ * Upstreams are asked in lowercase so that queries differing only in case share one exchange and one
+ * cache entry; each client still gets its own case back from renderResponse. ASCII only (RFC 4343).
+ */
+function lowercaseName(msg: Buffer, start: number, end: number): Buffer {
+  const name = Buffer.allocUnsafe(end - start);
+  msg.copy(name, 0, start, end);
+  // Label length octets are < 64, so they never fall in 'A'..'Z' (65..90) and are left as they are.
+  for (let i = 0; i < name.length; i++) {
+    const c = name[i];
+    if (c >= 0x41 && c <= 0x5a) name[i] = c | 0x20;
+  }
+  return name;
+}

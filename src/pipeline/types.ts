@@ -1,0 +1,38 @@
+import type { ParsedQuery, PreparedResponse } from '../dns/types.js';
+
+export type TransportName = 'udp' | 'tcp';
+
+/** Who sent a message, as the transport saw it. */
+export interface ClientInfo {
+  /** Client IP address as Node reports it (IPv4-mapped IPv6 already unwrapped to dotted IPv4). */
+  address: string;
+  port: number;
+  transport: TransportName;
+}
+
+/** A parsed query travelling down the chain, with its client and limits. */
+export interface Query extends ParsedQuery {
+  client: ClientInfo;
+  /** The largest response this client can take: negotiated EDNS size for UDP, 65535 for TCP. */
+  maxSize: number;
+  /** performance.now() when the message arrived, for durations. */
+  receivedAt: number;
+}
+
+/** Where an answer came from, for metrics and logs. */
+export type AnswerSource = 'cache' | 'stale' | 'upstream' | 'local' | 'policy' | 'refused' | 'error';
+
+export interface Answer {
+  /** The response for this client: its ID, question case and EDNS. Not yet fitted to maxSize. */
+  wire: Buffer;
+  source: AnswerSource;
+  rcode: number;
+  /** Set by the forward stage so that the cache stage can store the upstream's answer. */
+  upstream?: PreparedResponse;
+}
+
+/** A handler answers a query; cache hits answer synchronously. */
+export type Handler = (query: Query) => Answer | Promise<Answer>;
+
+/** A stage wraps the next handler (CoreDNS plugin / Blocky resolver chain shape). */
+export type Stage = (next: Handler) => Handler;

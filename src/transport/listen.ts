@@ -1,0 +1,86 @@
+import { isAddressInUse } from './listen-error.js';
+import { createTcpListener, type TcpListener, type TcpListenerOptions } from './tcp.js';
+import type { BoundAddress, ListenAddress, ListenerStats, Responder } from './types.js';
+import { createUdpListener, type UdpListener, type UdpListenerOptions } from './udp.js';
+
+export type ListenOptions = UdpListenerOptions &
+  TcpListenerOptions & {
+    /** With port 0: how many ephemeral ports to try before giving up. Default 10. */
+    bindAttempts?: number;
+  };
+
+export interface Listeners {
+  udp: UdpListener;
+  tcp: TcpListener;
+  /** The shared address (UDP and TCP always hold the same port). */
+  address: BoundAddress;
+  /** UDP and TCP counters summed. */
+  stats(): ListenerStats;
+  /** Closes both, each draining its in-flight answers. */
+  close(): Promise<void>;
+}
+
+const DEFAULT_BIND_ATTEMPTS = 10;
+
+/** The factories listen() binds with; tests wrap them to provoke bind races. */
+export interface ListenDeps {
+  createUdpListener: typeof createUdpListener;
+  createTcpListener: typeof createTcpListener;
+}
+
+/**
+ * DNS is served on one port over both UDP and TCP (truncated UDP answers send clients to TCP on the
+ * same port). With port 0 UDP picks an ephemeral port and TCP takes the same one; if another program
+ * holds that TCP port, start over with a new one, a bounded number of times.
+ * Rejects with RojeError ROJE_ERR_LISTEN_FAILED naming the transport, address and cause.
+ */
+export async function listen(
+  address: ListenAddress,
+  responder: Responder,
+  options: ListenOptions,
+  deps: ListenDeps = { createUdpListener, createTcpListener },
+): Promise<Listeners> {
+  const attempts = address.port === 0 ? Math.max(1, options.bindAttempts ?? DEFAULT_BIND_ATTEMPTS) : 1;
+  for (let attempt = 1; ; attempt++) {
+    const udp = await deps.createUdpListener(address, responder, options);
+    const port = udp.address().port;
+    let tcp: TcpListener;
+    try {
+      tcp = await deps.createTcpListener({ host: address.host, port }, responder, options);
+    } catch (err) {
+      await udp.close();
+      if (attempt < attempts && isAddressInUse(err)) continue;
+      throw err;
+    }
+    const bound = udp.address();
+    options.logger.info(
+      { module: 'transport', host: bound.host, port: bound.port },
+      'listening on udp and tcp',
+    );
+    return bundle(udp, tcp);
+  }
+}
+
+function bundle(udp: UdpListener, tcp: TcpListener): Listeners {
+  return {
+    udp,
+    tcp,
+    address: udp.address(),
+    stats: (): ListenerStats => {
+      const u = udp.stats();
+      const t = tcp.stats();
+      return {
+        messages: u.messages + t.messages,
+        responses: u.responses + t.responses,
+        dropped: u.dropped + t.dropped,
+        errors: u.errors + t.errors,
+        tcpConnections: t.tcpConnections,
+        tcpOpen: t.tcpOpen,
+        tcpRejected: t.tcpRejected,
+      };
+    },
+    close: async (): Promise<void> => {
+      await Promise.all([udp.close(), tcp.close()]);
+    },
+  };
+}

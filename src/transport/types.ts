@@ -1,0 +1,45 @@
+import type { ClientInfo } from '../pipeline/types.js';
+
+/**
+ * Bytes in, bytes out: a transport hands each complete DNS message to a responder and sends back
+ * whatever it returns. null means "send nothing" (unreadable header, or a response sent to us).
+ */
+export type Responder = (msg: Buffer, client: ClientInfo) => Buffer | null | Promise<Buffer | null>;
+
+export interface ListenAddress {
+  host: string;
+  /** 0 picks an ephemeral port (UDP and TCP then share the port UDP got). */
+  port: number;
+}
+
+/** Where a listener actually bound (the port is the real one when 0 was asked for). */
+export interface BoundAddress {
+  host: string;
+  port: number;
+  family: 'IPv4' | 'IPv6';
+}
+
+/**
+ * Counters since the listener started, read by metrics. A message is either answered (responses) or
+ * not (dropped: the responder returned null, failed, the answer could not be sent or framed, or the
+ * listener was closing). errors counts responder throws and rejections, which are bugs.
+ */
+export interface ListenerStats {
+  messages: number;
+  responses: number;
+  dropped: number;
+  errors: number;
+  /** TCP connections accepted (a counter); 0 for UDP. */
+  tcpConnections: number;
+  /** TCP connections open now (a gauge); 0 for UDP. */
+  tcpOpen: number;
+  /** TCP connections refused at once because the connection limit was reached; 0 for UDP. */
+  tcpRejected: number;
+}
+
+export interface Listener {
+  address(): BoundAddress;
+  stats(): ListenerStats;
+  /** Stops taking new messages, lets in-flight answers go out (bounded), then releases the socket. */
+  close(): Promise<void>;
+}

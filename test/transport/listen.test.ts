@@ -1,0 +1,173 @@
+import { createSocket } from 'node:dgram';
+import { connect, createServer } from 'node:net';
+import dnsPacket from 'dns-packet';
+import { pino } from 'pino';
+import t, { type Test } from 'tap';
+import { isRojeError } from '../../src/errors.js';
+import { type Listeners, listen } from '../../src/transport/listen.js';
+import { createTcpListener } from '../../src/transport/tcp.js';
+import { createUdpListener } from '../../src/transport/udp.js';
+
+const logger = pino({ level: 'silent' });
+
+function query(id: number): Buffer {
+  return dnsPacket.encode({ type: 'query', id, questions: [{ type: 'A', name: 'example.com' }] });
+}
+
+function echo(msg: Buffer): Buffer {
+  const out = Buffer.from(msg);
+  out[2] |= 0x80;
+  return out;
+}
+
+async function start(t: Test, port = 0, host = '127.0.0.1'): Promise<Listeners> {
+  const listeners = await listen({ host, port }, echo, { logger });
+  t.teardown(() => listeners.close());
+  return listeners;
+}
+
+function askUdp(t: Test, port: number, id: number): Promise<number> {
+  const socket = createSocket('udp4');
+  t.teardown(() => socket.close());
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('no udp answer')), 3000);
+    socket.on('message', (msg) => {
+      clearTimeout(timer);
+      resolve(msg.readUInt16BE(0));
+    });
+    socket.send(query(id), port, '127.0.0.1');
+  });
+}
+
+function askTcp(t: Test, port: number, id: number): Promise<number> {
+  const socket = connect({ port, host: '127.0.0.1' });
+  t.teardown(() => socket.destroy());
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('no tcp answer')), 3000);
+    let got = Buffer.alloc(0);
+    socket.on('error', reject);
+    socket.on('data', (chunk: Buffer) => {
+      got = Buffer.concat([got, chunk]);
+      if (got.length >= 4) {
+        clearTimeout(timer);
+        resolve(got.readUInt16BE(2));
+      }
+    });
+    const msg = query(id);
+    const frame = Buffer.alloc(2 + msg.length);
+    frame.writeUInt16BE(msg.length, 0);
+    msg.copy(frame, 2);
+    socket.write(frame);
+  });
+}
+
+t.test('port 0 gives UDP and TCP the same port, and both answer', async (t) => {
+  const listeners = await start(t);
+  const port = listeners.address.port;
+  t.ok(port > 0);
+  t.equal(listeners.udp.address().port, port);
+  t.equal(listeners.tcp.address().port, port);
+  t.same(listeners.address, { host: '127.0.0.1', port, family: 'IPv4' });
+  t.equal(await askUdp(t, port, 1), 1);
+  t.equal(await askTcp(t, port, 2), 2);
+  t.match(listeners.stats(), { messages: 2, responses: 2, dropped: 0, tcpConnections: 1 });
+});
+
+t.test('an address in use is a ROJE_ERR_LISTEN_FAILED naming transport, address and cause', async (t) => {
+  const first = await start(t);
+  const port = first.address.port;
+  const err = await listen({ host: '127.0.0.1', port }, echo, { logger }).then(
+    () => null,
+    (e: unknown) => e,
+  );
+  t.ok(isRojeError(err, 'ROJE_ERR_LISTEN_FAILED'));
+  t.match((err as Error).message, `cannot listen on udp 127.0.0.1:${port}: EADDRINUSE (already in use`);
+  t.equal(await askUdp(t, port, 3), 3, 'the first listener is untouched');
+});
+
+t.test('a TCP port in use fails on tcp and releases the UDP port it took', async (t) => {
+  const blocker = createServer();
+  await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
+  t.teardown(() => blocker.close());
+  const port = (blocker.address() as { port: number }).port;
+  await t.rejects(listen({ host: '127.0.0.1', port }, echo, { logger }), {
+    code: 'ROJE_ERR_LISTEN_FAILED',
+    message: `cannot listen on tcp 127.0.0.1:${port}: EADDRINUSE (already in use`,
+  });
+  const udp = createSocket('udp4');
+  await new Promise<void>((resolve, reject) => {
+    udp.once('error', reject);
+    udp.bind(port, '127.0.0.1', resolve);
+  });
+  udp.close();
+  t.pass('the UDP port was released');
+});
+
+t.test('with port 0, a TCP port taken by someone else is retried on a new port', async (t) => {
+  const blocked: number[] = [];
+  // Before the first TCP bind, a real server grabs that very port: the bind then fails for real.
+  const grabFirst: typeof createTcpListener = async (address, responder, options) => {
+    if (blocked.length === 0) {
+      const blocker = createServer();
+      await new Promise<void>((r) => blocker.listen(address.port, '127.0.0.1', r));
+      t.teardown(() => blocker.close());
+      blocked.push(address.port);
+    }
+    return createTcpListener(address, responder, options);
+  };
+  const listeners = await listen(
+    { host: '127.0.0.1', port: 0 },
+    echo,
+    { logger, bindAttempts: 3 },
+    {
+      createUdpListener,
+      createTcpListener: grabFirst,
+    },
+  );
+  t.teardown(() => listeners.close());
+  t.equal(blocked.length, 1);
+  t.not(listeners.address.port, blocked[0], 'moved to another port');
+  t.equal(listeners.udp.address().port, listeners.tcp.address().port);
+  t.equal(await askTcp(t, listeners.address.port, 4), 4);
+});
+
+t.test('with port 0 the retries are bounded', async (t) => {
+  let attempts = 0;
+  const alwaysTaken: typeof createTcpListener = async (address, responder, options) => {
+    attempts++;
+    const blocker = createServer();
+    await new Promise<void>((r) => blocker.listen(address.port, '127.0.0.1', r));
+    try {
+      return await createTcpListener(address, responder, options);
+    } finally {
+      blocker.close();
+    }
+  };
+  await t.rejects(
+    listen(
+      { host: '127.0.0.1', port: 0 },
+      echo,
+      { logger, bindAttempts: 3 },
+      {
+        createUdpListener,
+        createTcpListener: alwaysTaken,
+      },
+    ),
+    { code: 'ROJE_ERR_LISTEN_FAILED', message: /EADDRINUSE/ },
+  );
+  t.equal(attempts, 3);
+});
+
+t.test('IPv6 ::1', async (t) => {
+  const listeners = await start(t, 0, '::1');
+  t.match(listeners.address, { host: '::1', family: 'IPv6' });
+  t.equal(listeners.tcp.address().port, listeners.address.port);
+});
+
+t.test('close releases both ports', async (t) => {
+  const listeners = await listen({ host: '127.0.0.1', port: 0 }, echo, { logger });
+  const port = listeners.address.port;
+  await listeners.close();
+  const again = await start(t, port);
+  t.equal(again.address.port, port);
+});
