@@ -9,6 +9,7 @@ import { createCacheStage } from './pipeline/stages/cache.js';
 import { createForwardHandler } from './pipeline/stages/forward.js';
 import type { Answer, Handler, Query } from './pipeline/types.js';
 import { listen } from './transport/listen.js';
+import type { ListenerSettings } from './transport/types.js';
 import { createUpstreamPool, type UpstreamPool } from './upstream/pool.js';
 
 export interface BoundAddress {
@@ -25,6 +26,8 @@ export interface App {
   /** Stops listening, lets in-flight queries finish (bounded by shutdown.drainTimeout), closes upstreams. */
   stop(): Promise<void>;
   addresses(): BoundAddress[];
+  /** The bound addresses for logs: "udp+tcp 127.0.0.1:5353", "udp+tcp [::1]:5353". */
+  describeListeners(): string[];
   upstreamHealth(): ReturnType<UpstreamPool['health']>;
   cacheStats(): ReturnType<DnsCache['stats']>;
 }
@@ -107,23 +110,33 @@ export function createApp(initial: RojeConfig, deps: { logger: Logger }): App {
     );
   }
 
-  async function openListeners(config: RojeConfig): Promise<void> {
-    const wanted = new Map(config.listen.map((address) => [addressKey(address), address]));
-    // Open new addresses before closing old ones, so a reload never leaves a gap.
-    for (const [key, address] of wanted) {
-      if (listeners.has(key)) continue;
-      const listener = await listen(address, responder, {
-        logger: logger.child({ module: 'transport' }),
-        drainTimeoutMs: config.shutdown.drainTimeoutMs,
-        idleTimeoutMs: config.tcp.idleTimeoutMs,
-        maxConnections: config.tcp.maxConnections,
-        maxInFlightPerConnection: config.tcp.maxPipelined,
-      });
-      listeners.set(key, listener);
+  /**
+   * Opens the listen addresses of `config` that are not open yet. If one cannot be bound, closes the
+   * ones it opened and rethrows, leaving the listeners as they were. Returns the listeners `config`
+   * no longer wants, taken out of the map but still open: the caller closes them once it commits.
+   */
+  async function openListeners(config: RojeConfig): Promise<Listener[]> {
+    const wanted = new Map(config.listen.map((address, i) => [addressKey(address, i), address]));
+    const opened: string[] = [];
+    try {
+      for (const [key, address] of wanted) {
+        if (listeners.has(key)) continue;
+        const listener = await listen(address, responder, {
+          logger: logger.child({ module: 'transport' }),
+          ...listenerSettings(config),
+        });
+        listeners.set(key, listener);
+        opened.push(key);
+      }
+    } catch (err) {
+      const undo = opened.map((key) => listeners.get(key)!);
+      for (const key of opened) listeners.delete(key);
+      await Promise.all(undo.map(closeListener));
+      throw err;
     }
     const stale = [...listeners].filter(([key]) => !wanted.has(key));
     for (const [key] of stale) listeners.delete(key);
-    await Promise.all(stale.map(([, listener]) => closeListener(listener)));
+    return stale.map(([, listener]) => listener);
   }
 
   return {
@@ -139,8 +152,21 @@ export function createApp(initial: RojeConfig, deps: { logger: Logger }): App {
 
     async reload(config) {
       const previous = chain;
-      chain = buildChain(config, previous);
-      await openListeners(config);
+      const next = buildChain(config, previous);
+      // Open new addresses before closing old ones, so a reload never leaves a gap; and before
+      // switching the chain, so a reload that cannot bind leaves the running config whole.
+      let stale: Listener[];
+      try {
+        stale = await openListeners(config);
+      } catch (err) {
+        await next.pool.close();
+        throw err;
+      }
+      chain = next;
+      // Listeners kept across the reload take the new tcp and shutdown settings too.
+      const settings = listenerSettings(config);
+      for (const listener of listeners.values()) listener.configure(settings);
+      await Promise.all(stale.map(closeListener));
       // Queries already handed to the old pool finish there; close() lets them.
       await previous.pool.close();
       logger.info(
@@ -157,6 +183,7 @@ export function createApp(initial: RojeConfig, deps: { logger: Logger }): App {
     },
 
     addresses: describeListenersRaw,
+    describeListeners,
     upstreamHealth: () => chain.pool.health(),
     cacheStats: () => chain.cache.stats(),
   };
@@ -166,7 +193,7 @@ export function createApp(initial: RojeConfig, deps: { logger: Logger }): App {
   }
 
   function describeListeners(): string[] {
-    return describeListenersRaw().map(formatAddress);
+    return describeListenersRaw().map((a) => `udp+tcp ${formatAddress(a)}`);
   }
 }
 
@@ -174,8 +201,18 @@ async function closeListener(listener: Listener): Promise<void> {
   await listener.close();
 }
 
-function addressKey(address: { host: string; port: number }): string {
-  return `${address.host}|${address.port}`;
+function listenerSettings(config: RojeConfig): ListenerSettings {
+  return {
+    drainTimeoutMs: config.shutdown.drainTimeoutMs,
+    idleTimeoutMs: config.tcp.idleTimeoutMs,
+    maxConnections: config.tcp.maxConnections,
+    maxInFlightPerConnection: config.tcp.maxPipelined,
+  };
+}
+
+/** Port 0 asks for a fresh ephemeral port each time it is listed, so its position tells them apart. */
+function addressKey(address: { host: string; port: number }, index: number): string {
+  return address.port === 0 ? `${address.host}|0|${index}` : `${address.host}|${address.port}`;
 }
 
 export function formatAddress(address: { host: string; port: number }): string {

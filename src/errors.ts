@@ -3,7 +3,7 @@
  * The README's "Error codes" section documents each one; test/errors.test.ts keeps the two in step.
  */
 export const ERROR_CODES = {
-  // cli
+  // cli (also the bench/ command lines)
   ROJE_ERR_CLI_USAGE: 'the command line is not valid',
   // config
   ROJE_ERR_CONFIG_READ: 'the config file cannot be read',
@@ -23,7 +23,6 @@ export const ERROR_CODES = {
   ROJE_ERR_UPSTREAM_TIMEOUT: 'an upstream did not answer in time',
   ROJE_ERR_UPSTREAM_NETWORK: 'an upstream connection failed',
   ROJE_ERR_UPSTREAM_BAD_RESPONSE: 'an upstream answer was malformed or did not match the query',
-  ROJE_ERR_UPSTREAM_REFUSED: 'an upstream answered SERVFAIL or REFUSED',
   ROJE_ERR_UPSTREAM_ALL_FAILED: 'every upstream failed for a query',
   ROJE_ERR_UPSTREAM_CLOSED: 'the upstream pool was closed',
 } as const;

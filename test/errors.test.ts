@@ -16,6 +16,6 @@ t.test('RojeError carries its code and a default message', async (t) => {
   t.equal(err.code, 'ROJE_ERR_UPSTREAM_TIMEOUT');
   t.equal(err.message, ERROR_CODES.ROJE_ERR_UPSTREAM_TIMEOUT);
   t.ok(isRojeError(err, 'ROJE_ERR_UPSTREAM_TIMEOUT'));
-  t.notOk(isRojeError(err, 'ROJE_ERR_CLI_USAGE'));
+  t.notOk(isRojeError(err, 'ROJE_ERR_CONFIG_READ'));
   t.notOk(isRojeError(new Error('x')));
 });

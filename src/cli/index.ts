@@ -1,6 +1,4 @@
 import { VERSION } from '../version.js';
-import { checkConfig } from './check-config.js';
-import { serve } from './serve.js';
 import { USAGE } from './usage.js';
 
 export interface Io {
@@ -11,22 +9,27 @@ export interface Io {
 /** Runs one roje command and resolves with its exit code (serve resolves when it has stopped). */
 export async function run(argv: readonly string[], io: Io): Promise<number> {
   const [command, ...rest] = argv;
+  // Commands load lazily: `roje version` and `roje help` need neither the resolver nor the config
+  // validator, and loading those takes most of a second on a small gateway.
   switch (command) {
     case 'serve':
-      return serve(rest, io);
+      return (await import('./serve.js')).serve(rest, io);
     case 'check-config':
-      return checkConfig(rest, io);
+      return (await import('./check-config.js')).checkConfig(rest, io);
     case 'version':
     case '--version':
     case '-v':
       io.stdout.write(`roje ${VERSION}\n`);
       return 0;
-    case undefined:
     case 'help':
     case '--help':
     case '-h':
       io.stdout.write(USAGE);
-      return command === undefined ? 2 : 0;
+      return 0;
+    case undefined:
+      // A usage error like any other: stderr, so `roje > file` does not hide it.
+      io.stderr.write(USAGE);
+      return 2;
     default:
       io.stderr.write(`roje: unknown command "${command}"\n\n${USAGE}`);
       return 2;

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { type App, createApp, formatAddress } from '../app.js';
+import { type App, createApp } from '../app.js';
 import { loadConfig } from '../config/load.js';
 import type { RojeConfig } from '../config/schema.js';
 import { isRojeError } from '../errors.js';
@@ -43,17 +43,6 @@ export async function serve(argv: readonly string[], io: Io): Promise<number> {
     io.stderr.write(`roje: ${(err as Error).message}\n`);
     return 1;
   }
-  logger.info(
-    {
-      version: VERSION,
-      config: config.source ?? 'embedded default',
-      listen: app.addresses().map((a) => `udp+tcp ${formatAddress(a)}`),
-      upstreams: config.upstreams.map((u) => u.url),
-      allow: config.acl.allow,
-    },
-    `roje ${VERSION} ready`,
-  );
-
   return new Promise<number>((resolve) => {
     let stopping = false;
     let reloading = Promise.resolve();
@@ -84,8 +73,9 @@ export async function serve(argv: readonly string[], io: Io): Promise<number> {
         if (stopping) return;
         try {
           const next = await load();
-          logger.level = next.log.level;
           await app.reload(next);
+          // Only once the reload took: a reload that fails to bind keeps the running log level too.
+          logger.level = next.log.level;
         } catch (err) {
           logger.error(
             { err: isRojeError(err) ? err.message : err },
@@ -96,5 +86,17 @@ export async function serve(argv: readonly string[], io: Io): Promise<number> {
     };
 
     process.on('SIGTERM', stop).on('SIGINT', stop).on('SIGHUP', reload);
+    // Only now: whoever waits for this line (systemd, a supervisor, a test) may signal at once, and
+    // a SIGHUP before its handler exists would kill the process.
+    logger.info(
+      {
+        version: VERSION,
+        config: config.source ?? 'embedded default',
+        listen: app.describeListeners(),
+        upstreams: config.upstreams.map((u) => u.url),
+        allow: config.acl.allow,
+      },
+      `roje ${VERSION} ready`,
+    );
   });
 }

@@ -14,6 +14,7 @@ import { ConfigError, invalidFlag, invalidKey, invalidValue, wherePrefix } from 
 import { nameserverUrl, parseResolvConf } from './resolv-conf.js';
 import { EXPECTED, type RawConfig, type RojeConfig, type UpstreamConfig } from './schema.js';
 import { formatDuration, parseByteSize, parseDuration } from './units.js';
+import { listenHint } from './validate.js';
 
 /** Command-line values that replace the file's lists. Empty arrays count as not given. */
 export interface ConfigFlags {
@@ -71,8 +72,9 @@ export async function normalizeConfig(
   (listenFromFlags ? flags.listen! : raw.listen).forEach((text, i) => {
     const address = parseListenAddress(text);
     if (address === null) {
+      const hint = listenHint(text);
       throw listenFromFlags
-        ? invalidFlag('--listen', text, EXPECTED.listen)
+        ? invalidFlag('--listen', text, hint === undefined ? EXPECTED.listen : `${EXPECTED.listen} (${hint})`)
         : invalidValue(file, `listen[${i}]`, EXPECTED.listen, text);
     }
     const id = `${addressKey(address.host)}|${address.port}`;

@@ -201,7 +201,8 @@ function valueHint(schema: Schema, value: unknown): string | undefined {
   return undefined;
 }
 
-function listenHint(value: string): string | undefined {
+/** What is wrong with a listen address, when it can be told ("add the port"); shared with --listen. */
+export function listenHint(value: string): string | undefined {
   const v = value.trim();
   if (!v.includes(':') || /^[^:[]+$/.test(v)) return 'add the port, e.g. ":53"';
   if (!v.startsWith('[') && v.split(':').length > 2)

@@ -33,7 +33,7 @@ function malformed(why: string): never {
 }
 
 /** Walks the whole message, filling the module state above; throws on anything it cannot walk. */
-function walk(buf: Buffer, minTtl: number, maxTtl: number): void {
+function walk(buf: Buffer, minTtl: number, maxTtl: number, negativeMaxTtl: number): void {
   const len = buf.length;
   if (len < HEADER_SIZE) malformed('shorter than a header');
   const qd = (buf[4] << 8) | buf[5];
@@ -74,17 +74,22 @@ function walk(buf: Buffer, minTtl: number, maxTtl: number): void {
     } else {
       let raw = buf.readUInt32BE(p + 4);
       if (raw > TTL_MAX_VALID) raw = 0;
-      const ttl = raw < minTtl ? minTtl : raw > maxTtl ? maxTtl : raw;
-      scratchOffsets[count] = p + 4;
-      scratchTtls[count++] = ttl;
-      if (ttl < min) min = ttl;
-      if (type === QTYPE.SOA && soaNegative < 0 && i >= an && i < an + ns) {
+      let ttl = raw < minTtl ? minTtl : raw > maxTtl ? maxTtl : raw;
+      if (type === QTYPE.SOA && i >= an && i < an + ns) {
         let e = skipName(buf, rdata, rdEnd);
         if (e > 0) e = skipName(buf, e, rdEnd);
         if (e < 0 || e + 20 > rdEnd) malformed('SOA record data is malformed');
         const minimum = Math.min(buf.readUInt32BE(e + 16), TTL_MAX_VALID);
-        soaNegative = raw < minimum ? raw : minimum;
+        const negative = raw < minimum ? raw : minimum;
+        if (soaNegative < 0) soaNegative = negative;
+        // RFC 2308 §3, as unbound does: the SOA of a negative answer is served with the negative TTL,
+        // so that a downstream cache keeps the answer no longer than we do.
+        const cap = Math.min(negativeMaxTtl, Math.max(minTtl, negative));
+        if (ttl > cap) ttl = cap;
       }
+      scratchOffsets[count] = p + 4;
+      scratchTtls[count++] = ttl;
+      if (ttl < min) min = ttl;
     }
     p = rdEnd;
   }
@@ -210,10 +215,12 @@ function cutMiddleOpt(wire: Buffer, cut: number, cutEnd: number, end: number): B
  *   SOA in the authority section, raised to minTtl, capped at negativeMaxTtl, and never above the
  *   smallest RR TTL; 0 when there is no SOA. The same cap applies to a NOERROR answer whose
  *   authority section holds a SOA (a CNAME chain ending in NODATA, RFC 2308 §2.2).
+ * The TTL served for a SOA in the authority section is itself cut to that negative TTL (RFC 2308 §3),
+ * so clients and downstream caches see how long the negative answer lasts.
  */
 export function prepareResponse(wire: Buffer, bounds: TtlBounds): PreparedResponse {
   const { minTtl, maxTtl, negativeMaxTtl } = bounds;
-  walk(wire, minTtl, maxTtl);
+  walk(wire, minTtl, maxTtl, negativeMaxTtl);
   const flags = (wire[2] << 8) | wire[3];
   const an = (wire[6] << 8) | wire[7];
   const rcode = (flags & 0x000f) | (optExt << 4);
@@ -230,7 +237,7 @@ export function prepareResponse(wire: Buffer, bounds: TtlBounds): PreparedRespon
       out.writeUInt16BE(out.readUInt16BE(10) - 1, 10);
     } else {
       out = cutMiddleOpt(wire, optStart, optEnd, walkEnd);
-      walk(out, minTtl, maxTtl);
+      walk(out, minTtl, maxTtl, negativeMaxTtl);
     }
   }
   let ttl = 0;

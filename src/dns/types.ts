@@ -42,7 +42,10 @@ export interface PreparedResponse {
   readonly rcode: number;
   /** Offsets in `wire` of every TTL field of every RR (answer, authority, additional). */
   readonly ttlOffsets: Uint32Array;
-  /** The TTL of each of those RRs, clamped to the configured bounds, as received. */
+  /**
+   * The TTL of each of those RRs as received, clamped to the configured bounds; a SOA in the
+   * authority section is also cut to its negative TTL (RFC 2308 §3).
+   */
   readonly ttls: Uint32Array;
   /**
    * Seconds the response may be served fresh: the smallest clamped TTL, or for NXDOMAIN/NODATA the

@@ -60,8 +60,11 @@ export function createResponder(options: ResponderOptions): Responder {
     let ede: readonly ExtendedError[] = INTERNAL_EDE;
     if (isRojeError(err) && 'ede' in err && err.ede !== undefined) {
       ede = Array.isArray(err.ede) ? err.ede : [err.ede as ExtendedError];
+    } else if (isRojeError(err)) {
+      // A known failure without its own EDE (e.g. an upstream answer that cannot be walked).
+      logger.warn({ code: err.code, reason: err.message, qtype: query.qtype }, 'query failed');
     } else {
-      // Anything but an upstream failure is a bug: say so loudly, answer SERVFAIL all the same.
+      // Anything else is a bug: say so loudly, answer SERVFAIL all the same.
       logger.error({ err, qtype: query.qtype }, 'query failed unexpectedly');
     }
     return {

@@ -27,7 +27,10 @@ export interface Answer {
   wire: Buffer;
   source: AnswerSource;
   rcode: number;
-  /** Set by the forward stage so that the cache stage can store the upstream's answer. */
+  /**
+   * Set by the forward stage so that the cache stage can store the upstream's answer; only on the
+   * first of the answers that share one coalesced exchange, so it is stored once.
+   */
   upstream?: PreparedResponse;
 }
 

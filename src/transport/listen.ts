@@ -1,6 +1,6 @@
 import { isAddressInUse } from './listen-error.js';
 import { createTcpListener, type TcpListener, type TcpListenerOptions } from './tcp.js';
-import type { BoundAddress, ListenAddress, ListenerStats, Responder } from './types.js';
+import type { BoundAddress, ListenAddress, ListenerSettings, ListenerStats, Responder } from './types.js';
 import { createUdpListener, type UdpListener, type UdpListenerOptions } from './udp.js';
 
 export type ListenOptions = UdpListenerOptions &
@@ -16,6 +16,8 @@ export interface Listeners {
   address: BoundAddress;
   /** UDP and TCP counters summed. */
   stats(): ListenerStats;
+  /** Applies new settings to both (a config reload that keeps this address). */
+  configure(settings: ListenerSettings): void;
   /** Closes both, each draining its in-flight answers. */
   close(): Promise<void>;
 }
@@ -53,10 +55,9 @@ export async function listen(
       throw err;
     }
     const bound = udp.address();
-    options.logger.info(
-      { module: 'transport', host: bound.host, port: bound.port },
-      'listening on udp and tcp',
-    );
+    // The caller's logger is already the transport's child logger: adding `module` again would
+    // write the key twice in one JSON line.
+    options.logger.info({ host: bound.host, port: bound.port }, 'listening on udp and tcp');
     return bundle(udp, tcp);
   }
 }
@@ -78,6 +79,10 @@ function bundle(udp: UdpListener, tcp: TcpListener): Listeners {
         tcpOpen: t.tcpOpen,
         tcpRejected: t.tcpRejected,
       };
+    },
+    configure: (settings: ListenerSettings): void => {
+      udp.configure(settings);
+      tcp.configure(settings);
     },
     close: async (): Promise<void> => {
       await Promise.all([udp.close(), tcp.close()]);

@@ -3,7 +3,14 @@ import type { Logger } from 'pino';
 import { boundAddress, resolveHost, unwrapMapped } from './address.js';
 import { listenError } from './listen-error.js';
 import { type ConnectionContext, TcpConnection } from './tcp-connection.js';
-import type { BoundAddress, ListenAddress, Listener, ListenerStats, Responder } from './types.js';
+import type {
+  BoundAddress,
+  ListenAddress,
+  Listener,
+  ListenerSettings,
+  ListenerStats,
+  Responder,
+} from './types.js';
 
 export interface TcpListenerOptions {
   logger: Logger;
@@ -31,7 +38,7 @@ export async function createTcpListener(
   options: TcpListenerOptions,
 ): Promise<TcpListener> {
   const log = options.logger.child({ module: 'transport', transport: 'tcp' });
-  const drainTimeoutMs = options.drainTimeoutMs ?? DEFAULT_DRAIN_MS;
+  let drainTimeoutMs = options.drainTimeoutMs ?? DEFAULT_DRAIN_MS;
 
   let host: Awaited<ReturnType<typeof resolveHost>>;
   try {
@@ -115,6 +122,14 @@ export async function createTcpListener(
   return {
     address: (): BoundAddress => ({ ...bound }),
     stats: (): ListenerStats => ({ ...counters, tcpOpen: connections.size }),
+    configure: (settings: ListenerSettings): void => {
+      drainTimeoutMs = settings.drainTimeoutMs ?? drainTimeoutMs;
+      ctx.idleTimeoutMs = settings.idleTimeoutMs ?? ctx.idleTimeoutMs;
+      if (settings.maxInFlightPerConnection !== undefined) {
+        ctx.maxInFlight = Math.max(1, settings.maxInFlightPerConnection);
+      }
+      server.maxConnections = settings.maxConnections ?? server.maxConnections;
+    },
     close: (): Promise<void> => {
       closed ??= drainAndClose();
       return closed;

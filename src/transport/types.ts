@@ -37,9 +37,19 @@ export interface ListenerStats {
   tcpRejected: number;
 }
 
+/** The settings a running listener can change (on SIGHUP); each absent one stays as it is. */
+export interface ListenerSettings {
+  drainTimeoutMs?: number;
+  idleTimeoutMs?: number;
+  maxConnections?: number;
+  maxInFlightPerConnection?: number;
+}
+
 export interface Listener {
   address(): BoundAddress;
   stats(): ListenerStats;
+  /** Applies new settings; open TCP connections pick them up at their next message. */
+  configure(settings: ListenerSettings): void;
   /** Stops taking new messages, lets in-flight answers go out (bounded), then releases the socket. */
   close(): Promise<void>;
 }

@@ -6,7 +6,14 @@ import { HEADER_SIZE } from '../dns/constants.js';
 import type { ClientInfo } from '../pipeline/types.js';
 import { boundAddress, resolveHost, unwrapMapped } from './address.js';
 import { listenError } from './listen-error.js';
-import type { BoundAddress, ListenAddress, Listener, ListenerStats, Responder } from './types.js';
+import type {
+  BoundAddress,
+  ListenAddress,
+  Listener,
+  ListenerSettings,
+  ListenerStats,
+  Responder,
+} from './types.js';
 
 export interface UdpListenerOptions {
   logger: Logger;
@@ -48,7 +55,7 @@ export async function createUdpListener(
   options: UdpListenerOptions,
 ): Promise<UdpListener> {
   const log = options.logger.child({ module: 'transport', transport: 'udp' });
-  const drainTimeoutMs = options.drainTimeoutMs ?? DEFAULT_DRAIN_MS;
+  let drainTimeoutMs = options.drainTimeoutMs ?? DEFAULT_DRAIN_MS;
 
   let host: Awaited<ReturnType<typeof resolveHost>>;
   try {
@@ -173,6 +180,9 @@ export async function createUdpListener(
   return {
     address: (): BoundAddress => ({ ...bound }),
     stats: (): ListenerStats => ({ ...counters, tcpConnections: 0, tcpOpen: 0, tcpRejected: 0 }),
+    configure: (settings: ListenerSettings): void => {
+      drainTimeoutMs = settings.drainTimeoutMs ?? drainTimeoutMs;
+    },
     close: (): Promise<void> => {
       closed ??= drainAndClose();
       return closed;

@@ -107,7 +107,10 @@ t.test('flags replace the file lists', async (t) => {
 
 t.test('bad flags name the flag', async (t) => {
   let err = await loadError(loadConfig({ flags: { listen: ['127.0.0.1'], upstreams: ['udp://127.0.0.1'] } }));
-  t.equal(err.message, '--listen "127.0.0.1": expected host:port such as "127.0.0.1:53" or "[::1]:53"');
+  t.equal(
+    err.message,
+    '--listen "127.0.0.1": expected host:port such as "127.0.0.1:53" or "[::1]:53" (add the port, e.g. ":53")',
+  );
   t.equal(err.key, '--listen');
   t.equal(err.file, null);
   err = await loadError(loadConfig({ flags: { upstreams: ['udp://127.0.0.1', 'quic://127.0.0.1'] } }));

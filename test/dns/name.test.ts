@@ -9,6 +9,7 @@ import {
   skipName,
   skipPlainName,
 } from '../../src/dns/name.js';
+import { rng } from '../helpers/rng.js';
 
 /** dns-packet's name codec, which its type definitions leave out. */
 const packetName = (dnsPacket as unknown as { name: { encode(n: string): Buffer } }).name;
@@ -22,19 +23,6 @@ function wire(...labels: (string | Buffer)[]): Buffer {
   }
   parts.push(Buffer.from([0]));
   return Buffer.concat(parts);
-}
-
-/** Seeded xorshift32: property loops stay reproducible. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s;
-  };
 }
 
 t.test('reads plain names in lowercase presentation form', async (t) => {

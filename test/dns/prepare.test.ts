@@ -3,6 +3,7 @@ import t, { type Test } from 'tap';
 import { prepareResponse } from '../../src/dns/prepare.js';
 import type { TtlBounds } from '../../src/dns/types.js';
 import { isRojeError } from '../../src/errors.js';
+import { rng } from '../helpers/rng.js';
 
 const BOUNDS: TtlBounds = { minTtl: 0, maxTtl: 86400, negativeMaxTtl: 3600 };
 
@@ -128,6 +129,23 @@ t.test('NXDOMAIN and NODATA: RFC 2308 negative TTL', async (t) => {
   t.equal(nxCname.ttl, 50, 'never longer than an RR it serves');
 });
 
+t.test('the SOA of a negative answer is served with the negative TTL (RFC 2308 §3)', async (t) => {
+  const nx = prepareResponse(response({ authorities: [soa('example.com', 86400, 300)] }, 3), BOUNDS);
+  t.same([...nx.ttls], [300], 'SOA TTL cut to min(SOA TTL, MINIMUM)');
+  t.equal(
+    nx.wire.readUInt32BE(nx.ttlOffsets[0]),
+    86400,
+    'the stored wire keeps the raw TTL; render patches it',
+  );
+  const capped = prepareResponse(response({ authorities: [soa('example.com', 86400, 86400)] }, 3), BOUNDS);
+  t.same([...capped.ttls], [3600], 'and capped at negativeMaxTtl');
+  const raised = prepareResponse(response({ authorities: [soa('example.com', 5, 5)] }, 3), {
+    ...BOUNDS,
+    minTtl: 30,
+  });
+  t.same([...raised.ttls], [30], 'raised to minTtl like the answer TTL');
+});
+
 t.test('SERVFAIL, REFUSED and TC are not cached', async (t) => {
   t.equal(prepareResponse(response({}, 2), BOUNDS).ttl, 0);
   t.equal(prepareResponse(response({ authorities: [soa('example.com', 900, 300)] }, 5), BOUNDS).ttl, 0);
@@ -220,18 +238,6 @@ t.test('refuses what cannot be walked', async (t) => {
   const p = prepareResponse(Buffer.concat([good, Buffer.from([1, 2, 3])]), BOUNDS);
   t.same(p.wire, good);
 });
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s;
-  };
-}
 
 t.test('never throws anything but RojeError on mutated responses', async (t) => {
   const next = rng(0xfeed);

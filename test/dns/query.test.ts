@@ -3,6 +3,7 @@ import t, { type Test } from 'tap';
 import { EDE, RCODE } from '../../src/dns/constants.js';
 import { answerError, errorResponse, isRejection, readQuery } from '../../src/dns/query.js';
 import type { ParsedQuery } from '../../src/dns/types.js';
+import { rng } from '../helpers/rng.js';
 
 type Packet = dnsPacket.Packet;
 
@@ -25,18 +26,6 @@ function accept(t: Test, msg: Buffer): ParsedQuery {
   if (isRejection(r)) throw new Error(`rejected: ${r.reason}`);
   t.equal(r.msg, msg);
   return r;
-}
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s;
-  };
 }
 
 t.test('reads a plain A query', async (t) => {

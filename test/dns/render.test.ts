@@ -9,6 +9,7 @@ import { isRejection, readQuery } from '../../src/dns/query.js';
 import { fitResponse, renderResponse, udpLimit } from '../../src/dns/render.js';
 import type { ParsedQuery, PreparedResponse, TtlBounds } from '../../src/dns/types.js';
 import { isRojeError } from '../../src/errors.js';
+import { rng } from '../helpers/rng.js';
 
 const BOUNDS: TtlBounds = { minTtl: 0, maxTtl: 86400, negativeMaxTtl: 3600 };
 type Rec = dnsPacket.Answer;
@@ -200,18 +201,6 @@ t.test('udpLimit clamps the client size', async (t) => {
   t.equal(udpLimit(parse(query('a', 0, [opt({ udpPayloadSize: 4096 })])), 1232), 1232);
   t.equal(udpLimit(parse(query('a', 0, [opt({ udpPayloadSize: 1000 })])), 1232), 1000);
 });
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s;
-  };
-}
 
 t.test('property: random responses render and fit into messages dns-packet decodes', async (t) => {
   const next = rng(0xab1e);

@@ -1,5 +1,5 @@
 import { cacheKey, type DnsCache } from '../../cache/dns-cache.js';
-import { EDE, FLAG_CD } from '../../dns/constants.js';
+import { EDE, FLAG_CD, RCODE } from '../../dns/constants.js';
 import { renderResponse } from '../../dns/render.js';
 import { isRojeError } from '../../errors.js';
 import type { Answer, Query, Stage } from '../types.js';
@@ -19,7 +19,7 @@ const STALE_EDE = [{ code: EDE.STALE_ANSWER }] as const;
 /**
  * Answers from stored wire responses (a copy plus ID/case/TTL patches) and stores what the stages
  * after it fetched. Serve-stale lives here because only the cache still holds expired answers:
- * when every upstream fails, an expired answer beats a SERVFAIL (RFC 8767).
+ * when every upstream fails or answers SERVFAIL, an expired answer beats a SERVFAIL (RFC 8767).
  */
 export function createCacheStage(options: CacheStageOptions): Stage {
   const { cache, udpSize } = options;
@@ -45,24 +45,34 @@ export function createCacheStage(options: CacheStageOptions): Stage {
   };
 
   async function settle(pending: Answer | Promise<Answer>, key: string, query: Query): Promise<Answer> {
+    let answer: Answer;
     try {
-      const answer = await pending;
-      if (answer.upstream !== undefined) cache.set(key, answer.upstream);
-      return answer;
+      answer = await pending;
     } catch (err) {
       if (!serveStale || !isRojeError(err, 'ROJE_ERR_UPSTREAM_ALL_FAILED')) throw err;
-      const stale = cache.getStale(key);
+      const stale = staleAnswer(key, query);
       if (stale === undefined) throw err;
-      return {
-        wire: renderResponse(stale.response, query, {
-          age: stale.age,
-          ttlOverride: answerTtl,
-          ede: STALE_EDE,
-          udpSize,
-        }),
-        source: 'stale',
-        rcode: stale.response.rcode,
-      };
+      return stale;
     }
+    if (answer.upstream !== undefined) cache.set(key, answer.upstream);
+    // Every upstream answered SERVFAIL (the pool passes the first one on): they could not refresh the
+    // answer either, which is what serve-stale is for.
+    if (serveStale && answer.rcode === RCODE.SERVFAIL) return staleAnswer(key, query) ?? answer;
+    return answer;
+  }
+
+  function staleAnswer(key: string, query: Query): Answer | undefined {
+    const stale = cache.getStale(key);
+    if (stale === undefined) return undefined;
+    return {
+      wire: renderResponse(stale.response, query, {
+        age: stale.age,
+        ttlOverride: answerTtl,
+        ede: STALE_EDE,
+        udpSize,
+      }),
+      source: 'stale',
+      rcode: stale.response.rcode,
+    };
   }
 }

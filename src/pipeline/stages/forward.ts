@@ -1,7 +1,7 @@
 import { FLAG_CD, HEADER_SIZE } from '../../dns/constants.js';
 import { prepareResponse } from '../../dns/prepare.js';
 import { renderResponse } from '../../dns/render.js';
-import type { TtlBounds } from '../../dns/types.js';
+import type { PreparedResponse, TtlBounds } from '../../dns/types.js';
 import type { UpstreamPool } from '../../upstream/pool.js';
 import type { Answer, Handler, Query } from '../types.js';
 
@@ -17,6 +17,10 @@ export interface ForwardOptions {
  */
 export function createForwardHandler(options: ForwardOptions): Handler {
   const { pool, ttl, udpSize } = options;
+  // Queries coalesced by the pool share one result `wire`: the first to get it prepares it and hands
+  // it to the cache stage, the others reuse that preparation and store nothing, so one upstream
+  // exchange is one walk and one cache insert however many clients waited for it.
+  const prepared = new WeakMap<Buffer, PreparedResponse>();
   return async (query: Query): Promise<Answer> => {
     const result = await pool.resolve({
       nameWire: lowercaseName(query.msg, HEADER_SIZE, query.nameEnd),
@@ -26,12 +30,21 @@ export function createForwardHandler(options: ForwardOptions): Handler {
       do: query.edns?.do === true,
       cd: (query.flags & FLAG_CD) !== 0,
     });
-    const prepared = prepareResponse(result.wire, ttl);
+    const shared = prepared.get(result.wire);
+    if (shared !== undefined) {
+      return {
+        wire: renderResponse(shared, query, { age: 0, udpSize }),
+        source: 'upstream',
+        rcode: shared.rcode,
+      };
+    }
+    const fresh = prepareResponse(result.wire, ttl);
+    prepared.set(result.wire, fresh);
     return {
-      wire: renderResponse(prepared, query, { age: 0, udpSize }),
+      wire: renderResponse(fresh, query, { age: 0, udpSize }),
       source: 'upstream',
-      rcode: prepared.rcode,
-      upstream: prepared,
+      rcode: fresh.rcode,
+      upstream: fresh,
     };
   };
 }
