@@ -60,12 +60,14 @@ export function createUdpTransport(target: UpstreamUrl, deps: UdpTransportDeps):
           ),
         timeoutMs,
       );
-      socket.on('error', (err) =>
-        finish(new RojeError('ROJE_ERR_UPSTREAM_NETWORK', `${target.url}: ${err.message}`, { cause: err })),
-      );
-      socket.on('close', () =>
-        finish(new RojeError('ROJE_ERR_UPSTREAM_NETWORK', `${target.url}: transport closed`)),
-      );
+      // finish() closes the socket, which emits 'close': check `done` first, an Error is costly to build.
+      socket.on('error', (err) => {
+        if (!done)
+          finish(new RojeError('ROJE_ERR_UPSTREAM_NETWORK', `${target.url}: ${err.message}`, { cause: err }));
+      });
+      socket.on('close', () => {
+        if (!done) finish(new RojeError('ROJE_ERR_UPSTREAM_NETWORK', `${target.url}: transport closed`));
+      });
       socket.on('message', (response) => {
         if (checkUpstreamResponse(msg, response) !== 'ok') return;
         if (!isTruncated(response)) {
