@@ -2,6 +2,7 @@ import { isIP } from 'node:net';
 import { Pool } from 'undici';
 import { checkUpstreamResponse, setId } from '../dns/upstream-message.js';
 import { RojeError } from '../errors.js';
+import { checkServerIdentity } from './server-identity.js';
 import type { UpstreamTransport } from './types.js';
 import type { UpstreamUrl } from './url.js';
 
@@ -37,6 +38,7 @@ export function createDohTransport(
     connect: {
       ca: options.ca,
       servername: isIP(target.host) === 0 ? target.host : undefined,
+      checkServerIdentity,
     },
   });
   let closed = false;

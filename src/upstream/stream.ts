@@ -3,6 +3,7 @@ import { connect as tlsConnect } from 'node:tls';
 import { checkUpstreamResponse, setId } from '../dns/upstream-message.js';
 import { RojeError } from '../errors.js';
 import { randomId } from './random-id.js';
+import { checkServerIdentity } from './server-identity.js';
 import type { UpstreamTransport } from './types.js';
 import type { UpstreamUrl } from './url.js';
 
@@ -65,6 +66,7 @@ export function createStreamTransport(
           servername:
             target.servername !== undefined && isIP(target.servername) === 0 ? target.servername : undefined,
           ca: options.ca,
+          checkServerIdentity,
         })
       : netConnect({ host: target.host, port: target.port });
     socket.setNoDelay(true);
