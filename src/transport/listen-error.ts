@@ -1,6 +1,7 @@
 import { RojeError } from '../errors.js';
 import type { TransportName } from '../pipeline/types.js';
-import { formatHostPort } from './address.js';
+import { formatHostPort, type ResolvedHost, resolveHost } from './address.js';
+import type { ListenAddress } from './types.js';
 
 /** What an operator can do about the usual bind failures. */
 const HINTS: Record<string, string> = {
@@ -28,4 +29,16 @@ export function listenError(transport: TransportName, host: string, port: number
 /** True when a listen error was caused by the port being taken (listen() retries these for port 0). */
 export function isAddressInUse(err: unknown): boolean {
   return (err as { cause?: NodeJS.ErrnoException } | null)?.cause?.code === 'EADDRINUSE';
+}
+
+/** resolveHost for a listener: a host that cannot be resolved is a ROJE_ERR_LISTEN_FAILED like a bind error. */
+export async function resolveListenHost(
+  transport: TransportName,
+  address: ListenAddress,
+): Promise<ResolvedHost> {
+  try {
+    return await resolveHost(address.host);
+  } catch (err) {
+    throw listenError(transport, address.host, address.port, err);
+  }
 }

@@ -1,7 +1,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Logger } from 'pino';
-import { boundAddress, resolveHost, unwrapMapped } from './address.js';
-import { listenError } from './listen-error.js';
+import { boundAddress, unwrapMapped } from './address.js';
+import { listenError, resolveListenHost } from './listen-error.js';
 import { type ConnectionContext, TcpConnection } from './tcp-connection.js';
 import type {
   BoundAddress,
@@ -40,12 +40,7 @@ export async function createTcpListener(
   const log = options.logger.child({ module: 'transport', transport: 'tcp' });
   let drainTimeoutMs = options.drainTimeoutMs ?? DEFAULT_DRAIN_MS;
 
-  let host: Awaited<ReturnType<typeof resolveHost>>;
-  try {
-    host = await resolveHost(address.host);
-  } catch (err) {
-    throw listenError('tcp', address.host, address.port, err);
-  }
+  const host = await resolveListenHost('tcp', address);
 
   const counters = { messages: 0, responses: 0, dropped: 0, errors: 0, tcpConnections: 0, tcpRejected: 0 };
   const ctx: ConnectionContext = {

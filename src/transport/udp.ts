@@ -4,8 +4,8 @@ import { isIP } from 'node:net';
 import type { Logger } from 'pino';
 import { HEADER_SIZE } from '../dns/constants.js';
 import type { ClientInfo } from '../pipeline/types.js';
-import { boundAddress, resolveHost, unwrapMapped } from './address.js';
-import { listenError } from './listen-error.js';
+import { boundAddress, unwrapMapped } from './address.js';
+import { listenError, resolveListenHost } from './listen-error.js';
 import type {
   BoundAddress,
   ListenAddress,
@@ -57,12 +57,7 @@ export async function createUdpListener(
   const log = options.logger.child({ module: 'transport', transport: 'udp' });
   let drainTimeoutMs = options.drainTimeoutMs ?? DEFAULT_DRAIN_MS;
 
-  let host: Awaited<ReturnType<typeof resolveHost>>;
-  try {
-    host = await resolveHost(address.host);
-  } catch (err) {
-    throw listenError('udp', address.host, address.port, err);
-  }
+  const host = await resolveListenHost('udp', address);
 
   const socket: Socket = createSocket({
     type: host.family === 6 ? 'udp6' : 'udp4',

@@ -5,9 +5,10 @@
  * test cannot leave a resolver running.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseResolvConf } from '../../src/config/resolv-conf.js';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const ROJE_BIN = join(ROOT, 'dist', 'main.js');
@@ -339,4 +340,13 @@ export function repeatedKeys(text: string): string[] {
     }
   }
   return repeated;
+}
+
+/** The machine's own nameservers: tests only check they are named, never send them anything. */
+export function hostNameservers(): string[] {
+  try {
+    return parseResolvConf(readFileSync('/etc/resolv.conf', 'utf8'));
+  } catch {
+    return [];
+  }
 }

@@ -4,12 +4,11 @@
  * /etc/resolv.conf), which is only started and stopped, never queried: its upstream is not loopback.
  */
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
-import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import t from 'tap';
-import { nameserverUrl, parseResolvConf } from '../../src/config/resolv-conf.js';
+import { nameserverUrl } from '../../src/config/resolv-conf.js';
 import { startFakeUpstream } from '../helpers/fake-upstream.js';
-import { binaryProblem, dig, runRoje, spawnRoje } from '../helpers/process.js';
+import { binaryProblem, dig, hostNameservers, runRoje, spawnRoje } from '../helpers/process.js';
 
 function bindUdp(host: string, port: number): Promise<UdpSocket> {
   return new Promise((resolve, reject) => {
@@ -50,14 +49,6 @@ async function canBind(host: string): Promise<boolean> {
     return true;
   } catch {
     return false;
-  }
-}
-
-function hostNameservers(): string[] {
-  try {
-    return parseResolvConf(readFileSync('/etc/resolv.conf', 'utf8'));
-  } catch {
-    return [];
   }
 }
 

@@ -7,16 +7,7 @@ import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import { parseResolvConf } from '../../src/config/resolv-conf.js';
-import { binaryProblem, mapLimit, ROJE_BIN, ROOT, runRoje } from '../helpers/process.js';
-
-function hostNameservers(): string[] {
-  try {
-    return parseResolvConf(readFileSync('/etc/resolv.conf', 'utf8'));
-  } catch {
-    return [];
-  }
-}
+import { binaryProblem, hostNameservers, mapLimit, ROJE_BIN, ROOT, runRoje } from '../helpers/process.js';
 
 const problem = binaryProblem();
 if (problem !== null) {
