@@ -14,6 +14,12 @@ export const ERROR_CODES = {
   ROJE_ERR_NET_CIDR: 'a network (CIDR) is not valid',
   // cache
   ROJE_ERR_CACHE_OPTIONS: 'the cache options (maxEntries, maxBytes, serveStale) are not valid',
+  // lists and policy
+  ROJE_ERR_LIST_READ: 'a list source cannot be read',
+  ROJE_ERR_LIST_FORMAT: 'the format of a list cannot be detected or is not known',
+  ROJE_ERR_LIST_CATEGORIES: 'more categories than a compiled artifact can hold (32)',
+  ROJE_ERR_LIST_ARTIFACT: 'a compiled list artifact is not valid (version, size or checksum)',
+  ROJE_ERR_LIST_COMPILE: 'compiling the lists failed',
   // dns wire format
   ROJE_ERR_DNS_MALFORMED: 'a DNS message cannot be parsed',
   // transport

@@ -1,0 +1,143 @@
+/**
+ * The shared vocabulary of roje's filtering: what a list parser yields, what the compiler builds, what a
+ * lookup answers. Parsers (src/policy/parsers), the compiled structure (src/policy/compiled), the
+ * compile command and the policy stage all meet here.
+ */
+
+/** The list formats roje reads. `auto` detects the format from the content. */
+export type ListFormat = 'hosts' | 'domains' | 'adblock' | 'rpz' | 'squidguard';
+
+/**
+ * How far a rule reaches from its name:
+ * - `subtree`: the name and every name under it (hosts, domain lists, adblock `||x^`, squidGuard);
+ * - `exact`: the name only (RPZ `name CNAME .`, adblock `|x^`);
+ * - `below`: names under it but not the name itself (RPZ `*.name CNAME .`).
+ */
+export type RuleScope = 'subtree' | 'exact' | 'below';
+
+/**
+ * What a rule does. `block` and `allow` are the common case; RPZ sources can say more, and roje honours
+ * what an RPZ rule says (as BIND and Unbound do): NXDOMAIN, NODATA, or local data instead of the
+ * venue's block mode.
+ */
+export type RuleAction = 'block' | 'allow' | 'nxdomain' | 'nodata' | 'local';
+
+/** One rule, normalized: lowercase A-label name, no trailing dot, validated (labels <= 63, name <= 253). */
+export interface ListRule {
+  name: string;
+  scope: RuleScope;
+  action: RuleAction;
+  /** RPZ local data (`name A 192.0.2.1`, `name CNAME other.example`), for action `local`. */
+  local?: LocalRecord[];
+  /** 1-based line in the source, for messages. */
+  line: number;
+}
+
+export interface LocalRecord {
+  type: 'A' | 'AAAA' | 'CNAME' | 'TXT';
+  /** Presentation form: "192.0.2.1", "2001:db8::1", "target.example", "some text". */
+  data: string;
+}
+
+/** Why a line was skipped: counted per reason, the first few kept with their line numbers. */
+export type SkipReason =
+  | 'label-too-long'
+  | 'name-too-long'
+  | 'bad-character'
+  | 'empty-label'
+  | 'unsupported-syntax'
+  | 'not-a-name';
+
+export interface ParseStats {
+  /** Lines read, comments and blanks included. */
+  lines: number;
+  /** Rules produced. */
+  rules: number;
+  /** Lines skipped, per reason. */
+  skipped: Partial<Record<SkipReason, number>>;
+  /** The first skipped lines (at most 20), for `roje compile` to show. */
+  samples: Array<{ line: number; reason: SkipReason; text: string }>;
+}
+
+/** A parser reads lines (as an async iterable, so files stream) and yields rules, counting what it skips. */
+export interface ListParser {
+  readonly format: ListFormat;
+  parse(lines: AsyncIterable<string>, stats: ParseStats): AsyncIterable<ListRule>;
+}
+
+/** One list the operator configured: a file (URLs come with the list refresh work) and its category. */
+export interface ListSource {
+  /** Unique name of the source, e.g. "hagezi-nsfw" (defaults to the file's base name). */
+  name: string;
+  /** Category name, e.g. "adult", "gambling", "abuse". */
+  category: string;
+  path: string;
+  /** Omitted or 'auto': detected from the content. */
+  format?: ListFormat | 'auto';
+}
+
+/** What the artifact records of each source it was compiled from. */
+export interface SourceMeta {
+  name: string;
+  category: string;
+  format: ListFormat;
+  /** Rules compiled from it. */
+  entries: number;
+  /** Lines skipped, all reasons. */
+  skipped: number;
+  /** Hex SHA-256 of the source bytes. */
+  sha256: string;
+  /** ISO 8601 time the source was read. */
+  readAt: string;
+}
+
+/** Most categories one artifact can hold: a lookup answers a 32-bit mask. */
+export const MAX_CATEGORIES = 32;
+
+/** Action codes in a lookup result (0 = the venue's block mode applies). */
+export const ACTION = { POLICY: 0, NXDOMAIN: 1, NODATA: 2, LOCAL: 3 } as const;
+
+/**
+ * A lookup's answer, written into a caller-owned object so that lookups allocate nothing.
+ * Semantics (README "Matching"): walk from the TLD to the full name; at each matching rule, a block
+ * sets its category bit and an allow clears it; deeper (more specific) rules win; at one name, allow
+ * beats block.
+ */
+export interface LookupResult {
+  /** Categories that block the name (bit i = categories[i]). 0 = not blocked. */
+  blocked: number;
+  /** Categories in which an allow rule decided (so a venue can tell "allowed by list" from "not listed"). */
+  allowed: number;
+  /** ACTION code of the deepest blocking rule that carries one (RPZ); ACTION.POLICY otherwise. */
+  action: number;
+  /** For ACTION.LOCAL: index into the artifact's local data table. */
+  localIndex: number;
+  /** Labels of the name that matched the deciding rule (0 when nothing matched): for logs and the EDE text. */
+  matchedLabels: number;
+}
+
+export function emptyResult(): LookupResult {
+  return { blocked: 0, allowed: 0, action: 0, localIndex: -1, matchedLabels: 0 };
+}
+
+/** A compiled, immutable set of lists. Swapped whole on reload or refresh. */
+export interface CompiledLists {
+  /** Category names; bit i of a mask is categories[i]. */
+  readonly categories: readonly string[];
+  readonly sources: readonly SourceMeta[];
+  /** Total rules across sources. */
+  readonly entries: number;
+  /** The artifact's own checksum (hex SHA-256 of everything before it), as a version id. */
+  readonly version: string;
+  /** When it was compiled (ISO 8601). */
+  readonly compiledAt: string;
+  /**
+   * Looks up a name in wire form: `buf` from `start` holds uncompressed labels ending with the root
+   * label (a query's question name). Case-insensitive. Returns `out`, filled.
+   */
+  lookupWire(buf: Buffer, start: number, out: LookupResult): LookupResult;
+  /** Same for a presentation name ("www.example.com", trailing dot optional). For tools and tests. */
+  lookup(name: string, out?: LookupResult): LookupResult;
+  /** RPZ local data, by LookupResult.localIndex. */
+  localData(index: number): readonly LocalRecord[];
+}
