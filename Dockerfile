@@ -22,6 +22,8 @@ ENV NODE_ENV=production
 COPY --from=build /src/node_modules ./node_modules
 COPY --from=build /src/dist ./dist
 COPY package.json ./
+# The demo lists the default config filters with (dist/ finds them at ../blocklists/samples).
+COPY blocklists ./blocklists
 COPY deploy/roje.yaml /etc/roje/roje.yaml
 USER node
 EXPOSE 53/udp 53/tcp

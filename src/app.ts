@@ -7,7 +7,17 @@ import { createResponder } from './pipeline/responder.js';
 import { createAclStage } from './pipeline/stages/acl.js';
 import { createCacheStage } from './pipeline/stages/cache.js';
 import { createForwardHandler } from './pipeline/stages/forward.js';
+import { createPolicyStage } from './pipeline/stages/policy.js';
+import { createRateLimitStage } from './pipeline/stages/rate-limit.js';
 import type { Answer, Handler, Query } from './pipeline/types.js';
+import {
+  type ListsLoaderDeps,
+  type ListsStatus,
+  type LoadedListSet,
+  listsStatus,
+  loadLists,
+} from './policy/lists-loader.js';
+import type { CompiledLists } from './policy/types.js';
 import { listen } from './transport/listen.js';
 import type { ListenerSettings } from './transport/types.js';
 import { createUpstreamPool, type UpstreamPool } from './upstream/pool.js';
@@ -30,6 +40,16 @@ export interface App {
   describeListeners(): string[];
   upstreamHealth(): ReturnType<UpstreamPool['health']>;
   cacheStats(): ReturnType<DnsCache['stats']>;
+  /** The lists in force (swapped whole on reload); null only before start() loaded them. */
+  lists(): CompiledLists | null;
+  /** Version, entries, sources, categories of the lists in force, and the last reload failure. */
+  listsStatus(): ListsStatus | null;
+}
+
+export interface AppDeps {
+  logger: Logger;
+  /** Replaces how lists are compiled or read (tests). */
+  listsLoader?: ListsLoaderDeps;
 }
 
 type Listener = Awaited<ReturnType<typeof listen>>;
@@ -43,8 +63,16 @@ interface Chain {
 }
 
 /** The composition root: the only place that constructs and wires roje's parts. */
-export function createApp(initial: RojeConfig, deps: { logger: Logger }): App {
+export function createApp(initial: RojeConfig, deps: AppDeps): App {
   const logger = deps.logger;
+  const listsLogger = logger.child({ module: 'lists' });
+  // The lists in force. Loaded before any listener opens (start) and swapped whole on reload; a failed
+  // reload keeps them: roje never falls back to answering unfiltered. (Declared before the first chain
+  // is built: its policy stage reads them through currentLists.)
+  let listSet: LoadedListSet | null = null;
+  let listsLoadedAt = '';
+  let listsError: { message: string; at: string } | null = null;
+  const currentLists = () => listSet?.lists ?? null;
   let chain = buildChain(initial, undefined);
   const listeners = new Map<string, Listener>();
 
@@ -72,14 +100,39 @@ export function createApp(initial: RojeConfig, deps: { logger: Logger }): App {
       { upstreams: config.upstreams, timeoutMs: config.upstream.timeoutMs, udpSize },
       { logger: logger.child({ module: 'upstream' }) },
     );
+    const rateLimit = config.rateLimit;
     const handler = compose(
       [
-        // 1. ACL first: a client outside the served networks gets REFUSED before any work (no open resolver).
+        // 1. Rate limit first: every answer, REFUSED included, can be reflected at a forged UDP source.
+        ...(rateLimit.enabled
+          ? [
+              createRateLimitStage({
+                responsesPerSecond: rateLimit.responsesPerSecond,
+                burst: rateLimit.burst,
+                slip: rateLimit.slip,
+                isExempt: createCidrMatcher(rateLimit.exempt),
+                udpSize,
+              }),
+            ]
+          : []),
+        // 2. ACL: a client outside the served networks gets REFUSED before any work (no open resolver).
         createAclStage({ isAllowed: createCidrMatcher(config.acl.allow), udpSize }),
-        // 2. Cache before forwarding; serve-stale lives here because only the cache holds expired answers.
+        // 3. Policy before the cache: decisions differ per venue while the cache is shared by all, so a
+        //    blocked name never reaches the cache or the upstream, and cache hits pass back through here
+        //    to have their CNAME chains inspected like fresh upstream answers.
+        createPolicyStage({
+          lists: () => currentLists(),
+          venues: config.venues,
+          policies: config.policies,
+          blockTtl: config.blockTtl,
+          blockPage: config.blockPage,
+          udpSize,
+          logger: logger.child({ module: 'policy' }),
+        }),
+        // 4. Cache before forwarding; serve-stale lives here because only the cache holds expired answers.
         createCacheStage({ cache, udpSize, serveStale: config.cache.serveStale }),
       ],
-      // 3. Forward: coalesced, failed over across upstreams, prepared once for the cache.
+      // 5. Forward: coalesced, failed over across upstreams, prepared once for the cache.
       createForwardHandler({
         pool,
         udpSize,
@@ -141,6 +194,9 @@ export function createApp(initial: RojeConfig, deps: { logger: Logger }): App {
 
   return {
     async start() {
+      // Lists first: a resolver that cannot load its lists must not start answering (fail closed).
+      const loaded = await loadLists(chain.config, deps.listsLoader);
+      useLists(loaded, 'lists loaded');
       try {
         await openListeners(chain.config);
       } catch (err) {
@@ -151,6 +207,22 @@ export function createApp(initial: RojeConfig, deps: { logger: Logger }): App {
     },
 
     async reload(config) {
+      // Lists are reloaded (recompiled: the files may have changed even if the config did not) before
+      // anything else changes; failing that, the running lists stay and the config reload goes on.
+      let loaded: LoadedListSet | null = null;
+      try {
+        loaded = await loadLists(config, deps.listsLoader);
+      } catch (err) {
+        listsError = { message: (err as Error).message, at: new Date().toISOString() };
+        listsLogger.error(
+          {
+            err: listsError.message,
+            code: (err as { code?: string }).code,
+            version: listSet?.lists.version.slice(0, 16),
+          },
+          'lists reload failed; keeping the last good lists',
+        );
+      }
       const previous = chain;
       const next = buildChain(config, previous);
       // Open new addresses before closing old ones, so a reload never leaves a gap; and before
@@ -163,6 +235,7 @@ export function createApp(initial: RojeConfig, deps: { logger: Logger }): App {
         throw err;
       }
       chain = next;
+      if (loaded !== null) useLists(loaded, 'lists reloaded');
       // Listeners kept across the reload take the new tcp and shutdown settings too.
       const settings = listenerSettings(config);
       for (const listener of listeners.values()) listener.configure(settings);
@@ -186,7 +259,30 @@ export function createApp(initial: RojeConfig, deps: { logger: Logger }): App {
     describeListeners,
     upstreamHealth: () => chain.pool.health(),
     cacheStats: () => chain.cache.stats(),
+    lists: currentLists,
+    listsStatus: () => (listSet === null ? null : listsStatus(listSet, listsLoadedAt, listsError)),
   };
+
+  function useLists(loaded: LoadedListSet, message: string): void {
+    listSet = loaded;
+    listsLoadedAt = new Date().toISOString();
+    listsError = null;
+    const l = loaded.lists;
+    listsLogger.info(
+      {
+        from: loaded.from,
+        sources: l.sources.map(
+          (s) => `${s.name} (${s.category}, ${s.format}, ${s.entries} rules, ${s.skipped} skipped)`,
+        ),
+        categories: l.categories,
+        entries: l.entries,
+        version: l.version.slice(0, 16),
+        ms: Math.round(loaded.ms),
+      },
+      message,
+    );
+    if (loaded.from === 'none') listsLogger.warn('no lists: not filtering');
+  }
 
   function describeListenersRaw(): BoundAddress[] {
     return [...listeners.values()].map((listener) => listener.address);

@@ -4,6 +4,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import dgram from 'node:dgram';
+import { readFile } from 'node:fs/promises';
 import net from 'node:net';
 
 export interface Managed {
@@ -144,6 +145,13 @@ export function buildProbeQuery(id: number, name: string): Buffer {
   return q;
 }
 
+export interface ProbeOptions {
+  /** The name asked (default probe.bench.example): a listed name gets a local answer, never an upstream's. */
+  name?: string;
+  /** Time between probes (default 100 ms); shorter when the time to the first answer is what is measured. */
+  intervalMs?: number;
+}
+
 /**
  * Resolves once `host:port` answers a UDP query with the matching ID; rejects after `timeoutMs`, or at once
  * when `exited` settles first (the server died at startup, so waiting longer only hides its message).
@@ -153,10 +161,11 @@ export async function waitForDns(
   port: number,
   timeoutMs: number,
   exited?: Promise<unknown>,
+  probe: ProbeOptions = {},
 ): Promise<void> {
   const socket = dgram.createSocket('udp4');
   const id = Math.floor(Math.random() * 0xffff);
-  const query = buildProbeQuery(id, 'probe.bench.example');
+  const query = buildProbeQuery(id, probe.name ?? 'probe.bench.example');
   let timer: NodeJS.Timeout | undefined;
   let retry: NodeJS.Timeout | undefined;
   try {
@@ -169,7 +178,7 @@ export async function waitForDns(
       });
       const send = (): void => socket.send(query, port, host);
       send();
-      retry = setInterval(send, 100);
+      retry = setInterval(send, probe.intervalMs ?? 100);
       timer = setTimeout(
         () => reject(new Error(`${host}:${port} did not answer within ${timeoutMs} ms`)),
         timeoutMs,
@@ -180,5 +189,17 @@ export async function waitForDns(
     clearTimeout(timer);
     clearInterval(retry);
     socket.close();
+  }
+}
+
+/** Resident memory of a live process in bytes (VmRSS from /proc), or undefined when it cannot be read. */
+export async function residentBytes(pid: number | undefined): Promise<number | undefined> {
+  if (pid === undefined) return undefined;
+  try {
+    const status = await readFile(`/proc/${pid}/status`, 'utf8');
+    const match = /^VmRSS:\s+(\d+) kB$/m.exec(status);
+    return match === null ? undefined : Number(match[1]) * 1024;
+  } catch {
+    return undefined;
   }
 }

@@ -1,7 +1,9 @@
 /** The tables of a load run, as markdown: one row per server and case, then the ratios the issue asks for. */
+import type { DnsperfResult } from './dnsperf.js';
 
-export type ServerName = 'roje' | 'unbound' | 'trivial';
-export type CaseName = 'hits' | 'misses';
+export type ServerName = 'roje' | 'unbound' | 'trivial' | 'dnsmasq';
+/** blocked: listed names answered NXDOMAIN by roje (compiled lists) and dnsmasq (address=/name/). */
+export type CaseName = 'hits' | 'misses' | 'blocked';
 
 export interface CaseRow {
   server: ServerName;
@@ -30,6 +32,8 @@ export interface CaseRow {
 
 /** roje's hit rate must reach this share of the trivial Node server's (the issue's target). */
 export const HIT_TARGET = 0.85;
+/** roje's rate on blocked names must reach this share of dnsmasq's with the same list (the issue's target). */
+export const BLOCKED_TARGET = 0.8;
 
 const fmtInt = (n: number | undefined): string =>
   n === undefined ? '' : Math.round(n).toLocaleString('en-US');
@@ -71,7 +75,8 @@ export function computeRatios(rows: readonly CaseRow[]): Ratio[] {
   const ratio = (a: number | undefined, b: number | undefined): number | undefined =>
     a === undefined || b === undefined || b === 0 ? undefined : a / b;
   const rojeHitsVsTrivial = ratio(qpsOf(rows, 'roje', 'hits'), qpsOf(rows, 'trivial', 'hits'));
-  return [
+  const rojeBlockedVsDnsmasq = ratio(qpsOf(rows, 'roje', 'blocked'), qpsOf(rows, 'dnsmasq', 'blocked'));
+  const ratios: Ratio[] = [
     {
       label: 'roje / trivial, hits',
       value: rojeHitsVsTrivial,
@@ -96,6 +101,17 @@ export function computeRatios(rows: readonly CaseRow[]): Ratio[] {
       note: "Node's ceiling against C, per core",
     },
   ];
+  if (rows.some((r) => r.case === 'blocked')) {
+    ratios.push({
+      label: 'roje / dnsmasq, blocked',
+      value: rojeBlockedVsDnsmasq,
+      note:
+        rojeBlockedVsDnsmasq === undefined
+          ? `target >= ${fmtPct(BLOCKED_TARGET)}`
+          : `target >= ${fmtPct(BLOCKED_TARGET)}: ${rojeBlockedVsDnsmasq >= BLOCKED_TARGET ? 'met' : 'NOT met'}`,
+    });
+  }
+  return ratios;
 }
 
 export function renderRatiosTable(ratios: readonly Ratio[]): string {
@@ -104,4 +120,46 @@ export function renderRatiosTable(ratios: readonly Ratio[]): string {
     lines.push(`| ${r.label} | ${r.value === undefined ? 'pending' : fmtPct(r.value)} | ${r.note} |`);
   }
   return lines.join('\n');
+}
+
+/** The run with the median rate stands for the case; lost and upstream queries are summed over rounds. */
+export function rowFrom(
+  server: ServerName,
+  name: CaseName,
+  rounds: readonly DnsperfResult[],
+  upstreamQueries: number,
+  latency: DnsperfResult,
+  latencyQps: number,
+  disturbed: string,
+): CaseRow {
+  const sorted = [...rounds].sort((a, b) => a.qps - b.qps);
+  const median = sorted[Math.floor((sorted.length - 1) / 2)]!;
+  const rcodes = new Map<string, number>();
+  for (const r of [...rounds, latency]) {
+    for (const [rcode, n] of Object.entries(r.rcodes)) {
+      if (rcode !== 'NOERROR') rcodes.set(rcode, (rcodes.get(rcode) ?? 0) + n);
+    }
+  }
+  const notes = [...rcodes].map(([rcode, n]) => `${rcode} ${n}`);
+  if (rounds.some((r) => r.endOfFile)) notes.push('input ran out before -l');
+  if (disturbed) notes.push(disturbed);
+  return {
+    server,
+    case: name,
+    status: 'ok',
+    qps: median.qps,
+    qpsMin: sorted[0]!.qps,
+    qpsMax: sorted[sorted.length - 1]!.qps,
+    rounds: rounds.length,
+    avgMs: median.avgMs,
+    sent: rounds.reduce((n, r) => n + r.sent, 0),
+    lost: rounds.reduce((n, r) => n + r.lost, 0),
+    latencyQps,
+    p50Ms: latency.p50Ms,
+    p99Ms: latency.p99Ms,
+    latencyLost: latency.lost,
+    upstreamQueries,
+    runSeconds: median.runSeconds,
+    note: notes.join('; ') || undefined,
+  };
 }

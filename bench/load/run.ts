@@ -1,6 +1,7 @@
 /**
  * Bounded loopback load: dnsperf against roje, a caching unbound forwarder and a trivial Node UDP server, in
- * one run, with the same upstream, the same inputs and the same cores. See bench/README.md "Load (dnsperf)".
+ * one run, with the same upstream, the same inputs and the same cores; and on listed names, roje against
+ * dnsmasq with the same list (the blocked case, bench/load/blocked.ts). See bench/README.md "Load (dnsperf)".
  *
  *   node --import @tapjs/typescript/import bench/load/run.ts [--servers roje,unbound,trivial] [--seconds 10]
  *
@@ -14,6 +15,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { RojeError } from '../../src/errors.js';
+import { runBlocked } from './blocked.js';
 import { type DnsperfResult, runDnsperf } from './dnsperf.js';
 import { cpuBusyShare, describeMachine, type Machine } from './machine.js';
 import {
@@ -29,6 +31,7 @@ import {
   computeRatios,
   renderRatiosTable,
   renderResultsTable,
+  rowFrom,
   type ServerName,
 } from './report.js';
 import { checkConfig, queryCount, writeForwarderConfig, writeUpstreamConfig } from './unbound.js';
@@ -36,8 +39,8 @@ import { readTrancoNames, TRANCO_FILE, writeMissFile, writeQueryFile } from './w
 
 const HOST = '127.0.0.1';
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
-const ALL_SERVERS: readonly ServerName[] = ['roje', 'unbound', 'trivial'];
-const ALL_CASES: readonly CaseName[] = ['hits', 'misses'];
+const ALL_SERVERS: readonly ServerName[] = ['roje', 'unbound', 'trivial', 'dnsmasq'];
+const ALL_CASES: readonly CaseName[] = ['hits', 'misses', 'blocked'];
 const MAX_SECONDS = 30;
 const READY_TIMEOUT_MS = 20_000;
 /** Miss names generated per second of -l: above what any server here answers on misses (~55k/s). */
@@ -63,6 +66,8 @@ export interface LoadOptions {
   rojeEntry: string;
   rojeConfig: string | undefined;
   outDir: string;
+  /** List of the blocked case: 0 = the union of the shared adult lists, else that many derived names. */
+  blockedNames: number;
 }
 
 function listOption<T extends string>(value: string, allowed: readonly T[], flag: string): T[] {
@@ -110,6 +115,7 @@ export function parseLoadArgs(argv: readonly string[]): LoadOptions {
       'no-pin': { type: 'boolean', default: false },
       roje: { type: 'string', default: path.join(REPO, 'dist/main.js') },
       'roje-config': { type: 'string' },
+      'blocked-names': { type: 'string', default: 'union' },
       out: { type: 'string', default: path.join(REPO, 'bench/results') },
     },
   });
@@ -129,6 +135,10 @@ export function parseLoadArgs(argv: readonly string[]): LoadOptions {
     rojeEntry: path.resolve(values.roje),
     rojeConfig: values['roje-config'] === undefined ? undefined : path.resolve(values['roje-config']),
     outDir: path.resolve(values.out),
+    blockedNames:
+      values['blocked-names'] === 'union'
+        ? 0
+        : intOption(values['blocked-names'], '--blocked-names', 1, 10_000_000),
   };
 }
 
@@ -160,9 +170,10 @@ async function startServer(
   } else {
     let config = options.rojeConfig;
     if (config === undefined) {
-      // Per-query logging would measure the logger, not the resolver.
+      // Per-query logging would measure the logger, not the resolver; one loopback client at full speed is
+      // exactly what response rate limiting exists to stop, so it is off for a throughput run.
       config = path.join(dir, 'roje.yaml');
-      await writeFile(config, 'log:\n  level: warn\n');
+      await writeFile(config, 'log:\n  level: warn\nrateLimit:\n  enabled: false\n');
     }
     proc = group.spawn(
       'roje',
@@ -187,48 +198,6 @@ async function startServer(
     throw new Error(`${name} did not start: ${(err as Error).message}\n${proc.output().trim()}`);
   }
   return { proc, port };
-}
-
-/** The run with the median rate stands for the case; lost and upstream queries are summed over rounds. */
-function rowFrom(
-  server: ServerName,
-  name: CaseName,
-  rounds: readonly DnsperfResult[],
-  upstreamQueries: number,
-  latency: DnsperfResult,
-  latencyQps: number,
-  disturbed: string,
-): CaseRow {
-  const sorted = [...rounds].sort((a, b) => a.qps - b.qps);
-  const median = sorted[Math.floor((sorted.length - 1) / 2)]!;
-  const rcodes = new Map<string, number>();
-  for (const r of [...rounds, latency]) {
-    for (const [rcode, n] of Object.entries(r.rcodes)) {
-      if (rcode !== 'NOERROR') rcodes.set(rcode, (rcodes.get(rcode) ?? 0) + n);
-    }
-  }
-  const notes = [...rcodes].map(([rcode, n]) => `${rcode} ${n}`);
-  if (rounds.some((r) => r.endOfFile)) notes.push('input ran out before -l');
-  if (disturbed) notes.push(disturbed);
-  return {
-    server,
-    case: name,
-    status: 'ok',
-    qps: median.qps,
-    qpsMin: sorted[0]!.qps,
-    qpsMax: sorted[sorted.length - 1]!.qps,
-    rounds: rounds.length,
-    avgMs: median.avgMs,
-    sent: rounds.reduce((n, r) => n + r.sent, 0),
-    lost: rounds.reduce((n, r) => n + r.lost, 0),
-    latencyQps,
-    p50Ms: latency.p50Ms,
-    p99Ms: latency.p99Ms,
-    latencyLost: latency.lost,
-    upstreamQueries,
-    runSeconds: median.runSeconds,
-    note: notes.join('; ') || undefined,
-  };
 }
 
 function log(message: string): void {
@@ -277,17 +246,20 @@ export async function runLoad(options: LoadOptions, group: ProcessGroup): Promis
 
     const rows: CaseRow[] = [];
     const running = new Map<ServerName, ServerUnderTest>();
-    for (const server of options.servers) {
+    // dnsmasq only serves the blocked case, which starts its own roje (with the list) after the others.
+    const mainCases = options.cases.filter((c) => c !== 'blocked');
+    const mainServers = mainCases.length === 0 ? [] : options.servers.filter((s) => s !== 'dnsmasq');
+    for (const server of mainServers) {
       if (server === 'roje' && !existsSync(options.rojeEntry)) {
         log(`roje: ${options.rojeEntry} not found (run npm run build); its rows are pending`);
-        for (const c of options.cases) rows.push({ server, case: c, status: 'pending: not built' });
+        for (const c of mainCases) rows.push({ server, case: c, status: 'pending: not built' });
         continue;
       }
       try {
         running.set(server, await startServer(server, group, options, dir, upstreamPort));
       } catch (err) {
         log((err as Error).message);
-        for (const c of options.cases) {
+        for (const c of mainCases) {
           rows.push({ server, case: c, status: `failed: ${(err as Error).message.split('\n')[0]}` });
         }
       }
@@ -317,7 +289,7 @@ export async function runLoad(options: LoadOptions, group: ProcessGroup): Promis
         });
       }
     }
-    for (const name of options.cases) {
+    for (const name of mainCases) {
       const servers = [...running.keys()].filter((s) => name === 'hits' || s !== 'trivial');
       if (name === 'misses' && running.has('trivial')) {
         rows.push({ server: 'trivial', case: name, status: 'n/a (no upstream)' });
@@ -372,6 +344,35 @@ export async function runLoad(options: LoadOptions, group: ProcessGroup): Promis
           rowFrom(server, name, samples.get(server)!, upstreamSeen.get(server)!, latency, latencyQps, note),
         );
       }
+    }
+    const blockedServers = options.servers.filter((s) => s === 'roje' || s === 'dnsmasq');
+    if (options.cases.includes('blocked') && blockedServers.length > 0) {
+      // The hits/misses servers are idle from here on; stopping them frees their memory for the big lists.
+      for (const sut of running.values()) await sut.proc.stop();
+      if (blockedServers.includes('roje') && !existsSync(options.rojeEntry)) {
+        rows.push({ server: 'roje', case: 'blocked', status: 'pending: not built' });
+      }
+      rows.push(
+        ...(await runBlocked(
+          group,
+          {
+            listNames: options.blockedNames,
+            queryNames: 1000,
+            seconds: options.seconds,
+            rounds: options.rounds,
+            clients: options.clients,
+            outstanding: options.outstanding,
+            latencySeconds: options.latencySeconds,
+            latencyQps: options.hitLatencyQps,
+            serverCpu: options.serverCpu,
+            loadCpu: options.loadCpu,
+            rojeEntry: options.rojeEntry,
+            repo: REPO,
+            servers: blockedServers.filter((s) => s !== 'roje' || existsSync(options.rojeEntry)),
+          },
+          dir,
+        )),
+      );
     }
     const order = (r: CaseRow): number =>
       options.servers.indexOf(r.server) * ALL_CASES.length + ALL_CASES.indexOf(r.case);

@@ -8,6 +8,7 @@ import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { writeLines } from '../lists/names.js';
 
 const run = promisify(execFile);
 
@@ -125,4 +126,33 @@ export async function queryCount(configFile: string): Promise<number> {
   const match = /^total\.num\.queries=(\d+)$/m.exec(stdout);
   if (match === null) throw new Error(`unbound-control stats_noreset gave no total.num.queries:\n${stdout}`);
   return Number(match[1]);
+}
+
+export interface BlocklistConfigOptions {
+  port: number;
+  /** Every name gets `local-zone: "name." always_nxdomain`: NXDOMAIN for it and its subdomains. */
+  names: readonly string[];
+}
+
+/**
+ * unbound as a blocklist server only: each listed name a local zone, and `local-zone: "." refuse` for
+ * everything else, so that no query is ever recursed (the loopback root hints and do-not-query-address
+ * stay as a second fence). The zones go into an include file: a million lines are too many for one string.
+ */
+export async function writeBlocklistConfig(dir: string, options: BlocklistConfigOptions): Promise<string> {
+  await writeRootHints(dir);
+  const zones = path.join(dir, 'unbound-zones.conf');
+  await writeLines(zones, options.names, (name) => `  local-zone: "${name}." always_nxdomain\n`);
+  const file = path.join(dir, 'unbound-blocklist.conf');
+  await writeFile(
+    file,
+    `${commonServer(dir, 'blocklist', options.port)}  do-not-query-address: 0.0.0.0/0
+  do-not-query-address: ::/0
+  local-zone: "." refuse
+  include: "${zones}"
+remote-control:
+  control-enable: no
+`,
+  );
+  return file;
 }

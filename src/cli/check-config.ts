@@ -2,10 +2,12 @@ import { parseArgs } from 'node:util';
 import { describeConfig } from '../config/describe.js';
 import { loadConfig } from '../config/load.js';
 import { isRojeError } from '../errors.js';
+import { compileSources } from '../policy/compile.js';
+import { loadLists } from '../policy/lists-loader.js';
 
 /**
  * `roje check-config FILE`: validates a config the way `serve` would load it (resolv.conf included,
- * CA files read) and prints a summary. 0 when it is valid, 2 when it is not or the usage is wrong.
+ * CA files read, lists compiled) and prints a summary. 0 when it is valid, 2 when it is not or the usage is wrong.
  */
 export async function checkConfig(
   argv: readonly string[],
@@ -23,10 +25,16 @@ export async function checkConfig(
   }
   try {
     const cfg = await loadConfig({ file });
+    // The lists are part of the config's meaning: read and compile them (in this process: nothing else
+    // runs here) so that a missing or unreadable list shows now, not at the next restart.
+    const loaded = await loadLists(cfg, { compile: (sources) => compileSources(sources) });
+    const l = loaded.lists;
+    const entries =
+      loaded.from === 'none'
+        ? 'no lists: NOT FILTERING'
+        : `${l.entries} rules from ${l.sources.length} source${l.sources.length === 1 ? '' : 's'} (${l.sources.map((s) => `${s.name}: ${s.entries}${s.skipped > 0 ? `, ${s.skipped} lines skipped` : ''}`).join('; ')})`;
     io.stdout.write(
-      `${file}: ok\n${describeConfig(cfg)
-        .map((line) => `  ${line}\n`)
-        .join('')}`,
+      `${file}: ok\n${[...describeConfig(cfg), `entries    ${entries}`].map((line) => `  ${line}\n`).join('')}`,
     );
     return 0;
   } catch (err) {

@@ -14,6 +14,8 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
   switch (command) {
     case 'serve':
       return (await import('./serve.js')).serve(rest, io);
+    case 'compile':
+      return (await import('./compile.js')).compile(rest, io);
     case 'check-config':
       return (await import('./check-config.js')).checkConfig(rest, io);
     case 'version':

@@ -11,11 +11,13 @@ const OPTIONS = {
   config: { type: 'string' },
   listen: { type: 'string', multiple: true },
   upstream: { type: 'string', multiple: true },
+  list: { type: 'string', multiple: true },
+  compiled: { type: 'string' },
 } as const;
 
 /** `roje serve`: runs until SIGTERM/SIGINT; SIGHUP reloads the config. Resolves with the exit code. */
 export async function serve(argv: readonly string[], io: Io): Promise<number> {
-  let values: { config?: string; listen?: string[]; upstream?: string[] };
+  let values: { config?: string; listen?: string[]; upstream?: string[]; list?: string[]; compiled?: string };
   try {
     ({ values } = parseArgs({ args: [...argv], options: OPTIONS, strict: true, allowPositionals: false }));
   } catch (err) {
@@ -23,7 +25,15 @@ export async function serve(argv: readonly string[], io: Io): Promise<number> {
     return 2;
   }
   const load = () =>
-    loadConfig({ file: values.config, flags: { listen: values.listen, upstreams: values.upstream } });
+    loadConfig({
+      file: values.config,
+      flags: {
+        listen: values.listen,
+        upstreams: values.upstream,
+        lists: values.list,
+        compiled: values.compiled,
+      },
+    });
 
   let config: RojeConfig;
   try {
@@ -95,8 +105,22 @@ export async function serve(argv: readonly string[], io: Io): Promise<number> {
         listen: app.describeListeners(),
         upstreams: config.upstreams.map((u) => u.url),
         allow: config.acl.allow,
+        lists: readyLists(app),
       },
       `roje ${VERSION} ready`,
     );
   });
+}
+
+/** The lists part of the ready line: what is filtered, at a glance. */
+function readyLists(app: App) {
+  const status = app.listsStatus();
+  if (status === null) return null;
+  return {
+    from: status.from,
+    sources: status.sourceNames,
+    categories: status.categories,
+    entries: status.entries,
+    version: status.version.slice(0, 16),
+  };
 }

@@ -1,9 +1,16 @@
 export const USAGE = `Usage: roje <command> [options]
 
 Commands:
-  serve [--config FILE] [--listen HOST:PORT]... [--upstream URL]...
-        Run the resolver. With no options: loopback, port 5353, the upstreams of /etc/resolv.conf.
-        --listen and --upstream replace the config file's lists and may be repeated.
+  serve [--config FILE] [--listen HOST:PORT]... [--upstream URL]... [--list CATEGORY=PATH]...
+        [--compiled FILE]
+        Run the resolver. With no options: loopback, port 5353, the upstreams of /etc/resolv.conf,
+        the bundled demo lists. --listen, --upstream and --list replace the config file's values and
+        may be repeated; --compiled serves a precompiled artifact instead of compiling lists.
+  compile --list CATEGORY=PATH... --out FILE [--format json]
+  compile --squidguard DIR [--category NAME]... --out FILE
+  compile --config FILE --out FILE
+        Compile lists (hosts, domains, adblock, RPZ, squidGuard; detected from the content) into one
+        artifact for --compiled / \`compiled:\`. Prints rules, skipped lines and sha256 per source.
   check-config FILE
         Validate a config file and print a summary; exit code 2 when it is not valid.
   version
@@ -13,5 +20,6 @@ Commands:
 
 Upstream URLs: udp://IP[:53]  tcp://IP[:53]  tls://IP[:853]#SERVERNAME  https://HOST[:443]/dns-query
 Signals (serve): SIGTERM/SIGINT finish in-flight queries and exit; SIGHUP reloads the config file.
-Exit codes: 0 ok, 1 runtime failure (e.g. cannot bind), 2 bad command line or config.
+Exit codes: 0 ok, 1 runtime failure (cannot bind, a list cannot be read or compiled), 2 bad command
+line or config.
 `;

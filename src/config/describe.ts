@@ -25,6 +25,24 @@ export function describeConfig(cfg: RojeConfig): string[] {
       .join(', ')} ${from[cfg.upstreamsFrom]}, timeout ${formatDuration(cfg.upstream.timeoutMs)}`,
     `acl        serving ${cfg.acl.allow.join(', ')}`,
     `cache      ${cfg.cache.maxEntries} entries, ${formatBytes(cfg.cache.maxBytes)}, TTL ${s(cfg.cache.minTtl)}..${s(cfg.cache.maxTtl)}, negative up to ${s(cfg.cache.negativeMaxTtl)}, serve-stale ${stale.enabled ? `up to ${s(stale.maxStale)} past expiry (TTL ${s(stale.answerTtl)})` : 'off'}`,
+    `lists      ${describeLists(cfg)}`,
+    `policies   ${Object.entries(cfg.policies)
+      .map(
+        ([name, p]) =>
+          `${name}: block ${p.block === 'all' ? 'all' : p.block.length === 0 ? 'nothing' : p.block.join(', ')} (${p.blockMode})${p.allow.length > 0 ? `, ${p.allow.length} allowed` : ''}${p.deny.length > 0 ? `, ${p.deny.length} denied` : ''}`,
+      )
+      .join(
+        '; ',
+      )}; blocked answers TTL ${s(cfg.blockTtl)}${cfg.blockPage.ipv4 !== null || cfg.blockPage.ipv6 !== null ? `, block page ${[cfg.blockPage.ipv4, cfg.blockPage.ipv6].filter((a) => a !== null).join(' ')}` : ''}`,
+    `venues     ${[...cfg.venues.map((v) => `${v.name} (${v.networks.join(', ')}) -> ${v.policy}`), 'other clients -> default'].join('; ')}`,
     `log        ${cfg.log.level}${cfg.log.queries ? ', per-query logs ON' : ''}`,
   ];
+}
+
+function describeLists(cfg: RojeConfig): string {
+  if (cfg.compiled !== null) return `the compiled artifact ${cfg.compiled}`;
+  if (cfg.lists.length === 0) return 'none: NOT FILTERING';
+  const from = { config: 'from the config file', flags: 'from --list', samples: 'the bundled demo samples' };
+  const categories = [...new Set(cfg.lists.map((l) => l.category))];
+  return `${cfg.lists.length} source${cfg.lists.length === 1 ? '' : 's'} in ${categories.length} categor${categories.length === 1 ? 'y' : 'ies'} (${categories.join(', ')}) ${from[cfg.listsFrom]}: ${cfg.lists.map((l) => `${l.name} ${l.path}`).join(', ')}`;
 }

@@ -8,9 +8,17 @@ import {
   isUnspecified,
   parseListenAddress,
 } from '../net/address.js';
+import type { ListSource } from '../policy/types.js';
 import type { ListenAddress } from '../transport/types.js';
 import { parseUpstreamUrl, type UpstreamUrl } from '../upstream/url.js';
 import { ConfigError, invalidFlag, invalidKey, invalidValue, wherePrefix } from './config-error.js';
+import {
+  configLists,
+  normalizePolicies,
+  normalizeVenues,
+  parseListFlags,
+  SAMPLE_LISTS,
+} from './filtering.js';
 import { nameserverUrl, parseResolvConf } from './resolv-conf.js';
 import { EXPECTED, type RawConfig, type RojeConfig, type UpstreamConfig } from './schema.js';
 import { formatDuration, parseByteSize, parseDuration } from './units.js';
@@ -20,12 +28,21 @@ import { listenHint } from './validate.js';
 export interface ConfigFlags {
   listen?: string[];
   upstreams?: string[];
+  /** `--list CATEGORY=PATH` values (paths relative to the working directory); replace `lists`. */
+  lists?: string[];
+  /** `--compiled FILE`: replaces `compiled` (and wins over `lists`). */
+  compiled?: string;
 }
 
 export interface NormalizeDeps {
   readFile?: (path: string) => Promise<string>;
   /** Addresses of this host's interfaces, to spot a forwarding loop through a wildcard listener. */
   localAddresses?: () => string[];
+  /**
+   * For commands that never forward (roje compile): leave `upstreams` empty when none are configured
+   * instead of reading resolv.conf, which may fail for reasons that do not concern them.
+   */
+  skipResolvConf?: boolean;
 }
 
 const SECOND = 1000;
@@ -129,7 +146,9 @@ export async function normalizeConfig(
   }
 
   const resolvConf = resolve(baseDir, raw.resolvConf);
-  if (upstreams.length === 0) {
+  if (upstreams.length === 0 && deps.skipResolvConf === true) {
+    upstreamsFrom = 'resolv.conf';
+  } else if (upstreams.length === 0) {
     upstreamsFrom = 'resolv.conf';
     const local = deps.localAddresses ?? interfaceAddresses;
     upstreams.push(
@@ -150,6 +169,34 @@ export async function normalizeConfig(
     throw invalidKey(file, 'cache.minTtl', `"${c.minTtl}" is longer than cache.maxTtl "${c.maxTtl}"`);
   }
 
+  // lists: --list flags, else --compiled alone, else the file; null in the file means the samples
+  const listFlags = flags.lists ?? [];
+  if (listFlags.length > 0 && flags.compiled !== undefined) {
+    throw invalidFlag(
+      '--compiled',
+      flags.compiled,
+      'a file path',
+      '--compiled and --list exclude each other: the artifact replaces the lists',
+    );
+  }
+  let lists: ListSource[];
+  let listsFrom: RojeConfig['listsFrom'];
+  if (listFlags.length > 0) {
+    listsFrom = 'flags';
+    lists = parseListFlags(listFlags);
+  } else if (raw.lists === null) {
+    listsFrom = 'samples';
+    lists = SAMPLE_LISTS.map((l) => ({ ...l }));
+  } else {
+    listsFrom = 'config';
+    lists = configLists(file, raw.lists, baseDir);
+  }
+  let compiled: string | null = null;
+  if (flags.compiled !== undefined) compiled = resolve(flags.compiled);
+  else if (listFlags.length === 0 && raw.compiled !== null) compiled = resolve(baseDir, raw.compiled);
+
+  const policies = normalizePolicies(file, raw.policies, raw.blockPage);
+
   return {
     source: file,
     listen,
@@ -158,6 +205,7 @@ export async function normalizeConfig(
     resolvConf,
     upstream: { timeoutMs: defaultTimeoutMs },
     acl: { allow: [...raw.acl.allow] },
+    rateLimit: { ...raw.rateLimit, exempt: [...raw.rateLimit.exempt] },
     cache: {
       maxEntries: c.maxEntries,
       maxBytes,
@@ -180,6 +228,13 @@ export async function normalizeConfig(
     shutdown: {
       drainTimeoutMs: duration('shutdown.drainTimeout', raw.shutdown.drainTimeout, 0, 10 * MINUTE),
     },
+    lists,
+    listsFrom,
+    compiled,
+    blockTtl: ttl('blockTtl', raw.blockTtl, DAY),
+    blockPage: { ipv4: raw.blockPage.ipv4, ipv6: raw.blockPage.ipv6 },
+    policies,
+    venues: normalizeVenues(file, raw.venues, policies),
   };
 }
 

@@ -1,4 +1,5 @@
 import { type Static, type TSchema, Type } from '@sinclair/typebox';
+import type { ListSource } from '../policy/types.js';
 import type { ListenAddress } from '../transport/types.js';
 
 /**
@@ -29,7 +30,22 @@ export const EXPECTED = {
   upstreamUrl:
     'an upstream URL such as "udp://127.0.0.1:53", "tcp://…", "tls://host:853#name" or "https://…"',
   upstream: 'an upstream URL string or an object with keys url, timeout, ca',
+  category: 'a category name of lowercase letters, digits, "-" and "_" (at most 32), such as "adult"',
+  policyName: 'a name of letters, digits, "-" and "_" (at most 64), such as "default" or "library"',
+  listFormat: 'one of auto, hosts, domains, adblock, rpz, squidguard',
+  blockMode: 'one of blockpage, nxdomain, null, refused',
+  listEntry: 'a mapping with keys category, path and optionally name, format',
+  domain: 'a domain name such as "example.com"',
+  ipv4: 'an IPv4 address such as "192.0.2.1", or null',
+  ipv6: 'an IPv6 address such as "2001:db8::1", or null',
 } as const;
+
+export const LIST_FORMATS = ['auto', 'hosts', 'domains', 'adblock', 'rpz', 'squidguard'] as const;
+export const BLOCK_MODES = ['blockpage', 'nxdomain', 'null', 'refused'] as const;
+export type BlockMode = (typeof BLOCK_MODES)[number];
+/** Category names end up in EDE texts, metrics labels and log keys: keep them plain. */
+export const CATEGORY_PATTERN = '^[a-z0-9][a-z0-9_-]{0,31}$';
+const NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -76,6 +92,52 @@ const UpstreamObject = Type.Object(
   { additionalProperties: false },
 );
 
+const Category = Type.String({ pattern: CATEGORY_PATTERN, 'x-expected': EXPECTED.category });
+const PolicyName = Type.String({ pattern: NAME_PATTERN, 'x-expected': EXPECTED.policyName });
+const Domain = Type.String({ minLength: 1, maxLength: 254, 'x-expected': EXPECTED.domain });
+
+const ListEntry = Type.Object(
+  {
+    category: Category,
+    path: Type.String({ minLength: 1, 'x-expected': 'a file path' }),
+    name: Type.Optional(
+      Type.String({ pattern: NAME_PATTERN, 'x-expected': 'a source name of letters, digits, "-" and "_"' }),
+    ),
+    format: Type.Optional(
+      Type.Union(
+        LIST_FORMATS.map((f) => Type.Literal(f)),
+        { 'x-expected': EXPECTED.listFormat },
+      ),
+    ),
+  },
+  { additionalProperties: false, 'x-expected': EXPECTED.listEntry },
+);
+
+const Policy = Type.Object(
+  {
+    block: Type.Union([Type.Literal('all'), Type.Array(Category)], {
+      default: 'all',
+      'x-expected': '"all" or a list of category names',
+    }),
+    blockMode: Type.Union(
+      BLOCK_MODES.map((m) => Type.Literal(m)),
+      { default: 'nxdomain', 'x-expected': EXPECTED.blockMode },
+    ),
+    allow: Type.Array(Domain, { default: [], description: 'names (and their subdomains) never blocked' }),
+    deny: Type.Array(Domain, { default: [], description: 'names (and their subdomains) always blocked' }),
+  },
+  { additionalProperties: false, 'x-expected': 'a mapping with keys block, blockMode, allow, deny' },
+);
+
+const Venue = Type.Object(
+  {
+    name: PolicyName,
+    networks: Type.Array(Type.String({ format: 'cidr', 'x-expected': EXPECTED.cidr }), { minItems: 1 }),
+    policy: PolicyName,
+  },
+  { additionalProperties: false, 'x-expected': 'a mapping with keys name, networks, policy' },
+);
+
 /** Defaults suit a hotspot gateway: serve only local networks, bounded memory, no per-query logs. */
 export const DEFAULT_ACL_ALLOW = [
   '127.0.0.0/8',
@@ -118,6 +180,29 @@ export const ConfigSchema = Type.Object(
         }),
       },
       'who may query',
+    ),
+    rateLimit: section(
+      {
+        enabled: Type.Boolean({ default: true }),
+        responsesPerSecond: Type.Integer({
+          minimum: 1,
+          maximum: 1_000_000,
+          default: 200,
+          description: 'UDP answers per second to one client (IPv4 address or IPv6 /64)',
+        }),
+        burst: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 400 }),
+        slip: Type.Integer({
+          minimum: 0,
+          maximum: 10,
+          default: 2,
+          description: 'every slip-th answer over the limit goes out empty with TC set; 0 drops all',
+        }),
+        exempt: Type.Array(Type.String({ format: 'cidr', 'x-expected': EXPECTED.cidr }), {
+          default: [],
+          description: 'clients never limited, e.g. a NAT gateway speaking for a whole venue',
+        }),
+      },
+      'response rate limiting over UDP',
     ),
     cache: section(
       {
@@ -170,6 +255,40 @@ export const ConfigSchema = Type.Object(
       { drainTimeout: duration('5s', 'how long in-flight queries may finish after SIGTERM') },
       'graceful shutdown',
     ),
+    lists: Type.Union([Type.Null(), Type.Array(ListEntry)], {
+      default: null,
+      description: 'list sources, each one category; null: the bundled demo samples; []: no lists',
+      'x-expected': 'a list of mappings with keys category, path (and name, format), or null',
+    }),
+    compiled: Type.Union([Type.Null(), Type.String({ minLength: 1 })], {
+      default: null,
+      description: 'a precompiled artifact (roje compile --out), used instead of `lists`',
+      'x-expected': 'a file path, or null',
+    }),
+    blockTtl: ttl('60s', 'TTL of blocked answers'),
+    blockPage: section(
+      {
+        ipv4: Type.Union([Type.Null(), Type.String({ format: 'ipv4' })], {
+          default: null,
+          'x-expected': EXPECTED.ipv4,
+        }),
+        ipv6: Type.Union([Type.Null(), Type.String({ format: 'ipv6' })], {
+          default: null,
+          'x-expected': EXPECTED.ipv6,
+        }),
+      },
+      'the block page server, for blockMode blockpage',
+    ),
+    policies: Type.Record(Type.String({ pattern: NAME_PATTERN }), Policy, {
+      additionalProperties: false,
+      default: { default: { block: 'all', blockMode: 'nxdomain', allow: [], deny: [] } },
+      description: 'policy name -> what it blocks and how',
+      'x-expected': 'a mapping of policy names to policies',
+    }),
+    venues: Type.Array(Venue, {
+      default: [],
+      description: 'client networks -> venue -> policy; other clients get policy "default"',
+    }),
   },
   { additionalProperties: false, 'x-expected': 'a mapping of config keys' },
 );
@@ -205,6 +324,7 @@ export interface RojeConfig {
   upstream: { timeoutMs: number };
   /** Client networks that are served, as written (validated CIDRs); feed to createCidrMatcher. */
   acl: { allow: string[] };
+  rateLimit: { enabled: boolean; responsesPerSecond: number; burst: number; slip: number; exempt: string[] };
   cache: {
     maxEntries: number;
     maxBytes: number;
@@ -226,4 +346,33 @@ export interface RojeConfig {
   tcp: { idleTimeoutMs: number; maxConnections: number; maxPipelined: number };
   log: { level: LogLevel; queries: boolean };
   shutdown: { drainTimeoutMs: number };
+  /** List sources (paths absolute). Empty: no filtering. */
+  lists: ListSource[];
+  /** Where `lists` came from, for the startup summary. */
+  listsFrom: 'config' | 'flags' | 'samples';
+  /** Absolute path of a precompiled artifact used instead of `lists`, or null. */
+  compiled: string | null;
+  /** TTL of blocked answers, seconds. */
+  blockTtl: number;
+  blockPage: { ipv4: string | null; ipv6: string | null };
+  /** Always holds "default" (added with the defaults when the file does not define it). */
+  policies: Record<string, PolicyConfig>;
+  venues: VenueConfig[];
+}
+
+export interface PolicyConfig {
+  /** "all" or category names (validated names; categories the lists lack are the policy stage's concern). */
+  block: 'all' | string[];
+  blockMode: BlockMode;
+  /** Normalized names (lowercase A-labels, no trailing dot); each covers its subtree. */
+  allow: string[];
+  deny: string[];
+}
+
+export interface VenueConfig {
+  name: string;
+  /** Canonical CIDR texts. */
+  networks: string[];
+  /** A key of `policies`. */
+  policy: string;
 }

@@ -1,3 +1,4 @@
+import { isIPv4, isIPv6 } from 'node:net';
 import { Ajv, type ErrorObject } from 'ajv';
 import { parseListenAddress } from '../net/address.js';
 import { cidrProblem } from '../net/cidr.js';
@@ -22,6 +23,8 @@ const FORMATS: Record<string, (value: string) => boolean> = {
   listen: (v) => parseListenAddress(v) !== null,
   cidr: (v) => cidrProblem(v) === null,
   'upstream-url': (v) => upstreamUrlProblem(v) === null,
+  ipv4: (v) => isIPv4(v),
+  ipv6: (v) => isIPv6(v),
 };
 
 const ajv = new Ajv({ allErrors: true, useDefaults: true, verbose: true, strict: true });
@@ -85,6 +88,16 @@ function explain(e: ErrorObject, file: string | null): ConfigError {
     case 'additionalProperties': {
       const name = String((e.params as { additionalProperty: string }).additionalProperty);
       const full = keyPath(e.instancePath, name);
+      if (schema.patternProperties !== undefined) {
+        // A mapping of user-chosen names (policies): the name itself is what is wrong.
+        const expected = 'a name of letters, digits, "-" and "_" (at most 64)';
+        return invalidKey(
+          file,
+          full,
+          `${JSON.stringify(name)} is not a valid name: expected ${expected}`,
+          expected,
+        );
+      }
       const known = Object.keys((schema.properties ?? {}) as Schema);
       const guess = suggest(name, e.instancePath, known);
       const tail = guess !== null ? ` (did you mean "${guess}"?)` : ` (known keys here: ${known.join(', ')})`;
@@ -231,9 +244,11 @@ export function schemaKeyPaths(schema: Schema = ConfigSchema as unknown as Schem
     const path = prefix === '' ? name : `${prefix}.${name}`;
     out.push(path);
     if (sub.type === 'object' && sub.properties !== undefined) out.push(...schemaKeyPaths(sub, path));
-    // Upstream entries may be objects: their keys are part of the grammar too.
-    if (sub.type === 'array') {
-      const items = sub.items as Schema;
+    // Upstream entries may be objects: their keys are part of the grammar too. So are the entries of a
+    // list that may also be null (`lists`).
+    const arrays = ((sub.anyOf ?? [sub]) as Schema[]).filter((b) => b.type === 'array');
+    for (const array of arrays) {
+      const items = array.items as Schema;
       for (const branch of (items.anyOf ?? [items]) as Schema[]) {
         if (branch.type === 'object') out.push(...schemaKeyPaths(branch, `${path}[]`));
       }

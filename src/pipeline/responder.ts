@@ -51,8 +51,9 @@ export function createResponder(options: ResponderOptions): Responder {
     return finish(query, pending);
   };
 
-  function finish(query: Query, answer: Answer): Buffer {
+  function finish(query: Query, answer: Answer): Buffer | null {
     if (onAnswer !== undefined) onAnswer(query, answer);
+    if (answer.drop === true) return null;
     return fitResponse(answer.wire, query, query.maxSize);
   }
 

@@ -20,13 +20,29 @@ export interface Query extends ParsedQuery {
 }
 
 /** Where an answer came from, for metrics and logs. */
-export type AnswerSource = 'cache' | 'stale' | 'upstream' | 'local' | 'policy' | 'refused' | 'error';
+export type AnswerSource =
+  | 'cache'
+  | 'stale'
+  | 'upstream'
+  | 'local'
+  | 'policy'
+  | 'refused'
+  | 'rate-limited'
+  | 'error';
 
 export interface Answer {
   /** The response for this client: its ID, question case and EDNS. Not yet fitted to maxSize. */
   wire: Buffer;
   source: AnswerSource;
+  /** The answer's RCODE; -1 when nothing is sent. */
   rcode: number;
+  /** Send nothing at all (a rate-limited UDP query); `wire` is then empty. */
+  drop?: boolean;
+  /**
+   * Set by the policy stage on a blocked answer, for metrics: the blocking categories (bit i = the
+   * compiled lists' categories[i]; 0 for a venue's own deny addition) and the venue index (-1: no venue).
+   */
+  block?: { categories: number; venue: number };
   /**
    * Set by the forward stage so that the cache stage can store the upstream's answer; only on the
    * first of the answers that share one coalesced exchange, so it is stored once.

@@ -57,7 +57,20 @@ export interface ParseStats {
   skipped: Partial<Record<SkipReason, number>>;
   /** The first skipped lines (at most 20), for `roje compile` to show. */
   samples: Array<{ line: number; reason: SkipReason; text: string }>;
+  /**
+   * Lines a parser read differently from their literal meaning, per kind (optional: added with the
+   * parsers, so that `roje compile` can say so instead of converting silently).
+   */
+  notes?: Partial<Record<ParseNote, number>>;
 }
+
+/**
+ * - `rpz-drop`: an RPZ `CNAME rpz-drop.` rule, answered NXDOMAIN (roje never drops a query silently);
+ * - `rpz-merged`: an RPZ `name CNAME .` and `*.name CNAME .` pair read as one subtree rule;
+ * - `wildcard-below`: a `*.name` entry in a domain or adblock list, read as scope `below`;
+ * - `hosts-local`: a hosts line with a routable address (not 0.0.0.0, 127.x, ::, ::1), read as local data.
+ */
+export type ParseNote = 'rpz-drop' | 'rpz-merged' | 'wildcard-below' | 'hosts-local';
 
 /** A parser reads lines (as an async iterable, so files stream) and yields rules, counting what it skips. */
 export interface ListParser {

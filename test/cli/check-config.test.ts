@@ -80,3 +80,42 @@ t.test('the reference config checks out (with a temp resolv.conf)', async (t) =>
   t.equal(await checkConfig([file], c.io), 0, c.err());
   t.match(c.out(), /upstreams {2}udp:\/\/127\.0\.0\.1:53 from .*resolv\.conf/);
 });
+
+t.test('lists, policies and venues are summarized; the lists are read and compiled', async (t) => {
+  const dir = t.testdir({
+    'adult.txt': 'one.example\ntwo.example\nbad_name!.example\n',
+    'roje.yaml': [
+      'upstreams: [udp://127.0.0.1:5300]',
+      'lists: [{ category: adult, path: adult.txt }]',
+      'blockTtl: 2m',
+      'blockPage: { ipv4: 192.0.2.80 }',
+      'policies:',
+      '  library: { block: [adult], blockMode: blockpage, allow: [wikipedia.org] }',
+      'venues: [{ name: tirana-library, networks: [192.168.10.0/24], policy: library }]',
+    ].join('\n'),
+    'missing.yaml': 'upstreams: [udp://127.0.0.1:5300]\nlists: [{ category: adult, path: nope.txt }]\n',
+    'none.yaml': 'upstreams: [udp://127.0.0.1:5300]\nlists: []\n',
+  });
+  let c = capture();
+  t.equal(await checkConfig([join(dir, 'roje.yaml')], c.io), 0, c.err());
+  const out = c.out();
+  t.match(
+    out,
+    `lists      1 source in 1 category (adult) from the config file: adult ${join(dir, 'adult.txt')}\n`,
+  );
+  t.match(
+    out,
+    'policies   default: block all (nxdomain); library: block adult (blockpage), 1 allowed; blocked answers TTL 2m, block page 192.0.2.80\n',
+  );
+  t.match(out, 'venues     tirana-library (192.168.10.0/24) -> library; other clients -> default\n');
+  t.match(out, 'entries    2 rules from 1 source (adult: 2, 1 lines skipped)\n');
+
+  c = capture();
+  t.equal(await checkConfig([join(dir, 'missing.yaml')], c.io), 2);
+  t.match(c.err(), /^roje: list "nope" \(.*nope\.txt\) cannot be read/);
+
+  c = capture();
+  t.equal(await checkConfig([join(dir, 'none.yaml')], c.io), 0);
+  t.match(c.out(), 'lists      none: NOT FILTERING\n');
+  t.match(c.out(), 'entries    no lists: NOT FILTERING\n');
+});

@@ -1,5 +1,6 @@
 import t from 'tap';
 import { ConfigError } from '../../src/config/config-error.js';
+import { SAMPLE_LISTS } from '../../src/config/filtering.js';
 import { validateConfig } from '../../src/config/load.js';
 import { checkSchema, keyPath, schemaKeyPaths } from '../../src/config/validate.js';
 
@@ -30,6 +31,16 @@ t.test('the example error from the spec, word for word', async (t) => {
   t.equal(err.name, 'ConfigError');
 });
 
+t.test('rateLimit values are checked', async (t) => {
+  await t.rejects(validateConfig({ upstreams: UP, rateLimit: { slip: 11 } }, FILE), {
+    code: 'ROJE_ERR_CONFIG_INVALID',
+    message: /rateLimit\.slip/,
+  });
+  await t.rejects(validateConfig({ upstreams: UP, rateLimit: { exempt: ['10.0.0.1/8'] } }, FILE), {
+    message: /rateLimit\.exempt\[0\]/,
+  });
+});
+
 t.test('an empty config gets every default, normalized', async (t) => {
   const cfg = await validateConfig({ upstreams: UP }, FILE);
   t.same(cfg, {
@@ -54,6 +65,7 @@ t.test('an empty config gets every default, normalized', async (t) => {
         'fe80::/10',
       ],
     },
+    rateLimit: { enabled: true, responsesPerSecond: 200, burst: 400, slip: 2, exempt: [] },
     cache: {
       maxEntries: 100000,
       maxBytes: 64 * 1024 * 1024,
@@ -66,6 +78,13 @@ t.test('an empty config gets every default, normalized', async (t) => {
     tcp: { idleTimeoutMs: 10000, maxConnections: 1000, maxPipelined: 100 },
     log: { level: 'info', queries: false },
     shutdown: { drainTimeoutMs: 5000 },
+    lists: SAMPLE_LISTS,
+    listsFrom: 'samples',
+    compiled: null,
+    blockTtl: 60,
+    blockPage: { ipv4: null, ipv6: null },
+    policies: { default: { block: 'all', blockMode: 'nxdomain', allow: [], deny: [] } },
+    venues: [],
   });
 });
 

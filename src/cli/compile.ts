@@ -1,0 +1,175 @@
+import { basename, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { ConfigError } from '../config/config-error.js';
+import { parseListFlags } from '../config/filtering.js';
+import { loadConfig } from '../config/load.js';
+import { CATEGORY_PATTERN } from '../config/schema.js';
+import { formatBytes } from '../config/units.js';
+import { isRojeError } from '../errors.js';
+import type { CompileReport } from '../policy/compile.js';
+import { compileInWorker } from '../policy/compile-worker.js';
+import { loadArtifact, writeArtifact } from '../policy/compiled/index.js';
+import { readSquidGuardTree } from '../policy/parsers/index.js';
+import type { ListSource } from '../policy/types.js';
+import type { Io } from './index.js';
+
+const OPTIONS = {
+  list: { type: 'string', multiple: true },
+  squidguard: { type: 'string', multiple: true },
+  category: { type: 'string', multiple: true },
+  config: { type: 'string' },
+  out: { type: 'string', short: 'o' },
+  format: { type: 'string' },
+} as const;
+
+const USAGE_LINE =
+  'Usage: roje compile (--list CATEGORY=PATH... | --squidguard DIR [--category NAME]... | --config FILE) --out FILE [--format json]';
+
+class UsageError extends Error {}
+
+/**
+ * `roje compile`: list sources -> one artifact file (written atomically), on a worker thread as the
+ * server does it. Prints what each source gave (rules, skipped lines per reason with samples, sha256).
+ * Exit 0 ok, 2 bad usage or config, 1 the compile failed (a list unreadable, too many categories...).
+ */
+export async function compile(argv: readonly string[], io: Io): Promise<number> {
+  let values: {
+    list?: string[];
+    squidguard?: string[];
+    category?: string[];
+    config?: string;
+    out?: string;
+    format?: string;
+  };
+  try {
+    ({ values } = parseArgs({ args: [...argv], options: OPTIONS, strict: true, allowPositionals: false }));
+    if (values.out === undefined) throw new UsageError('--out FILE is missing');
+    if (values.format !== undefined && values.format !== 'json' && values.format !== 'text') {
+      throw new UsageError(`--format ${JSON.stringify(values.format)}: expected json or text`);
+    }
+    if (values.category !== undefined && values.squidguard === undefined) {
+      throw new UsageError('--category picks folders of a --squidguard tree: give --squidguard DIR');
+    }
+    if (values.list === undefined && values.squidguard === undefined && values.config === undefined) {
+      throw new UsageError('no lists: give --list CATEGORY=PATH, --squidguard DIR or --config FILE');
+    }
+  } catch (err) {
+    io.stderr.write(`roje compile: ${(err as Error).message}\n${USAGE_LINE}\n`);
+    return 2;
+  }
+  const json = values.format === 'json';
+  const out = resolve(values.out);
+
+  let sources: ListSource[];
+  try {
+    sources = await collectSources(values);
+  } catch (err) {
+    if (err instanceof UsageError || err instanceof ConfigError) {
+      io.stderr.write(`roje compile: ${err.message}\n`);
+      return 2;
+    }
+    if (!isRojeError(err)) throw err;
+    io.stderr.write(`roje compile: ${err.message}\n`);
+    return 1;
+  }
+
+  try {
+    const { artifact, report } = await compileInWorker(sources);
+    // Verify what was built before it replaces anything: a load is cheap (checksum + views).
+    const version = loadArtifact(artifact, out).version;
+    await writeArtifact(out, artifact);
+    io.stdout.write(
+      json ? `${JSON.stringify({ out, version, ...report }, null, 2)}\n` : formatReport(out, version, report),
+    );
+    return 0;
+  } catch (err) {
+    if (!isRojeError(err)) throw err;
+    io.stderr.write(`roje compile: ${err.message}\n`);
+    return 1;
+  }
+}
+
+async function collectSources(values: {
+  list?: string[];
+  squidguard?: string[];
+  category?: string[];
+  config?: string;
+}): Promise<ListSource[]> {
+  const sources: ListSource[] = [];
+  if (values.list !== undefined) sources.push(...parseListFlags(values.list));
+  for (const dir of values.squidguard ?? []) sources.push(...(await squidGuardSources(dir, values.category)));
+  if (sources.length === 0 && values.config !== undefined) {
+    // The server's own lists; compile never forwards, so resolv.conf does not matter here.
+    const cfg = await loadConfig({ file: values.config }, { skipResolvConf: true });
+    if (cfg.compiled !== null) {
+      throw new UsageError(
+        `${cfg.source}: no \`lists\` to compile (it names a compiled artifact, which the server uses instead)`,
+      );
+    }
+    sources.push(...cfg.lists);
+  }
+  const names = new Set<string>();
+  for (const s of sources) {
+    if (names.has(s.name)) throw new UsageError(`two sources are named "${s.name}": ${s.path}`);
+    names.add(s.name);
+  }
+  return sources;
+}
+
+const CATEGORY_RE = new RegExp(CATEGORY_PATTERN);
+
+/** Every category folder of a UT1/squidGuard tree (or the ones --category names) as a source. */
+async function squidGuardSources(dir: string, only: string[] | undefined): Promise<ListSource[]> {
+  const tree = await readSquidGuardTree(resolve(dir));
+  const wanted = only === undefined ? null : new Set(only);
+  const prefix = basename(resolve(dir))
+    .toLowerCase()
+    .replace(/[^a-z0-9_-]/g, '-');
+  const sources: ListSource[] = [];
+  for (const folder of tree) {
+    const names = [folder.category, ...folder.aliases];
+    if (wanted !== null && !names.some((n) => wanted.has(n))) continue;
+    const category = folder.category.toLowerCase();
+    if (!CATEGORY_RE.test(category)) {
+      throw new UsageError(
+        `${folder.path}: the folder name "${folder.category}" is not a valid category name (lowercase letters, digits, "-", "_")`,
+      );
+    }
+    sources.push({ name: `${prefix}-${category}`, category, path: folder.path, format: 'squidguard' });
+    for (const n of names) wanted?.delete(n);
+  }
+  if (wanted !== null && wanted.size > 0) {
+    throw new UsageError(
+      `${dir}: no category folder ${[...wanted].map((w) => `"${w}"`).join(', ')} (found: ${tree.map((f) => f.category).join(', ')})`,
+    );
+  }
+  return sources;
+}
+
+function formatReport(out: string, version: string, report: CompileReport): string {
+  const lines: string[] = [];
+  for (const s of report.sources) {
+    lines.push(`${s.name}  (${s.category}, ${s.format})  ${s.path}`);
+    lines.push(
+      `  ${s.rules} rules from ${s.lines} lines, ${s.skippedTotal} skipped, ${formatBytes(s.bytes)}, sha256 ${s.sha256}`,
+    );
+    const reasons = Object.entries(s.skipped).filter(([, n]) => (n ?? 0) > 0);
+    if (reasons.length > 0) {
+      lines.push(`  skipped: ${reasons.map(([reason, n]) => `${reason} ${n}`).join(', ')}`);
+      for (const sample of s.samples.slice(0, 5)) {
+        lines.push(`    line ${sample.line} (${sample.reason}): ${JSON.stringify(sample.text)}`);
+      }
+      if (s.samples.length > 5)
+        lines.push(`    ... (${s.samples.length - 5} more samples with --format json)`);
+    }
+    const notes = Object.entries(s.notes).filter(([, n]) => (n ?? 0) > 0);
+    if (notes.length > 0) lines.push(`  read as: ${notes.map(([note, n]) => `${note} ${n}`).join(', ')}`);
+  }
+  lines.push(
+    `total: ${report.entries} entries from ${report.sources.length} source${report.sources.length === 1 ? '' : 's'} in ${report.categories.length} categor${report.categories.length === 1 ? 'y' : 'ies'}${report.categories.length > 0 ? ` (${report.categories.join(', ')})` : ''}`,
+  );
+  lines.push(
+    `wrote ${out}: ${formatBytes(report.artifactBytes)}, version ${version}, ${Math.round(report.ms)} ms`,
+  );
+  return `${lines.join('\n')}\n`;
+}

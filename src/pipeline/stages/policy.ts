@@ -1,0 +1,206 @@
+import type { Logger } from 'pino';
+import { HEADER_SIZE, QTYPE, RCODE } from '../../dns/constants.js';
+import { skipName } from '../../dns/name.js';
+import {
+  type ActionTemplates,
+  actionTemplate,
+  type BlockMode,
+  buildActionTemplates,
+  buildModeTemplates,
+  categoryOpt,
+  type EdeOpt,
+  localTemplate,
+  type ModeTemplates,
+  pickTemplate,
+  renderBlock,
+  type Template,
+  venueDenyOpt,
+} from '../../policy/block-answer.js';
+import {
+  copyNameUncompressed,
+  type Decision,
+  decide,
+  EMPTY_LISTS,
+  emptyDecision,
+  firstCategory,
+  PASS,
+  VENUE_DENY,
+} from '../../policy/decide.js';
+import { ACTION, type CompiledLists, emptyResult } from '../../policy/types.js';
+import {
+  createVenueResolver,
+  type EffectivePolicy,
+  effectivePolicies,
+  type PolicySettings,
+  type VenueSettings,
+} from '../../policy/venues.js';
+import type { Answer, Query, Stage } from '../types.js';
+
+export interface PolicyStageOptions {
+  /** The lists in force, read per query so that a list swap needs no new chain; null: none loaded. */
+  lists: () => CompiledLists | null;
+  venues: readonly VenueSettings[];
+  /** Policy name -> settings; "default" is what clients of no venue get (block all, NXDOMAIN if absent). */
+  policies: Readonly<Record<string, PolicySettings>>;
+  /** Seconds. */
+  blockTtl: number;
+  blockPage: { ipv4?: string | null; ipv6?: string | null };
+  udpSize: number;
+  logger: Pick<Logger, 'warn'>;
+}
+
+/** What the stage derives from one CompiledLists; rebuilt when the lists are swapped. */
+interface ListState {
+  lists: CompiledLists;
+  /** Per venue, then the default last. */
+  policies: EffectivePolicy[];
+  /** The block mode templates of each of `policies`, by the same index. */
+  templates: ModeTemplates[];
+  /** Per category bit: the OPT with EDE 15 "blocked: <category>". */
+  categoryOpts: EdeOpt[];
+  /** RPZ local data answers, per (local index, qtype), built on first use. */
+  local: Map<number, Template>;
+}
+
+/** RPZ local answers remembered per list state; a bound against odd query types, not a working size. */
+const LOCAL_TEMPLATES_MAX = 4096;
+
+/**
+ * The policy stage: decides per query whether the name is blocked for the client's venue and answers
+ * blocked names itself from templates; passes the rest on, and inspects the answers that come back for
+ * CNAME chains that reach a blocked name. It sits before the cache (app.ts), so cache hits are
+ * inspected too and the shared cache never holds a venue's decision.
+ */
+export function createPolicyStage(options: PolicyStageOptions): Stage {
+  const { blockTtl, udpSize, logger } = options;
+  const venueOf = createVenueResolver(options.venues);
+  const blockPage = {
+    ...(options.blockPage.ipv4 != null ? { ipv4: options.blockPage.ipv4 } : {}),
+    ...(options.blockPage.ipv6 != null ? { ipv6: options.blockPage.ipv6 } : {}),
+  };
+  const modes = new Map<BlockMode, ModeTemplates>();
+  const templatesFor = (mode: BlockMode): ModeTemplates => {
+    let t = modes.get(mode);
+    if (t === undefined) {
+      t = buildModeTemplates(mode, { blockTtl, blockPage, udpSize });
+      modes.set(mode, t);
+    }
+    return t;
+  };
+  const actions: ActionTemplates = buildActionTemplates(blockTtl);
+  const denyOpt = venueDenyOpt(udpSize);
+  const lookup = emptyResult();
+  const decision = emptyDecision();
+  // CNAME targets decompressed here: lookupWire reads uncompressed names only.
+  const target = Buffer.alloc(256);
+
+  // Each (policy, category) the lists lack is warned about once per chain, not on every list swap.
+  const warned = new Set<string>();
+  const build = (lists: CompiledLists): ListState => {
+    const policies = effectivePolicies(options.venues, options.policies, lists, (msg, fields) => {
+      const key = JSON.stringify(fields);
+      if (lists === EMPTY_LISTS || warned.has(key)) return;
+      warned.add(key);
+      logger.warn(fields, msg);
+    });
+    return {
+      lists,
+      policies,
+      templates: policies.map((p) => templatesFor(p.blockMode)),
+      categoryOpts: lists.categories.map((c) => categoryOpt(c, udpSize)),
+      local: new Map(),
+    };
+  };
+  // Built now, so that a policy naming an unknown policy or a bad addition fails at startup; the lists
+  // are not read yet (the app may build its chain before it loads them), the first query does that.
+  let state = build(EMPTY_LISTS);
+
+  const current = (): ListState => {
+    const lists = options.lists() ?? EMPTY_LISTS;
+    if (lists !== state.lists) state = build(lists);
+    return state;
+  };
+
+  function blockAnswer(query: Query, pi: number, s: ListState, d: Decision): Answer {
+    const policy = s.policies[pi];
+    let t: Template | null;
+    let opt: EdeOpt;
+    if (d.kind === VENUE_DENY) {
+      opt = denyOpt;
+      t = pickTemplate(s.templates[pi], query.qtype);
+    } else {
+      opt = s.categoryOpts[firstCategory(d.categories)];
+      t = actionTemplate(actions, d.action);
+      if (t === null) {
+        t =
+          d.action === ACTION.LOCAL && d.localIndex >= 0
+            ? localAnswer(s, d.localIndex, query.qtype)
+            : pickTemplate(s.templates[pi], query.qtype);
+      }
+    }
+    return {
+      wire: renderBlock(query, t, opt),
+      source: 'policy',
+      rcode: t.rcode,
+      block: { categories: d.categories, venue: policy.venueIndex },
+    };
+  }
+
+  function localAnswer(s: ListState, index: number, qtype: number): Template {
+    const key = index * 65536 + qtype;
+    let t = s.local.get(key);
+    if (t === undefined) {
+      t = localTemplate(s.lists.localData(index), qtype, blockTtl);
+      if (s.local.size >= LOCAL_TEMPLATES_MAX) s.local.clear();
+      s.local.set(key, t);
+    }
+    return t;
+  }
+
+  /**
+   * The answer itself, or a block answer when a CNAME in its answer section points at a name blocked
+   * for this venue. Cheap when there is nothing to inspect: no answer records, or none of type CNAME
+   * (records are stepped over without reading their names).
+   */
+  function inspect(query: Query, answer: Answer, pi: number, s: ListState): Answer {
+    const wire = answer.wire;
+    const len = wire.length;
+    if (len < HEADER_SIZE) return answer;
+    const ancount = (wire[6] << 8) | wire[7];
+    if (ancount === 0) return answer;
+    const rcode = wire[3] & 0x0f;
+    if (rcode !== RCODE.NOERROR && rcode !== RCODE.NXDOMAIN) return answer;
+    let p = skipName(wire, HEADER_SIZE, len);
+    if (p < 0 || (wire[4] << 8) + wire[5] !== 1) return answer;
+    p += 4;
+    for (let i = 0; i < ancount; i++) {
+      p = skipName(wire, p, len);
+      if (p < 0 || p + 10 > len) return answer;
+      const type = (wire[p] << 8) | wire[p + 1];
+      const rdEnd = p + 10 + ((wire[p + 8] << 8) | wire[p + 9]);
+      if (rdEnd > len) return answer;
+      if (type === QTYPE.CNAME) {
+        const n = copyNameUncompressed(wire, p + 10, target);
+        if (n > 0 && decide(s.lists, s.policies[pi], target, 0, lookup, decision) !== PASS) {
+          return blockAnswer(query, pi, s, decision);
+        }
+      }
+      p = rdEnd;
+    }
+    return answer;
+  }
+
+  return (next) => (query) => {
+    const s = current();
+    const v = venueOf(query.client.address);
+    const pi = v < 0 ? s.policies.length - 1 : v;
+    if (decide(s.lists, s.policies[pi], query.msg, HEADER_SIZE, lookup, decision) !== PASS) {
+      return blockAnswer(query, pi, s, decision);
+    }
+    // An explicit allow addition is the operator's word for this name and whatever it points at.
+    if (decision.venueAllowed) return next(query);
+    const pending = next(query);
+    if (pending instanceof Promise) return pending.then((answer) => inspect(query, answer, pi, s));
+    return inspect(query, pending, pi, s);
+  };
+}

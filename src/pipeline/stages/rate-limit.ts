@@ -1,0 +1,101 @@
+import { FLAG_TC, RCODE } from '../../dns/constants.js';
+import { answerError } from '../../dns/query.js';
+import type { Answer, Stage } from '../types.js';
+
+export interface RateLimitOptions {
+  /** Answers per second one client may get over UDP (an IPv4 address, or an IPv6 /64). */
+  responsesPerSecond: number;
+  /** How many answers a client may get at once before the rate applies (the bucket size). */
+  burst: number;
+  /**
+   * Every `slip`-th answer over the limit is sent empty with TC set instead of being dropped, so a real
+   * client behind a flood retries over TCP and gets through (BIND's RRL "slip"). 0 drops them all.
+   */
+  slip: number;
+  /** True for clients that are never limited (e.g. a NAT gateway that speaks for a whole venue). */
+  isExempt: (address: string) => boolean;
+  udpSize: number;
+  /** Buckets in the table, a power of two. Default 65536 (1.5 MiB). */
+  slots?: number;
+}
+
+const DEFAULT_SLOTS = 1 << 16;
+const DROP: Answer = { wire: Buffer.alloc(0), source: 'rate-limited', rcode: -1, drop: true };
+
+/**
+ * Response rate limiting for UDP, where a source address can be forged: a token bucket per client so
+ * that roje cannot be made to flood a victim, and one device cannot starve the others. TCP is not
+ * limited here (its handshake proves the address; the connection limit bounds it).
+ *
+ * Buckets live in a fixed table indexed by a hash of the client's address: no allocation and bounded
+ * memory whatever the number of clients. A slot holding another client's bucket is taken over when
+ * that bucket is full again (idle); otherwise both share it, which can only limit sooner, never later.
+ */
+export function createRateLimitStage(options: RateLimitOptions): Stage {
+  const { responsesPerSecond, burst, slip, isExempt, udpSize } = options;
+  const slots = options.slots ?? DEFAULT_SLOTS;
+  if (!Number.isInteger(Math.log2(slots))) throw new RangeError('rate limit slots must be a power of two');
+  const mask = slots - 1;
+  const owner = new Uint32Array(slots);
+  const tokens = new Float64Array(slots);
+  const stamp = new Float64Array(slots);
+  const limited = new Uint32Array(slots);
+  const perMs = responsesPerSecond / 1000;
+
+  return (next) => (query) => {
+    if (query.client.transport !== 'udp' || isExempt(query.client.address)) return next(query);
+    const key = clientKey(query.client.address);
+    const slot = key & mask;
+    const now = query.receivedAt;
+    let available = tokens[slot] + (now - stamp[slot]) * perMs;
+    if (available > burst) available = burst;
+    if (owner[slot] !== key) {
+      if (available < burst && stamp[slot] !== 0) {
+        // Another client's bucket that is still in use: share it.
+      } else {
+        owner[slot] = key;
+        available = burst;
+        limited[slot] = 0;
+      }
+    }
+    stamp[slot] = now;
+    if (available >= 1) {
+      tokens[slot] = available - 1;
+      return next(query);
+    }
+    tokens[slot] = available;
+    limited[slot]++;
+    if (slip > 0 && limited[slot] % slip === 0) {
+      const wire = answerError(query, RCODE.NOERROR, { udpSize });
+      wire[2] |= FLAG_TC >> 8;
+      return { wire, source: 'rate-limited', rcode: RCODE.NOERROR };
+    }
+    return DROP;
+  };
+}
+
+/** FNV-1a over the address text; IPv6 clients are keyed by their /64 (one host, many privacy addresses). */
+export function clientKey(address: string): number {
+  const end = address.includes(':') ? ipv6PrefixEnd(address) : address.length;
+  let h = 0x811c9dc5;
+  for (let i = 0; i < end; i++) {
+    h ^= address.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  // 0 marks an empty slot.
+  return h >>> 0 || 1;
+}
+
+/** Where the first four groups of an IPv6 address end, in its text; the whole text when `::` comes sooner. */
+function ipv6PrefixEnd(address: string): number {
+  let groups = 0;
+  for (let i = 0; i < address.length; i++) {
+    if (address.charCodeAt(i) !== 0x3a /* : */) continue;
+    if (++groups === 4) return i;
+    // "::" before the fourth group: the prefix is not spelled out in full. Key on the whole address
+    // (Node gives each address one canonical text): a host rotating privacy addresses in such a prefix
+    // then gets a bucket per address.
+    if (address.charCodeAt(i + 1) === 0x3a) return address.length;
+  }
+  return address.length;
+}

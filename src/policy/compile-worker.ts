@@ -1,0 +1,98 @@
+/**
+ * compileSources in a worker thread, so that compiling millions of names (seconds of CPU) never blocks
+ * the query loop. This one module is both sides: imported, it exports compileInWorker; run as a worker
+ * (its own URL, marked by workerData), it compiles and posts the artifact back, transferring the bytes
+ * rather than copying them. The worker resolves its URL like any module, so it runs from dist/ (.js) and
+ * under tap's TypeScript loader (.ts: workers inherit the parent's execArgv and NODE_OPTIONS hooks).
+ */
+import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import { ERROR_CODES, RojeError, type RojeErrorCode } from '../errors.js';
+import { type CompileResult, compileSources } from './compile.js';
+import type { ListSource } from './types.js';
+
+const MARK = 'rojeCompileWorker';
+
+type Reply =
+  | { ok: true; artifact: ArrayBuffer; report: CompileResult['report'] }
+  | { ok: false; code: string; message: string };
+
+/**
+ * Compiles `sources` on a worker thread. Resolves with the artifact and the report; rejects with the
+ * RojeError the compile raised (same code and message), or ROJE_ERR_LIST_COMPILE if the worker died.
+ */
+export function compileInWorker(sources: readonly ListSource[]): Promise<CompileResult> {
+  return new Promise<CompileResult>((resolve, reject) => {
+    let settled = false;
+    const settle = (fn: () => void) => {
+      if (settled) return;
+      settled = true;
+      fn();
+    };
+    let worker: Worker;
+    try {
+      worker = new Worker(new URL(import.meta.url), {
+        workerData: { [MARK]: true, sources: sources.map((s) => ({ ...s })) },
+      });
+    } catch (err) {
+      reject(
+        new RojeError('ROJE_ERR_LIST_COMPILE', `cannot start the compile worker: ${(err as Error).message}`, {
+          cause: err,
+        }),
+      );
+      return;
+    }
+    worker.once('message', (reply: Reply) => {
+      settle(() => {
+        if (reply.ok) resolve({ artifact: Buffer.from(reply.artifact), report: reply.report });
+        else reject(new RojeError(knownCode(reply.code), reply.message));
+      });
+    });
+    worker.once('error', (err) => {
+      settle(() =>
+        reject(
+          new RojeError('ROJE_ERR_LIST_COMPILE', `the compile worker failed: ${err.message}`, { cause: err }),
+        ),
+      );
+    });
+    worker.once('exit', (code) => {
+      settle(() =>
+        reject(
+          new RojeError('ROJE_ERR_LIST_COMPILE', `the compile worker exited (code ${code}) without a result`),
+        ),
+      );
+    });
+  });
+}
+
+function knownCode(code: string): RojeErrorCode {
+  return Object.hasOwn(ERROR_CODES, code) ? (code as RojeErrorCode) : 'ROJE_ERR_LIST_COMPILE';
+}
+
+async function runWorker(port: NonNullable<typeof parentPort>, sources: ListSource[]): Promise<void> {
+  let reply: Reply;
+  let transfer: ArrayBuffer[] = [];
+  try {
+    const { artifact, report } = await compileSources(sources);
+    // Transfer needs an ArrayBuffer of its own: a Buffer may be a view into a larger (pooled) one.
+    const whole = artifact.byteOffset === 0 && artifact.byteLength === artifact.buffer.byteLength;
+    const bytes = whole
+      ? (artifact.buffer as ArrayBuffer)
+      : artifact.buffer.slice(artifact.byteOffset, artifact.byteOffset + artifact.byteLength);
+    reply = { ok: true, artifact: bytes as ArrayBuffer, report };
+    transfer = [bytes as ArrayBuffer];
+  } catch (err) {
+    reply =
+      err instanceof RojeError
+        ? { ok: false, code: err.code, message: err.message }
+        : {
+            ok: false,
+            code: 'ROJE_ERR_LIST_COMPILE',
+            message: `compiling the lists: ${(err as Error).message}`,
+          };
+  }
+  port.postMessage(reply, transfer);
+}
+
+if (!isMainThread && parentPort !== null && (workerData as Record<string, unknown> | null)?.[MARK] === true) {
+  await runWorker(parentPort, (workerData as { sources: ListSource[] }).sources);
+}

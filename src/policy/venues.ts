@@ -1,0 +1,256 @@
+/**
+ * Venues and their effective policies. A venue is a set of client networks (a café, a library); its
+ * policy says which categories are blocked, what the venue adds to allow or deny, and how a blocked
+ * name is answered. Everything here runs at startup, on reload and once per list swap; the per-query
+ * parts (venue of an address, the additions' match) allocate nothing on their common path.
+ */
+import { RojeError } from '../errors.js';
+import { createCidrMatcher, parseCidr } from '../net/cidr.js';
+import type { BlockMode } from './block-answer.js';
+import { normalizeListName } from './name.js';
+import type { CompiledLists } from './types.js';
+
+/** One policy, as the config gives it (names already normalized by config validation or not: both work). */
+export interface PolicySettings {
+  block: 'all' | readonly string[];
+  blockMode: BlockMode;
+  /** Names (each with its subtree) never blocked for this policy's clients. */
+  allow?: readonly string[];
+  /** Names (each with its subtree) always blocked for this policy's clients. */
+  deny?: readonly string[];
+}
+
+export interface VenueSettings {
+  name: string;
+  /** CIDRs; IPv4-mapped IPv6 networks match IPv4 clients. */
+  networks: readonly string[];
+  /** A key of the policies map. */
+  policy: string;
+}
+
+/** Name of the policy unknown clients get, and of the pseudo-venue they belong to. */
+export const DEFAULT_POLICY = 'default';
+
+/** Distinct client addresses whose venue is remembered; beyond it the memo starts over. */
+const VENUE_MEMO_MAX = 65_536;
+
+/**
+ * `(clientAddress) => index into venues`, or -1 for a client of no venue (it gets the default policy).
+ * The longest matching prefix wins, whatever the order of the venues. Addresses are remembered (a
+ * venue's clients are few and come back), so the scan over the networks runs once per client address.
+ */
+export function createVenueResolver(
+  venues: readonly Pick<VenueSettings, 'networks'>[],
+): (address: string) => number {
+  const entries: { prefix: number; venue: number; match: (address: string) => boolean }[] = [];
+  venues.forEach((venue, index) => {
+    for (const text of venue.networks) {
+      const c = parseCidr(text);
+      // An IPv4-mapped network is an IPv4 network: rank it by its IPv4 prefix.
+      const mapped =
+        c.version === 6 &&
+        c.prefix >= 96 &&
+        c.words[5] === 0xffff &&
+        c.words[0] === 0 &&
+        c.words[1] === 0 &&
+        c.words[2] === 0 &&
+        c.words[3] === 0 &&
+        c.words[4] === 0;
+      const prefix = c.version === 4 ? c.prefix : mapped ? c.prefix - 96 : c.prefix;
+      entries.push({ prefix, venue: index, match: createCidrMatcher([text]) });
+    }
+  });
+  // Longest prefix first; among equal prefixes (the same network listed twice) the first venue wins.
+  entries.sort((a, b) => b.prefix - a.prefix || a.venue - b.venue);
+  const n = entries.length;
+  const memo = new Map<string, number>();
+
+  return (address: string): number => {
+    if (n === 0) return -1;
+    const known = memo.get(address);
+    if (known !== undefined) return known;
+    let found = -1;
+    for (let i = 0; i < n; i++) {
+      if (entries[i].match(address)) {
+        found = entries[i].venue;
+        break;
+      }
+    }
+    if (memo.size >= VENUE_MEMO_MAX) memo.clear();
+    memo.set(address, found);
+    return found;
+  };
+}
+
+/** What a venue's additions say about a name. */
+export const ADD_NONE = 0;
+export const ADD_ALLOW = 1;
+export const ADD_DENY = 2;
+
+/**
+ * A venue's allow and deny additions: a few names, each covering its subtree, matched on wire-form
+ * names without allocating. They are few (tens), so entries are kept per wire length and compared byte
+ * by byte, the deepest suffix of the query name first: the most specific entry decides, and at one
+ * name allow beats deny (as in the lists).
+ */
+export interface Additions {
+  readonly size: number;
+  /**
+   * ADD_ALLOW, ADD_DENY or ADD_NONE for the name at buf[start] (uncompressed labels ending with the
+   * root label). Case-insensitive.
+   */
+  matchWire(buf: Buffer, start: number): number;
+}
+
+const LABEL_STARTS = new Int32Array(128);
+
+interface Entry {
+  wire: Buffer;
+  verdict: number;
+}
+
+export function createAdditions(allow: readonly string[], deny: readonly string[], what: string): Additions {
+  const byLength = new Map<number, Entry[]>();
+  let size = 0;
+  const add = (raw: string, verdict: number, kind: string) => {
+    const n = normalizeListName(raw.startsWith('*.') ? raw.slice(2) : raw);
+    if (n.name === undefined) {
+      throw new RojeError(
+        'ROJE_ERR_CONFIG_INVALID',
+        `${what} ${kind}: ${JSON.stringify(raw)} is not a domain name (${n.reason}): give a name such as example.com`,
+      );
+    }
+    const wire = toWire(n.name);
+    const list = byLength.get(wire.length) ?? [];
+    const same = list.find((e) => e.wire.equals(wire));
+    if (same !== undefined) {
+      // Listed in both: allow wins at one name.
+      if (verdict === ADD_ALLOW) same.verdict = ADD_ALLOW;
+      return;
+    }
+    list.push({ wire, verdict });
+    byLength.set(wire.length, list);
+    size++;
+  };
+  for (const name of allow) add(name, ADD_ALLOW, 'allow');
+  for (const name of deny) add(name, ADD_DENY, 'deny');
+  // Dense table by wire length (<= 255): one array index per suffix instead of a Map lookup.
+  const table: (Entry[] | undefined)[] = new Array(256).fill(undefined);
+  for (const [len, list] of byLength) table[len] = list;
+
+  return {
+    size,
+    matchWire(buf: Buffer, start: number): number {
+      if (size === 0) return ADD_NONE;
+      let p = start;
+      let labels = 0;
+      const len = buf.length;
+      while (p < len && labels < 127) {
+        const l = buf[p];
+        if (l === 0 || l > 63) break;
+        LABEL_STARTS[labels++] = p;
+        p += l + 1;
+      }
+      if (p >= len || buf[p] !== 0) return ADD_NONE;
+      const end = p + 1;
+      // The full name first: the deepest entry decides.
+      for (let i = 0; i < labels; i++) {
+        const s = LABEL_STARTS[i];
+        const list = table[end - s];
+        if (list === undefined) continue;
+        for (let k = 0; k < list.length; k++) if (sameName(list[k].wire, buf, s)) return list[k].verdict;
+      }
+      return ADD_NONE;
+    },
+  };
+}
+
+function sameName(entry: Buffer, buf: Buffer, start: number): boolean {
+  const n = entry.length;
+  for (let i = 0; i < n; i++) {
+    let c = buf[start + i];
+    if (c >= 0x41 && c <= 0x5a) c |= 0x20;
+    if (c !== entry[i]) return false;
+  }
+  return true;
+}
+
+/** "www.example.com" -> wire labels with the root octet. */
+export function toWire(name: string): Buffer {
+  const labels = name === '' ? [] : name.split('.');
+  const out = Buffer.alloc(labels.reduce((n, l) => n + l.length + 1, 1));
+  let p = 0;
+  for (const label of labels) {
+    out[p++] = label.length;
+    p += out.write(label, p, 'latin1');
+  }
+  return out;
+}
+
+/** A policy made ready for one CompiledLists: its categories as a bit mask, its additions as name sets. */
+export interface EffectivePolicy {
+  /** Venue name ('default' for clients of no venue), for logs. */
+  venue: string;
+  /** Venue index (-1 for the default pseudo-venue), for metrics. */
+  venueIndex: number;
+  policy: string;
+  /** Bit i set: categories[i] of the lists is blocked here. */
+  blockMask: number;
+  blockMode: BlockMode;
+  /** The policy's allow and deny additions. */
+  additions: Additions;
+}
+
+/**
+ * One EffectivePolicy per venue, in venue order, then the default's (clients of no venue) last.
+ * `warn` is told once per policy category the lists do not have (ignored: the policy blocks the rest).
+ */
+export function effectivePolicies(
+  venues: readonly VenueSettings[],
+  policies: Readonly<Record<string, PolicySettings>>,
+  lists: Pick<CompiledLists, 'categories'>,
+  warn: (message: string, fields: Record<string, unknown>) => void,
+): EffectivePolicy[] {
+  const perPolicy = new Map<string, Omit<EffectivePolicy, 'venue' | 'venueIndex'>>();
+  const resolvePolicy = (name: string) => {
+    let p = perPolicy.get(name);
+    if (p !== undefined) return p;
+    const settings = policies[name] ?? (name === DEFAULT_POLICY ? DEFAULT_SETTINGS : undefined);
+    if (settings === undefined)
+      throw new RojeError(
+        'ROJE_ERR_CONFIG_INVALID',
+        `policy ${JSON.stringify(name)} is not defined: add it under \`policies\` or name an existing one`,
+      );
+    let mask = 0;
+    if (settings.block === 'all') {
+      mask = lists.categories.length >= 32 ? -1 : (1 << lists.categories.length) - 1;
+    } else {
+      for (const category of settings.block) {
+        const bit = lists.categories.indexOf(category);
+        if (bit < 0) {
+          warn('policy blocks a category that no list provides; ignored', { policy: name, category });
+          continue;
+        }
+        mask |= 1 << bit;
+      }
+    }
+    p = {
+      policy: name,
+      blockMask: mask,
+      blockMode: settings.blockMode,
+      additions: createAdditions(settings.allow ?? [], settings.deny ?? [], `policy ${name}`),
+    };
+    perPolicy.set(name, p);
+    return p;
+  };
+  const out: EffectivePolicy[] = venues.map((v, i) => ({
+    venue: v.name,
+    venueIndex: i,
+    ...resolvePolicy(v.policy),
+  }));
+  out.push({ venue: DEFAULT_POLICY, venueIndex: -1, ...resolvePolicy(DEFAULT_POLICY) });
+  return out;
+}
+
+/** When the config defines no "default" policy: block every category, answer NXDOMAIN. */
+const DEFAULT_SETTINGS: PolicySettings = { block: 'all', blockMode: 'nxdomain' };

@@ -1,0 +1,63 @@
+import t from 'tap';
+import { query, startFakeUpstream } from '../helpers/fake-upstream.js';
+import { startRoje, udpUrl } from '../helpers/roje.js';
+
+const fake = await startFakeUpstream();
+t.teardown(() => fake.close());
+fake.zone.set('www.example.test', 'A', [{ data: '192.0.2.1', ttl: 300 }]);
+
+async function answered(server: { host: string; port: number }, count: number, transport: 'udp' | 'tcp') {
+  const results = await Promise.allSettled(
+    Array.from({ length: count }, () =>
+      query(server, 'www.example.test', 'A', { transport, timeoutMs: 500 }),
+    ),
+  );
+  return results.map((r) => {
+    if (r.status === 'rejected') return 'none';
+    const tc = ((r.value.decoded.flags ?? 0) & 0x0200) !== 0;
+    return tc ? 'tc' : (r.value.decoded.answers?.length ?? 0) > 0 ? 'answer' : 'empty';
+  });
+}
+
+t.test('over UDP a client gets its burst, then nothing (slip 0)', async (t) => {
+  const roje = await startRoje(
+    { upstreams: [udpUrl(fake)], rateLimit: { responsesPerSecond: 1, burst: 3, slip: 0 } },
+    { t },
+  );
+  const seen = await answered(roje, 10, 'udp');
+  t.equal(seen.filter((s) => s === 'answer').length, 3, seen.join(','));
+  t.equal(seen.filter((s) => s === 'none').length, 7);
+  t.same(
+    await answered(roje, 5, 'tcp'),
+    ['answer', 'answer', 'answer', 'answer', 'answer'],
+    'TCP is not limited',
+  );
+});
+
+t.test('with slip 1 every limited query gets an empty TC answer, and dig falls back to TCP', async (t) => {
+  const roje = await startRoje(
+    { upstreams: [udpUrl(fake)], rateLimit: { responsesPerSecond: 1, burst: 1, slip: 1 } },
+    { t },
+  );
+  const seen = await answered(roje, 4, 'udp');
+  t.same(seen.toSorted(), ['answer', 'tc', 'tc', 'tc']);
+  const dig = await roje.dig(['www.example.test']);
+  t.equal(dig.status, 'NOERROR');
+  t.ok(dig.retriedTcp, 'dig retried over TCP after TC');
+});
+
+t.test('exempt networks and a disabled limiter answer everything', async (t) => {
+  const exempt = await startRoje(
+    {
+      upstreams: [udpUrl(fake)],
+      rateLimit: { responsesPerSecond: 1, burst: 1, slip: 0, exempt: ['127.0.0.0/8'] },
+    },
+    { t },
+  );
+  t.ok((await answered(exempt, 10, 'udp')).every((s) => s === 'answer'));
+  const off = await startRoje(
+    { upstreams: [udpUrl(fake)], rateLimit: { enabled: false, responsesPerSecond: 1, burst: 1 } },
+    { t },
+  );
+  t.ok((await answered(off, 10, 'udp')).every((s) => s === 'answer'));
+});
