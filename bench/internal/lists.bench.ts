@@ -25,33 +25,15 @@ import { promisify } from 'node:util';
 import { readArtifact, writeArtifact } from '../../src/policy/compiled/artifact.js';
 import { createListBuilder } from '../../src/policy/compiled/builder.js';
 import { emptyResult } from '../../src/policy/types.js';
+import { deriveNames, readAdultUnion, rng } from '../lists/names.js';
 
 const DATA = fileURLToPath(new URL('../../../shared/data/', import.meta.url));
-const ADULT = [
-  'adult/hagezi-nsfw.adblock.txt.xz',
-  'adult/sinfonietta.pornography-hosts.xz',
-  'adult/clefspeare13-pornhosts.hosts.xz',
-  'adult/tiuxo.porn.hosts.xz',
-];
 const TRANCO = 'workload/tranco-top50k.2025-02.csv.xz';
 const QUERIES = 200_000;
 const CHUNK = 100_000;
 const ROUNDS = 9;
 const ROW_BUDGET_MS = 1500;
 const CHILD_TIMEOUT_MS = 120_000;
-
-/** Seeded xorshift32, so every run derives the same names. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s;
-  };
-}
 
 const NAME = /^(?=.{1,253}$)([a-z0-9_-]{1,63}\.)*[a-z0-9_-]{1,63}$/;
 
@@ -63,14 +45,6 @@ async function xzLines(file: string): Promise<string[]> {
   return stdout.split('\n');
 }
 
-/** `||name^` and `0.0.0.0 name` lines (the product parsers are not needed to measure the structure). */
-function parseLine(line: string): string | null {
-  const m = /^\|\|([^^/*|]+)\^$/.exec(line) ?? /^(?:0\.0\.0\.0|127\.0\.0\.1)\s+(\S+)/.exec(line);
-  if (!m) return null;
-  const name = m[1].toLowerCase().replace(/\.$/, '');
-  return NAME.test(name) && name !== '0.0.0.0' && name !== 'localhost' ? name : null;
-}
-
 function blockedBySet(set: Set<string>, name: string): boolean {
   let n = name;
   for (let guard = 0; guard < 128; guard++) {
@@ -80,43 +54,6 @@ function blockedBySet(set: Set<string>, name: string): boolean {
     n = n.slice(dot + 1);
   }
   return false;
-}
-
-const OTHER_TLDS = [
-  'net',
-  'org',
-  'info',
-  'biz',
-  'xyz',
-  'top',
-  'co.uk',
-  'de',
-  'ru',
-  'xxx',
-  'sex',
-  'porn',
-  'online',
-];
-
-/** `base`, then names derived from it until `n`: random labels prepended, or the TLD swapped. */
-function derive(base: string[], n: number): string[] {
-  if (n <= base.length) return base.slice(0, n);
-  const seen = new Set(base);
-  const out = [...base];
-  const next = rng(n);
-  for (let guard = 0; out.length < n && guard < n * 4; guard++) {
-    const b = base[next() % base.length];
-    let name: string;
-    if (next() % 3 === 0) {
-      name = `${b.slice(0, b.lastIndexOf('.') + 1) || `${b}.`}${OTHER_TLDS[next() % OTHER_TLDS.length]}`;
-    } else {
-      name = `${(next() % 2 ? next() : next() % 100_000).toString(36)}.${b}`;
-    }
-    if (name.length > 253 || seen.has(name)) continue;
-    seen.add(name);
-    out.push(name);
-  }
-  return out;
 }
 
 function sample<T>(arr: T[], n: number, next: () => number): T[] {
@@ -293,14 +230,7 @@ async function main(): Promise<void> {
   const sizesArg = process.argv.indexOf('--sizes');
   const sizes = (sizesArg > 0 ? process.argv[sizesArg + 1] : 'union,1000000,5000000').split(',');
 
-  const union = new Set<string>();
-  for (const file of ADULT) {
-    for (const line of await xzLines(file)) {
-      const name = parseLine(line);
-      if (name !== null) union.add(name);
-    }
-  }
-  const base = [...union];
+  const base = await readAdultUnion();
   const tranco = (await xzLines(TRANCO))
     .map((l) => l.slice(l.indexOf(',') + 1).trim())
     .filter((n) => NAME.test(n));
@@ -310,7 +240,7 @@ async function main(): Promise<void> {
   try {
     for (const size of sizes) {
       const n = size === 'union' ? base.length : Number(size);
-      const names = derive(base, n);
+      const names = deriveNames(base, n);
       const label = size === 'union' ? 'adult union' : `${(n / 1e6).toFixed(0)}M derived`;
 
       const t0 = performance.now();

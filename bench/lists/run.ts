@@ -27,6 +27,7 @@ import {
   type Managed,
   type ProcessGroup,
   residentBytes,
+  rojeServeArgs,
   waitForDns,
 } from '../load/processes.js';
 import { checkConfig, writeBlocklistConfig } from '../load/unbound.js';
@@ -280,18 +281,7 @@ async function measureSize(
       group.spawn(
         'roje',
         process.execPath,
-        [
-          options.rojeEntry,
-          'serve',
-          '--listen',
-          `${HOST}:${rojePort}`,
-          '--upstream',
-          `udp://${HOST}:${deadUpstream}`,
-          '--config',
-          rojeConfig,
-          '--compiled',
-          artifact,
-        ],
+        rojeServeArgs(options.rojeEntry, HOST, rojePort, deadUpstream, rojeConfig, ['--compiled', artifact]),
         { cwd: REPO },
       ),
     probe,

@@ -13,7 +13,7 @@ import { deriveNames, readAdultUnion, sampleNames, writeLines } from '../lists/n
 import { dnsmasqArgs, writeDnsmasqList } from './dnsmasq.js';
 import { type DnsperfResult, runDnsperf } from './dnsperf.js';
 import { cpuBusyShare } from './machine.js';
-import { findFreePort, type Managed, type ProcessGroup, waitForDns } from './processes.js';
+import { findFreePort, type Managed, type ProcessGroup, rojeServeArgs, waitForDns } from './processes.js';
 import { type CaseRow, rowFrom } from './report.js';
 import { writeQueryFile } from './workload.js';
 
@@ -88,18 +88,10 @@ export async function runBlocked(
         );
         // Nothing listens on the upstream port: a listed name never reaches it.
         const deadUpstream = await findFreePort(HOST);
-        const args = [
-          options.rojeEntry,
-          'serve',
-          '--listen',
-          `${HOST}:${port}`,
-          '--upstream',
-          `udp://${HOST}:${deadUpstream}`,
-          '--config',
-          config,
+        const args = rojeServeArgs(options.rojeEntry, HOST, port, deadUpstream, config, [
           '--compiled',
           artifact,
-        ];
+        ]);
         const proc = group.spawn('roje-blocked', process.execPath, args, {
           cpu: options.serverCpu,
           cwd: options.repo,

@@ -203,3 +203,25 @@ export async function residentBytes(pid: number | undefined): Promise<number | u
     return undefined;
   }
 }
+
+/** Arguments of `node <entry> serve` on one loopback port, forwarding to one loopback upstream port. */
+export function rojeServeArgs(
+  entry: string,
+  host: string,
+  port: number,
+  upstreamPort: number,
+  config: string,
+  extra: readonly string[] = [],
+): string[] {
+  return [
+    entry,
+    'serve',
+    '--listen',
+    `${host}:${port}`,
+    '--upstream',
+    `udp://${host}:${upstreamPort}`,
+    '--config',
+    config,
+    ...extra,
+  ];
+}

@@ -23,6 +23,7 @@ import {
   findFreePort,
   type Managed,
   type ProcessGroup,
+  rojeServeArgs,
   waitForDns,
 } from './processes.js';
 import {
@@ -178,16 +179,7 @@ async function startServer(
     proc = group.spawn(
       'roje',
       process.execPath,
-      [
-        options.rojeEntry,
-        'serve',
-        '--listen',
-        `${HOST}:${port}`,
-        '--upstream',
-        `udp://${HOST}:${upstreamPort}`,
-        '--config',
-        config,
-      ],
+      rojeServeArgs(options.rojeEntry, HOST, port, upstreamPort, config),
       { cpu: options.serverCpu, cwd: REPO },
     );
   }

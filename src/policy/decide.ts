@@ -6,7 +6,14 @@
  *   2. the venue's allow additions pass the name whatever the lists say;
  *   3. the lists: the categories that block the name, masked by the categories the venue blocks.
  */
-import { ACTION, type CompiledLists, emptyResult, type LocalRecord, type LookupResult } from './types.js';
+import {
+  ACTION,
+  type CompiledLists,
+  clearResult,
+  emptyResult,
+  type LocalRecord,
+  type LookupResult,
+} from './types.js';
 import { ADD_ALLOW, ADD_DENY, type EffectivePolicy } from './venues.js';
 
 export const PASS = 0;
@@ -92,12 +99,7 @@ export const EMPTY_LISTS: CompiledLists = Object.freeze({
   version: 'empty',
   compiledAt: new Date(0).toISOString(),
   lookupWire(_buf: Buffer, _start: number, out: LookupResult): LookupResult {
-    out.blocked = 0;
-    out.allowed = 0;
-    out.action = ACTION.POLICY;
-    out.localIndex = -1;
-    out.matchedLabels = 0;
-    return out;
+    return clearResult(out);
   },
   lookup(_name: string, out: LookupResult = emptyResult()): LookupResult {
     return EMPTY_LISTS.lookupWire(Buffer.alloc(1), 0, out);

@@ -129,6 +129,16 @@ export interface LookupResult {
   matchedLabels: number;
 }
 
+/** Resets `out` to "nothing matched" and returns it. */
+export function clearResult(out: LookupResult): LookupResult {
+  out.blocked = 0;
+  out.allowed = 0;
+  out.action = ACTION.POLICY;
+  out.localIndex = -1;
+  out.matchedLabels = 0;
+  return out;
+}
+
 export function emptyResult(): LookupResult {
   return { blocked: 0, allowed: 0, action: 0, localIndex: -1, matchedLabels: 0 };
 }

@@ -23,7 +23,7 @@
  * the full name, below above it) whose effective bits meet the final mask, else its subtree action.
  * When nothing blocks, the deciding node is the deepest one whose allow bits meet `allowed`.
  */
-import { ACTION, type LocalRecord, type LookupResult, type SourceMeta } from '../types.js';
+import { ACTION, clearResult, type LocalRecord, type LookupResult, type SourceMeta } from '../types.js';
 import {
   ACT_BELOW,
   ACT_EXACT,
@@ -62,14 +62,7 @@ const MAX_LABELS = 128;
 const LOWER = new Uint8Array(256);
 for (let b = 0; b < 256; b++) LOWER[b] = b >= 0x41 && b <= 0x5a ? b | 0x20 : b;
 
-function miss(out: LookupResult): LookupResult {
-  out.blocked = 0;
-  out.allowed = 0;
-  out.action = ACTION.POLICY;
-  out.localIndex = -1;
-  out.matchedLabels = 0;
-  return out;
-}
+const miss = clearResult;
 
 export class Compiled {
   readonly categories: readonly string[];
