@@ -18,6 +18,7 @@ import {
   loadLists,
 } from './policy/lists-loader.js';
 import type { CompiledLists } from './policy/types.js';
+import { CONFIDENTIAL_CATEGORIES } from './policy/types.js';
 import { listen } from './transport/listen.js';
 import type { ListenerSettings } from './transport/types.js';
 import { createUpstreamPool, type UpstreamPool } from './upstream/pool.js';
@@ -151,7 +152,7 @@ export function createApp(initial: RojeConfig, deps: AppDeps): App {
     if (!chain.config.log.queries) return;
     logger.info(
       {
-        qname: query.name,
+        qname: isConfidentialBlock(answer) ? '[confidential]' : query.name,
         qtype: query.qtype,
         rcode: answer.rcode,
         source: answer.source,
@@ -161,6 +162,14 @@ export function createApp(initial: RojeConfig, deps: AppDeps): App {
       },
       'query',
     );
+  }
+
+  /** A name blocked by a confidential category (the abuse feed) is itself an entry of that feed. */
+  function isConfidentialBlock(answer: Answer): boolean {
+    const mask = answer.block?.categories ?? 0;
+    if (mask === 0) return false;
+    const categories = currentLists()?.categories ?? [];
+    return categories.some((c, bit) => (mask & (1 << bit)) !== 0 && CONFIDENTIAL_CATEGORIES.has(c));
   }
 
   /**

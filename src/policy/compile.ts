@@ -7,7 +7,14 @@
 import { RojeError } from '../errors.js';
 import { createListBuilder } from './compiled/index.js';
 import { openList } from './parsers/index.js';
-import type { ListFormat, ListSource, ParseNote, ParseStats, SkipReason } from './types.js';
+import {
+  CONFIDENTIAL_CATEGORIES,
+  type ListFormat,
+  type ListSource,
+  type ParseNote,
+  type ParseStats,
+  type SkipReason,
+} from './types.js';
 
 /** What `roje compile` prints and the server logs about one source. */
 export interface SourceReport {
@@ -115,7 +122,10 @@ export async function compileSources(
       rules,
       skippedTotal,
       skipped: { ...stats.skipped },
-      samples: stats.samples.map((s) => ({ ...s })),
+      // Line numbers and reasons only for a confidential feed: even a malformed line can name a page.
+      samples: stats.samples.map((s) =>
+        CONFIDENTIAL_CATEGORIES.has(source.category) ? { ...s, text: '[confidential]' } : { ...s },
+      ),
       notes: { ...(stats.notes ?? {}) },
       sha256,
       bytes: opened.bytes(),

@@ -104,6 +104,12 @@ export interface SourceMeta {
   readAt: string;
 }
 
+/**
+ * Categories whose entries are confidential (the IWF-style abuse feed): no log, report, API or page may
+ * show one of their names or lines, only counts.
+ */
+export const CONFIDENTIAL_CATEGORIES: ReadonlySet<string> = new Set(['abuse']);
+
 /** Most categories one artifact can hold: a lookup answers a 32-bit mask. */
 export const MAX_CATEGORIES = 32;
 

@@ -2,6 +2,7 @@
  * Per-query logs: off by default (they record what people browse), one line per query when
  * log.queries is on, and switchable by a reload.
  */
+import { join } from 'node:path';
 import t from 'tap';
 import { startFakeUpstream } from '../helpers/fake-upstream.js';
 import { type LogLine, startRoje, udpUrl } from '../helpers/roje.js';
@@ -55,4 +56,31 @@ t.test('a reload switches query logging on', async (t) => {
   const lines = queryLines(roje.logs);
   t.equal(lines.length, 1);
   t.match(lines[0], { qname: 'later.example.test', source: 'cache' });
+});
+
+t.test('per-query logs never name an entry of a confidential category', async (t) => {
+  const dir = t.testdir({
+    'abuse.hosts': '0.0.0.0 canary.abuse.roje.test\n',
+    'adult.hosts': '0.0.0.0 adult.roje.test\n',
+  });
+  const roje = await startRoje(
+    {
+      upstreams: [udpUrl(fake)],
+      log: { queries: true },
+      lists: [
+        { category: 'abuse', path: join(dir, 'abuse.hosts') },
+        { category: 'adult', path: join(dir, 'adult.hosts') },
+      ],
+    },
+    { t },
+  );
+  t.equal((await roje.dig(['www.canary.abuse.roje.test'])).status, 'NXDOMAIN');
+  t.equal((await roje.dig(['adult.roje.test'])).status, 'NXDOMAIN');
+  const text = JSON.stringify(roje.logs);
+  t.notMatch(text, /canary/, 'no log line names the abuse entry or the query under it');
+  const queries = roje.logs.filter((l) => l.msg === 'query');
+  t.same(
+    queries.map((l) => l.qname),
+    ['[confidential]', 'adult.roje.test'],
+  );
 });

@@ -82,6 +82,17 @@ t.test('skipped lines are counted per reason with their line numbers', async (t)
     ],
   );
   t.equal(report.entries, 2);
+
+  const abuse = await compileSources([{ name: 'feed', category: 'abuse', path: join(dir, 'bad.hosts') }]);
+  t.same(
+    abuse.report.sources[0].samples.map((x) => [x.line, x.reason, x.text]),
+    [
+      [3, 'label-too-long', '[confidential]'],
+      [4, 'bad-character', '[confidential]'],
+      [5, 'not-a-name', '[confidential]'],
+    ],
+    'a confidential category reports line numbers and reasons, never the lines',
+  );
 });
 
 t.test('no sources: a valid artifact that blocks nothing', async (t) => {
