@@ -12,7 +12,7 @@ import { promisify } from 'node:util';
 import { deriveNames, readAdultUnion, sampleNames, writeLines } from '../lists/names.js';
 import { dnsmasqArgs, writeDnsmasqList } from './dnsmasq.js';
 import { type DnsperfResult, runDnsperf } from './dnsperf.js';
-import { cpuBusyShare } from './machine.js';
+import { noteBusyMachine } from './machine.js';
 import { findFreePort, type Managed, type ProcessGroup, rojeServeArgs, waitForDns } from './processes.js';
 import { type CaseRow, rowFrom } from './report.js';
 import { writeQueryFile } from './workload.js';
@@ -21,7 +21,6 @@ const HOST = '127.0.0.1';
 const READY_TIMEOUT_MS = 60_000;
 const COMPILE_TIMEOUT_MS = 300_000;
 const WARM_SECONDS = 2;
-const BUSY_WARNING = 0.1;
 
 export interface BlockedOptions {
   /** 0: the union of the shared adult lists; otherwise that many names derived from it. */
@@ -136,13 +135,7 @@ export async function runBlocked(
   for (let round = 0; round < options.rounds; round++) {
     for (let k = 0; k < servers.length; k++) {
       const server = servers[(k + round) % servers.length]!;
-      const busy = await cpuBusyShare(500);
-      if (busy !== undefined && busy > BUSY_WARNING) {
-        disturbed.set(server, Math.max(busy, disturbed.get(server) ?? 0));
-        log(
-          `${server}: machine ${Math.round(busy * 100)} % busy before the run; figures will be low and noisy`,
-        );
-      }
+      await noteBusyMachine(server, disturbed, log);
       log(`${server}: blocked, round ${round + 1}/${options.rounds}, ${options.seconds} s at full speed`);
       const result = await runDnsperf(group, {
         ...base0(ports.get(server)!),

@@ -73,3 +73,21 @@ export async function cpuBusyShare(ms: number): Promise<number | undefined> {
     return undefined;
   }
 }
+
+/** Share of busy CPU above which a round's figures are flagged as low and noisy. */
+export const BUSY_WARNING = 0.1;
+
+/**
+ * Samples the CPUs for 0.5 s before a round; when they are busy, records the share for `server` in
+ * `disturbed` (the report flags its rows) and logs a warning.
+ */
+export async function noteBusyMachine<K>(
+  server: K,
+  disturbed: Map<K, number>,
+  log: (line: string) => void,
+): Promise<void> {
+  const busy = await cpuBusyShare(500);
+  if (busy === undefined || busy <= BUSY_WARNING) return;
+  disturbed.set(server, Math.max(busy, disturbed.get(server) ?? 0));
+  log(`${server}: machine ${Math.round(busy * 100)} % busy before the run; figures will be low and noisy`);
+}

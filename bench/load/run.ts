@@ -17,7 +17,7 @@ import { parseArgs } from 'node:util';
 import { RojeError } from '../../src/errors.js';
 import { runBlocked } from './blocked.js';
 import { type DnsperfResult, runDnsperf } from './dnsperf.js';
-import { cpuBusyShare, describeMachine, type Machine } from './machine.js';
+import { describeMachine, type Machine, noteBusyMachine } from './machine.js';
 import {
   createProcessGroup,
   findFreePort,
@@ -46,8 +46,6 @@ const MAX_SECONDS = 30;
 const READY_TIMEOUT_MS = 20_000;
 /** Miss names generated per second of -l: above what any server here answers on misses (~55k/s). */
 const MISS_NAMES_PER_SECOND = 80_000;
-/** Above this share of both CPUs busy before a server starts, its rows are flagged as disturbed. */
-const BUSY_WARNING = 0.1;
 
 export interface LoadOptions {
   servers: ServerName[];
@@ -295,13 +293,7 @@ export async function runLoad(options: LoadOptions, group: ProcessGroup): Promis
           await writeMissFile(missFile, options.seconds * MISS_NAMES_PER_SECOND, `m${round}z`);
         for (let k = 0; k < servers.length; k++) {
           const server = servers[(k + round) % servers.length]!;
-          const busy = await cpuBusyShare(500);
-          if (busy !== undefined && busy > BUSY_WARNING) {
-            disturbed.set(server, Math.max(busy, disturbed.get(server) ?? 0));
-            log(
-              `${server}: machine ${Math.round(busy * 100)} % busy before the run; figures will be low and noisy`,
-            );
-          }
+          await noteBusyMachine(server, disturbed, log);
           log(`${server}: ${name}, round ${round + 1}/${options.rounds}, ${options.seconds} s at full speed`);
           const before = await queryCount(upstreamConf);
           const result = await runDnsperf(group, {

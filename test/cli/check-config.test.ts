@@ -1,21 +1,7 @@
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import t from 'tap';
 import { checkConfig } from '../../src/cli/check-config.js';
-
-function capture() {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (d) => {
-    out += d;
-  });
-  stderr.on('data', (d) => {
-    err += d;
-  });
-  return { io: { stdout, stderr }, out: () => out, err: () => err };
-}
+import { capture } from '../helpers/io.js';
 
 t.test('a valid file: "FILE: ok", a summary, exit 0', async (t) => {
   const dir = t.testdir({

@@ -1,26 +1,12 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import t from 'tap';
 import { compile } from '../../src/cli/compile.js';
 import { readArtifact } from '../../src/policy/compiled/index.js';
+import { capture } from '../helpers/io.js';
 
 // In-process: usage errors, and one compile of a config's lists (through the worker, under tap's
 // TypeScript loader). The real lists and dist/ are covered by test/integration/cli-compile.test.ts.
-
-function capture() {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (d) => {
-    out += d;
-  });
-  stderr.on('data', (d) => {
-    err += d;
-  });
-  return { io: { stdout, stderr }, out: () => out, err: () => err };
-}
 
 t.test('usage errors exit 2 and print the usage line', async (t) => {
   const cases: Array<[string[], RegExp]> = [
