@@ -7,7 +7,7 @@ import { createResponder } from './pipeline/responder.js';
 import { createAclStage } from './pipeline/stages/acl.js';
 import { createCacheStage } from './pipeline/stages/cache.js';
 import { createForwardHandler } from './pipeline/stages/forward.js';
-import { createPolicyStage } from './pipeline/stages/policy.js';
+import { createPolicyStage, type PolicyStage } from './pipeline/stages/policy.js';
 import { createRateLimitStage } from './pipeline/stages/rate-limit.js';
 import type { Answer, Handler, Query } from './pipeline/types.js';
 import {
@@ -61,6 +61,7 @@ interface Chain {
   udpSize: number;
   pool: UpstreamPool;
   cache: DnsCache;
+  policy: PolicyStage;
 }
 
 /** The composition root: the only place that constructs and wires roje's parts. */
@@ -102,6 +103,15 @@ export function createApp(initial: RojeConfig, deps: AppDeps): App {
       { logger: logger.child({ module: 'upstream' }) },
     );
     const rateLimit = config.rateLimit;
+    const policy = createPolicyStage({
+      lists: () => currentLists(),
+      venues: config.venues,
+      policies: config.policies,
+      blockTtl: config.blockTtl,
+      blockPage: config.blockPage,
+      udpSize,
+      logger: logger.child({ module: 'policy' }),
+    });
     const handler = compose(
       [
         // 1. Rate limit first: every answer, REFUSED included, can be reflected at a forged UDP source.
@@ -121,15 +131,7 @@ export function createApp(initial: RojeConfig, deps: AppDeps): App {
         // 3. Policy before the cache: decisions differ per venue while the cache is shared by all, so a
         //    blocked name never reaches the cache or the upstream, and cache hits pass back through here
         //    to have their CNAME chains inspected like fresh upstream answers.
-        createPolicyStage({
-          lists: () => currentLists(),
-          venues: config.venues,
-          policies: config.policies,
-          blockTtl: config.blockTtl,
-          blockPage: config.blockPage,
-          udpSize,
-          logger: logger.child({ module: 'policy' }),
-        }),
+        policy,
         // 4. Cache before forwarding; serve-stale lives here because only the cache holds expired answers.
         createCacheStage({ cache, udpSize, serveStale: config.cache.serveStale }),
       ],
@@ -144,7 +146,7 @@ export function createApp(initial: RojeConfig, deps: AppDeps): App {
         },
       }),
     );
-    return { config, handler, udpSize, pool, cache };
+    return { config, handler, udpSize, pool, cache, policy };
   }
 
   // Per-query logs are off by default (privacy); the switch is read per answer so SIGHUP can flip it.
@@ -245,6 +247,7 @@ export function createApp(initial: RojeConfig, deps: AppDeps): App {
       }
       chain = next;
       if (loaded !== null) useLists(loaded, 'lists reloaded');
+      else chain.policy.prepare();
       // Listeners kept across the reload take the new tcp and shutdown settings too.
       const settings = listenerSettings(config);
       for (const listener of listeners.values()) listener.configure(settings);
@@ -291,6 +294,7 @@ export function createApp(initial: RojeConfig, deps: AppDeps): App {
       message,
     );
     if (loaded.from === 'none') listsLogger.warn('no lists: not filtering');
+    chain.policy.prepare();
   }
 
   function describeListenersRaw(): BoundAddress[] {

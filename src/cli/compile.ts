@@ -62,7 +62,7 @@ export async function compile(argv: readonly string[], io: Io): Promise<number> 
 
   let sources: ListSource[];
   try {
-    sources = await collectSources(values);
+    sources = await collectSources(values, io);
   } catch (err) {
     if (err instanceof UsageError || err instanceof ConfigError) {
       io.stderr.write(`roje compile: ${err.message}\n`);
@@ -89,15 +89,19 @@ export async function compile(argv: readonly string[], io: Io): Promise<number> 
   }
 }
 
-async function collectSources(values: {
-  list?: string[];
-  squidguard?: string[];
-  category?: string[];
-  config?: string;
-}): Promise<ListSource[]> {
+async function collectSources(
+  values: {
+    list?: string[];
+    squidguard?: string[];
+    category?: string[];
+    config?: string;
+  },
+  io: Io,
+): Promise<ListSource[]> {
   const sources: ListSource[] = [];
   if (values.list !== undefined) sources.push(...parseListFlags(values.list));
-  for (const dir of values.squidguard ?? []) sources.push(...(await squidGuardSources(dir, values.category)));
+  for (const dir of values.squidguard ?? [])
+    sources.push(...(await squidGuardSources(dir, values.category, io)));
   if (sources.length === 0 && values.config !== undefined) {
     // The server's own lists; compile never forwards, so resolv.conf does not matter here.
     const cfg = await loadConfig({ file: values.config }, { skipResolvConf: true });
@@ -118,17 +122,29 @@ async function collectSources(values: {
 
 const CATEGORY_RE = new RegExp(CATEGORY_PATTERN);
 
-/** Every category folder of a UT1/squidGuard tree (or the ones --category names) as a source. */
-async function squidGuardSources(dir: string, only: string[] | undefined): Promise<ListSource[]> {
+/**
+ * The category folders of a UT1/squidGuard tree as sources: the ones --category names, or else every
+ * folder but those the tree's catalogue marks `white` (sites to let through, such as UT1's `child`: a
+ * policy that blocks every category would otherwise block them). Skipped folders are told on stderr.
+ */
+async function squidGuardSources(dir: string, only: string[] | undefined, io: Io): Promise<ListSource[]> {
   const tree = await readSquidGuardTree(resolve(dir));
   const wanted = only === undefined ? null : new Set(only);
+  if (wanted === null) {
+    const white = tree.filter((f) => f.usage === 'white').map((f) => f.category);
+    if (white.length > 0) {
+      io.stderr.write(
+        `roje compile: ${dir}: skipping ${white.length} folders its catalogue marks as allow lists (${white.join(', ')}); name them with --category to compile them\n`,
+      );
+    }
+  }
   const prefix = basename(resolve(dir))
     .toLowerCase()
     .replace(/[^a-z0-9_-]/g, '-');
   const sources: ListSource[] = [];
   for (const folder of tree) {
     const names = [folder.category, ...folder.aliases];
-    if (wanted !== null && !names.some((n) => wanted.has(n))) continue;
+    if (wanted === null ? folder.usage === 'white' : !names.some((n) => wanted.has(n))) continue;
     const category = folder.category.toLowerCase();
     if (!CATEGORY_RE.test(category)) {
       throw new UsageError(

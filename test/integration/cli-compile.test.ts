@@ -209,6 +209,33 @@ if (problem !== null) {
     },
   );
 
+  t.test('squidGuard tree without --category: every block folder, allow lists left out', async (t) => {
+    const dir = t.testdir({
+      tree: {
+        global_usage: 'NAME: adult\nDEFAULT_TYPE: black\n\nNAME:\tchild\nDEFAULT_TYPE: white\n',
+        adult: { domains: 'porn.example\n' },
+        child: { domains: 'kids.example\n' },
+        gambling: { domains: 'bet.example\n' },
+      },
+    });
+    const out = join(dir, 'tree.roje');
+    const r = await runRoje(['compile', '--squidguard', join(dir, 'tree'), '--out', out, '--format', 'json']);
+    t.equal(r.code, 0, r.stderr);
+    t.same((JSON.parse(r.stdout) as { categories: string[] }).categories, ['adult', 'gambling']);
+    t.match(r.stderr, /skipping 1 folders its catalogue marks as allow lists \(child\)/);
+    const named = await runRoje([
+      'compile',
+      '--squidguard',
+      join(dir, 'tree'),
+      '--category',
+      'child',
+      '--out',
+      out,
+    ]);
+    t.equal(named.code, 0, named.stderr);
+    t.notMatch(named.stderr, /skipping/, 'named with --category: compiled');
+  });
+
   t.test('SIGHUP: lists recompiled; an unreadable list keeps the last good ones', async (t) => {
     const dir = t.testdir({ 'adult.txt': 'one.example\ntwo.example\n' });
     const list = join(dir, 'adult.txt');

@@ -116,3 +116,19 @@ t.test('the app: a list that cannot be read stops the start (fail closed)', asyn
     { code: 'ROJE_ERR_LIST_READ' },
   );
 });
+
+t.test('a policy category the lists lack is warned about at start, before any query', async (t) => {
+  const dir = t.testdir({ 'adult.txt': 'one.example\n' });
+  const raw = {
+    upstreams: ['udp://127.0.0.1:9'],
+    lists: [{ category: 'adult', path: join(dir, 'adult.txt') }],
+    policies: { default: { block: ['adult', 'gambling'] } },
+  };
+  const roje = await startRoje(raw, { t });
+  const warned = () =>
+    roje.logs.filter((l) => l.msg === 'policy blocks a category that no list provides; ignored');
+  t.match(warned(), [{ policy: 'default', category: 'gambling' }], 'logged at start');
+  t.equal(warned().length, 1);
+  await roje.app.reload(await roje.configFor(raw));
+  t.equal(warned().length, 2, 'and again for the reloaded config');
+});

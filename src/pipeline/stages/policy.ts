@@ -71,7 +71,15 @@ const LOCAL_TEMPLATES_MAX = 4096;
  * CNAME chains that reach a blocked name. It sits before the cache (app.ts), so cache hits are
  * inspected too and the shared cache never holds a venue's decision.
  */
-export function createPolicyStage(options: PolicyStageOptions): Stage {
+export interface PolicyStage extends Stage {
+  /**
+   * Takes in the lists in force now rather than at the next query, so that a policy category the
+   * lists lack is warned about when they load, not when the first client asks.
+   */
+  prepare(): void;
+}
+
+export function createPolicyStage(options: PolicyStageOptions): PolicyStage {
   const { blockTtl, udpSize, logger } = options;
   const venueOf = createVenueResolver(options.venues);
   const blockPage = {
@@ -190,7 +198,7 @@ export function createPolicyStage(options: PolicyStageOptions): Stage {
     return answer;
   }
 
-  return (next) => (query) => {
+  const stage: Stage = (next) => (query) => {
     const s = current();
     const v = venueOf(query.client.address);
     const pi = v < 0 ? s.policies.length - 1 : v;
@@ -203,4 +211,5 @@ export function createPolicyStage(options: PolicyStageOptions): Stage {
     if (pending instanceof Promise) return pending.then((answer) => inspect(query, answer, pi, s));
     return inspect(query, pending, pi, s);
   };
+  return Object.assign(stage, { prepare: () => void current() });
 }

@@ -4,7 +4,7 @@
  * `urls` and `expressions` files are URL and regex filters for a proxy, which a resolver cannot apply.
  */
 import type { Dirent } from 'node:fs';
-import { readdir, stat } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RojeError } from '../../errors.js';
 import { createDomainsParser } from './domains.js';
@@ -19,6 +19,12 @@ export interface SquidGuardCategory {
   path: string;
   /** Symbolic links to the folder (UT1 ships `aggressive -> agressif`, `drugs -> drogue`). */
   aliases: string[];
+  /**
+   * The folder's DEFAULT_TYPE in the tree's `global_usage` catalogue: `white` for lists of sites to let
+   * through (UT1's `child`, `liste_bu`, `sexual_education`...), `black` for sites to block; null when the
+   * tree has no catalogue or it does not name the folder.
+   */
+  usage: 'white' | 'black' | null;
 }
 
 /** Most folders a tree may hold: UT1 has about 100. */
@@ -68,7 +74,7 @@ async function readTree(dir: string): Promise<SquidGuardCategory[]> {
       const path = join(dir, entry.name, 'domains');
       const id = await fileId(path);
       if (id === null) continue;
-      const category: SquidGuardCategory = { category: entry.name, path, aliases: [] };
+      const category: SquidGuardCategory = { category: entry.name, path, aliases: [], usage: null };
       byName.set(entry.name, category);
       ids.set(id, category);
     }
@@ -79,12 +85,38 @@ async function readTree(dir: string): Promise<SquidGuardCategory[]> {
     if (id === null) continue;
     const target = ids.get(id);
     if (target) target.aliases.push(link);
-    else byName.set(link, { category: link, path, aliases: [] });
+    else byName.set(link, { category: link, path, aliases: [], usage: null });
   }
-  for (const c of byName.values()) c.aliases.sort();
+  const usage = await readGlobalUsage(join(dir, 'global_usage'));
+  for (const c of byName.values()) {
+    c.aliases.sort();
+    c.usage = usage.get(c.category) ?? null;
+  }
   return [...byName.values()].sort((a, b) =>
     a.category < b.category ? -1 : a.category > b.category ? 1 : 0,
   );
+}
+
+/**
+ * UT1's `global_usage` catalogue: blocks of `NAME: folder` followed by `DEFAULT_TYPE: white|black`.
+ * A missing or unreadable file is an empty catalogue: the folders are then taken as they come.
+ */
+async function readGlobalUsage(path: string): Promise<Map<string, 'white' | 'black'>> {
+  const usage = new Map<string, 'white' | 'black'>();
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch {
+    return usage;
+  }
+  let name: string | null = null;
+  for (const line of text.split('\n')) {
+    const m = /^(NAME|DEFAULT_TYPE)\s*:\s*(\S+)/.exec(line);
+    if (m === null) continue;
+    if (m[1] === 'NAME') name = m[2];
+    else if (name !== null && (m[2] === 'white' || m[2] === 'black')) usage.set(name, m[2]);
+  }
+  return usage;
 }
 
 /** "dev:ino" of a regular file, null when it is missing or not a file. */

@@ -185,6 +185,10 @@ if (!existsSync(DATA)) {
     t.same(byName.get('drogue')?.aliases, ['drugs']);
     t.notOk(byName.has('aggressive'), 'an alias is not a category of its own');
     t.notOk(byName.has('adult'), 'adult has urls and expressions only in this subset');
+    // global_usage marks the allow lists: a compile of the whole tree leaves them out.
+    t.equal(byName.get('child')?.usage, 'white');
+    t.equal(byName.get('sexual_education')?.usage, 'white');
+    t.equal(byName.get('gambling')?.usage, 'black');
     t.same(
       categories.map((c) => c.category),
       [...categories.map((c) => c.category)].sort(),
