@@ -1,6 +1,16 @@
+import { mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
+import { createAuditLog } from './admin/audit.js';
+import { createOpsListeners, type OpsListeners } from './admin/listeners.js';
+import type { AdminApi } from './admin/server.js';
+import { type BlockPageServer, type BlockReport, createBlockPageServer } from './blockpage/server.js';
 import { createDnsCache, type DnsCache } from './cache/dns-cache.js';
 import type { RojeConfig } from './config/schema.js';
+import { isRojeError } from './errors.js';
+import { createFeeds, type Feeds } from './feeds/feeds.js';
+import { isFeedSource } from './feeds/types.js';
+import { createMetrics } from './metrics/metrics.js';
 import { createCidrMatcher } from './net/cidr.js';
 import { compose } from './pipeline/compose.js';
 import { createResponder } from './pipeline/responder.js';
@@ -9,6 +19,7 @@ import { createCacheStage } from './pipeline/stages/cache.js';
 import { createForwardHandler } from './pipeline/stages/forward.js';
 import { createPolicyStage, type PolicyStage } from './pipeline/stages/policy.js';
 import { createRateLimitStage } from './pipeline/stages/rate-limit.js';
+import { createReadyStage } from './pipeline/stages/ready.js';
 import type { Answer, Handler, Query } from './pipeline/types.js';
 import {
   type ListsLoaderDeps,
@@ -19,9 +30,14 @@ import {
 } from './policy/lists-loader.js';
 import type { CompiledLists } from './policy/types.js';
 import { CONFIDENTIAL_CATEGORIES } from './policy/types.js';
+import { dashboardCsp, dashboardHtml } from './stats/dashboard.js';
+import { createStatsRecorder, NO_VENUE } from './stats/recorder.js';
+import { openStatsStore, type StatsStore } from './stats/store.js';
 import { listen } from './transport/listen.js';
 import type { ListenerSettings } from './transport/types.js';
 import { createUpstreamPool, type UpstreamPool } from './upstream/pool.js';
+import { redactUpstreamUrl } from './upstream/url.js';
+import { VERSION } from './version.js';
 
 export interface BoundAddress {
   host: string;
@@ -45,6 +61,10 @@ export interface App {
   lists(): CompiledLists | null;
   /** Version, entries, sources, categories of the lists in force, and the last reload failure. */
   listsStatus(): ListsStatus | null;
+  /** What the admin API shows and does (also for in-process tests). */
+  admin: AdminApi;
+  /** Where the admin API and the metrics listener are bound (null: off). */
+  opsAddresses(): { admin: string | null; metrics: string | null };
 }
 
 export interface AppDeps {
@@ -75,13 +95,80 @@ export function createApp(initial: RojeConfig, deps: AppDeps): App {
   let listsLoadedAt = '';
   let listsError: { message: string; at: string } | null = null;
   const currentLists = () => listSet?.lists ?? null;
+  // Feeds (URL sources): the manager downloads them and keeps the last good copies; every loadLists
+  // call is handed it, so that URL sources compile from those copies.
+  let feeds: Feeds | null = null;
+  const feedsLogger = logger.child({ module: 'feeds' });
+  const listsDeps = (f: Feeds | null = feeds) => ({
+    ...deps.listsLoader,
+    ...(f !== null ? { feeds: f } : {}),
+  });
+  /** Fail closed: not ready while no lists are loaded or a feed has no good copy yet. */
+  const notReady = () => listSet === null || listSet.missing.length > 0;
+  const startedAt = Date.now();
+  const metrics = createMetrics(
+    {
+      cache: () => chain.cache.stats(),
+      upstreams: () => chain.pool.health(),
+      listSources: () => {
+        const lists = currentLists();
+        if (lists === null) return [];
+        const now = Date.now();
+        // A feed's age runs from its download; a file's from when it was read.
+        const fetched = new Map((feeds?.status() ?? []).map((f) => [f.name, f.good?.fetchedAt]));
+        return lists.sources.map((s) => ({
+          name: s.name,
+          category: s.category,
+          entries: s.entries,
+          ageSeconds: Math.max(0, (now - Date.parse(fetched.get(s.name) ?? s.readAt)) / 1000),
+        }));
+      },
+      listRefreshes: () =>
+        (feeds?.status() ?? []).map((f) => ({
+          name: f.name,
+          ok:
+            f.held === null && (f.lastAttempt === null ? f.good !== null : f.lastAttempt.result !== 'failed'),
+          at: f.lastAttempt === null ? null : Date.parse(f.lastAttempt.at),
+        })),
+      serving: () => !notReady(),
+    },
+    { categories: [], venues: initial.venues.map((v) => v.name) },
+  );
   let chain = buildChain(initial, undefined);
   const listeners = new Map<string, Listener>();
+
+  // Statistics count per (hour, venue index, category bit); names are resolved when they are written,
+  // so the store is flushed before venues or lists change.
+  const statsRecorder = initial.stats.enabled
+    ? createStatsRecorder({
+        venues: () => chain.config.venues.map((v) => v.name),
+        categories: () => currentLists()?.categories ?? [],
+      })
+    : null;
+  let stats: StatsStore | null = null;
+  let blockPage: BlockPageServer | null = null;
 
   const responder = createResponder({
     current: () => chain,
     logger: logger.child({ module: 'responder' }),
-    onAnswer: logQuery,
+    onAnswer(query, answer) {
+      metrics.onAnswer(query, answer);
+      statsRecorder?.onAnswer(query, answer);
+      logQuery(query, answer);
+    },
+  });
+  const audit = createAuditLog({
+    path: initial.stateDir === null ? null : join(initial.stateDir, 'audit.log'),
+    logger: logger.child({ module: 'audit' }),
+  });
+  const admin = adminApi();
+  const ops: OpsListeners = createOpsListeners({
+    admin: initial.admin.listen,
+    metrics: initial.metrics.listen,
+    tokens: () => chain.config.admin.tokens,
+    api: admin,
+    audit,
+    logger,
   });
 
   function buildChain(config: RojeConfig, previous: Chain | undefined): Chain {
@@ -100,7 +187,7 @@ export function createApp(initial: RojeConfig, deps: AppDeps): App {
           });
     const pool = createUpstreamPool(
       { upstreams: config.upstreams, timeoutMs: config.upstream.timeoutMs, udpSize },
-      { logger: logger.child({ module: 'upstream' }) },
+      { logger: logger.child({ module: 'upstream' }), onAttempt: metrics.onUpstreamAttempt },
     );
     const rateLimit = config.rateLimit;
     const policy = createPolicyStage({
@@ -128,14 +215,17 @@ export function createApp(initial: RojeConfig, deps: AppDeps): App {
           : []),
         // 2. ACL: a client outside the served networks gets REFUSED before any work (no open resolver).
         createAclStage({ isAllowed: createCidrMatcher(config.acl.allow), udpSize }),
-        // 3. Policy before the cache: decisions differ per venue while the cache is shared by all, so a
+        // 3. Fail closed: until a good list is loaded (a feed not downloaded yet), SERVFAIL with EDE 14,
+        //    never an unfiltered answer.
+        createReadyStage({ isReady: () => !notReady(), udpSize }),
+        // 4. Policy before the cache: decisions differ per venue while the cache is shared by all, so a
         //    blocked name never reaches the cache or the upstream, and cache hits pass back through here
         //    to have their CNAME chains inspected like fresh upstream answers.
         policy,
-        // 4. Cache before forwarding; serve-stale lives here because only the cache holds expired answers.
+        // 5. Cache before forwarding; serve-stale lives here because only the cache holds expired answers.
         createCacheStage({ cache, udpSize, serveStale: config.cache.serveStale }),
       ],
-      // 5. Forward: coalesced, failed over across upstreams, prepared once for the cache.
+      // 6. Forward: coalesced, failed over across upstreams, prepared once for the cache.
       createForwardHandler({
         pool,
         udpSize,
@@ -205,14 +295,26 @@ export function createApp(initial: RojeConfig, deps: AppDeps): App {
 
   return {
     async start() {
-      // Lists first: a resolver that cannot load its lists must not start answering (fail closed).
-      const loaded = await loadLists(chain.config, deps.listsLoader);
+      // Lists first: a resolver that cannot load its lists must not start answering (fail closed). Feeds
+      // compile from their copies on disk; one that has none yet keeps roje answering SERVFAIL.
+      feeds = await openFeeds(chain.config);
+      const loaded = await loadLists(chain.config, listsDeps());
       useLists(loaded, 'lists loaded');
+      openStats();
       try {
         await openListeners(chain.config);
+        await ops.start();
+        blockPage = createBlockPage();
+        await blockPage?.start();
+        // Fetches the feeds without a copy at once; each change recompiles and swaps the lists.
+        feeds?.start();
       } catch (err) {
+        await feeds?.stop();
         await Promise.all([...listeners.values()].map(closeListener));
         listeners.clear();
+        await ops.close();
+        await blockPage?.close();
+        closeStats();
         throw err;
       }
     },
@@ -221,8 +323,9 @@ export function createApp(initial: RojeConfig, deps: AppDeps): App {
       // Lists are reloaded (recompiled: the files may have changed even if the config did not) before
       // anything else changes; failing that, the running lists stay and the config reload goes on.
       let loaded: LoadedListSet | null = null;
+      const nextFeeds = await openFeeds(config);
       try {
-        loaded = await loadLists(config, deps.listsLoader);
+        loaded = await loadLists(config, listsDeps(nextFeeds));
       } catch (err) {
         listsError = { message: (err as Error).message, at: new Date().toISOString() };
         listsLogger.error(
@@ -243,11 +346,22 @@ export function createApp(initial: RojeConfig, deps: AppDeps): App {
         stale = await openListeners(config);
       } catch (err) {
         await next.pool.close();
+        await nextFeeds?.stop();
         throw err;
       }
+      stats?.flush();
       chain = next;
+      await feeds?.stop();
+      feeds = nextFeeds;
+      feeds?.start();
       if (loaded !== null) useLists(loaded, 'lists reloaded');
-      else chain.policy.prepare();
+      else {
+        chain.policy.prepare();
+        metrics.setBlockLabels({
+          categories: currentLists()?.categories ?? [],
+          venues: config.venues.map((v) => v.name),
+        });
+      }
       // Listeners kept across the reload take the new tcp and shutdown settings too.
       const settings = listenerSettings(config);
       for (const listener of listeners.values()) listener.configure(settings);
@@ -261,10 +375,12 @@ export function createApp(initial: RojeConfig, deps: AppDeps): App {
     },
 
     async stop() {
+      await feeds?.stop();
       const all = [...listeners.values()];
       listeners.clear();
-      await Promise.all(all.map(closeListener));
+      await Promise.all([...all.map(closeListener), ops.close(), blockPage?.close()]);
       await chain.pool.close();
+      closeStats();
     },
 
     addresses: describeListenersRaw,
@@ -272,10 +388,221 @@ export function createApp(initial: RojeConfig, deps: AppDeps): App {
     upstreamHealth: () => chain.pool.health(),
     cacheStats: () => chain.cache.stats(),
     lists: currentLists,
-    listsStatus: () => (listSet === null ? null : listsStatus(listSet, listsLoadedAt, listsError)),
+    listsStatus: currentListsStatus,
+    admin,
+    opsAddresses: () => ops.addresses(),
   };
 
+  function currentListsStatus(): ListsStatus | null {
+    return listSet === null ? null : listsStatus(listSet, listsLoadedAt, listsError);
+  }
+
+  /** Recompiles the lists now (the SIGHUP path for lists alone); the running ones stay on failure. */
+  async function reloadLists(): Promise<ListsStatus | null> {
+    try {
+      useLists(await loadLists(chain.config, listsDeps()), 'lists reloaded');
+    } catch (err) {
+      listsError = { message: (err as Error).message, at: new Date().toISOString() };
+      listsLogger.error({ err: listsError.message }, 'lists reload failed; keeping the last good lists');
+      throw err;
+    }
+    return currentListsStatus();
+  }
+
+  async function openFeeds(config: RojeConfig): Promise<Feeds | null> {
+    const sources = config.compiled === null ? config.lists.filter(isFeedSource) : [];
+    if (sources.length === 0) return null;
+    return createFeeds({
+      sources,
+      stateDir: config.stateDir as string, // the config requires one when a feed is configured
+      logger: feedsLogger,
+      onChange: async (names) => {
+        try {
+          useLists(
+            await loadLists(chain.config, listsDeps()),
+            `lists recompiled (feeds: ${names.join(', ')})`,
+          );
+        } catch (err) {
+          listsError = { message: (err as Error).message, at: new Date().toISOString() };
+          listsLogger.error(
+            { err: listsError.message },
+            'lists recompile failed; keeping the last good lists',
+          );
+        }
+      },
+    });
+  }
+
+  /** Accept or reject a held feed copy: false when there is no such feed or nothing is held. */
+  async function heldAction(run: () => Promise<void> | undefined): Promise<boolean> {
+    try {
+      const pending = run();
+      if (pending === undefined) return false;
+      await pending;
+      return true;
+    } catch (err) {
+      if (isRojeError(err, 'ROJE_ERR_FEED_NOT_HELD') || isRojeError(err, 'ROJE_ERR_FEED_UNKNOWN'))
+        return false;
+      throw err;
+    }
+  }
+
+  function openStats(): void {
+    if (statsRecorder === null) return;
+    const c = chain.config.stats;
+    try {
+      if (c.path !== ':memory:') mkdirSync(dirname(c.path), { recursive: true, mode: 0o750 });
+      stats = openStatsStore(
+        {
+          path: c.path,
+          retentionDays: c.retentionDays,
+          flushIntervalMs: c.flushIntervalMs,
+          maxOpenReports: c.maxOpenReports,
+        },
+        { logger: logger.child({ module: 'stats' }), drain: () => statsRecorder.drain() },
+      );
+    } catch (err) {
+      // Statistics are not worth refusing to filter for: roje runs on and says so.
+      logger.error(
+        { err: (err as Error).message, code: (err as { code?: string }).code },
+        'statistics disabled',
+      );
+    }
+  }
+
+  function closeStats(): void {
+    stats?.close();
+    stats = null;
+    statsRecorder?.close();
+  }
+
+  function createBlockPage(): BlockPageServer | null {
+    const b = chain.config.blockPage;
+    if (b.listen.length === 0) return null;
+    return createBlockPageServer(
+      {
+        listen: b.listen,
+        refuseTls: b.refuseTls,
+        operatorName: b.operatorName,
+        help: b.help,
+        defaultLang: b.defaultLang,
+        maxMessageLength: b.maxMessageLength,
+        reportsPerMinute: b.reportsPerMinute,
+      },
+      {
+        explain: (host, client) => chain.policy.explain(host, client),
+        // Without a statistics store there is nowhere to keep reports: no form.
+        ...(stats !== null
+          ? {
+              onReport: (r: BlockReport) => {
+                stats?.addReport({
+                  venue: r.venue ?? NO_VENUE,
+                  category: r.categories.join(','),
+                  ...(r.host !== undefined ? { name: r.host } : {}),
+                  message: r.message,
+                });
+              },
+            }
+          : {}),
+        logger: logger.child({ module: 'blockpage' }),
+      },
+    );
+  }
+
+  function requireStats(): StatsStore {
+    if (stats === null) {
+      throw Object.assign(
+        new Error('statistics are disabled (stats.enabled, or the database could not be opened)'),
+        {
+          statusCode: 503,
+        },
+      );
+    }
+    return stats;
+  }
+
+  function flushed(): StatsStore {
+    const store = requireStats();
+    store.flush();
+    return store;
+  }
+
+  function adminApi(): AdminApi {
+    return {
+      status: () => ({
+        version: VERSION,
+        startedAt: new Date(startedAt).toISOString(),
+        uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
+        serving: admin.ready(),
+        listeners: { dns: describeListeners(), ...ops.addresses() },
+        upstreams: chain.pool.health().map((u) => ({ ...u, url: redactUpstreamUrl(u.url) })),
+        lists: listsView(),
+        feeds: feeds?.status() ?? [],
+        cache: chain.cache.stats(),
+        stats: stats === null ? null : { path: chain.config.stats.path, pending: stats.pending() },
+        blockPage: blockPage === null ? null : { listen: blockPage.addresses() },
+      }),
+      ready: () =>
+        listSet === null
+          ? { ready: false, reason: 'no good list loaded yet' }
+          : listSet.missing.length > 0
+            ? { ready: false, reason: `waiting for the first good copy of: ${listSet.missing.join(', ')}` }
+            : listeners.size === 0
+              ? { ready: false, reason: 'not listening' }
+              : { ready: true, reason: null },
+      config: () => redactedConfig(chain.config),
+      refreshLists: async (sources) => {
+        const known = new Set(chain.config.lists.map((s) => s.name));
+        const feedNames = new Set(chain.config.lists.filter(isFeedSource).map((s) => s.name));
+        const unknown = (sources ?? []).filter((n) => !known.has(n));
+        if (unknown.length > 0) {
+          throw Object.assign(new Error(`no list source named ${unknown.join(', ')}`), { statusCode: 404 });
+        }
+        const wanted = (sources ?? [...feedNames]).filter((n) => feedNames.has(n));
+        const results = feeds === null || wanted.length === 0 ? [] : await feeds.refresh(wanted);
+        // A changed feed already recompiled the lists (onChange); otherwise recompile for the files.
+        if (!results.some((r) => r.result === 'updated')) await reloadLists();
+        return { feeds: results, lists: currentListsStatus() };
+      },
+      acceptList: (name) => heldAction(() => feeds?.accept(name)),
+      rejectList: (name) => heldAction(() => feeds?.reject(name)),
+      flushCache: () => {
+        const removed = chain.cache.stats().entries;
+        chain.cache.clear();
+        return { removed };
+      },
+      // Written first, so that the API shows the counts up to this moment.
+      statsSummary: (q) => flushed().summary(q),
+      statsSeries: (q) => flushed().series(q),
+      reports: (q) => requireStats().listReports(q),
+      reviewReport: (id, status, by) => requireStats().reviewReport(id, status, by),
+      metrics: async () => ({ contentType: metrics.contentType, body: await metrics.render() }),
+      dashboard: () => ({ html: dashboardHtml(), csp: dashboardCsp() }),
+    };
+  }
+
+  /** The lists in force for the status page: counts, versions and ages, never entries. */
+  function listsView() {
+    const status = currentListsStatus();
+    const lists = currentLists();
+    if (status === null || lists === null) return null;
+    return {
+      ...status,
+      missing: listSet?.missing ?? [],
+      sources: lists.sources.map((s) => ({
+        name: s.name,
+        category: s.category,
+        format: s.format,
+        entries: s.entries,
+        skipped: s.skipped,
+        sha256: s.sha256,
+        readAt: s.readAt,
+      })),
+    };
+  }
+
   function useLists(loaded: LoadedListSet, message: string): void {
+    stats?.flush();
     listSet = loaded;
     listsLoadedAt = new Date().toISOString();
     listsError = null;
@@ -294,7 +621,14 @@ export function createApp(initial: RojeConfig, deps: AppDeps): App {
       message,
     );
     if (loaded.from === 'none') listsLogger.warn('no lists: not filtering');
+    if (loaded.missing.length > 0) {
+      listsLogger.error(
+        { missing: loaded.missing },
+        'feeds without a good copy yet: answering SERVFAIL (EDE 14 Not Ready) until they are fetched',
+      );
+    }
     chain.policy.prepare();
+    metrics.setBlockLabels({ categories: l.categories, venues: chain.config.venues.map((v) => v.name) });
   }
 
   function describeListenersRaw(): BoundAddress[] {
@@ -330,4 +664,17 @@ export function formatAddress(address: { host: string; port: number }): string {
 
 function sameJson(a: unknown, b: unknown): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
+}
+
+/** The config for the admin API's view: token hashes and upstream credentials left out. */
+function redactedConfig(config: RojeConfig): unknown {
+  return {
+    ...config,
+    upstreams: config.upstreams.map(({ ca, ...u }) => ({
+      ...u,
+      url: redactUpstreamUrl(u.url),
+      ...(ca !== undefined ? { ca: '(PEM, not shown)' } : {}),
+    })),
+    admin: { ...config.admin, tokens: config.admin.tokens.map((t) => ({ name: t.name, role: t.role })) },
+  };
 }

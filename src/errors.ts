@@ -31,6 +31,26 @@ export const ERROR_CODES = {
   ROJE_ERR_UPSTREAM_BAD_RESPONSE: 'an upstream answer was malformed or did not match the query',
   ROJE_ERR_UPSTREAM_ALL_FAILED: 'every upstream failed for a query',
   ROJE_ERR_UPSTREAM_CLOSED: 'the upstream pool was closed',
+  // block page
+  ROJE_ERR_BLOCKPAGE_OPTIONS: 'the block page options (help links, limits) are not valid',
+  // list feeds (URL sources)
+  ROJE_ERR_FEED_HTTP: 'a list feed answered with an HTTP error status',
+  ROJE_ERR_FEED_TIMEOUT: 'a list feed did not answer in time',
+  ROJE_ERR_FEED_NETWORK: 'a list feed cannot be reached',
+  ROJE_ERR_FEED_TOO_LARGE: 'a list feed is larger than its maxBytes',
+  ROJE_ERR_FEED_TOKEN: "a list feed's bearer token file cannot be read",
+  ROJE_ERR_FEED_INVALID: 'a downloaded list does not parse or holds no rules',
+  ROJE_ERR_FEED_STORE: 'a downloaded list cannot be stored in the state folder',
+  ROJE_ERR_FEED_MISSING: 'a list feed has no good copy yet',
+  ROJE_ERR_FEED_UNKNOWN: 'no list feed has that name',
+  ROJE_ERR_FEED_NOT_HELD: 'a list feed has no held copy to accept or reject',
+  // statistics store and wrong-block reports
+  ROJE_ERR_STATS_OPEN: 'the statistics database cannot be opened or has a newer schema',
+  ROJE_ERR_STATS_WRITE: 'the statistics database cannot be written (disk full or read-only)',
+  ROJE_ERR_STATS_RANGE: 'a statistics query (from, to, bucket, by) is not valid',
+  ROJE_ERR_STATS_REPORT_INVALID: 'a wrong-block report or its review is not valid',
+  ROJE_ERR_STATS_REPORTS_FULL: 'too many wrong-block reports are waiting for review',
+  ROJE_ERR_STATS_REPORT_NOT_FOUND: 'no wrong-block report has that id',
 } as const;
 
 export type RojeErrorCode = keyof typeof ERROR_CODES;

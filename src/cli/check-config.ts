@@ -2,6 +2,8 @@ import { parseArgs } from 'node:util';
 import { describeConfig } from '../config/describe.js';
 import { loadConfig } from '../config/load.js';
 import { isRojeError } from '../errors.js';
+import { readFeedCopies } from '../feeds/store.js';
+import { isFeedSource } from '../feeds/types.js';
 import { compileSources } from '../policy/compile.js';
 import { loadLists } from '../policy/lists-loader.js';
 
@@ -27,14 +29,32 @@ export async function checkConfig(
     const cfg = await loadConfig({ file });
     // The lists are part of the config's meaning: read and compile them (in this process: nothing else
     // runs here) so that a missing or unreadable list shows now, not at the next restart.
-    const loaded = await loadLists(cfg, { compile: (sources) => compileSources(sources) });
+    const feedNames = cfg.lists.filter(isFeedSource).map((s) => s.name);
+    const feeds =
+      cfg.stateDir !== null && feedNames.length > 0
+        ? await readFeedCopies(cfg.stateDir, feedNames)
+        : undefined;
+    const loaded = await loadLists(cfg, {
+      compile: (sources) => compileSources(sources),
+      ...(feeds !== undefined ? { feeds } : {}),
+    });
     const l = loaded.lists;
     const entries =
       loaded.from === 'none'
         ? 'no lists: NOT FILTERING'
         : `${l.entries} rules from ${l.sources.length} source${l.sources.length === 1 ? '' : 's'} (${l.sources.map((s) => `${s.name}: ${s.entries}${s.skipped > 0 ? `, ${s.skipped} lines skipped` : ''}`).join('; ')})`;
     io.stdout.write(
-      `${file}: ok\n${[...describeConfig(cfg), `entries    ${entries}`].map((line) => `  ${line}\n`).join('')}`,
+      `${file}: ok\n${[
+        ...describeConfig(cfg),
+        `entries    ${entries}`,
+        ...(loaded.missing.length > 0
+          ? [
+              `feeds      no copy yet of ${loaded.missing.join(', ')} (roje serve fetches them before answering)`,
+            ]
+          : []),
+      ]
+        .map((line) => `  ${line}\n`)
+        .join('')}`,
     );
     return 0;
   } catch (err) {

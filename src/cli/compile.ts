@@ -6,9 +6,12 @@ import { loadConfig } from '../config/load.js';
 import { CATEGORY_PATTERN } from '../config/schema.js';
 import { formatBytes } from '../config/units.js';
 import { isRojeError } from '../errors.js';
+import { readFeedCopies } from '../feeds/store.js';
+import { isFeedSource } from '../feeds/types.js';
 import type { CompileReport } from '../policy/compile.js';
 import { compileInWorker } from '../policy/compile-worker.js';
 import { loadArtifact, writeArtifact } from '../policy/compiled/index.js';
+import { resolveSources } from '../policy/lists-loader.js';
 import { readSquidGuardTree } from '../policy/parsers/index.js';
 import type { ListSource } from '../policy/types.js';
 import type { Io } from './index.js';
@@ -110,7 +113,19 @@ async function collectSources(
         `${cfg.source}: no \`lists\` to compile (it names a compiled artifact, which the server uses instead)`,
       );
     }
-    sources.push(...cfg.lists);
+    // URL sources compile from their last good copies in stateDir; one without a copy cannot be compiled.
+    const feedNames = cfg.lists.filter(isFeedSource).map((s) => s.name);
+    const copies =
+      cfg.stateDir !== null && feedNames.length > 0
+        ? await readFeedCopies(cfg.stateDir, feedNames)
+        : undefined;
+    const resolved = resolveSources(cfg.lists, copies);
+    if (resolved.missing.length > 0) {
+      throw new UsageError(
+        `${cfg.source}: no downloaded copy of the list feeds ${resolved.missing.join(', ')} in stateDir yet: run roje serve once, or compile files`,
+      );
+    }
+    sources.push(...resolved.sources);
   }
   const names = new Set<string>();
   for (const s of sources) {

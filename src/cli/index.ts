@@ -16,6 +16,8 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
       return (await import('./serve.js')).serve(rest, io);
     case 'compile':
       return (await import('./compile.js')).compile(rest, io);
+    case 'token':
+      return (await import('./token.js')).token(rest, io);
     case 'check-config':
       return (await import('./check-config.js')).checkConfig(rest, io);
     case 'version':

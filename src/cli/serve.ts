@@ -13,11 +13,21 @@ const OPTIONS = {
   upstream: { type: 'string', multiple: true },
   list: { type: 'string', multiple: true },
   compiled: { type: 'string' },
+  admin: { type: 'string' },
+  blockpage: { type: 'string', multiple: true },
 } as const;
 
 /** `roje serve`: runs until SIGTERM/SIGINT; SIGHUP reloads the config. Resolves with the exit code. */
 export async function serve(argv: readonly string[], io: Io): Promise<number> {
-  let values: { config?: string; listen?: string[]; upstream?: string[]; list?: string[]; compiled?: string };
+  let values: {
+    config?: string;
+    listen?: string[];
+    upstream?: string[];
+    list?: string[];
+    compiled?: string;
+    admin?: string;
+    blockpage?: string[];
+  };
   try {
     ({ values } = parseArgs({ args: [...argv], options: OPTIONS, strict: true, allowPositionals: false }));
   } catch (err) {
@@ -32,6 +42,8 @@ export async function serve(argv: readonly string[], io: Io): Promise<number> {
         upstreams: values.upstream,
         lists: values.list,
         compiled: values.compiled,
+        admin: values.admin,
+        blockpage: values.blockpage,
       },
     });
 
@@ -103,6 +115,7 @@ export async function serve(argv: readonly string[], io: Io): Promise<number> {
         version: VERSION,
         config: config.source ?? 'embedded default',
         listen: app.describeListeners(),
+        admin: app.opsAddresses().admin,
         upstreams: config.upstreams.map((u) => u.url),
         allow: config.acl.allow,
         lists: readyLists(app),

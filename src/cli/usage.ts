@@ -2,15 +2,18 @@ export const USAGE = `Usage: roje <command> [options]
 
 Commands:
   serve [--config FILE] [--listen HOST:PORT]... [--upstream URL]... [--list CATEGORY=PATH]...
-        [--compiled FILE]
+        [--compiled FILE] [--admin HOST:PORT] [--blockpage HOST:PORT]...
         Run the resolver. With no options: loopback, port 5353, the upstreams of /etc/resolv.conf,
         the bundled demo lists. --listen, --upstream and --list replace the config file's values and
-        may be repeated; --compiled serves a precompiled artifact instead of compiling lists.
+        may be repeated; --compiled serves a precompiled artifact instead of compiling lists;
+        --admin replaces admin.listen (the admin API's address), --blockpage blockPage.listen.
   compile --list CATEGORY=PATH... --out FILE [--format json]
   compile --squidguard DIR [--category NAME]... --out FILE
   compile --config FILE --out FILE
         Compile lists (hosts, domains, adblock, RPZ, squidGuard; detected from the content) into one
         artifact for --compiled / \`compiled:\`. Prints rules, skipped lines and sha256 per source.
+  token --name NAME --role admin|operator|auditor
+        Make an admin API token: prints the token once and the hashed entry for admin.tokens.
   check-config FILE
         Validate a config file and print a summary; exit code 2 when it is not valid.
   version

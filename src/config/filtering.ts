@@ -1,10 +1,12 @@
 import { basename, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { FEED_DEFAULTS, FEED_NAME_RE, type FeedListSource, redactUrl } from '../feeds/types.js';
 import { parseCidr } from '../net/cidr.js';
 import { normalizeListName } from '../policy/name.js';
 import type { ListFormat, ListSource } from '../policy/types.js';
 import { invalidFlag, invalidKey, invalidValue } from './config-error.js';
 import { CATEGORY_PATTERN, EXPECTED, type PolicyConfig, type RawConfig, type VenueConfig } from './schema.js';
+import { formatDuration, MAX_DURATION_MS, parseByteSize, parseDuration } from './units.js';
 
 /**
  * The filtering part of the config: list sources (from the file, from --list, or the bundled samples),
@@ -64,23 +66,187 @@ function uniqueName(
 
 const CATEGORY_RE = new RegExp(CATEGORY_PATTERN);
 
-export function configLists(file: string | null, entries: NonNullable<RawConfig['lists']>, baseDir: string) {
+/**
+ * One `lists` entry as the file has it (after schema checks). `path` or `url`, never both; the feed
+ * keys (refresh, bearerTokenFile, maxBytes, maxShrink, timeout) only with `url`.
+ */
+export interface RawListEntry {
+  category: string;
+  path?: string;
+  url?: string;
+  name?: string;
+  format?: string;
+  refresh?: string | number;
+  bearerTokenFile?: string;
+  maxBytes?: string | number;
+  maxShrink?: number;
+  timeout?: string | number;
+}
+
+export const FEED_EXPECTED = {
+  url: 'an http:// or https:// URL such as "https://lists.example/nsfw.txt"',
+  source: 'either `path` (a file) or `url` (an http:// or https:// URL)',
+  refresh: `a duration of at least "${formatDuration(FEED_DEFAULTS.minRefreshMs)}", such as "6h"`,
+  timeout: 'a duration from "1s" to "10m", such as "30s"',
+  maxBytes: 'a size from "1KiB" to "4GiB", such as "64MiB"',
+  maxShrink: 'a fraction from 0 to 1, such as 0.5',
+} as const;
+
+const FEED_KEYS = ['refresh', 'bearerTokenFile', 'maxBytes', 'maxShrink', 'timeout'] as const;
+
+export function configLists(file: string | null, entries: readonly RawListEntry[], baseDir: string) {
   const taken = new Set<string>();
-  return entries.map((entry, i): ListSource => {
-    const path = resolve(baseDir, entry.path);
-    const name = uniqueName(taken, entry.name, entry.category, path);
+  return entries.map((entry, i): ListSource | FeedListSource => {
+    const key = `lists[${i}]`;
+    const hasPath = entry.path !== undefined;
+    const hasUrl = entry.url !== undefined;
+    if (hasPath === hasUrl) {
+      throw invalidKey(
+        file,
+        `${key}.${hasPath ? 'url' : 'path'}`,
+        hasPath
+          ? 'give `path` or `url`, not both: a list comes from a file or from a URL'
+          : 'is required: give `path` (a file) or `url` (an http:// or https:// URL)',
+        FEED_EXPECTED.source,
+      );
+    }
+    if (hasPath) {
+      const extra = FEED_KEYS.find((k) => entry[k] !== undefined);
+      if (extra !== undefined) {
+        throw invalidKey(
+          file,
+          `${key}.${extra}`,
+          `\`${extra}\` applies to a list fetched from a \`url\`, not to a file (\`path\`)`,
+          FEED_EXPECTED.source,
+        );
+      }
+    }
+    const url = hasUrl ? feedUrl(file, `${key}.url`, entry.url as string) : null;
+    const path = url === null ? resolve(baseDir, entry.path as string) : new URL(url).pathname;
+    const name = uniqueName(taken, entry.name, entry.category, url === null ? path : urlBaseName(url));
     if (name === null) {
       throw invalidKey(
         file,
-        `lists[${i}]${entry.name !== undefined ? '.name' : ''}`,
+        `${key}${entry.name !== undefined ? '.name' : ''}`,
         `the source name "${entry.name ?? defaultSourceName(path)}" is already used by another list: give each list a unique \`name\``,
         'a unique source name',
       );
     }
-    const source: ListSource = { name, category: entry.category, path };
-    if (entry.format !== undefined) source.format = entry.format as ListFormat | 'auto';
-    return source;
+    if (url !== null && !FEED_NAME_RE.test(name)) {
+      // The name is a file name under stateDir: a defaulted one from an odd URL may not be usable.
+      throw invalidKey(
+        file,
+        `${key}${entry.name !== undefined ? '.name' : ''}`,
+        `the source name "${name}" cannot name its downloaded copy: give the list a \`name\` of letters, digits, ".", "-" and "_"`,
+        'a source name of letters, digits, "-" and "_"',
+      );
+    }
+    if (url === null) {
+      const source: ListSource = { name, category: entry.category, path };
+      if (entry.format !== undefined) source.format = entry.format as ListFormat | 'auto';
+      return source;
+    }
+    const feed: FeedListSource = {
+      name,
+      category: entry.category,
+      // Until the lists loader substitutes the downloaded copy, messages that name the path name the URL.
+      path: redactUrl(url),
+      feed: {
+        url,
+        refreshMs: feedDuration(
+          file,
+          `${key}.refresh`,
+          entry.refresh,
+          FEED_DEFAULTS.refreshMs,
+          FEED_DEFAULTS.minRefreshMs,
+          MAX_DURATION_MS,
+          FEED_EXPECTED.refresh,
+        ),
+        bearerTokenFile: entry.bearerTokenFile === undefined ? null : resolve(baseDir, entry.bearerTokenFile),
+        maxBytes: feedMaxBytes(file, `${key}.maxBytes`, entry.maxBytes),
+        maxShrink: feedShrink(file, `${key}.maxShrink`, entry.maxShrink),
+        timeoutMs: feedDuration(
+          file,
+          `${key}.timeout`,
+          entry.timeout,
+          FEED_DEFAULTS.timeoutMs,
+          1000,
+          600_000,
+          FEED_EXPECTED.timeout,
+        ),
+      },
+    };
+    if (entry.format !== undefined) feed.format = entry.format as ListFormat | 'auto';
+    return feed;
   });
+}
+
+function feedUrl(file: string | null, key: string, text: string): string {
+  let u: URL;
+  try {
+    u = new URL(text);
+  } catch {
+    throw invalidValue(file, key, FEED_EXPECTED.url, text, 'not a URL');
+  }
+  if (u.protocol !== 'https:' && u.protocol !== 'http:') {
+    throw invalidValue(
+      file,
+      key,
+      FEED_EXPECTED.url,
+      redactUrl(text),
+      `the scheme is ${u.protocol.slice(0, -1)}`,
+    );
+  }
+  if (u.username !== '' || u.password !== '') {
+    throw invalidValue(
+      file,
+      key,
+      FEED_EXPECTED.url,
+      redactUrl(text),
+      'credentials in the URL end up in logs and process lists: put a token in a file and name it with `bearerTokenFile`',
+    );
+  }
+  return u.toString();
+}
+
+/** The last non-empty path segment of a URL ("https://h/lists/nsfw.txt" -> "/lists/nsfw.txt"), else its host. */
+function urlBaseName(url: string): string {
+  const u = new URL(url);
+  const segments = u.pathname.split('/').filter((p) => p !== '');
+  const last = segments.at(-1);
+  return last === undefined ? u.hostname : decodeURIComponent(last).replace(/[/\\]/g, '_');
+}
+
+function feedDuration(
+  file: string | null,
+  key: string,
+  value: string | number | undefined,
+  fallback: number,
+  min: number,
+  max: number,
+  expected: string,
+): number {
+  if (value === undefined) return fallback;
+  const ms = parseDuration(value);
+  if (ms === null || ms < min || ms > max) throw invalidValue(file, key, expected, value);
+  return ms;
+}
+
+function feedMaxBytes(file: string | null, key: string, value: string | number | undefined): number {
+  if (value === undefined) return FEED_DEFAULTS.maxBytes;
+  const bytes = parseByteSize(value);
+  if (bytes === null || bytes < 1024 || bytes > 4 * 1024 ** 3) {
+    throw invalidValue(file, key, FEED_EXPECTED.maxBytes, value);
+  }
+  return bytes;
+}
+
+function feedShrink(file: string | null, key: string, value: number | undefined): number {
+  if (value === undefined) return FEED_DEFAULTS.maxShrink;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > 1) {
+    throw invalidValue(file, key, FEED_EXPECTED.maxShrink, value);
+  }
+  return value;
 }
 
 /** `--list adult=/path/nsfw.txt` values -> sources (format detected from the content). */

@@ -1,6 +1,11 @@
 import { readFile } from 'node:fs/promises';
 import { networkInterfaces } from 'node:os';
 import { dirname, resolve } from 'node:path';
+import { Value } from '@sinclair/typebox/value';
+import { parse as parseYaml } from 'yaml';
+import type { TokenEntry } from '../admin/auth.js';
+import { type BlockPageHelpInput, resolveHelp } from '../blockpage/help.js';
+import { isFeedSource } from '../feeds/types.js';
 import {
   addressKey,
   formatListenAddress,
@@ -20,7 +25,13 @@ import {
   SAMPLE_LISTS,
 } from './filtering.js';
 import { nameserverUrl, parseResolvConf } from './resolv-conf.js';
-import { EXPECTED, type RawConfig, type RojeConfig, type UpstreamConfig } from './schema.js';
+import {
+  EXPECTED,
+  type RawConfig,
+  type RojeConfig,
+  TokenEntry as TokenEntrySchema,
+  type UpstreamConfig,
+} from './schema.js';
 import { formatDuration, parseByteSize, parseDuration } from './units.js';
 import { listenHint } from './validate.js';
 
@@ -32,6 +43,10 @@ export interface ConfigFlags {
   lists?: string[];
   /** `--compiled FILE`: replaces `compiled` (and wins over `lists`). */
   compiled?: string;
+  /** `--admin HOST:PORT`: replaces `admin.listen`. */
+  admin?: string;
+  /** `--blockpage HOST:PORT` values: replace `blockPage.listen`. */
+  blockpage?: string[];
 }
 
 export interface NormalizeDeps {
@@ -191,6 +206,16 @@ export async function normalizeConfig(
     listsFrom = 'config';
     lists = configLists(file, raw.lists, baseDir);
   }
+  // Feeds keep their downloaded copies (the last good one survives a restart) under stateDir.
+  const firstFeed = lists.findIndex(isFeedSource);
+  if (firstFeed !== -1 && raw.stateDir === null) {
+    throw invalidKey(
+      file,
+      'stateDir',
+      `lists[${firstFeed}] is fetched from a URL and its downloaded copies need a folder: set stateDir, e.g. /var/lib/roje`,
+      'a directory path',
+    );
+  }
   let compiled: string | null = null;
   if (flags.compiled !== undefined) compiled = resolve(flags.compiled);
   else if (listFlags.length === 0 && raw.compiled !== null) compiled = resolve(baseDir, raw.compiled);
@@ -232,10 +257,116 @@ export async function normalizeConfig(
     listsFrom,
     compiled,
     blockTtl: ttl('blockTtl', raw.blockTtl, DAY),
-    blockPage: { ipv4: raw.blockPage.ipv4, ipv6: raw.blockPage.ipv6 },
+    blockPage: normalizeBlockPage(file, raw.blockPage, flags.blockpage),
     policies,
     venues: normalizeVenues(file, raw.venues, policies),
+    stateDir: raw.stateDir === null ? null : resolve(baseDir, raw.stateDir),
+    admin: {
+      listen:
+        flags.admin !== undefined
+          ? listenFlag('--admin', flags.admin)
+          : raw.admin.listen === null
+            ? null
+            : listenValue(file, 'admin.listen', raw.admin.listen),
+      tokens: [
+        ...raw.admin.tokens,
+        ...(raw.admin.tokensFile === null
+          ? []
+          : await readTokensFile(file, resolve(baseDir, raw.admin.tokensFile), read)),
+      ],
+    },
+    metrics: {
+      listen: raw.metrics.listen === null ? null : listenValue(file, 'metrics.listen', raw.metrics.listen),
+    },
+    stats: {
+      enabled: raw.stats.enabled,
+      path:
+        raw.stats.path !== null
+          ? resolve(baseDir, raw.stats.path)
+          : raw.stateDir !== null
+            ? resolve(baseDir, raw.stateDir, 'stats.db')
+            : ':memory:',
+      retentionDays: raw.stats.retentionDays,
+      flushIntervalMs: duration('stats.flushInterval', raw.stats.flushInterval, SECOND, HOUR),
+      maxOpenReports: raw.stats.maxOpenReports,
+    },
   };
+}
+
+function normalizeBlockPage(
+  file: string | null,
+  raw: RawConfig['blockPage'],
+  flagListen: string[] | undefined,
+): RojeConfig['blockPage'] {
+  const help = raw.help as BlockPageHelpInput;
+  try {
+    resolveHelp(help);
+  } catch (err) {
+    // The check names the key (help.helpline.number...); say which file it is in.
+    throw invalidKey(file, 'blockPage.help', (err as Error).message.replace(/^blockPage\.help\.\S+ /, ''));
+  }
+  return {
+    ipv4: raw.ipv4,
+    ipv6: raw.ipv6,
+    listen:
+      flagListen !== undefined && flagListen.length > 0
+        ? flagListen.map((text) => listenFlag('--blockpage', text))
+        : raw.listen.map((text, i) => listenValue(file, `blockPage.listen[${i}]`, text)),
+    refuseTls: raw.refuseTls.map((text, i) => listenValue(file, `blockPage.refuseTls[${i}]`, text)),
+    operatorName: raw.operatorName,
+    defaultLang: raw.defaultLang,
+    maxMessageLength: raw.maxMessageLength,
+    reportsPerMinute: raw.reportsPerMinute,
+    help,
+  };
+}
+
+function listenValue(file: string | null, key: string, text: string): ListenAddress {
+  const address = parseListenAddress(text);
+  if (address === null) throw invalidValue(file, key, EXPECTED.listen, text);
+  return address;
+}
+
+function listenFlag(flag: string, text: string): ListenAddress {
+  const address = parseListenAddress(text);
+  if (address === null) throw invalidFlag(flag, text, EXPECTED.listen);
+  return address;
+}
+
+const TOKEN_ENTRY_CHECK = (e: unknown) => Value.Check(TokenEntrySchema, e);
+
+/** A secrets file of token entries: a YAML list of { name, role, sha256 }. */
+async function readTokensFile(
+  file: string | null,
+  path: string,
+  read: (path: string) => Promise<string>,
+): Promise<TokenEntry[]> {
+  let text: string;
+  try {
+    text = await read(path);
+  } catch (err) {
+    throw invalidKey(
+      file,
+      'admin.tokensFile',
+      `cannot read "${path}": ${systemReason(err)}`,
+      'a readable file',
+    );
+  }
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch (err) {
+    throw invalidKey(file, 'admin.tokensFile', `"${path}" is not valid YAML: ${(err as Error).message}`);
+  }
+  const entries = Array.isArray(doc) ? doc : [];
+  if (!Array.isArray(doc) || !entries.every((e) => TOKEN_ENTRY_CHECK(e))) {
+    throw invalidKey(
+      file,
+      'admin.tokensFile',
+      `"${path}" must be a YAML list of { name, role: admin|operator|auditor, sha256: <64 hex> }`,
+    );
+  }
+  return entries as TokenEntry[];
 }
 
 async function readCa(

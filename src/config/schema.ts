@@ -1,4 +1,7 @@
 import { type Static, type TSchema, Type } from '@sinclair/typebox';
+import type { TokenEntry as Token } from '../admin/auth.js';
+import type { BlockPageHelpInput } from '../blockpage/help.js';
+import type { LocalText as LocalTextValue } from '../blockpage/i18n.js';
 import type { ListSource } from '../policy/types.js';
 import type { ListenAddress } from '../transport/types.js';
 
@@ -34,7 +37,9 @@ export const EXPECTED = {
   policyName: 'a name of letters, digits, "-" and "_" (at most 64), such as "default" or "library"',
   listFormat: 'one of auto, hosts, domains, adblock, rpz, squidguard',
   blockMode: 'one of blockpage, nxdomain, null, refused',
-  listEntry: 'a mapping with keys category, path and optionally name, format',
+  listEntry:
+    'a mapping with keys category, path or url, and optionally name, format (with url also refresh, bearerTokenFile, maxBytes, maxShrink, timeout)',
+  feedUrl: 'an http:// or https:// URL such as "https://lists.example/nsfw.txt"',
   domain: 'a domain name such as "example.com"',
   ipv4: 'an IPv4 address such as "192.0.2.1", or null',
   ipv6: 'an IPv6 address such as "2001:db8::1", or null',
@@ -79,6 +84,22 @@ function section<T extends Parameters<typeof Type.Object>[0]>(properties: T, des
   return Type.Object(properties, { additionalProperties: false, default: {}, description });
 }
 
+const ListenString = Type.String({ format: 'listen', 'x-expected': EXPECTED.listen });
+/** Text shown on the block page: one string for both languages, or one per language. */
+const LocalText = Type.Union(
+  [
+    Type.String({ minLength: 1, maxLength: 200 }),
+    Type.Object(
+      {
+        sq: Type.String({ minLength: 1, maxLength: 200 }),
+        en: Type.String({ minLength: 1, maxLength: 200 }),
+      },
+      { additionalProperties: false },
+    ),
+  ],
+  { 'x-expected': 'a text, or { sq: ..., en: ... }' },
+);
+
 const UpstreamUrl = Type.String({ format: 'upstream-url', 'x-expected': EXPECTED.upstreamUrl });
 
 const UpstreamObject = Type.Object(
@@ -96,10 +117,26 @@ const Category = Type.String({ pattern: CATEGORY_PATTERN, 'x-expected': EXPECTED
 const PolicyName = Type.String({ pattern: NAME_PATTERN, 'x-expected': EXPECTED.policyName });
 const Domain = Type.String({ minLength: 1, maxLength: 254, 'x-expected': EXPECTED.domain });
 
+export const TokenEntry = Type.Object(
+  {
+    name: Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$', 'x-expected': 'who holds the token' }),
+    role: Type.Union([Type.Literal('admin'), Type.Literal('operator'), Type.Literal('auditor')], {
+      'x-expected': 'one of admin, operator, auditor',
+    }),
+    sha256: Type.String({
+      pattern: '^[0-9a-f]{64}$',
+      'x-expected': 'the hex SHA-256 of the token (roje token prints it)',
+    }),
+  },
+  { additionalProperties: false, 'x-expected': 'a mapping with keys name, role, sha256' },
+);
+
 const ListEntry = Type.Object(
   {
     category: Category,
-    path: Type.String({ minLength: 1, 'x-expected': 'a file path' }),
+    // Exactly one of path and url (checked in filtering.ts, which names the key).
+    path: Type.Optional(Type.String({ minLength: 1, 'x-expected': 'a file path' })),
+    url: Type.Optional(Type.String({ minLength: 1, 'x-expected': EXPECTED.feedUrl })),
     name: Type.Optional(
       Type.String({ pattern: NAME_PATTERN, 'x-expected': 'a source name of letters, digits, "-" and "_"' }),
     ),
@@ -108,6 +145,40 @@ const ListEntry = Type.Object(
         LIST_FORMATS.map((f) => Type.Literal(f)),
         { 'x-expected': EXPECTED.listFormat },
       ),
+    ),
+    // Feed keys (only with url); defaults and bounds in src/feeds/types.ts FEED_DEFAULTS.
+    refresh: Type.Optional(
+      Type.Union([Type.Literal(0), Type.String({ format: 'duration' })], {
+        description: 'how often the URL is checked (at least 1m; default 6h)',
+        'x-expected': EXPECTED.duration,
+      }),
+    ),
+    bearerTokenFile: Type.Optional(
+      Type.String({
+        minLength: 1,
+        description: 'a file holding a token sent as Authorization: Bearer',
+        'x-expected': 'a file path',
+      }),
+    ),
+    maxBytes: Type.Optional(
+      Type.Union([Type.Integer({ minimum: 0 }), Type.String({ format: 'byte-size' })], {
+        description: 'largest download accepted (default 64MiB)',
+        'x-expected': EXPECTED.byteSize,
+      }),
+    ),
+    maxShrink: Type.Optional(
+      Type.Number({
+        minimum: 0,
+        maximum: 1,
+        description: 'share of rules a new copy may lose before it is held for an operator (default 0.5)',
+        'x-expected': 'a fraction from 0 to 1, such as 0.5',
+      }),
+    ),
+    timeout: Type.Optional(
+      Type.Union([Type.Literal(0), Type.String({ format: 'duration' })], {
+        description: 'longest wait for the headers and between body data (default 30s)',
+        'x-expected': EXPECTED.duration,
+      }),
     ),
   },
   { additionalProperties: false, 'x-expected': EXPECTED.listEntry },
@@ -258,7 +329,7 @@ export const ConfigSchema = Type.Object(
     lists: Type.Union([Type.Null(), Type.Array(ListEntry)], {
       default: null,
       description: 'list sources, each one category; null: the bundled demo samples; []: no lists',
-      'x-expected': 'a list of mappings with keys category, path (and name, format), or null',
+      'x-expected': 'a list of mappings with keys category, path or url (and name, format), or null',
     }),
     compiled: Type.Union([Type.Null(), Type.String({ minLength: 1 })], {
       default: null,
@@ -276,6 +347,72 @@ export const ConfigSchema = Type.Object(
           default: null,
           'x-expected': EXPECTED.ipv6,
         }),
+        listen: Type.Array(ListenString, {
+          default: [],
+          description: 'HTTP listeners of the block page (the addresses above, port 80); empty: no page',
+        }),
+        refuseTls: Type.Array(ListenString, {
+          default: [],
+          description: 'listeners that reset every connection at once (port 443), so HTTPS fails fast',
+        }),
+        operatorName: Type.Union([Type.Null(), LocalText], {
+          default: null,
+          description: 'who runs the WiFi, shown on the page',
+          'x-expected': 'a name, or { sq, en }, or null',
+        }),
+        defaultLang: Type.Union([Type.Literal('sq'), Type.Literal('en')], {
+          default: 'sq',
+          description: 'the language when Accept-Language names neither',
+          'x-expected': 'sq or en',
+        }),
+        maxMessageLength: Type.Integer({ minimum: 1, maximum: 10_000, default: 1000 }),
+        reportsPerMinute: Type.Integer({
+          minimum: 0,
+          maximum: 100_000,
+          default: 30,
+          description: 'wrong-block reports taken per minute from all clients together; 0: no report form',
+        }),
+        help: Type.Object(
+          {
+            reportPortal: Type.Optional(
+              Type.Object(
+                { name: Type.Optional(LocalText), url: Type.Optional(Type.String()) },
+                { additionalProperties: false },
+              ),
+            ),
+            helpline: Type.Optional(
+              Type.Object(
+                {
+                  name: Type.Optional(LocalText),
+                  number: Type.Optional(Type.String()),
+                  url: Type.Optional(Type.Union([Type.Null(), Type.String()])),
+                },
+                { additionalProperties: false },
+              ),
+            ),
+            abuseAppeals: Type.Optional(
+              Type.Object(
+                {
+                  text: Type.Optional(LocalText),
+                  url: Type.Optional(Type.Union([Type.Null(), Type.String()])),
+                },
+                { additionalProperties: false },
+              ),
+            ),
+            worriedHelp: Type.Optional(
+              Type.Object(
+                { name: Type.Optional(LocalText), url: Type.Optional(Type.String()) },
+                { additionalProperties: false },
+              ),
+            ),
+          },
+          {
+            additionalProperties: false,
+            default: {},
+            description:
+              'help links on the page (national reporting portal, child helpline...); defaults suit Albania',
+          },
+        ),
       },
       'the block page server, for blockMode blockpage',
     ),
@@ -289,6 +426,59 @@ export const ConfigSchema = Type.Object(
       default: [],
       description: 'client networks -> venue -> policy; other clients get policy "default"',
     }),
+    stateDir: Type.Union([Type.Null(), Type.String({ minLength: 1 })], {
+      default: null,
+      description: 'where roje keeps its state (downloaded lists, statistics, audit log); null: memory only',
+      'x-expected': 'a directory path, or null',
+    }),
+    admin: section(
+      {
+        listen: Type.Union([Type.Null(), Type.String({ format: 'listen' })], {
+          default: '127.0.0.1:8053',
+          description: 'the admin API address (loopback unless you put a TLS proxy in front); null: off',
+          'x-expected': `${EXPECTED.listen}, or null`,
+        }),
+        tokens: Type.Array(TokenEntry, {
+          default: [],
+          description: 'API tokens (hashed; make one with `roje token`)',
+        }),
+        tokensFile: Type.Union([Type.Null(), Type.String({ minLength: 1 })], {
+          default: null,
+          description: 'a YAML file with more token entries (a secrets file, kept out of the config)',
+          'x-expected': 'a file path, or null',
+        }),
+      },
+      'the admin API',
+    ),
+    stats: section(
+      {
+        enabled: Type.Boolean({ default: true, description: 'hourly counts per venue and category' }),
+        path: Type.Union([Type.Null(), Type.String({ minLength: 1 })], {
+          default: null,
+          description: 'the SQLite file; null: <stateDir>/stats.db, or memory only without a stateDir',
+          'x-expected': 'a file path, or null',
+        }),
+        retentionDays: Type.Integer({ minimum: 1, maximum: 3650, default: 400 }),
+        flushInterval: duration('60s', 'how often counts are written to the database'),
+        maxOpenReports: Type.Integer({
+          minimum: 1,
+          maximum: 1_000_000,
+          default: 10_000,
+          description: 'wrong-block reports waiting for review, beyond which new ones are refused',
+        }),
+      },
+      'statistics (no per-client data)',
+    ),
+    metrics: section(
+      {
+        listen: Type.Union([Type.Null(), Type.String({ format: 'listen' })], {
+          default: null,
+          description: 'a listener of its own for /metrics, without a token (the admin API serves it too)',
+          'x-expected': `${EXPECTED.listen}, or null`,
+        }),
+      },
+      'Prometheus metrics',
+    ),
   },
   { additionalProperties: false, 'x-expected': 'a mapping of config keys' },
 );
@@ -354,10 +544,32 @@ export interface RojeConfig {
   compiled: string | null;
   /** TTL of blocked answers, seconds. */
   blockTtl: number;
-  blockPage: { ipv4: string | null; ipv6: string | null };
+  blockPage: {
+    ipv4: string | null;
+    ipv6: string | null;
+    listen: ListenAddress[];
+    refuseTls: ListenAddress[];
+    operatorName: LocalTextValue | null;
+    defaultLang: 'sq' | 'en';
+    maxMessageLength: number;
+    reportsPerMinute: number;
+    help: BlockPageHelpInput;
+  };
   /** Always holds "default" (added with the defaults when the file does not define it). */
   policies: Record<string, PolicyConfig>;
   venues: VenueConfig[];
+  /** Absolute path of the state directory, or null (state kept in memory only). */
+  stateDir: string | null;
+  admin: { listen: ListenAddress | null; tokens: Token[] };
+  metrics: { listen: ListenAddress | null };
+  /** path: absolute, or ':memory:' when there is no stateDir and no path. */
+  stats: {
+    enabled: boolean;
+    path: string;
+    retentionDays: number;
+    flushIntervalMs: number;
+    maxOpenReports: number;
+  };
 }
 
 export interface PolicyConfig {

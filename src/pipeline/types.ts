@@ -28,6 +28,7 @@ export type AnswerSource =
   | 'policy'
   | 'refused'
   | 'rate-limited'
+  | 'not-ready'
   | 'error';
 
 export interface Answer {

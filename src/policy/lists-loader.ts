@@ -2,9 +2,12 @@
  * Where the server's CompiledLists come from: a precompiled artifact (`compiled`), else the configured
  * `lists` compiled on a worker thread, else nothing (an empty artifact: a valid structure that blocks
  * nothing). The app holds the result and swaps it whole on reload; this module only produces it.
+ * A URL source (a feed) compiles from its last good local copy; one without a copy yet is left out
+ * and named in `missing`, so that the app can refuse to serve until every feed has one.
  */
 import { stat } from 'node:fs/promises';
 import type { RojeConfig } from '../config/schema.js';
+import { isFeedSource } from '../feeds/types.js';
 import { type CompileReport, type CompileResult, compileSources } from './compile.js';
 import { compileInWorker } from './compile-worker.js';
 import { createListBuilder, loadArtifact, readArtifact } from './compiled/index.js';
@@ -19,6 +22,16 @@ export interface LoadedListSet {
   report: CompileReport | null;
   /** Wall time of the load or compile, milliseconds (for logs). */
   ms: number;
+  /**
+   * Feeds (URL sources) left out because they have no good copy yet. Not empty: the lists are
+   * incomplete and the resolver must not answer (SERVFAIL, EDE 14 Not Ready) until a refresh fills them.
+   */
+  missing: string[];
+}
+
+/** Where the last good copy of each feed is (src/feeds: Feeds.localPath). */
+export interface FeedCopies {
+  localPath(name: string): string | null;
 }
 
 /**
@@ -32,6 +45,8 @@ export interface ListsLoaderDeps {
   /** Replaces the choice between this thread and the worker (tests). */
   compile?: (sources: readonly ListSource[]) => Promise<CompileResult>;
   readArtifact?: (path: string) => Promise<CompiledLists>;
+  /** The feed manager; without it every URL source counts as missing. */
+  feeds?: FeedCopies;
 }
 
 /** What the app reports about its current lists (ready line, admin API later). */
@@ -63,14 +78,42 @@ export async function loadLists(
   const started = performance.now();
   if (config.compiled !== null) {
     const lists = await (deps.readArtifact ?? readArtifact)(config.compiled);
-    return { lists, from: 'compiled', report: null, ms: performance.now() - started };
+    return { lists, from: 'compiled', report: null, ms: performance.now() - started, missing: [] };
   }
   if (config.lists.length === 0) {
-    return { lists: emptyLists(), from: 'none', report: null, ms: performance.now() - started };
+    return { lists: emptyLists(), from: 'none', report: null, ms: performance.now() - started, missing: [] };
   }
-  const { artifact, report } = await (deps.compile ?? compileLists)(config.lists);
+  const { sources, missing } = resolveSources(config.lists, deps.feeds);
+  const { artifact, report } = await (deps.compile ?? compileLists)(sources);
   const lists = loadArtifact(artifact, 'compiled from the configured lists');
-  return { lists, from: 'lists', report, ms: performance.now() - started };
+  return { lists, from: 'lists', report, ms: performance.now() - started, missing };
+}
+
+/**
+ * Plain file sources for the compiler: a feed becomes its last good local copy (so the compile reads
+ * what was downloaded, never the network); a feed without one is left out and named in `missing`.
+ */
+export function resolveSources(
+  lists: readonly ListSource[],
+  feeds: FeedCopies | undefined,
+): { sources: ListSource[]; missing: string[] } {
+  const sources: ListSource[] = [];
+  const missing: string[] = [];
+  for (const source of lists) {
+    if (!isFeedSource(source)) {
+      sources.push(source);
+      continue;
+    }
+    const path = feeds?.localPath(source.name) ?? null;
+    if (path === null) {
+      missing.push(source.name);
+      continue;
+    }
+    const plain: ListSource = { name: source.name, category: source.category, path };
+    if (source.format !== undefined) plain.format = source.format;
+    sources.push(plain);
+  }
+  return { sources, missing };
 }
 
 /** Compiles on this thread when the sources are small (see IN_THREAD_MAX_BYTES), else in the worker. */

@@ -27,6 +27,8 @@ export interface UpstreamPoolDeps {
   logger?: Logger;
   /** Builds the transport for one upstream; tests may substitute one. */
   createTransport?: typeof createTransport;
+  /** Told of every exchange (metrics): the upstream's URL, its duration and its failure, if any. */
+  onAttempt?: (upstream: string, seconds: number, failure: FailureCode | null) => void;
 }
 
 export interface UpstreamPool {
@@ -165,14 +167,18 @@ export function createUpstreamPool(options: UpstreamPoolOptions, deps: UpstreamP
       const rttMs = performance.now() - started;
       const rcode = responseRcode(wire);
       if (rcode === RCODE.SERVFAIL || rcode === RCODE.REFUSED) {
-        onFailure(u, rcode === RCODE.SERVFAIL ? 'SERVFAIL' : 'REFUSED');
+        const code = rcode === RCODE.SERVFAIL ? 'SERVFAIL' : 'REFUSED';
+        onFailure(u, code);
+        deps.onAttempt?.(u.url, rttMs / 1000, code);
       } else {
         onSuccess(u, rttMs);
+        deps.onAttempt?.(u.url, rttMs / 1000, null);
       }
       return { ok: true, wire, rttMs, rcode };
     } catch (err) {
       const code: FailureCode = err instanceof RojeError ? err.code : 'ROJE_ERR_UPSTREAM_NETWORK';
       onFailure(u, code);
+      deps.onAttempt?.(u.url, (performance.now() - started) / 1000, code);
       logger?.debug({ upstream: u.url, code, err: (err as Error).message }, 'upstream attempt failed');
       return { ok: false, code };
     }

@@ -118,3 +118,8 @@ function urlError(url: unknown, why: string): RojeError {
     `upstream URL ${JSON.stringify(url)} is not valid: ${why}; ${EXPECTED}`,
   );
 }
+
+/** An upstream URL for display (status, metrics): any user info and query string dropped. */
+export function redactUpstreamUrl(url: string): string {
+  return url.replace(/^([a-z]+:\/\/)[^@/]*@/i, '$1').replace(/\?.*$/, '');
+}

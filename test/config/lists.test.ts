@@ -1,26 +1,13 @@
 import t from 'tap';
-import { ConfigError } from '../../src/config/config-error.js';
 import { defaultSourceName, SAMPLE_LISTS, SAMPLES_DIR } from '../../src/config/filtering.js';
-import { validateConfig } from '../../src/config/load.js';
+import { configChecker } from '../helpers/config.js';
 
 // The list, policy and venue keys: normalized forms, and an error naming the key for each bad value.
 
 const FILE = '/etc/roje/roje.yaml';
 const UP = ['udp://127.0.0.1:5300'];
 
-async function load(raw: Record<string, unknown>, flags = {}) {
-  return validateConfig({ upstreams: UP, ...raw }, FILE, flags);
-}
-
-async function fail(raw: Record<string, unknown>, flags = {}): Promise<ConfigError> {
-  try {
-    await load(raw, flags);
-  } catch (err) {
-    if (err instanceof ConfigError) return err;
-    throw err;
-  }
-  throw new Error(`expected ${JSON.stringify(raw)} ${JSON.stringify(flags)} to be rejected`);
-}
+const { load, fail } = configChecker(FILE, UP);
 
 t.test('lists: paths relative to the config file, names defaulted and unique', async (t) => {
   const cfg = await load({
@@ -123,8 +110,31 @@ t.test('--list and --compiled replace the file', async (t) => {
 t.test('blockTtl and blockPage', async (t) => {
   const cfg = await load({ blockTtl: '5m', blockPage: { ipv4: '192.0.2.1', ipv6: '2001:db8::1' } });
   t.equal(cfg.blockTtl, 300);
-  t.same(cfg.blockPage, { ipv4: '192.0.2.1', ipv6: '2001:db8::1' });
-  let err = await fail({ blockTtl: 60 });
+  let err: Awaited<ReturnType<typeof fail>>;
+  t.match(cfg.blockPage, {
+    ipv4: '192.0.2.1',
+    ipv6: '2001:db8::1',
+    listen: [],
+    refuseTls: [],
+    defaultLang: 'sq',
+  });
+  const page = await load({
+    blockPage: {
+      listen: ['127.0.0.1:8080'],
+      refuseTls: ['127.0.0.1:8443'],
+      operatorName: { sq: 'Bashkia', en: 'City' },
+    },
+  });
+  t.same(page.blockPage.listen, [{ host: '127.0.0.1', port: 8080 }]);
+  t.same(page.blockPage.refuseTls, [{ host: '127.0.0.1', port: 8443 }]);
+  err = await fail({ blockPage: { listen: ['127.0.0.1'] } });
+  t.equal(err.key, 'blockPage.listen[0]');
+  err = await fail({ blockPage: { help: { helpline: { number: 'call us' } } } });
+  t.equal(err.key, 'blockPage.help');
+  t.match(err.message, /not a phone number/);
+  err = await fail({ blockPage: { help: { reportPortal: { url: 'javascript:alert(1)' } } } });
+  t.equal(err.key, 'blockPage.help');
+  err = await fail({ blockTtl: 60 });
   t.equal(err.key, 'blockTtl');
   t.match(err.message, /add a unit/);
   err = await fail({ blockTtl: '1500ms' });

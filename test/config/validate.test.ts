@@ -82,9 +82,29 @@ t.test('an empty config gets every default, normalized', async (t) => {
     listsFrom: 'samples',
     compiled: null,
     blockTtl: 60,
-    blockPage: { ipv4: null, ipv6: null },
+    blockPage: {
+      ipv4: null,
+      ipv6: null,
+      listen: [],
+      refuseTls: [],
+      operatorName: null,
+      defaultLang: 'sq',
+      maxMessageLength: 1000,
+      reportsPerMinute: 30,
+      help: {},
+    },
     policies: { default: { block: 'all', blockMode: 'nxdomain', allow: [], deny: [] } },
     venues: [],
+    stateDir: null,
+    admin: { listen: { host: '127.0.0.1', port: 8053 }, tokens: [] },
+    metrics: { listen: null },
+    stats: {
+      enabled: true,
+      path: ':memory:',
+      retentionDays: 400,
+      flushIntervalMs: 60_000,
+      maxOpenReports: 10_000,
+    },
   });
 });
 

@@ -91,7 +91,13 @@ export function spawnRoje(args: readonly string[], options: SpawnOptions = {}): 
   // Through env(1): tap's process-info hook rewrites NODE_OPTIONS on every spawn to load its module
   // loader into the child, which more than doubles roje's start-up. env execs node, so the pid, the
   // signals and the exit status are roje's own. The price: no coverage from these processes.
-  const child = spawn('env', ['-u', 'NODE_OPTIONS', process.execPath, ROJE_BIN, ...args], {
+  // `serve` binds the admin API on 127.0.0.1:8053 by default (config files here do not set it), which
+  // would clash between tests: an ephemeral port unless the test names one.
+  const withAdmin =
+    args[0] === 'serve' && !args.includes('--admin')
+      ? ['serve', '--admin', '127.0.0.1:0', ...args.slice(1)]
+      : args;
+  const child = spawn('env', ['-u', 'NODE_OPTIONS', process.execPath, ROJE_BIN, ...withAdmin], {
     cwd: options.cwd ?? ROOT,
     env: options.env ?? plainEnv(),
     stdio: ['ignore', 'pipe', 'pipe'],

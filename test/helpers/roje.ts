@@ -100,7 +100,8 @@ async function buildConfig(raw: RawRojeConfig): Promise<RojeConfig> {
   if (!Array.isArray(raw.upstreams) || raw.upstreams.length === 0) {
     throw new Error('startRoje: give explicit loopback upstreams; never fall back to /etc/resolv.conf');
   }
-  const config = await validateConfig({ listen: ['127.0.0.1:0'], ...raw }, null);
+  // The admin API is off unless a test asks for it: its default port would clash between tests.
+  const config = await validateConfig({ listen: ['127.0.0.1:0'], admin: { listen: null }, ...raw }, null);
   assertLoopback(config);
   return config;
 }

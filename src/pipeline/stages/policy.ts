@@ -23,15 +23,17 @@ import {
   EMPTY_LISTS,
   emptyDecision,
   firstCategory,
+  LIST_BLOCK,
   PASS,
   VENUE_DENY,
 } from '../../policy/decide.js';
-import { ACTION, type CompiledLists, emptyResult } from '../../policy/types.js';
+import { ACTION, CONFIDENTIAL_CATEGORIES, type CompiledLists, emptyResult } from '../../policy/types.js';
 import {
   createVenueResolver,
   type EffectivePolicy,
   effectivePolicies,
   type PolicySettings,
+  toWire,
   type VenueSettings,
 } from '../../policy/venues.js';
 import type { Answer, Query, Stage } from '../types.js';
@@ -77,6 +79,17 @@ export interface PolicyStage extends Stage {
    * lists lack is warned about when they load, not when the first client asks.
    */
   prepare(): void;
+  /**
+   * Why `host` is blocked for a client at `clientAddress` (for the block page), or null when it is not:
+   * the blocking categories (`venue-deny` for the venue's own deny list) and the venue's name.
+   */
+  explain(host: string, clientAddress: string): BlockExplanation | null;
+}
+
+export interface BlockExplanation {
+  categories: string[];
+  venue: string | null;
+  confidential: boolean;
 }
 
 export function createPolicyStage(options: PolicyStageOptions): PolicyStage {
@@ -211,5 +224,27 @@ export function createPolicyStage(options: PolicyStageOptions): PolicyStage {
     if (pending instanceof Promise) return pending.then((answer) => inspect(query, answer, pi, s));
     return inspect(query, pending, pi, s);
   };
-  return Object.assign(stage, { prepare: () => void current() });
+  function explain(host: string, clientAddress: string): BlockExplanation | null {
+    const name = host.toLowerCase().replace(/\.$/, '');
+    if (
+      name.length === 0 ||
+      name.length > 253 ||
+      name.split('.').some((l) => l.length === 0 || l.length > 63)
+    ) {
+      return null;
+    }
+    const s = current();
+    const v = venueOf(clientAddress);
+    const pi = v < 0 ? s.policies.length - 1 : v;
+    const policy = s.policies[pi];
+    const d = emptyDecision();
+    const kind = decide(s.lists, policy, toWire(name), 0, emptyResult(), d);
+    if (kind === PASS) return null;
+    const venue = v < 0 ? null : policy.venue;
+    if (kind !== LIST_BLOCK) return { categories: ['venue-deny'], venue, confidential: false };
+    const categories = s.lists.categories.filter((_, bit) => (d.categories & (1 << bit)) !== 0);
+    return { categories, venue, confidential: categories.some((c) => CONFIDENTIAL_CATEGORIES.has(c)) };
+  }
+
+  return Object.assign(stage, { prepare: () => void current(), explain });
 }

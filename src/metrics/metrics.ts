@@ -1,0 +1,311 @@
+/**
+ * Every Prometheus metric roje exports, declared in one table (METRICS below), and the hooks that feed
+ * them. The query path only adds to typed arrays indexed by small integers (no label strings, no
+ * prom-client call per query); prom-client reads them when scraped, through each metric's collect().
+ *
+ * Labels never carry a domain name or a client address: venues and categories are operator-defined
+ * names, upstreams are the configured URLs, and the rest are fixed enumerations.
+ */
+import { Counter, collectDefaultMetrics, Gauge, Histogram, type Metric, Registry } from 'prom-client';
+import type { DnsCacheStats } from '../cache/dns-cache.js';
+import { QTYPE, RCODE } from '../dns/constants.js';
+import type { Answer, AnswerSource, Query } from '../pipeline/types.js';
+import type { UpstreamHealth } from '../upstream/types.js';
+
+/** What the metrics read at scrape time; app.ts hands these over. */
+export interface MetricsSources {
+  cache(): DnsCacheStats;
+  upstreams(): UpstreamHealth[];
+  /** The lists in force, per source; empty before any list is loaded. */
+  listSources(): ReadonlyArray<{ name: string; category: string; entries: number; ageSeconds: number }>;
+  /** Per list source with a refresh schedule (feeds): last attempt and result. */
+  listRefreshes(): ReadonlyArray<{ name: string; ok: boolean; at: number | null }>;
+  /** 1 while answering normally; 0 while refusing to serve for want of a good list. */
+  serving(): boolean;
+}
+
+/** Category and venue names for decoding Answer.block; app.ts updates them when lists or venues change. */
+export interface BlockLabels {
+  categories: readonly string[];
+  venues: readonly string[];
+}
+
+const TRANSPORTS = ['udp', 'tcp'] as const;
+const SOURCES: readonly AnswerSource[] = [
+  'cache',
+  'stale',
+  'upstream',
+  'local',
+  'policy',
+  'refused',
+  'rate-limited',
+  'not-ready',
+  'error',
+];
+const QTYPE_NAMES = [
+  'A',
+  'AAAA',
+  'HTTPS',
+  'SVCB',
+  'CNAME',
+  'MX',
+  'TXT',
+  'NS',
+  'SOA',
+  'PTR',
+  'SRV',
+  'DS',
+  'DNSKEY',
+  'ANY',
+];
+const RCODE_NAMES = ['NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIMP', 'REFUSED', 'BADVERS'];
+const OTHER = 'other';
+const NONE = 'none';
+
+/** qtype number -> index in QTYPE_NAMES; anything else -> the "other" slot. */
+const QTYPE_INDEX = new Map<number, number>(
+  QTYPE_NAMES.map((n, i) => [QTYPE[n as keyof typeof QTYPE], i] as const),
+);
+const QTYPES = QTYPE_NAMES.length + 1;
+const RCODE_INDEX = new Map<number, number>(
+  RCODE_NAMES.map((n, i) => [RCODE[n as keyof typeof RCODE], i] as const),
+);
+/** RCODE_NAMES, then "other", then "none" (nothing sent). */
+const RCODES = RCODE_NAMES.length + 2;
+const SOURCE_INDEX = new Map<AnswerSource, number>(SOURCES.map((s, i) => [s, i]));
+const MAX_CATEGORIES = 32;
+const DENY = 'venue-deny';
+
+/** Upstream exchange durations: loopback answers in 0.1 ms, a far resolver in 50-200 ms, timeouts at 2 s. */
+const UPSTREAM_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+
+export interface RojeMetrics {
+  readonly registry: Registry;
+  /** The responder's onAnswer hook: counts the query and, when blocked, its venue and categories. */
+  onAnswer(query: Query, answer: Answer): void;
+  /** The upstream pool's hook: one exchange with `upstream`, its duration, and its failure code if any. */
+  onUpstreamAttempt(upstream: string, seconds: number, failure: string | null): void;
+  /**
+   * Call before the block labels change (a list swap, a reload that changes venues): folds the counts
+   * gathered under the old indexes into totals kept by name, so that no count moves to another label.
+   */
+  setBlockLabels(labels: BlockLabels): void;
+  /** The text exposition (Prometheus format). */
+  render(): Promise<string>;
+  readonly contentType: string;
+}
+
+export function createMetrics(sources: MetricsSources, initial: BlockLabels): RojeMetrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'roje_' });
+
+  // Hot-path counters: [transport][qtype][rcode][source].
+  const queries = new Float64Array(TRANSPORTS.length * QTYPES * RCODES * SOURCES.length);
+  // [venue + 1][category bit, then one slot for a venue's own deny]; resized with the labels.
+  let labels = initial;
+  let blocked = new Float64Array((labels.venues.length + 1) * (MAX_CATEGORIES + 1));
+  const blockedTotals = new Map<string, { venue: string; category: string; value: number }>();
+
+  function foldBlocked(): void {
+    const width = MAX_CATEGORIES + 1;
+    for (let i = 0; i < blocked.length; i++) {
+      const value = blocked[i];
+      if (value === 0) continue;
+      const v = Math.floor(i / width) - 1;
+      const bit = i % width;
+      const venue = v < 0 ? NONE : (labels.venues[v] ?? OTHER);
+      const category = bit === MAX_CATEGORIES ? DENY : (labels.categories[bit] ?? OTHER);
+      const key = `${venue}\u0000${category}`;
+      const total = blockedTotals.get(key);
+      if (total === undefined) blockedTotals.set(key, { venue, category, value });
+      else total.value += value;
+    }
+    blocked.fill(0);
+  }
+
+  const upstreamDuration = new Histogram({
+    name: 'roje_upstream_duration_seconds',
+    help: 'Duration of exchanges with each upstream (successful or not)',
+    labelNames: ['upstream'] as const,
+    buckets: UPSTREAM_BUCKETS,
+    registers: [registry],
+  });
+  const upstreamErrors = new Counter({
+    name: 'roje_upstream_errors_total',
+    help: 'Failed exchanges per upstream and kind (timeout, network, SERVFAIL, REFUSED...)',
+    labelNames: ['upstream', 'kind'] as const,
+    registers: [registry],
+  });
+
+  // The table: every other metric, its help and how it is read at scrape time.
+  const METRICS: Metric[] = [
+    new Counter({
+      name: 'roje_queries_total',
+      help: 'Answered queries by transport, query type, response code and where the answer came from',
+      labelNames: ['transport', 'qtype', 'rcode', 'source'] as const,
+      registers: [],
+      collect() {
+        this.reset();
+        for (let i = 0; i < queries.length; i++) {
+          if (queries[i] === 0) continue;
+          const s = i % SOURCES.length;
+          const r = Math.floor(i / SOURCES.length) % RCODES;
+          const q = Math.floor(i / (SOURCES.length * RCODES)) % QTYPES;
+          const t = Math.floor(i / (SOURCES.length * RCODES * QTYPES));
+          this.inc(
+            {
+              transport: TRANSPORTS[t],
+              qtype: QTYPE_NAMES[q] ?? OTHER,
+              rcode: r < RCODE_NAMES.length ? RCODE_NAMES[r] : r === RCODES - 2 ? OTHER : NONE,
+              source: SOURCES[s],
+            },
+            queries[i],
+          );
+        }
+      },
+    }),
+    new Counter({
+      name: 'roje_blocked_total',
+      help: `Blocked queries by venue ("${NONE}": clients of no venue) and category ("${DENY}": a venue's own deny list); a query blocked in several categories counts in each`,
+      labelNames: ['venue', 'category'] as const,
+      registers: [],
+      collect() {
+        foldBlocked();
+        this.reset();
+        for (const t of blockedTotals.values()) this.inc({ venue: t.venue, category: t.category }, t.value);
+      },
+    }),
+    new Counter({
+      name: 'roje_cache_hits_total',
+      help: 'Answers served from the cache (stale ones included)',
+      registers: [],
+      collect() {
+        const s = sources.cache();
+        this.reset();
+        this.inc(s.hits + s.staleHits);
+      },
+    }),
+    new Counter({
+      name: 'roje_cache_misses_total',
+      help: 'Cache lookups that found nothing usable',
+      registers: [],
+      collect() {
+        this.reset();
+        this.inc(sources.cache().misses);
+      },
+    }),
+    new Gauge({
+      name: 'roje_cache_entries',
+      help: 'Answers held in the cache',
+      registers: [],
+      collect() {
+        this.set(sources.cache().entries);
+      },
+    }),
+    new Gauge({
+      name: 'roje_cache_bytes',
+      help: 'Estimated memory held by cached answers',
+      registers: [],
+      collect() {
+        this.set(sources.cache().bytes);
+      },
+    }),
+    new Gauge({
+      name: 'roje_upstream_up',
+      help: '1 while an upstream is considered healthy, 0 while it is marked down',
+      labelNames: ['upstream'] as const,
+      registers: [],
+      collect() {
+        this.reset();
+        for (const u of sources.upstreams()) this.set({ upstream: u.url }, u.state === 'up' ? 1 : 0);
+      },
+    }),
+    new Gauge({
+      name: 'roje_list_entries',
+      help: 'Rules per list source in the lists in force (counts only; never the entries)',
+      labelNames: ['source', 'category'] as const,
+      registers: [],
+      collect() {
+        this.reset();
+        for (const s of sources.listSources()) this.set({ source: s.name, category: s.category }, s.entries);
+      },
+    }),
+    new Gauge({
+      name: 'roje_list_age_seconds',
+      help: 'Age of each list source in force (since it was fetched or compiled)',
+      labelNames: ['source'] as const,
+      registers: [],
+      collect() {
+        this.reset();
+        for (const s of sources.listSources()) this.set({ source: s.name }, s.ageSeconds);
+      },
+    }),
+    new Gauge({
+      name: 'roje_list_refresh_success',
+      help: '1 when the last refresh of a list source succeeded (or had nothing new), 0 when it failed or is held',
+      labelNames: ['source'] as const,
+      registers: [],
+      collect() {
+        this.reset();
+        for (const r of sources.listRefreshes()) this.set({ source: r.name }, r.ok ? 1 : 0);
+      },
+    }),
+    new Gauge({
+      name: 'roje_list_refresh_timestamp_seconds',
+      help: 'Unix time of the last refresh attempt of a list source',
+      labelNames: ['source'] as const,
+      registers: [],
+      collect() {
+        this.reset();
+        for (const r of sources.listRefreshes()) if (r.at !== null) this.set({ source: r.name }, r.at / 1000);
+      },
+    }),
+    new Gauge({
+      name: 'roje_serving',
+      help: '1 while roje answers normally; 0 while it refuses to serve (SERVFAIL, EDE 14) for want of a good list',
+      registers: [],
+      collect() {
+        this.set(sources.serving() ? 1 : 0);
+      },
+    }),
+  ];
+  for (const m of METRICS) registry.registerMetric(m);
+
+  return {
+    registry,
+    contentType: registry.contentType,
+    onAnswer(query, answer) {
+      const t = query.client.transport === 'tcp' ? 1 : 0;
+      const q = QTYPE_INDEX.get(query.qtype) ?? QTYPES - 1;
+      const r = answer.rcode < 0 ? RCODES - 1 : (RCODE_INDEX.get(answer.rcode) ?? RCODES - 2);
+      const s = SOURCE_INDEX.get(answer.source) ?? 0;
+      queries[((t * QTYPES + q) * RCODES + r) * SOURCES.length + s]++;
+      const block = answer.block;
+      if (block === undefined) return;
+      const row = (block.venue + 1) * (MAX_CATEGORIES + 1);
+      if (row + MAX_CATEGORIES >= blocked.length) return; // a venue index from before a reload
+      let bits = block.categories >>> 0;
+      if (bits === 0) blocked[row + MAX_CATEGORIES]++;
+      while (bits !== 0) {
+        const bit = 31 - Math.clz32(bits);
+        blocked[row + bit]++;
+        bits &= ~(1 << bit);
+      }
+    },
+    onUpstreamAttempt(upstream, seconds, failure) {
+      upstreamDuration.observe({ upstream }, seconds);
+      if (failure !== null) upstreamErrors.inc({ upstream, kind: failureKind(failure) });
+    },
+    setBlockLabels(next) {
+      foldBlocked();
+      labels = next;
+      blocked = new Float64Array((next.venues.length + 1) * (MAX_CATEGORIES + 1));
+    },
+    render: () => registry.metrics(),
+  };
+}
+
+/** ROJE_ERR_UPSTREAM_TIMEOUT -> "timeout"; SERVFAIL / REFUSED as they are. */
+function failureKind(code: string): string {
+  return code.startsWith('ROJE_ERR_UPSTREAM_') ? code.slice('ROJE_ERR_UPSTREAM_'.length).toLowerCase() : code;
+}

@@ -1,0 +1,208 @@
+/**
+ * The hot-path side of the statistics: counts answers for the current hour in typed arrays, indexed
+ * by (venue, category bit, action), so that a steady-state query allocates nothing, reads no clock
+ * and touches no disk. Names are resolved only when the counts are drained (by the store's flush, once a minute).
+ *
+ * Privacy: only counts. No client address and no domain ever enters this module's state.
+ */
+import type { Answer, Query } from '../pipeline/types.js';
+
+/** What happened to a query, per (venue, category). Only 'blocked' for now; append, never reorder. */
+export const STATS_ACTIONS = ['blocked'] as const;
+export type StatsAction = (typeof STATS_ACTIONS)[number];
+
+/** Category name for a venue's own deny addition (a blocked answer with categories mask 0). */
+export const DENY_CATEGORY = 'deny';
+/** Venue name for clients of no venue (venue index -1). */
+export const NO_VENUE = '(none)';
+
+const HOUR_MS = 3_600_000;
+/** 32 category bits plus one slot for the deny addition (mask 0). */
+const CATEGORY_SLOTS = 33;
+const DENY_SLOT = 32;
+const ACTION_BLOCKED = 0;
+
+export interface AggregateRow {
+  venue: string;
+  category: string;
+  action: StatsAction;
+  count: number;
+}
+
+/** The counts of one UTC hour, names resolved. */
+export interface HourCounts {
+  /** Start of the hour, UTC ISO without milliseconds: "2026-11-23T14:00:00Z". */
+  hour: string;
+  queries: number;
+  /** Blocked answers (once each, whatever the number of categories). */
+  blocked: number;
+  /** Answers from the cache, fresh or stale. */
+  cacheHits: number;
+  /** Blocked answers per venue (once each). */
+  venues: Array<{ venue: string; blocked: number }>;
+  /** Per (venue, category, action); a blocked answer with several categories counts once per category. */
+  rows: AggregateRow[];
+}
+
+export interface StatsRecorderOptions {
+  /** Venue names by venue index (the config's venues, in order). Read at drain time. */
+  venues: () => readonly string[];
+  /** Category names by bit (the compiled lists' categories). Read at drain time. */
+  categories: () => readonly string[];
+}
+
+export interface StatsRecorderDeps {
+  /** Wall clock in epoch ms; Date.now by default. Read once per hour and per drain, never per query. */
+  now?: () => number;
+}
+
+export interface StatsRecorder {
+  /** The responder's onAnswer hook. Increments counters; allocates nothing in the steady state. */
+  onAnswer(query: Query, answer: Answer): void;
+  /**
+   * Takes every count so far (finished hours and the current one) with names resolved now, and
+   * resets. Call it before venues or categories change meaning (a reload, a list swap), so that
+   * counts are named by the lists they were made under.
+   */
+  drain(): HourCounts[];
+  /**
+   * Starts a new hour if the clock has left the current one. A timer calls it at each hour boundary
+   * (reading the clock per query costs more than the counting itself: ~160 ns here vs ~35 ns), and
+   * drain() calls it; tests with a fake clock call it after moving the clock.
+   */
+  tick(): void;
+  /** Stops the hour timer (drain still works). */
+  close(): void;
+}
+
+/** "2026-11-23T14:00:00Z" for any instant inside that UTC hour. */
+export function hourKey(ms: number): string {
+  return `${new Date(Math.floor(ms / HOUR_MS) * HOUR_MS).toISOString().slice(0, 19)}Z`;
+}
+
+export function createStatsRecorder(
+  options: StatsRecorderOptions,
+  deps: StatsRecorderDeps = {},
+): StatsRecorder {
+  const now = deps.now ?? Date.now;
+  let hourStart = Math.floor(now() / HOUR_MS) * HOUR_MS;
+  let hourEnd = hourStart + HOUR_MS;
+  // Venue slot 0 is "no venue" (-1); slot v+1 is venue v. Grown (rarely) when a larger index appears.
+  let venueSlots = options.venues().length + 1;
+  let blocks = new Float64Array(venueSlots * CATEGORY_SLOTS * STATS_ACTIONS.length);
+  let venueBlocked = new Float64Array(venueSlots);
+  let queries = 0;
+  let blocked = 0;
+  let cacheHits = 0;
+  let touched = false;
+  // Hours that ended before a drain, already named. At most one per hour between two drains.
+  const finished: HourCounts[] = [];
+
+  function grow(slot: number): void {
+    const slots = Math.max(slot + 1, venueSlots * 2);
+    const nextBlocks = new Float64Array(slots * CATEGORY_SLOTS * STATS_ACTIONS.length);
+    nextBlocks.set(blocks);
+    const nextVenues = new Float64Array(slots);
+    nextVenues.set(venueBlocked);
+    blocks = nextBlocks;
+    venueBlocked = nextVenues;
+    venueSlots = slots;
+  }
+
+  function snapshot(): HourCounts {
+    const venueNames = options.venues();
+    const categoryNames = options.categories();
+    const venueName = (slot: number) => (slot === 0 ? NO_VENUE : (venueNames[slot - 1] ?? `#${slot - 1}`));
+    const rows: AggregateRow[] = [];
+    const venues: HourCounts['venues'] = [];
+    for (let v = 0; v < venueSlots; v++) {
+      const vb = venueBlocked[v] ?? 0;
+      if (vb > 0) venues.push({ venue: venueName(v), blocked: vb });
+      for (let c = 0; c < CATEGORY_SLOTS; c++) {
+        for (let a = 0; a < STATS_ACTIONS.length; a++) {
+          const count = blocks[(v * CATEGORY_SLOTS + c) * STATS_ACTIONS.length + a] ?? 0;
+          if (count === 0) continue;
+          const category = c === DENY_SLOT ? DENY_CATEGORY : (categoryNames[c] ?? `bit${c}`);
+          rows.push({ venue: venueName(v), category, action: STATS_ACTIONS[a] as StatsAction, count });
+        }
+      }
+    }
+    return { hour: hourKey(hourStart), queries, blocked, cacheHits, venues, rows };
+  }
+
+  function reset(): void {
+    blocks.fill(0);
+    venueBlocked.fill(0);
+    queries = 0;
+    blocked = 0;
+    cacheHits = 0;
+    touched = false;
+  }
+
+  function rollover(t: number): void {
+    if (touched) finished.push(snapshot());
+    reset();
+    hourStart = Math.floor(t / HOUR_MS) * HOUR_MS;
+    hourEnd = hourStart + HOUR_MS;
+  }
+
+  function tick(): void {
+    const t = now();
+    if (t >= hourEnd || t < hourStart) rollover(t);
+  }
+
+  // Counts made between the boundary and this timer firing (a few ms, longer if the loop is blocked)
+  // land in the hour that just ended: harmless for hourly aggregates.
+  let timer: NodeJS.Timeout | undefined;
+  function schedule(): void {
+    timer = setTimeout(
+      () => {
+        tick();
+        schedule();
+      },
+      Math.min(HOUR_MS, Math.max(1000, hourEnd - now())),
+    );
+    timer.unref();
+  }
+  schedule();
+
+  return {
+    tick,
+    close() {
+      if (timer !== undefined) clearTimeout(timer);
+      timer = undefined;
+    },
+    onAnswer(_query, answer) {
+      touched = true;
+      queries++;
+      if (answer.source === 'cache' || answer.source === 'stale') cacheHits++;
+      const block = answer.block;
+      if (block === undefined) return;
+      blocked++;
+      const slot = block.venue < 0 ? 0 : block.venue + 1;
+      if (slot >= venueSlots) grow(slot);
+      venueBlocked[slot] = (venueBlocked[slot] ?? 0) + 1;
+      const base = slot * CATEGORY_SLOTS;
+      let mask = block.categories >>> 0;
+      if (mask === 0) {
+        const i = (base + DENY_SLOT) * STATS_ACTIONS.length + ACTION_BLOCKED;
+        blocks[i] = (blocks[i] ?? 0) + 1;
+        return;
+      }
+      // One count per category bit set (Kernighan: clear the lowest set bit each round, at most 32).
+      while (mask !== 0) {
+        const bit = 31 - Math.clz32(mask & -mask);
+        const i = (base + bit) * STATS_ACTIONS.length + ACTION_BLOCKED;
+        blocks[i] = (blocks[i] ?? 0) + 1;
+        mask = (mask & (mask - 1)) >>> 0;
+      }
+    },
+    drain() {
+      tick();
+      const out = finished.splice(0, finished.length);
+      if (touched) out.push(snapshot());
+      reset();
+      return out;
+    },
+  };
+}

@@ -1,0 +1,286 @@
+/**
+ * The dashboard in a real browser: Debian's headless chromium, driven by playwright-core, loads the page
+ * from a small loopback server that answers /api/v1/stats/* from a real store seeded with a week of
+ * counts, the way the admin routes will. ROJE_UPDATE_SCREENSHOTS=1 refreshes docs/dashboard.png.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import t from 'tap';
+import { isRojeError } from '../../src/errors.js';
+import type { Query } from '../../src/pipeline/types.js';
+import { dashboardCsp, dashboardHtml } from '../../src/stats/dashboard.js';
+import { createStatsRecorder } from '../../src/stats/recorder.js';
+import { openStatsStore, type StatsStore } from '../../src/stats/store.js';
+import { pngInfo } from '../blockpage/png.js';
+import { BROWSER_TEST, openContext } from '../helpers/browser.js';
+
+const DOCS = join(import.meta.dirname, '..', '..', 'docs');
+const UPDATE = process.env.ROJE_UPDATE_SCREENSHOTS === '1';
+const TOKEN = 'viewer-token-123';
+const HOUR = 3_600_000;
+
+t.test(
+  'the page is self-contained: no external asset, inline style and script allowed by the CSP',
+  async (t) => {
+    const html = dashboardHtml();
+    t.notMatch(html, /\b(src|href)=["']?(https?:)?\/\//i, 'no external src or href');
+    t.notMatch(html, /@import|url\(/, 'no CSS imports or urls');
+    t.match(html, /<title>roje statistics<\/title>/);
+    const csp = dashboardCsp();
+    t.match(csp, /default-src 'none'/);
+    t.match(csp, /script-src 'sha256-[A-Za-z0-9+/=]+'/);
+    t.match(csp, /connect-src 'self'/);
+  },
+);
+
+async function startApi(store: StatsStore): Promise<{ server: Server; base: string; calls: string[] }> {
+  const calls: string[] = [];
+  const server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    calls.push(`${url.pathname} ${req.headers.authorization ?? ''}`);
+    const json = (status: number, body: unknown) => {
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(body));
+    };
+    if (url.pathname === '/dashboard') {
+      res.writeHead(200, {
+        'content-type': 'text/html; charset=utf-8',
+        'content-security-policy': dashboardCsp(),
+      });
+      res.end(dashboardHtml());
+      return;
+    }
+    if (!url.pathname.startsWith('/api/v1/stats/')) return json(404, { message: 'not found' });
+    if (req.headers.authorization !== `Bearer ${TOKEN}`)
+      return json(401, { message: 'a valid API token is required' });
+    const p = Object.fromEntries(url.searchParams);
+    try {
+      const query = { from: p.from ?? '', to: p.to ?? '', venue: p.venue };
+      if (url.pathname === '/api/v1/stats/summary') return json(200, store.summary(query));
+      if (url.pathname === '/api/v1/stats/series') {
+        return json(
+          200,
+          store.series({
+            ...query,
+            bucket: p.bucket as 'hour',
+            by: p.by as 'venue' | undefined,
+            category: p.category,
+          }),
+        );
+      }
+      return json(404, { message: 'not found' });
+    } catch (err) {
+      if (isRojeError(err)) return json(400, { code: err.code, message: err.message });
+      throw err;
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return { server, base: `http://127.0.0.1:${port}`, calls };
+}
+
+const VENUES = ['Central Library', 'Café Tirana', 'Youth Centre'];
+const CATEGORIES = ['adult', 'gambling', 'violence', 'abuse'];
+
+/** A week of hourly counts (busy by day, quiet by night) from a seeded generator, in a real store. */
+function seededStore(dir: string): StatsStore {
+  const end = Math.ceil(Date.now() / HOUR) * HOUR;
+  const logger = { error() {}, warn() {}, info() {} } as never;
+  let now = end - 7 * 24 * HOUR;
+  const recorder = createStatsRecorder(
+    { venues: () => VENUES, categories: () => CATEGORIES },
+    { now: () => now },
+  );
+  t.teardown(() => recorder.close());
+  const store = openStatsStore(
+    { path: join(dir, 'stats.db'), flushIntervalMs: 0 },
+    { logger, drain: () => recorder.drain(), now: () => now },
+  );
+  t.teardown(() => store.close());
+  let x = 12345;
+  const rnd = () => {
+    x = (x * 1103515245 + 12345) % 2147483648;
+    return x / 2147483648;
+  };
+  const q = {} as Query;
+  for (; now < end; now += HOUR) {
+    recorder.tick();
+    const h = new Date(now).getUTCHours();
+    const busy = h >= 7 && h <= 20 ? 1 : 0.1;
+    for (let v = -1; v < VENUES.length; v++) {
+      const n = Math.round(rnd() * 10 * busy * (v + 2));
+      for (let i = 0; i < n; i++) {
+        const r = rnd();
+        const bit = r < 0.45 ? 0 : r < 0.75 ? 1 : r < 0.95 ? 2 : 3;
+        const block = { categories: rnd() < 0.05 ? 0 : 1 << bit, venue: v };
+        recorder.onAnswer(q, { wire: Buffer.alloc(0), source: 'policy', rcode: 3, block });
+      }
+      for (let i = 0; i < n * 9; i++)
+        recorder.onAnswer(q, { wire: Buffer.alloc(0), source: 'cache', rcode: 0 });
+    }
+    store.flush();
+  }
+  return store;
+}
+
+// One store and API for the file; each browser test opens its own context (a fresh sessionStorage).
+const store = seededStore(t.testdir());
+const { server, base, calls } = await startApi(store);
+t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+const apiCalls = (from = 0) => calls.slice(from).filter((c) => c.startsWith('/api/'));
+const number = (text: string) => Number(text.replace(/[^0-9]/g, ''));
+
+/** Legend entries as [name, count]: "Central Library (1,234)". */
+async function legend(page: Page, chart: string): Promise<[string, number][]> {
+  const items = await page.locator(`#${chart} .legend li`).allInnerTexts();
+  return items.map((item) => {
+    const m = /^(.+) \(([0-9,]+)\)$/.exec(item.trim());
+    return m === null ? [item, Number.NaN] : [m[1], number(m[2])];
+  });
+}
+
+/** The chart's data table: its column heads and its rows of numbers (after the bucket label). */
+async function table(page: Page, chart: string): Promise<{ head: string[]; rows: number[][] }> {
+  // textContent, not innerText: the table sits in a closed <details>, so it is not rendered.
+  const head = await page.locator(`#${chart} thead th`).allTextContents();
+  const rows = await page.evaluate<number[][]>(
+    `[...document.querySelectorAll('#${chart} tbody tr')].map((tr) =>
+      [...tr.querySelectorAll('td')].map((td) => Number(td.textContent.replace(/[^0-9]/g, ''))))`,
+  );
+  return { head, rows };
+}
+
+async function signIn(page: Page, token: string): Promise<void> {
+  await page.goto(`${base}/dashboard`);
+  const field = page.getByLabel('API token');
+  await field.pressSequentially(token);
+  await page.getByRole('button', { name: 'Show statistics' }).click();
+}
+
+t.test('sign in with the token form: charts, legends and data tables', BROWSER_TEST, async (t) => {
+  const { page, blocked, errors } = await openContext(t, {
+    locale: 'en-GB',
+    viewport: { width: 1200, height: 900 },
+  });
+  const before = calls.length;
+  await page.goto(`${base}/dashboard`);
+  t.ok(await page.locator('#login').isVisible(), 'the sign-in form first');
+  t.equal(apiCalls(before).length, 0, 'and no API call without a token');
+  await signIn(page, TOKEN);
+  await page.locator('#status', { hasText: 'Updated' }).waitFor();
+
+  t.ok(
+    calls.some((c) => c.startsWith('/api/v1/stats/series') && c.endsWith(`Bearer ${TOKEN}`)),
+    'the page called the API with the token typed in',
+  );
+  t.notOk(
+    calls.some((c) => c.includes('token=')),
+    'the token never went to the server in a URL',
+  );
+  t.equal(await page.getByLabel('API token').inputValue(), '', 'the field is cleared');
+  t.ok(await page.locator('#login').isHidden(), 'the form is gone');
+  t.equal(
+    await page.evaluate<string | null>("sessionStorage.getItem('roje.dashboard.token')"),
+    TOKEN,
+    'kept for the tab only',
+  );
+
+  t.equal(await page.locator('svg[role="img"]').count(), 2, 'two charts: per venue and per category');
+  t.equal(await page.locator('#by-venue-t').textContent(), 'Blocked queries per venue');
+  t.match(await page.locator('#by-category-d').textContent(), /^Stacked bars, one per hour/);
+  const bars = await page.locator('rect.bar').count();
+  t.ok(bars > 100, `stacked bars drawn (${bars})`);
+
+  const venues = await legend(page, 'by-venue');
+  t.same(venues.map(([name]) => name).sort(), [...VENUES, '(none)'].sort(), 'legend: every venue');
+  const categories = await legend(page, 'by-category');
+  t.same(
+    categories.map(([name]) => name).sort(),
+    [...CATEGORIES, 'deny'].sort(),
+    'legend: every category, the operator deny list as "deny"',
+  );
+  const blocked7d = number(
+    await page.locator('.card', { hasText: 'Blocked' }).first().locator('.n').innerText(),
+  );
+  const sum = (entries: [string, number][]) => entries.reduce((a, [, n]) => a + n, 0);
+  t.ok(blocked7d > 0, `blocks counted (${blocked7d})`);
+  t.equal(sum(venues), blocked7d, 'the venue legend adds up to the Blocked card');
+  t.equal(sum(categories), blocked7d, 'and so does the category legend');
+
+  const { head, rows } = await table(page, 'by-venue');
+  t.same(
+    head,
+    ['Hour (UTC)', ...venues.map(([name]) => name), 'Total'],
+    'a column per venue, in legend order, between the hour and the total',
+  );
+  t.equal(rows.length, 7 * 24, 'a row per hour of the week');
+  t.ok(
+    rows.every((r) => r.at(-1) === r.slice(0, -1).reduce((a, n) => a + n, 0)),
+    'each row total is the sum of its cells',
+  );
+  t.equal(
+    rows.reduce((a, r) => a + r.at(-1)!, 0),
+    blocked7d,
+    'the table holds every block',
+  );
+  const byCategory = await table(page, 'by-category');
+  t.same(byCategory.head, ['Hour (UTC)', ...categories.map(([name]) => name), 'Total']);
+  t.same(
+    byCategory.rows.map((r) => r.at(-1)),
+    rows.map((r) => r.at(-1)),
+    'the category table has the same hourly totals',
+  );
+  t.match(
+    await page.locator('.card', { hasText: 'Queries' }).first().innerText(),
+    /Queries/,
+    'summary cards',
+  );
+  t.notOk(await page.locator('#status.error').count(), 'no error shown');
+
+  const png = await page.screenshot({
+    path: UPDATE ? join(DOCS, 'dashboard.png') : join(t.testdir(), 'dashboard.png'),
+    animations: 'disabled',
+  });
+  const info = pngInfo(png);
+  t.same([info.width, info.height], [1200, 900], 'a viewport screenshot');
+  t.same(info.topLeft, [0x0b, 0x5c, 0xad], 'the header colour: the inline style passed the CSP');
+  t.same(errors, [], 'no console or page error (a CSP violation would be one)');
+  t.same(blocked, [], 'nothing but loopback was requested');
+});
+
+t.test('a refused token shows the error and brings the form back', BROWSER_TEST, async (t) => {
+  const { page, blocked } = await openContext(t, { locale: 'en-GB' });
+  await signIn(page, 'wrong');
+  const status = page.locator('#status.error');
+  await status.waitFor();
+  t.equal(await status.innerText(), 'The API token was refused. Enter a valid one.');
+  t.ok(await page.locator('#login').isVisible(), 'sign-in form shown');
+  t.ok(await page.locator('#content').isHidden());
+  t.equal(await page.locator('svg').count(), 0, 'no chart without a valid token');
+  t.equal(
+    await page.evaluate<string | null>("sessionStorage.getItem('roje.dashboard.token')"),
+    null,
+    'the refused token is forgotten',
+  );
+  t.ok(
+    calls.some((c) => c.endsWith('Bearer wrong')),
+    'the API was asked, and said no',
+  );
+  t.same(blocked, []);
+});
+
+t.test('a token in the URL fragment signs in and leaves the address bar', BROWSER_TEST, async (t) => {
+  const { page, blocked } = await openContext(t, { locale: 'en-GB' });
+  await page.goto(`${base}/dashboard#token=${TOKEN}`);
+  await page.locator('#status', { hasText: 'Updated' }).waitFor();
+  t.equal(await page.locator('svg[role="img"]').count(), 2, 'charts drawn');
+  t.equal(page.url(), `${base}/dashboard`, 'the fragment was removed from history');
+  t.notOk(
+    calls.some((c) => c.includes('token=')),
+    'the token never went to the server in a URL',
+  );
+  t.same(blocked, []);
+});
