@@ -26,6 +26,8 @@ export interface DnsperfOptions {
   maxQps?: number;
   /** -v: per-answer latencies for p50/p99 (costs dnsperf throughput, see above). */
   verbose: boolean;
+  /** -S: a `<epoch seconds>: <qps>` status line every N seconds (dates a -v run; see bench/load/swap.ts). */
+  statsInterval?: number;
   /** Where dnsperf's stdout goes; parsed after the run. */
   outputFile: string;
   cpu?: string | undefined;
@@ -71,6 +73,7 @@ export async function runDnsperf(group: ProcessGroup, options: DnsperfOptions): 
   if (options.verbose) args.push('-v');
   if (options.maxQps !== undefined) args.push('-Q', String(options.maxQps));
   if (options.maxRuns !== undefined) args.push('-n', String(options.maxRuns));
+  if (options.statsInterval !== undefined) args.push('-S', String(options.statsInterval));
   const out = await open(options.outputFile, 'w');
   let code: number | null;
   let tail: string;

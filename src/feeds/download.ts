@@ -11,7 +11,7 @@ import { readFile, rm } from 'node:fs/promises';
 import { type Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
-import { type Dispatcher, getGlobalDispatcher, interceptors, request, errors as undiciErrors } from 'undici';
+import { Agent, type Dispatcher, interceptors, request, errors as undiciErrors } from 'undici';
 import { RojeError, type RojeErrorCode } from '../errors.js';
 import { VERSION } from '../version.js';
 import { redactUrl } from './types.js';
@@ -65,6 +65,17 @@ export const DOWNLOAD_DEFAULTS = { retries: 3, backoffMs: 1000, maxBackoffMs: 60
  * Authorization header when a redirect leaves the origin, so a token is never sent to another host.
  */
 export const MAX_REDIRECTS = 5;
+
+let agent: Agent | null = null;
+/**
+ * roje's own undici Agent, not the global dispatcher: on Node 22 and 24 the global one may be the
+ * copy of undici built into Node (set up by any fetch()), whose handler API the undici 7 interceptors
+ * cannot drive ("invalid onError method").
+ */
+function feedAgent(): Agent {
+  agent ??= new Agent();
+  return agent;
+}
 
 /** Fails the attempt; `retry` says whether another attempt may help. */
 class AttemptError extends RojeError {
@@ -140,7 +151,7 @@ async function attemptOnce(
       signal,
       headersTimeout: req.timeoutMs,
       bodyTimeout: req.timeoutMs,
-      dispatcher: (o.dispatcher ?? getGlobalDispatcher()).compose(
+      dispatcher: (o.dispatcher ?? feedAgent()).compose(
         interceptors.redirect({ maxRedirections: MAX_REDIRECTS }),
       ),
     } as Parameters<typeof request>[1]);

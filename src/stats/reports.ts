@@ -83,17 +83,8 @@ export function isConfidentialCategory(category: string): boolean {
   return category.split(/[\s,]+/).some((c) => CONFIDENTIAL_CATEGORIES.has(c.toLowerCase()));
 }
 
-interface ReportRow {
-  id: number;
-  at: string;
-  venue: string;
-  category: string;
-  name: string | null;
-  message: string;
-  status: ReportStatus;
-  reviewedBy: string | null;
-  reviewedAt: string | null;
-}
+/** A row as SQLite returns it: the columns are named and typed as a Report. */
+type ReportRow = Report;
 
 const COLUMNS =
   'id, at, venue, category, name, message, status, reviewed_by AS reviewedBy, reviewed_at AS reviewedAt';

@@ -9,9 +9,9 @@ import type { Page } from 'playwright-core';
 import t, { type Test } from 'tap';
 import { TEXT } from '../../src/blockpage/i18n.js';
 import type { BlockExplanation } from '../../src/blockpage/server.js';
+import { ABUSE_CANARY, EXPLAIN, hostProxy, startServer } from '../helpers/blockpage.js';
 import { BROWSER_TEST, openContext } from '../helpers/browser.js';
-import { ABUSE_CANARY, EXPLAIN, hostProxy, startServer } from './helpers.js';
-import { pngInfo } from './png.js';
+import { pngInfo } from '../helpers/png.js';
 
 const DOCS = join(import.meta.dirname, '..', '..', 'docs');
 const UPDATE = process.env.ROJE_UPDATE_SCREENSHOTS === '1';

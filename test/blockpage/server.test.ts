@@ -5,7 +5,7 @@ import t, { type Test } from 'tap';
 import { request } from 'undici';
 import { createBlockPageServer, hostOf } from '../../src/blockpage/server.js';
 import { isRojeError } from '../../src/errors.js';
-import { ABUSE_CANARY, startServer } from './helpers.js';
+import { ABUSE_CANARY, startServer } from '../helpers/blockpage.js';
 
 const FORM = 'application/x-www-form-urlencoded';
 

@@ -322,6 +322,34 @@ t.test('garbage parses to zero rules: failed, the last good copy kept', async (t
   t.equal(changes.length, 1);
 });
 
+t.test(
+  'a truncated body (connection closed before Content-Length): failed, the last good kept',
+  async (t) => {
+    const srv = await listServer(t);
+    let truncate = false;
+    srv.routes.set('/list.txt', (_req, res) => {
+      const body = domains(50);
+      if (!truncate) {
+        res.writeHead(200).end(body);
+        return;
+      }
+      // Announce the whole list, send a third of it, then drop the connection.
+      res.writeHead(200, { 'content-length': Buffer.byteLength(body) });
+      res.write(body.slice(0, Math.floor(body.length / 3)));
+      setTimeout(() => res.socket?.destroy(), 20);
+    });
+    const { feeds, changes } = await feedsFor(t, [source('list', `${srv.base}/list.txt`)]);
+    await feeds.refresh();
+    const before = readFileSync(feeds.localPath('list') as string, 'utf8');
+    truncate = true;
+    const [cut] = await feeds.refresh();
+    t.match(cut, { result: 'failed', code: /^ROJE_ERR_FEED_(NETWORK|INVALID)$/ });
+    t.equal(readFileSync(feeds.localPath('list') as string, 'utf8'), before, 'the good copy is untouched');
+    t.match(feeds.status(), [{ good: { rules: 50 }, lastAttempt: { result: 'failed' } }]);
+    t.equal(changes.length, 1, 'no change event for the truncated copy');
+  },
+);
+
 t.test('redirects are followed; the token does not follow to another origin', async (t) => {
   const srv = await listServer(t);
   const other = await listServer(t);

@@ -13,8 +13,8 @@ import type { Query } from '../../src/pipeline/types.js';
 import { dashboardCsp, dashboardHtml } from '../../src/stats/dashboard.js';
 import { createStatsRecorder } from '../../src/stats/recorder.js';
 import { openStatsStore, type StatsStore } from '../../src/stats/store.js';
-import { pngInfo } from '../blockpage/png.js';
 import { BROWSER_TEST, openContext } from '../helpers/browser.js';
+import { pngInfo } from '../helpers/png.js';
 
 const DOCS = join(import.meta.dirname, '..', '..', 'docs');
 const UPDATE = process.env.ROJE_UPDATE_SCREENSHOTS === '1';
