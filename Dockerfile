@@ -5,7 +5,9 @@
 FROM node:24-bookworm-slim AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund
+# --omit=optional: better-sqlite3-node20 (the Node 20 build of the SQLite driver) is not needed on
+# Node 24, whose driver (better-sqlite3 13) ships prebuilt.
+RUN npm ci --no-audit --no-fund --omit=optional
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 RUN npm run build && npm prune --omit=dev

@@ -3,10 +3,11 @@
  * One SQLite file holds the hourly aggregates and the wrong-block reports; no table has a client
  * address or a per-query row.
  */
-import Database from 'better-sqlite3';
-import { RojeError } from '../errors.js';
 
-export type StatsDatabase = Database.Database;
+import { RojeError } from '../errors.js';
+import { Database } from './sqlite.js';
+
+export type StatsDatabase = Database;
 
 /** Each entry moves the schema from version i to i + 1; append only, never edit a shipped step. */
 const MIGRATIONS: readonly string[] = [

@@ -2,11 +2,11 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import Database from 'better-sqlite3';
 import t, { type Test } from 'tap';
 import type { Answer, Query } from '../../src/pipeline/types.js';
 import { SCHEMA_VERSION } from '../../src/stats/db.js';
 import { createStatsRecorder } from '../../src/stats/recorder.js';
+import { Database } from '../../src/stats/sqlite.js';
 import { openStatsStore } from '../../src/stats/store.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
