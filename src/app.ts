@@ -15,6 +15,7 @@ import { createCidrMatcher } from './net/cidr.js';
 import { compose } from './pipeline/compose.js';
 import { createResponder } from './pipeline/responder.js';
 import { createAclStage } from './pipeline/stages/acl.js';
+import { createBypassStage } from './pipeline/stages/bypass.js';
 import { createCacheStage } from './pipeline/stages/cache.js';
 import { createForwardHandler } from './pipeline/stages/forward.js';
 import { createPolicyStage, type PolicyStage } from './pipeline/stages/policy.js';
@@ -218,14 +219,17 @@ export function createApp(initial: RojeConfig, deps: AppDeps): App {
         // 3. Fail closed: until a good list is loaded (a feed not downloaded yet), SERVFAIL with EDE 14,
         //    never an unfiltered answer.
         createReadyStage({ isReady: () => !notReady(), udpSize }),
-        // 4. Policy before the cache: decisions differ per venue while the cache is shared by all, so a
+        // 4. Bypass prevention before the lists: the names that switch devices to their own encrypted DNS
+        //    are answered for everyone, whatever a venue's policy allows.
+        createBypassStage({ rules: config.bypass, blockTtl: config.blockTtl, udpSize }),
+        // 5. Policy before the cache: decisions differ per venue while the cache is shared by all, so a
         //    blocked name never reaches the cache or the upstream, and cache hits pass back through here
         //    to have their CNAME chains inspected like fresh upstream answers.
         policy,
-        // 5. Cache before forwarding; serve-stale lives here because only the cache holds expired answers.
+        // 6. Cache before forwarding; serve-stale lives here because only the cache holds expired answers.
         createCacheStage({ cache, udpSize, serveStale: config.cache.serveStale }),
       ],
-      // 6. Forward: coalesced, failed over across upstreams, prepared once for the cache.
+      // 7. Forward: coalesced, failed over across upstreams, prepared once for the cache.
       createForwardHandler({
         pool,
         udpSize,

@@ -260,6 +260,7 @@ export async function normalizeConfig(
     blockPage: normalizeBlockPage(file, raw.blockPage, flags.blockpage),
     policies,
     venues: normalizeVenues(file, raw.venues, policies),
+    bypass: { ...raw.bypass },
     stateDir: raw.stateDir === null ? null : resolve(baseDir, raw.stateDir),
     admin: {
       listen:

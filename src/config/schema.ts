@@ -426,6 +426,25 @@ export const ConfigSchema = Type.Object(
       default: [],
       description: 'client networks -> venue -> policy; other clients get policy "default"',
     }),
+    bypass: section(
+      {
+        firefoxCanary: Type.Boolean({
+          default: true,
+          description:
+            'use-application-dns.net -> NXDOMAIN, so that Firefox keeps its own DNS-over-HTTPS off',
+        }),
+        privateRelay: Type.Boolean({
+          default: true,
+          description:
+            'mask.icloud.com, mask-h2.icloud.com -> NXDOMAIN, so that iCloud Private Relay stays off',
+        }),
+        ddr: Type.Boolean({
+          default: true,
+          description: 'resolver.arpa -> NODATA, so that clients discover no encrypted resolver (RFC 9462)',
+        }),
+      },
+      'bypass prevention: answers that keep devices on this filtering resolver',
+    ),
     stateDir: Type.Union([Type.Null(), Type.String({ minLength: 1 })], {
       default: null,
       description: 'where roje keeps its state (downloaded lists, statistics, audit log); null: memory only',
@@ -558,6 +577,7 @@ export interface RojeConfig {
   /** Always holds "default" (added with the defaults when the file does not define it). */
   policies: Record<string, PolicyConfig>;
   venues: VenueConfig[];
+  bypass: { firefoxCanary: boolean; privateRelay: boolean; ddr: boolean };
   /** Absolute path of the state directory, or null (state kept in memory only). */
   stateDir: string | null;
   admin: { listen: ListenAddress | null; tokens: Token[] };

@@ -95,6 +95,7 @@ t.test('an empty config gets every default, normalized', async (t) => {
     },
     policies: { default: { block: 'all', blockMode: 'nxdomain', allow: [], deny: [] } },
     venues: [],
+    bypass: { firefoxCanary: true, privateRelay: true, ddr: true },
     stateDir: null,
     admin: { listen: { host: '127.0.0.1', port: 8053 }, tokens: [] },
     metrics: { listen: null },
