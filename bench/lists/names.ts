@@ -6,6 +6,7 @@
 import { execFile } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { promisify } from 'node:util';
+import { rng } from '../../test/helpers/rng.js';
 
 export const SHARED_DATA = new URL('../../../shared/data/', import.meta.url);
 export const ADULT_FILES = [
@@ -15,18 +16,8 @@ export const ADULT_FILES = [
   'adult/tiuxo.porn.hosts.xz',
 ];
 
-/** Seeded xorshift32, so every run derives the same names. */
-export function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s;
-  };
-}
+// The tests' seeded xorshift32, so every run derives the same names.
+export { rng };
 
 const NAME = /^(?=.{1,253}$)([a-z0-9_-]{1,63}\.)*[a-z0-9_-]{1,63}$/;
 

@@ -22,12 +22,13 @@ import { dnsmasqArgs, dnsmasqVersion, writeDnsmasqList } from '../load/dnsmasq.j
 import { describeMachine } from '../load/machine.js';
 import {
   buildProbeQuery,
-  createProcessGroup,
+  createRunGroup,
   findFreePort,
   type Managed,
   type ProcessGroup,
   residentBytes,
   rojeServeArgs,
+  runIfMain,
   waitForDns,
 } from '../load/processes.js';
 import { checkConfig, writeBlocklistConfig } from '../load/unbound.js';
@@ -373,16 +374,7 @@ async function main(): Promise<void> {
   if (!existsSync(options.rojeEntry)) {
     throw new Error(`${options.rojeEntry} not found: run npm run build first`);
   }
-  const group = createProcessGroup();
-  process.once('exit', () => group.killAllNow());
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => {
-      log(`${signal}: stopping every process of this run`);
-      process.exitCode = 130;
-      void group.abort();
-      setTimeout(() => process.exit(130), 10_000).unref();
-    });
-  }
+  const group = createRunGroup(log);
   const dir = await mkdtemp(path.join(os.tmpdir(), 'roje-lists-'));
   const rows: SizeRow[] = [];
   try {
@@ -419,7 +411,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err: unknown) => {
-  log(err instanceof Error ? err.message : String(err));
-  if (process.exitCode === undefined || process.exitCode === 0) process.exitCode = 1;
-});
+runIfMain(import.meta.url, main, log);

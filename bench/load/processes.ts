@@ -6,6 +6,8 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import dgram from 'node:dgram';
 import { readFile } from 'node:fs/promises';
 import net from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 export interface Managed {
   readonly name: string;
@@ -224,4 +226,32 @@ export function rojeServeArgs(
     config,
     ...extra,
   ];
+}
+
+/**
+ * The process group of a whole benchmark run: every child is killed when this process exits, and
+ * SIGINT/SIGTERM abort the run (the running dnsperf fails, so the run unwinds through its finally
+ * blocks and removes its temp dir; the timer is the fallback should something hang).
+ */
+export function createRunGroup(log: (message: string) => void): ProcessGroup {
+  const group = createProcessGroup();
+  process.once('exit', () => group.killAllNow());
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      log(`${signal}: stopping every process of this run`);
+      process.exitCode = 130;
+      void group.abort();
+      setTimeout(() => process.exit(130), 10_000).unref();
+    });
+  }
+  return group;
+}
+
+/** Runs `main` when the module at `entry` (its import.meta.url) is the script node was started with. */
+export function runIfMain(entry: string, main: () => Promise<void>, log: (message: string) => void): void {
+  if (process.argv[1] === undefined || path.resolve(process.argv[1]) !== fileURLToPath(entry)) return;
+  main().catch((err: unknown) => {
+    log(err instanceof Error ? err.message : String(err));
+    if (process.exitCode === undefined || process.exitCode === 0) process.exitCode = 1;
+  });
 }

@@ -19,11 +19,12 @@ import { runBlocked } from './blocked.js';
 import { type DnsperfResult, runDnsperf } from './dnsperf.js';
 import { describeMachine, type Machine, noteBusyMachine } from './machine.js';
 import {
-  createProcessGroup,
+  createRunGroup,
   findFreePort,
   type Managed,
   type ProcessGroup,
   rojeServeArgs,
+  runIfMain,
   waitForDns,
 } from './processes.js';
 import {
@@ -401,24 +402,8 @@ async function writeReport(options: LoadOptions, machine: Machine, rows: CaseRow
 
 async function main(): Promise<void> {
   const options = parseLoadArgs(process.argv.slice(2));
-  const group = createProcessGroup();
-  process.once('exit', () => group.killAllNow());
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => {
-      // Aborting makes the running dnsperf fail, so runLoad unwinds through its finally blocks and removes
-      // its temp dir; the timer is the fallback should something hang.
-      log(`${signal}: stopping every process of this run`);
-      process.exitCode = 130;
-      void group.abort();
-      setTimeout(() => process.exit(130), 10_000).unref();
-    });
-  }
+  const group = createRunGroup(log);
   await runLoad(options, group);
 }
 
-if (process.argv[1] !== undefined && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  main().catch((err: unknown) => {
-    log(err instanceof Error ? err.message : String(err));
-    if (process.exitCode === undefined || process.exitCode === 0) process.exitCode = 1;
-  });
-}
+runIfMain(import.meta.url, main, log);

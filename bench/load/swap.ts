@@ -24,12 +24,13 @@ import { type DnsperfResult, runDnsperf } from './dnsperf.js';
 import { cpuBusyShare, describeMachine } from './machine.js';
 import {
   buildProbeQuery,
-  createProcessGroup,
+  createRunGroup,
   findFreePort,
   type Managed,
   type ProcessGroup,
   residentBytes,
   rojeServeArgs,
+  runIfMain,
   waitForDns,
 } from './processes.js';
 import { type Report, readTimeline, renderSwapReport, type Swap, WINDOW_TAIL_MS } from './swap-report.js';
@@ -523,22 +524,8 @@ async function writeReport(report: Report, rss: RssSample[]): Promise<void> {
 
 async function main(): Promise<void> {
   const options = parseSwapArgs(process.argv.slice(2));
-  const group = createProcessGroup();
-  process.once('exit', () => group.killAllNow());
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => {
-      log(`${signal}: stopping every process of this run`);
-      process.exitCode = 130;
-      void group.abort();
-      setTimeout(() => process.exit(130), 10_000).unref();
-    });
-  }
+  const group = createRunGroup(log);
   await runSwap(options, group);
 }
 
-if (process.argv[1] !== undefined && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  main().catch((err: unknown) => {
-    log(err instanceof Error ? err.message : String(err));
-    if (process.exitCode === undefined || process.exitCode === 0) process.exitCode = 1;
-  });
-}
+runIfMain(import.meta.url, main, log);
