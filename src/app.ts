@@ -7,6 +7,7 @@ import type { AdminApi } from './admin/server.js';
 import { type BlockPageServer, type BlockReport, createBlockPageServer } from './blockpage/server.js';
 import { createDnsCache, type DnsCache } from './cache/dns-cache.js';
 import type { RojeConfig } from './config/schema.js';
+import { HEADER_SIZE } from './dns/constants.js';
 import { isRojeError } from './errors.js';
 import { createFeeds, type Feeds } from './feeds/feeds.js';
 import { isFeedSource } from './feeds/types.js';
@@ -21,7 +22,12 @@ import { createForwardHandler } from './pipeline/stages/forward.js';
 import { createPolicyStage, type PolicyStage } from './pipeline/stages/policy.js';
 import { createRateLimitStage } from './pipeline/stages/rate-limit.js';
 import { createReadyStage } from './pipeline/stages/ready.js';
+import { createSafeSearchStage } from './pipeline/stages/safesearch.js';
 import type { Answer, Handler, Query } from './pipeline/types.js';
+import type { AbuseKey } from './policy/abuse/format.js';
+import { ephemeralAbuseKey, loadAbuseKey } from './policy/abuse/key.js';
+import { type AbuseStatus, abuseStatus } from './policy/abuse/status.js';
+import type { AbuseCompileOptions } from './policy/compile.js';
 import {
   type ListsLoaderDeps,
   type ListsStatus,
@@ -100,9 +106,14 @@ export function createApp(initial: RojeConfig, deps: AppDeps): App {
   // call is handed it, so that URL sources compile from those copies.
   let feeds: Feeds | null = null;
   const feedsLogger = logger.child({ module: 'feeds' });
-  const listsDeps = (f: Feeds | null = feeds) => ({
+  // The abuse key (loaded at start and on reload when the config needs one) and the page setting.
+  let abuse: AbuseCompileOptions | undefined;
+  let ephemeralKey: AbuseKey | undefined;
+  let lastPageChoice: RojeConfig['abuse']['pageEntries'] = 'count';
+  const listsDeps = (f: Feeds | null = feeds, a: AbuseCompileOptions | undefined = abuse) => ({
     ...deps.listsLoader,
     ...(f !== null ? { feeds: f } : {}),
+    ...(a !== undefined ? { abuse: a } : {}),
   });
   /** Fail closed: not ready while no lists are loaded or a feed has no good copy yet. */
   const notReady = () => listSet === null || listSet.missing.length > 0;
@@ -132,6 +143,7 @@ export function createApp(initial: RojeConfig, deps: AppDeps): App {
           at: f.lastAttempt === null ? null : Date.parse(f.lastAttempt.at),
         })),
       serving: () => !notReady(),
+      abuse: () => currentAbuseStatus(),
     },
     { categories: [], venues: initial.venues.map((v) => v.name) },
   );
@@ -226,10 +238,14 @@ export function createApp(initial: RojeConfig, deps: AppDeps): App {
         //    blocked name never reaches the cache or the upstream, and cache hits pass back through here
         //    to have their CNAME chains inspected like fresh upstream answers.
         policy,
-        // 6. Cache before forwarding; serve-stale lives here because only the cache holds expired answers.
+        // 6. SafeSearch after the policy (a blocked engine stays blocked, and the CNAME chain answered
+        //    here is inspected like any other) and before the cache, which then keys and stores the safe
+        //    host's answer that the stage asks for like any other query.
+        createSafeSearchStage({ venues: config.venues, policies: config.policies, udpSize }),
+        // 7. Cache before forwarding; serve-stale lives here because only the cache holds expired answers.
         createCacheStage({ cache, udpSize, serveStale: config.cache.serveStale }),
       ],
-      // 7. Forward: coalesced, failed over across upstreams, prepared once for the cache.
+      // 8. Forward: coalesced, failed over across upstreams, prepared once for the cache.
       createForwardHandler({
         pool,
         udpSize,
@@ -248,7 +264,7 @@ export function createApp(initial: RojeConfig, deps: AppDeps): App {
     if (!chain.config.log.queries) return;
     logger.info(
       {
-        qname: isConfidentialBlock(answer) ? '[confidential]' : query.name,
+        qname: isConfidential(query, answer) ? '[confidential]' : query.name,
         qtype: query.qtype,
         rcode: answer.rcode,
         source: answer.source,
@@ -260,12 +276,17 @@ export function createApp(initial: RojeConfig, deps: AppDeps): App {
     );
   }
 
-  /** A name blocked by a confidential category (the abuse feed) is itself an entry of that feed. */
-  function isConfidentialBlock(answer: Answer): boolean {
+  /**
+   * A name blocked by a confidential category (the abuse feed) is itself an entry of that feed; so is
+   * the host of a page entry that is only counted, though nothing blocks it.
+   */
+  function isConfidential(query: Query, answer: Answer): boolean {
+    const lists = currentLists();
+    if (lists === null) return false;
     const mask = answer.block?.categories ?? 0;
-    if (mask === 0) return false;
-    const categories = currentLists()?.categories ?? [];
-    return categories.some((c, bit) => (mask & (1 << bit)) !== 0 && CONFIDENTIAL_CATEGORIES.has(c));
+    if (lists.categories.some((c, bit) => (mask & (1 << bit)) !== 0 && CONFIDENTIAL_CATEGORIES.has(c)))
+      return true;
+    return lists.hashedListedWire(query.msg, HEADER_SIZE);
   }
 
   /**
@@ -301,8 +322,10 @@ export function createApp(initial: RojeConfig, deps: AppDeps): App {
     async start() {
       // Lists first: a resolver that cannot load its lists must not start answering (fail closed). Feeds
       // compile from their copies on disk; one that has none yet keeps roje answering SERVFAIL.
-      feeds = await openFeeds(chain.config);
+      abuse = await loadAbuse(chain.config, undefined);
+      feeds = await openFeeds(chain.config, abuse);
       const loaded = await loadLists(chain.config, listsDeps());
+      noteAbuseChoice(chain.config);
       useLists(loaded, 'lists loaded');
       openStats();
       try {
@@ -327,9 +350,10 @@ export function createApp(initial: RojeConfig, deps: AppDeps): App {
       // Lists are reloaded (recompiled: the files may have changed even if the config did not) before
       // anything else changes; failing that, the running lists stay and the config reload goes on.
       let loaded: LoadedListSet | null = null;
-      const nextFeeds = await openFeeds(config);
+      const nextAbuse = await loadAbuse(config, abuse);
+      const nextFeeds = await openFeeds(config, nextAbuse);
       try {
-        loaded = await loadLists(config, listsDeps(nextFeeds));
+        loaded = await loadLists(config, listsDeps(nextFeeds, nextAbuse));
       } catch (err) {
         listsError = { message: (err as Error).message, at: new Date().toISOString() };
         listsLogger.error(
@@ -355,6 +379,8 @@ export function createApp(initial: RojeConfig, deps: AppDeps): App {
       }
       stats?.flush();
       chain = next;
+      abuse = nextAbuse;
+      noteAbuseChoice(config);
       await feeds?.stop();
       feeds = nextFeeds;
       feeds?.start();
@@ -397,6 +423,61 @@ export function createApp(initial: RojeConfig, deps: AppDeps): App {
     opsAddresses: () => ops.addresses(),
   };
 
+  /**
+   * The abuse key and page setting when `config` has abuse sources or a precompiled artifact (which
+   * may hold hashes); undefined otherwise. A key file is created on first use; without one, a key
+   * lives in this process only (kept across reloads).
+   */
+  async function loadAbuse(
+    config: RojeConfig,
+    previous: AbuseCompileOptions | undefined,
+  ): Promise<AbuseCompileOptions | undefined> {
+    const needed =
+      config.compiled !== null || config.lists.some((s) => CONFIDENTIAL_CATEGORIES.has(s.category));
+    if (!needed) return undefined;
+    const c = config.abuse;
+    let key: AbuseKey;
+    if (c.keyFile !== null) key = await loadAbuseKey(c.keyFile, { create: true });
+    else {
+      ephemeralKey ??= ephemeralAbuseKey();
+      key = ephemeralKey;
+    }
+    if (previous !== undefined && previous.key.id !== key.id) {
+      logger.warn({ keyId: key.id, previousKeyId: previous.key.id }, 'abuse key changed');
+    }
+    return { key, pageEntries: c.pageEntries };
+  }
+
+  /** Blocking whole hosts for page-level entries is the operator's explicit choice: say so, once per config. */
+  function noteAbuseChoice(config: RojeConfig): void {
+    const choice = config.abuse.pageEntries;
+    if (choice === lastPageChoice) return;
+    lastPageChoice = choice;
+    if (choice !== 'block-host') return;
+    audit.record({
+      who: 'config',
+      role: 'admin',
+      action: 'abuse.pageEntries=block-host',
+      target: config.source ?? '(embedded default)',
+      result: 'ok',
+    });
+    logger.warn(
+      'abuse.pageEntries is block-host: the whole host of every page-level abuse entry is blocked (operator choice)',
+    );
+  }
+
+  function currentAbuseStatus(): AbuseStatus {
+    const c = chain.config.abuse;
+    return abuseStatus({
+      lists: currentLists(),
+      confirmedAt: new Map((feeds?.status() ?? []).map((f) => [f.name, f.good?.checkedAt])),
+      pageEntries: c.pageEntries,
+      maxAgeMs: c.maxAgeMs,
+      keyId: abuse?.key.id ?? null,
+      now: Date.now(),
+    });
+  }
+
   function currentListsStatus(): ListsStatus | null {
     return listSet === null ? null : listsStatus(listSet, listsLoadedAt, listsError);
   }
@@ -413,13 +494,17 @@ export function createApp(initial: RojeConfig, deps: AppDeps): App {
     return currentListsStatus();
   }
 
-  async function openFeeds(config: RojeConfig): Promise<Feeds | null> {
+  async function openFeeds(
+    config: RojeConfig,
+    abuseFor: AbuseCompileOptions | undefined,
+  ): Promise<Feeds | null> {
     const sources = config.compiled === null ? config.lists.filter(isFeedSource) : [];
     if (sources.length === 0) return null;
     return createFeeds({
       sources,
       stateDir: config.stateDir as string, // the config requires one when a feed is configured
       logger: feedsLogger,
+      ...(abuseFor !== undefined ? { abuseKey: abuseFor.key } : {}),
       onChange: async (names) => {
         try {
           useLists(
@@ -533,19 +618,25 @@ export function createApp(initial: RojeConfig, deps: AppDeps): App {
 
   function adminApi(): AdminApi {
     return {
-      status: () => ({
-        version: VERSION,
-        startedAt: new Date(startedAt).toISOString(),
-        uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
-        serving: admin.ready(),
-        listeners: { dns: describeListeners(), ...ops.addresses() },
-        upstreams: chain.pool.health().map((u) => ({ ...u, url: redactUpstreamUrl(u.url) })),
-        lists: listsView(),
-        feeds: feeds?.status() ?? [],
-        cache: chain.cache.stats(),
-        stats: stats === null ? null : { path: chain.config.stats.path, pending: stats.pending() },
-        blockPage: blockPage === null ? null : { listen: blockPage.addresses() },
-      }),
+      status: () => {
+        const abuseNow = currentAbuseStatus();
+        return {
+          version: VERSION,
+          startedAt: new Date(startedAt).toISOString(),
+          uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
+          serving: admin.ready(),
+          listeners: { dns: describeListeners(), ...ops.addresses() },
+          upstreams: chain.pool.health().map((u) => ({ ...u, url: redactUpstreamUrl(u.url) })),
+          lists: listsView(),
+          abuse: abuseNow,
+          feeds: feeds?.status() ?? [],
+          cache: chain.cache.stats(),
+          stats: stats === null ? null : { path: chain.config.stats.path, pending: stats.pending() },
+          blockPage: blockPage === null ? null : { listen: blockPage.addresses() },
+          // Conditions an operator or certifier must act on (a stale or missing abuse feed).
+          warnings: [...abuseNow.warnings],
+        };
+      },
       ready: () =>
         listSet === null
           ? { ready: false, reason: 'no good list loaded yet' }
@@ -576,7 +667,19 @@ export function createApp(initial: RojeConfig, deps: AppDeps): App {
         return { removed };
       },
       // Written first, so that the API shows the counts up to this moment.
-      statsSummary: (q) => flushed().summary(q),
+      // The abuse feed's page-level entries DNS cannot enforce are reported with the counts (numbers only).
+      statsSummary: (q) => {
+        const a = currentAbuseStatus();
+        return {
+          ...flushed().summary(q),
+          abuse: {
+            entries: a.entries,
+            pages: a.pages,
+            pageEntries: a.pageEntries,
+            pagesNotEnforced: a.pagesNotEnforced,
+          },
+        };
+      },
       statsSeries: (q) => flushed().series(q),
       reports: (q) => requireStats().listReports(q),
       reviewReport: (id, status, by) => requireStats().reviewReport(id, status, by),

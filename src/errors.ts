@@ -44,6 +44,8 @@ export const ERROR_CODES = {
   ROJE_ERR_FEED_MISSING: 'a list feed has no good copy yet',
   ROJE_ERR_FEED_UNKNOWN: 'no list feed has that name',
   ROJE_ERR_FEED_NOT_HELD: 'a list feed has no held copy to accept or reject',
+  ROJE_ERR_FEED_TLS: "a list feed's client certificate, key or CA file cannot be read",
+  ROJE_ERR_ABUSE_KEY: 'the abuse feed key is missing, unreadable, or not the key its hashes were made with',
   // statistics store and wrong-block reports
   ROJE_ERR_STATS_OPEN: 'the statistics database cannot be opened or has a newer schema',
   ROJE_ERR_STATS_WRITE: 'the statistics database cannot be written (disk full or read-only)',

@@ -4,6 +4,7 @@ import { loadConfig } from '../config/load.js';
 import { isRojeError } from '../errors.js';
 import { readFeedCopies } from '../feeds/store.js';
 import { isFeedSource } from '../feeds/types.js';
+import { readAbuseKeyIfAny } from '../policy/abuse/key.js';
 import { compileSources } from '../policy/compile.js';
 import { loadLists } from '../policy/lists-loader.js';
 
@@ -34,9 +35,11 @@ export async function checkConfig(
       cfg.stateDir !== null && feedNames.length > 0
         ? await readFeedCopies(cfg.stateDir, feedNames)
         : undefined;
+    const abuse = { key: await readAbuseKeyIfAny(cfg.abuse.keyFile), pageEntries: cfg.abuse.pageEntries };
     const loaded = await loadLists(cfg, {
-      compile: (sources) => compileSources(sources),
+      compile: (sources) => compileSources(sources, { abuse }),
       ...(feeds !== undefined ? { feeds } : {}),
+      abuse,
     });
     const l = loaded.lists;
     const entries =

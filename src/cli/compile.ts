@@ -8,12 +8,13 @@ import { formatBytes } from '../config/units.js';
 import { isRojeError } from '../errors.js';
 import { readFeedCopies } from '../feeds/store.js';
 import { isFeedSource } from '../feeds/types.js';
-import type { CompileReport } from '../policy/compile.js';
+import { loadAbuseKey } from '../policy/abuse/key.js';
+import type { AbuseCompileOptions, CompileReport, PageEntries } from '../policy/compile.js';
 import { compileInWorker } from '../policy/compile-worker.js';
 import { loadArtifact, writeArtifact } from '../policy/compiled/index.js';
 import { resolveSources } from '../policy/lists-loader.js';
 import { readSquidGuardTree } from '../policy/parsers/index.js';
-import type { ListSource } from '../policy/types.js';
+import { CONFIDENTIAL_CATEGORIES, type ListSource } from '../policy/types.js';
 import type { Io } from './index.js';
 
 const OPTIONS = {
@@ -23,10 +24,12 @@ const OPTIONS = {
   config: { type: 'string' },
   out: { type: 'string', short: 'o' },
   format: { type: 'string' },
+  'abuse-key': { type: 'string' },
+  'abuse-pages': { type: 'string' },
 } as const;
 
 const USAGE_LINE =
-  'Usage: roje compile (--list CATEGORY=PATH... | --squidguard DIR [--category NAME]... | --config FILE) --out FILE [--format json]';
+  'Usage: roje compile (--list CATEGORY=PATH... | --squidguard DIR [--category NAME]... | --config FILE) --out FILE [--format json] [--abuse-key FILE] [--abuse-pages count|block-host]';
 
 class UsageError extends Error {}
 
@@ -43,12 +46,18 @@ export async function compile(argv: readonly string[], io: Io): Promise<number> 
     config?: string;
     out?: string;
     format?: string;
+    'abuse-key'?: string;
+    'abuse-pages'?: string;
   };
   try {
     ({ values } = parseArgs({ args: [...argv], options: OPTIONS, strict: true, allowPositionals: false }));
     if (values.out === undefined) throw new UsageError('--out FILE is missing');
     if (values.format !== undefined && values.format !== 'json' && values.format !== 'text') {
       throw new UsageError(`--format ${JSON.stringify(values.format)}: expected json or text`);
+    }
+    const pages = values['abuse-pages'];
+    if (pages !== undefined && pages !== 'count' && pages !== 'block-host') {
+      throw new UsageError(`--abuse-pages ${JSON.stringify(pages)}: expected count or block-host`);
     }
     if (values.category !== undefined && values.squidguard === undefined) {
       throw new UsageError('--category picks folders of a --squidguard tree: give --squidguard DIR');
@@ -64,8 +73,9 @@ export async function compile(argv: readonly string[], io: Io): Promise<number> 
   const out = resolve(values.out);
 
   let sources: ListSource[];
+  let abuse: AbuseCompileOptions | undefined;
   try {
-    sources = await collectSources(values, io);
+    ({ sources, abuse } = await collectSources(values, io));
   } catch (err) {
     if (err instanceof UsageError || err instanceof ConfigError) {
       io.stderr.write(`roje compile: ${err.message}\n`);
@@ -77,9 +87,9 @@ export async function compile(argv: readonly string[], io: Io): Promise<number> 
   }
 
   try {
-    const { artifact, report } = await compileInWorker(sources);
+    const { artifact, report } = await compileInWorker(sources, abuse);
     // Verify what was built before it replaces anything: a load is cheap (checksum + views).
-    const version = loadArtifact(artifact, out).version;
+    const version = loadArtifact(artifact, out, { abuseKey: abuse?.key ?? null }).version;
     await writeArtifact(out, artifact);
     io.stdout.write(
       json ? `${JSON.stringify({ out, version, ...report }, null, 2)}\n` : formatReport(out, version, report),
@@ -98,16 +108,22 @@ async function collectSources(
     squidguard?: string[];
     category?: string[];
     config?: string;
+    'abuse-key'?: string;
+    'abuse-pages'?: string;
   },
   io: Io,
-): Promise<ListSource[]> {
+): Promise<{ sources: ListSource[]; abuse: AbuseCompileOptions | undefined }> {
   const sources: ListSource[] = [];
+  let keyFile = values['abuse-key'] === undefined ? null : resolve(values['abuse-key']);
+  let pageEntries = values['abuse-pages'] as PageEntries | undefined;
   if (values.list !== undefined) sources.push(...parseListFlags(values.list));
   for (const dir of values.squidguard ?? [])
     sources.push(...(await squidGuardSources(dir, values.category, io)));
   if (sources.length === 0 && values.config !== undefined) {
     // The server's own lists; compile never forwards, so resolv.conf does not matter here.
     const cfg = await loadConfig({ file: values.config }, { skipResolvConf: true });
+    keyFile ??= cfg.abuse.keyFile;
+    pageEntries ??= cfg.abuse.pageEntries;
     if (cfg.compiled !== null) {
       throw new UsageError(
         `${cfg.source}: no \`lists\` to compile (it names a compiled artifact, which the server uses instead)`,
@@ -132,7 +148,15 @@ async function collectSources(
     if (names.has(s.name)) throw new UsageError(`two sources are named "${s.name}": ${s.path}`);
     names.add(s.name);
   }
-  return sources;
+  if (!sources.some((s) => CONFIDENTIAL_CATEGORIES.has(s.category))) return { sources, abuse: undefined };
+  // An artifact is a file that outlives this process: its hashes need a key that does too.
+  if (keyFile === null) {
+    throw new UsageError(
+      'the abuse list is hashed with the deployment key: give --abuse-key FILE (the abuse.keyFile of the servers that will load the artifact; created if missing)',
+    );
+  }
+  const key = await loadAbuseKey(keyFile, { create: true });
+  return { sources, abuse: { key, pageEntries: pageEntries ?? 'count' } };
 }
 
 const CATEGORY_RE = new RegExp(CATEGORY_PATTERN);
@@ -184,6 +208,11 @@ function formatReport(out: string, version: string, report: CompileReport): stri
     lines.push(
       `  ${s.rules} rules from ${s.lines} lines, ${s.skippedTotal} skipped, ${formatBytes(s.bytes)}, sha256 ${s.sha256}`,
     );
+    if (s.pages !== undefined) {
+      lines.push(
+        `  ${s.pages} page-level entries: ${s.pagesBlocked ? 'their hosts are blocked (block-host)' : 'counted as not enforceable by DNS (count)'}`,
+      );
+    }
     const reasons = Object.entries(s.skipped).filter(([, n]) => (n ?? 0) > 0);
     if (reasons.length > 0) {
       lines.push(`  skipped: ${reasons.map(([reason, n]) => `${reason} ${n}`).join(', ')}`);

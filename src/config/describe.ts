@@ -1,4 +1,5 @@
 import { formatListenAddress } from '../net/address.js';
+import { CONFIDENTIAL_CATEGORIES } from '../policy/types.js';
 import type { RojeConfig } from './schema.js';
 import { formatBytes, formatDuration } from './units.js';
 
@@ -34,12 +35,24 @@ export function describeConfig(cfg: RojeConfig): string[] {
       .join(
         '; ',
       )}; blocked answers TTL ${s(cfg.blockTtl)}${cfg.blockPage.ipv4 !== null || cfg.blockPage.ipv6 !== null ? `, block page ${[cfg.blockPage.ipv4, cfg.blockPage.ipv6].filter((a) => a !== null).join(' ')}` : ''}`,
+    `abuse      ${describeAbuse(cfg)}`,
     `venues     ${[...cfg.venues.map((v) => `${v.name} (${v.networks.join(', ')}) -> ${v.policy}`), 'other clients -> default'].join('; ')}`,
     `log        ${cfg.log.level}${cfg.log.queries ? ', per-query logs ON' : ''}`,
     `admin      ${cfg.admin.listen === null ? 'off' : `${formatListenAddress(cfg.admin.listen)}, ${cfg.admin.tokens.length} token${cfg.admin.tokens.length === 1 ? '' : 's'}`}${cfg.metrics.listen !== null ? `; metrics also on ${formatListenAddress(cfg.metrics.listen)}` : ''}`,
     `state      ${cfg.stateDir ?? 'memory only'}; statistics ${cfg.stats.enabled ? `${cfg.stats.path}, kept ${cfg.stats.retentionDays} days` : 'off'}`,
     `blockpage  ${cfg.blockPage.listen.length === 0 ? 'off' : cfg.blockPage.listen.map(formatListenAddress).join(', ')}${cfg.blockPage.refuseTls.length > 0 ? `; TLS refused on ${cfg.blockPage.refuseTls.map(formatListenAddress).join(', ')}` : ''}`,
   ];
+}
+
+/** The abuse feed line: mandatory, so its absence is said plainly. */
+function describeAbuse(cfg: RojeConfig): string {
+  const sources = cfg.lists.filter((l) => CONFIDENTIAL_CATEGORIES.has(l.category)).map((l) => l.name);
+  const a = cfg.abuse;
+  const how = `key ${a.keyFile ?? 'for this process only'}, page entries ${a.pageEntries === 'count' ? 'counted (not enforced)' : 'block their host'}, stale after ${formatDuration(a.maxAgeMs)}`;
+  if (sources.length > 0) return `${sources.join(', ')}; ${how}`;
+  return cfg.compiled !== null
+    ? `from the compiled artifact; ${how}`
+    : 'NO ABUSE FEED (Friendly WiFi requires one)';
 }
 
 function describeLists(cfg: RojeConfig): string {

@@ -1,9 +1,9 @@
 import { basename, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { FEED_DEFAULTS, FEED_NAME_RE, type FeedListSource, redactUrl } from '../feeds/types.js';
+import { FEED_DEFAULTS, FEED_NAME_RE, type FeedListSource, type FeedTls, redactUrl } from '../feeds/types.js';
 import { parseCidr } from '../net/cidr.js';
 import { normalizeListName } from '../policy/name.js';
-import type { ListFormat, ListSource } from '../policy/types.js';
+import { CONFIDENTIAL_CATEGORIES, type ListFormat, type ListSource } from '../policy/types.js';
 import { invalidFlag, invalidKey, invalidValue } from './config-error.js';
 import { CATEGORY_PATTERN, EXPECTED, type PolicyConfig, type RawConfig, type VenueConfig } from './schema.js';
 import { formatDuration, MAX_DURATION_MS, parseByteSize, parseDuration } from './units.js';
@@ -35,6 +35,8 @@ export const SAMPLE_LISTS: readonly ListSource[] = [
     path: resolve(SAMPLES_DIR, 'doh-bypass.rpz'),
     format: 'rpz',
   },
+  // Synthetic canary names (*.abuse.roje.test), so the demo shows the mandatory abuse category at work.
+  { name: 'sample-abuse', category: 'abuse', path: resolve(SAMPLES_DIR, 'abuse-test.txt'), format: 'abuse' },
 ];
 
 /** "nsfw.txt" -> "nsfw", "gambling.rpz.gz" -> "gambling": the default name of a source. */
@@ -78,6 +80,9 @@ export interface RawListEntry {
   format?: string;
   refresh?: string | number;
   bearerTokenFile?: string;
+  clientCertFile?: string;
+  clientKeyFile?: string;
+  caFile?: string;
   maxBytes?: string | number;
   maxShrink?: number;
   timeout?: string | number;
@@ -92,7 +97,16 @@ export const FEED_EXPECTED = {
   maxShrink: 'a fraction from 0 to 1, such as 0.5',
 } as const;
 
-const FEED_KEYS = ['refresh', 'bearerTokenFile', 'maxBytes', 'maxShrink', 'timeout'] as const;
+const FEED_KEYS = [
+  'refresh',
+  'bearerTokenFile',
+  'clientCertFile',
+  'clientKeyFile',
+  'caFile',
+  'maxBytes',
+  'maxShrink',
+  'timeout',
+] as const;
 
 export function configLists(file: string | null, entries: readonly RawListEntry[], baseDir: string) {
   const taken = new Set<string>();
@@ -120,6 +134,22 @@ export function configLists(file: string | null, entries: readonly RawListEntry[
           FEED_EXPECTED.source,
         );
       }
+    }
+    // The abuse category has its own format (hashed as it is read), and no other category may use it.
+    const confidential = CONFIDENTIAL_CATEGORIES.has(entry.category);
+    if (
+      entry.format !== undefined &&
+      entry.format !== 'auto' &&
+      (entry.format === 'abuse') !== confidential
+    ) {
+      throw invalidKey(
+        file,
+        `${key}.format`,
+        confidential
+          ? `the category "${entry.category}" is read as the abuse feed format (domains, URLs or roje hashes), not ${entry.format}`
+          : `the abuse format is only for the category "abuse", not "${entry.category}"`,
+        confidential ? 'auto or abuse (or leave it out)' : EXPECTED.listFormat,
+      );
     }
     const url = hasUrl ? feedUrl(file, `${key}.url`, entry.url as string) : null;
     const path = url === null ? resolve(baseDir, entry.path as string) : new URL(url).pathname;
@@ -157,12 +187,15 @@ export function configLists(file: string | null, entries: readonly RawListEntry[
           file,
           `${key}.refresh`,
           entry.refresh,
-          FEED_DEFAULTS.refreshMs,
+          CONFIDENTIAL_CATEGORIES.has(entry.category)
+            ? FEED_DEFAULTS.abuseRefreshMs
+            : FEED_DEFAULTS.refreshMs,
           FEED_DEFAULTS.minRefreshMs,
           MAX_DURATION_MS,
           FEED_EXPECTED.refresh,
         ),
         bearerTokenFile: entry.bearerTokenFile === undefined ? null : resolve(baseDir, entry.bearerTokenFile),
+        tls: feedTls(file, key, entry, baseDir),
         maxBytes: feedMaxBytes(file, `${key}.maxBytes`, entry.maxBytes),
         maxShrink: feedShrink(file, `${key}.maxShrink`, entry.maxShrink),
         timeoutMs: feedDuration(
@@ -179,6 +212,25 @@ export function configLists(file: string | null, entries: readonly RawListEntry[
     if (entry.format !== undefined) feed.format = entry.format as ListFormat | 'auto';
     return feed;
   });
+}
+
+/** Client certificate authentication (and a private CA), for feeds such as the IWF list. */
+function feedTls(file: string | null, key: string, entry: RawListEntry, baseDir: string): FeedTls | null {
+  const { clientCertFile: cert, clientKeyFile: pem, caFile: ca } = entry;
+  if ((cert === undefined) !== (pem === undefined)) {
+    throw invalidKey(
+      file,
+      `${key}.${cert === undefined ? 'clientCertFile' : 'clientKeyFile'}`,
+      'is required with the other: a client certificate needs its key (clientCertFile and clientKeyFile)',
+      'a file path',
+    );
+  }
+  if (cert === undefined && ca === undefined) return null;
+  return {
+    certFile: cert === undefined ? null : resolve(baseDir, cert),
+    keyFile: pem === undefined ? null : resolve(baseDir, pem),
+    caFile: ca === undefined ? null : resolve(baseDir, ca),
+  };
 }
 
 function feedUrl(file: string | null, key: string, text: string): string {
@@ -285,7 +337,10 @@ export function normalizePolicies(
   // exists and blocks every category (failing closed).
   const entries = Object.entries(raw);
   if (raw.default === undefined) {
-    entries.unshift(['default', { block: 'all', blockMode: 'nxdomain', allow: [], deny: [] }]);
+    entries.unshift([
+      'default',
+      { block: 'all', blockMode: 'nxdomain', allow: [], deny: [], safeSearch: true },
+    ]);
   }
   for (const [name, p] of entries) {
     const key = `policies.${name}`;
@@ -311,9 +366,26 @@ export function normalizePolicies(
       blockMode: p.blockMode,
       allow: domainList(file, `${key}.allow`, p.allow),
       deny: domainList(file, `${key}.deny`, p.deny),
+      safeSearch: safeSearchOf(p.safeSearch),
     };
   }
   return out;
+}
+
+/**
+ * `true` (the default): every engine, YouTube moderate; `false`: none; a mapping: the engines it
+ * names as it says, the others as under `true`. The schema has already checked the values.
+ */
+function safeSearchOf(raw: RawConfig['policies'][string]['safeSearch']): PolicyConfig['safeSearch'] {
+  const on: PolicyConfig['safeSearch'] = { google: true, bing: true, duckduckgo: true, youtube: 'moderate' };
+  if (raw === true || raw === undefined) return on;
+  if (raw === false) return { google: false, bing: false, duckduckgo: false, youtube: 'off' };
+  return {
+    google: raw.google ?? on.google,
+    bing: raw.bing ?? on.bing,
+    duckduckgo: raw.duckduckgo ?? on.duckduckgo,
+    youtube: raw.youtube ?? on.youtube,
+  };
 }
 
 function domainList(file: string | null, key: string, names: readonly string[]): string[] {

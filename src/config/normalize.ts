@@ -16,6 +16,7 @@ import {
 import type { ListSource } from '../policy/types.js';
 import type { ListenAddress } from '../transport/types.js';
 import { parseUpstreamUrl, type UpstreamUrl } from '../upstream/url.js';
+import { normalizeAbuse } from './abuse.js';
 import { ConfigError, invalidFlag, invalidKey, invalidValue, wherePrefix } from './config-error.js';
 import {
   configLists,
@@ -261,6 +262,7 @@ export async function normalizeConfig(
     policies,
     venues: normalizeVenues(file, raw.venues, policies),
     bypass: { ...raw.bypass },
+    abuse: normalizeAbuse(file, raw, baseDir),
     stateDir: raw.stateDir === null ? null : resolve(baseDir, raw.stateDir),
     admin: {
       listen:

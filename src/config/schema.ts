@@ -35,7 +35,7 @@ export const EXPECTED = {
   upstream: 'an upstream URL string or an object with keys url, timeout, ca',
   category: 'a category name of lowercase letters, digits, "-" and "_" (at most 32), such as "adult"',
   policyName: 'a name of letters, digits, "-" and "_" (at most 64), such as "default" or "library"',
-  listFormat: 'one of auto, hosts, domains, adblock, rpz, squidguard',
+  listFormat: 'one of auto, hosts, domains, adblock, rpz, squidguard, abuse',
   blockMode: 'one of blockpage, nxdomain, null, refused',
   listEntry:
     'a mapping with keys category, path or url, and optionally name, format (with url also refresh, bearerTokenFile, maxBytes, maxShrink, timeout)',
@@ -43,10 +43,16 @@ export const EXPECTED = {
   domain: 'a domain name such as "example.com"',
   ipv4: 'an IPv4 address such as "192.0.2.1", or null',
   ipv6: 'an IPv6 address such as "2001:db8::1", or null',
+  safeSearch:
+    'true, false, or a mapping with keys google, bing, duckduckgo (true or false) and youtube (strict, moderate or off)',
+  safeSearchEngine: 'true or false',
+  youtubeMode: 'one of strict, moderate, off',
 } as const;
 
-export const LIST_FORMATS = ['auto', 'hosts', 'domains', 'adblock', 'rpz', 'squidguard'] as const;
+export const LIST_FORMATS = ['auto', 'hosts', 'domains', 'adblock', 'rpz', 'squidguard', 'abuse'] as const;
 export const BLOCK_MODES = ['blockpage', 'nxdomain', 'null', 'refused'] as const;
+export const YOUTUBE_MODES = ['strict', 'moderate', 'off'] as const;
+export type YouTubeMode = (typeof YOUTUBE_MODES)[number];
 export type BlockMode = (typeof BLOCK_MODES)[number];
 /** Category names end up in EDE texts, metrics labels and log keys: keep them plain. */
 export const CATEGORY_PATTERN = '^[a-z0-9][a-z0-9_-]{0,31}$';
@@ -160,6 +166,27 @@ const ListEntry = Type.Object(
         'x-expected': 'a file path',
       }),
     ),
+    clientCertFile: Type.Optional(
+      Type.String({
+        minLength: 1,
+        description: 'a PEM client certificate presented to the feed server (with clientKeyFile)',
+        'x-expected': 'a file path',
+      }),
+    ),
+    clientKeyFile: Type.Optional(
+      Type.String({
+        minLength: 1,
+        description: 'the PEM private key of clientCertFile',
+        'x-expected': 'a file path',
+      }),
+    ),
+    caFile: Type.Optional(
+      Type.String({
+        minLength: 1,
+        description: "PEM CA certificates to trust for the feed server (default: Node's bundled CAs)",
+        'x-expected': 'a file path',
+      }),
+    ),
     maxBytes: Type.Optional(
       Type.Union([Type.Integer({ minimum: 0 }), Type.String({ format: 'byte-size' })], {
         description: 'largest download accepted (default 64MiB)',
@@ -196,8 +223,36 @@ const Policy = Type.Object(
     ),
     allow: Type.Array(Domain, { default: [], description: 'names (and their subdomains) never blocked' }),
     deny: Type.Array(Domain, { default: [], description: 'names (and their subdomains) always blocked' }),
+    safeSearch: Type.Union(
+      [
+        Type.Boolean(),
+        Type.Object(
+          {
+            google: Type.Optional(Type.Boolean({ 'x-expected': EXPECTED.safeSearchEngine })),
+            bing: Type.Optional(Type.Boolean({ 'x-expected': EXPECTED.safeSearchEngine })),
+            duckduckgo: Type.Optional(Type.Boolean({ 'x-expected': EXPECTED.safeSearchEngine })),
+            youtube: Type.Optional(
+              Type.Union(
+                YOUTUBE_MODES.map((m) => Type.Literal(m)),
+                { 'x-expected': EXPECTED.youtubeMode },
+              ),
+            ),
+          },
+          { additionalProperties: false },
+        ),
+      ],
+      {
+        default: true,
+        description:
+          'search engines answered with their SafeSearch host: true (all; YouTube moderate), false, or per engine',
+        'x-expected': EXPECTED.safeSearch,
+      },
+    ),
   },
-  { additionalProperties: false, 'x-expected': 'a mapping with keys block, blockMode, allow, deny' },
+  {
+    additionalProperties: false,
+    'x-expected': 'a mapping with keys block, blockMode, allow, deny, safeSearch',
+  },
 );
 
 const Venue = Type.Object(
@@ -418,7 +473,7 @@ export const ConfigSchema = Type.Object(
     ),
     policies: Type.Record(Type.String({ pattern: NAME_PATTERN }), Policy, {
       additionalProperties: false,
-      default: { default: { block: 'all', blockMode: 'nxdomain', allow: [], deny: [] } },
+      default: { default: { block: 'all', blockMode: 'nxdomain', allow: [], deny: [], safeSearch: true } },
       description: 'policy name -> what it blocks and how',
       'x-expected': 'a mapping of policy names to policies',
     }),
@@ -444,6 +499,27 @@ export const ConfigSchema = Type.Object(
         }),
       },
       'bypass prevention: answers that keep devices on this filtering resolver',
+    ),
+    abuse: section(
+      {
+        enabled: Type.Boolean({
+          default: true,
+          description: 'always true: the abuse category is mandatory and cannot be switched off',
+        }),
+        keyFile: Type.Union([Type.Null(), Type.String({ minLength: 1 })], {
+          default: null,
+          description:
+            'the HMAC key abuse entries are hashed with; null: <stateDir>/abuse.key (created on first start)',
+          'x-expected': 'a file path, or null',
+        }),
+        pageEntries: Type.Union([Type.Literal('count'), Type.Literal('block-host')], {
+          default: 'count',
+          description: 'page-level entries: count them as not enforceable by DNS, or block their whole host',
+          'x-expected': 'count or block-host',
+        }),
+        maxAge: duration('12h', 'an abuse feed not confirmed for this long raises a status warning'),
+      },
+      'the confidential abuse feed (IWF-style): hashed, mandatory',
     ),
     stateDir: Type.Union([Type.Null(), Type.String({ minLength: 1 })], {
       default: null,
@@ -578,6 +654,7 @@ export interface RojeConfig {
   policies: Record<string, PolicyConfig>;
   venues: VenueConfig[];
   bypass: { firefoxCanary: boolean; privateRelay: boolean; ddr: boolean };
+  abuse: AbuseConfig;
   /** Absolute path of the state directory, or null (state kept in memory only). */
   stateDir: string | null;
   admin: { listen: ListenAddress | null; tokens: Token[] };
@@ -592,6 +669,14 @@ export interface RojeConfig {
   };
 }
 
+export interface AbuseConfig {
+  /** Absolute path of the key file, or null: a key for this process only (no stateDir). */
+  keyFile: string | null;
+  pageEntries: 'count' | 'block-host';
+  /** An abuse feed older than this (since last confirmed) is stale: status warning and metric. */
+  maxAgeMs: number;
+}
+
 export interface PolicyConfig {
   /** "all" or category names (validated names; categories the lists lack are the policy stage's concern). */
   block: 'all' | string[];
@@ -599,6 +684,8 @@ export interface PolicyConfig {
   /** Normalized names (lowercase A-labels, no trailing dot); each covers its subtree. */
   allow: string[];
   deny: string[];
+  /** Per engine (src/policy/safesearch.ts): whether its names are answered with its SafeSearch host. */
+  safeSearch: { google: boolean; bing: boolean; duckduckgo: boolean; youtube: YouTubeMode };
 }
 
 export interface VenueConfig {

@@ -7,6 +7,7 @@ import { RojeError } from '../errors.js';
 import { type ExtendedError, FLAG_TC, HEADER_SIZE, QTYPE, RCODE } from './constants.js';
 import { NO_EDE, readEde } from './edns.js';
 import { skipName } from './name.js';
+import { namesIn, rdataNames } from './rdata-names.js';
 import type { PreparedResponse, TtlBounds } from './types.js';
 
 /** Smallest RR: root owner (1) + TYPE, CLASS, TTL, RDLENGTH (10). */
@@ -96,49 +97,6 @@ function walk(buf: Buffer, minTtl: number, maxTtl: number, negativeMaxTtl: numbe
   // Bytes after the last record are not part of the message; they are dropped.
   walkEnd = p;
   minTtlSeen = count === 0 ? 0 : min;
-}
-
-/**
- * Offsets within RDATA of names that may be compressed (RFC 3597 §4 lists the types whose names
- * receivers must be ready to decompress). Other types never carry pointers.
- */
-function rdataNames(buf: Buffer, type: number, rdata: number, rdEnd: number): number {
-  switch (type) {
-    case 2: // NS
-    case 3: // MD
-    case 4: // MF
-    case 5: // CNAME
-    case 7: // MB
-    case 8: // MG
-    case 9: // MR
-    case 12: // PTR
-    case 39: // DNAME
-      return rdata;
-    case 6: // SOA
-    case 14: // MINFO
-    case 17: // RP
-      return rdata;
-    case 15: // MX
-    case 18: // AFSDB
-    case 21: // RT
-    case 26: // PX
-    case 36: // KX
-      return rdata + 2;
-    case 33: // SRV
-      return rdata + 6;
-    case 35: {
-      // NAPTR: order, preference, then flags, services, regexp as character-strings.
-      let p = rdata + 4;
-      for (let k = 0; k < 3 && p < rdEnd; k++) p += 1 + buf[p];
-      return p;
-    }
-    default:
-      return -1;
-  }
-}
-
-function namesIn(type: number): number {
-  return type === 6 || type === 14 || type === 17 || type === 26 ? 2 : 1;
 }
 
 /** Steps over a name, moving a pointer that targets bytes after the removed OPT back by `gap`. */

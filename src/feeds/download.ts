@@ -14,7 +14,7 @@ import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import { Agent, type Dispatcher, interceptors, request, errors as undiciErrors } from 'undici';
 import { RojeError, type RojeErrorCode } from '../errors.js';
 import { VERSION } from '../version.js';
-import { redactUrl } from './types.js';
+import { type FeedTls, redactUrl } from './types.js';
 
 export interface DownloadRequest {
   /** Source name, for messages. */
@@ -25,6 +25,13 @@ export interface DownloadRequest {
   maxBytes: number;
   timeoutMs: number;
   bearerTokenFile: string | null;
+  /** Client certificate / CA files for the TLS connection (read at each download), or none. */
+  tls?: FeedTls | null;
+  /**
+   * A stage between the download and the file (the abuse feed's hasher: its clear entries never reach
+   * the disk). Size and SHA-256 stay those of the body as served.
+   */
+  rewrite?: () => Transform;
   /** Validators of the stored copy, for a conditional request. */
   etag?: string | null;
   lastModified?: string | null;
@@ -99,6 +106,22 @@ export async function download(req: DownloadRequest, options: DownloadOptions = 
   const o = { ...DOWNLOAD_DEFAULTS, ...options };
   const label = `feed "${req.name}" (${redactUrl(req.url)})`;
   const token = req.bearerTokenFile === null ? null : await readToken(req.bearerTokenFile, label);
+  // A client certificate needs a connection of its own: an Agent for this download, closed after it.
+  const tlsAgent = req.tls == null || o.dispatcher !== undefined ? null : await tlsAgentFor(req.tls, label);
+  const opts = tlsAgent === null ? o : { ...o, dispatcher: tlsAgent };
+  try {
+    return await downloadAttempts(req, token, label, opts);
+  } finally {
+    await tlsAgent?.close();
+  }
+}
+
+async function downloadAttempts(
+  req: DownloadRequest,
+  token: string | null,
+  label: string,
+  o: typeof DOWNLOAD_DEFAULTS & DownloadOptions,
+): Promise<DownloadResult> {
   const attempts = 1 + Math.max(0, Math.floor(o.retries));
   for (let attempt = 1; ; attempt++) {
     try {
@@ -228,9 +251,12 @@ async function attemptOnce(
   }
   if (decoder !== null) stages.push(decoder);
   try {
-    await pipeline([...stages, cap, createWriteStream(req.dest)]);
+    await pipeline([...stages, cap, ...(req.rewrite ? [req.rewrite()] : []), createWriteStream(req.dest)]);
   } catch (err) {
     if (err instanceof AttemptError) throw err;
+    // The rewrite stage refused the content (an abuse feed hashed with another key, an overlong line):
+    // its own code, and final: another attempt would get the same bytes.
+    if (err instanceof RojeError) throw new AttemptError(err.code, err.message, false, null, { cause: err });
     const code = (err as { code?: unknown })?.code;
     if (typeof code === 'string' && code.startsWith('Z_')) {
       throw new AttemptError(
@@ -269,6 +295,27 @@ function decoderFor(encoding: string): Transform | null | undefined {
   if (encoding === 'br') return createBrotliDecompress();
   if (encoding === 'deflate') return createInflate();
   return undefined;
+}
+
+async function tlsAgentFor(tls: FeedTls, label: string): Promise<Agent> {
+  const read = async (key: keyof FeedTls): Promise<Buffer | undefined> => {
+    const path = tls[key];
+    if (path === null) return undefined;
+    try {
+      return await readFile(path);
+    } catch (err) {
+      const what = key === 'certFile' ? 'clientCertFile' : key === 'keyFile' ? 'clientKeyFile' : 'caFile';
+      throw new RojeError(
+        'ROJE_ERR_FEED_TLS',
+        `${label}: the ${what} ${path} cannot be read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+        { cause: err },
+      );
+    }
+  };
+  const [cert, key, ca] = [await read('certFile'), await read('keyFile'), await read('caFile')];
+  return new Agent({
+    connect: { ...(cert ? { cert } : {}), ...(key ? { key } : {}), ...(ca ? { ca } : {}) },
+  });
 }
 
 async function readToken(path: string, label: string): Promise<string> {

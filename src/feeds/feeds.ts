@@ -4,9 +4,11 @@
  * whole. A failed download or parse keeps the last good copy; a copy that lost more than maxShrink of
  * the rules is held until an operator accepts or rejects it.
  */
-import { rm } from 'node:fs/promises';
+import { rm, stat } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { RojeError, type RojeErrorCode } from '../errors.js';
+import { type AbuseKey, createAbuseHashStream } from '../policy/abuse/format.js';
+import { CONFIDENTIAL_CATEGORIES } from '../policy/types.js';
 import { type DownloadOptions, download } from './download.js';
 import { checkList, createFeedStore, type FeedMeta } from './store.js';
 import { type FeedListSource, redactUrl } from './types.js';
@@ -50,6 +52,11 @@ export interface FeedsOptions {
   /** Downloaded copies live under <stateDir>/feeds. */
   stateDir: string;
   logger: Logger;
+  /**
+   * The deployment's abuse key: a feed in a confidential category is hashed on its way to the disk
+   * with it (such a feed fails without it).
+   */
+  abuseKey?: AbuseKey;
   /** Called with the names whose good copy changed (refresh or accept); the app recompiles. */
   onChange?: (names: string[]) => void | Promise<void>;
   download?: DownloadOptions;
@@ -184,6 +191,7 @@ export async function createFeeds(options: FeedsOptions): Promise<Feeds> {
   async function fetchAndStore(s: FeedState, tmp: string, label: string): Promise<FeedRefreshResult> {
     const { source } = s;
     const { feed, name } = source;
+    const abuseKey = CONFIDENTIAL_CATEGORIES.has(source.category) ? requireAbuseKey(label) : undefined;
     const got = await download(
       {
         name,
@@ -192,6 +200,8 @@ export async function createFeeds(options: FeedsOptions): Promise<Feeds> {
         maxBytes: feed.maxBytes,
         timeoutMs: feed.timeoutMs,
         bearerTokenFile: feed.bearerTokenFile,
+        tls: feed.tls ?? null,
+        ...(abuseKey !== undefined ? { rewrite: () => createAbuseHashStream(abuseKey, label) } : {}),
         etag: s.good?.etag ?? null,
         lastModified: s.good?.lastModified ?? null,
         signal: abort.signal,
@@ -223,12 +233,13 @@ export async function createFeeds(options: FeedsOptions): Promise<Feeds> {
       await store.writeMeta(name, 'held', s.held);
       return { name, result: 'held', rules: s.held.rules, previousRules: s.good.rules };
     }
-    const check = await checkList(source, tmp, label);
+    const check = await checkList(source, tmp, label, abuseKey);
     const meta: FeedMeta = {
       url: redactUrl(feed.url),
       ...validators,
       sha256: got.sha256,
-      bytes: got.bytes,
+      // What is on disk: an abuse feed is stored hashed, not as served.
+      bytes: abuseKey === undefined ? got.bytes : (await stat(tmp)).size,
       format: check.format,
       rules: check.rules,
       skipped: check.skipped,
@@ -394,6 +405,16 @@ export async function createFeeds(options: FeedsOptions): Promise<Feeds> {
       await Promise.all([...states.values()].map((s) => s.queue));
     },
   };
+
+  function requireAbuseKey(label: string): AbuseKey {
+    if (options.abuseKey === undefined) {
+      throw new RojeError(
+        'ROJE_ERR_ABUSE_KEY',
+        `${label} is an abuse feed: it needs the deployment's abuse key`,
+      );
+    }
+    return options.abuseKey;
+  }
 
   function notHeld(name: string): RojeError {
     return new RojeError('ROJE_ERR_FEED_NOT_HELD', `feed "${name}" has no held copy to accept or reject`);

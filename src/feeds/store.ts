@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RojeError } from '../errors.js';
+import type { AbuseKey } from '../policy/abuse/format.js';
 import type { FeedCopies } from '../policy/lists-loader.js';
 import { openList } from '../policy/parsers/index.js';
 import type { ListFormat } from '../policy/types.js';
@@ -18,8 +19,9 @@ export interface FeedMeta {
   url: string;
   etag: string | null;
   lastModified: string | null;
-  /** Hex SHA-256 of the stored bytes. */
+  /** Hex SHA-256 of the body as served (an abuse feed is stored hashed: this is not the file's). */
   sha256: string;
+  /** Size of the stored file. */
   bytes: number;
   format: ListFormat;
   rules: number;
@@ -161,16 +163,21 @@ export async function checkList(
   source: { name: string; category: string; format?: ListFormat | 'auto' },
   file: string,
   label: string,
+  abuseKey?: AbuseKey,
 ): Promise<ListCheck> {
   let opened: Awaited<ReturnType<typeof openList>>;
   let rules = 0;
   try {
-    opened = await openList({
-      name: source.name,
-      category: source.category,
-      path: file,
-      format: source.format,
-    });
+    opened = await openList(
+      {
+        name: source.name,
+        category: source.category,
+        path: file,
+        // A confidential feed was stored hashed, in the abuse format.
+        format: abuseKey !== undefined ? 'abuse' : source.format,
+      },
+      abuseKey !== undefined ? { abuseKey } : {},
+    );
     for await (const batch of opened.batches) rules += batch.length;
   } catch (err) {
     // The parser names the temp file: say "it" instead.

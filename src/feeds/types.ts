@@ -7,6 +7,8 @@ import type { ListSource } from '../policy/types.js';
 
 export const FEED_DEFAULTS = {
   refreshMs: 6 * 3_600_000,
+  /** The abuse feed changes through the day (the IWF list twice a day): checked every 30 minutes. */
+  abuseRefreshMs: 30 * 60_000,
   /** Shorter refreshes hammer list publishers (most update a few times a day). */
   minRefreshMs: 60_000,
   maxBytes: 64 * 1024 * 1024,
@@ -20,12 +22,22 @@ export interface FeedSettings {
   refreshMs: number;
   /** Absolute path of a file holding the bearer token, or null. Read at each download (rotation). */
   bearerTokenFile: string | null;
+  /** Client certificate and CA files (absolute paths), read at each download; null: none. */
+  tls?: FeedTls | null;
   /** Largest download accepted (bytes as stored, after content-encoding is undone). */
   maxBytes: number;
   /** Share (0..1) of the last good rule count a new copy may lose before it is held for an operator. */
   maxShrink: number;
   /** Longest wait for the response headers, and between two pieces of the body. */
   timeoutMs: number;
+}
+
+export interface FeedTls {
+  /** PEM client certificate and its key (both or neither). */
+  certFile: string | null;
+  keyFile: string | null;
+  /** PEM CA certificates to trust instead of Node's bundled ones. */
+  caFile: string | null;
 }
 
 /**

@@ -10,6 +10,8 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, type Metric, Registry
 import type { DnsCacheStats } from '../cache/dns-cache.js';
 import { QTYPE, RCODE } from '../dns/constants.js';
 import type { Answer, AnswerSource, Query } from '../pipeline/types.js';
+import type { AbuseStatus } from '../policy/abuse/status.js';
+import { SAFE_SEARCH_ENGINES } from '../policy/safesearch.js';
 import type { UpstreamHealth } from '../upstream/types.js';
 
 /** What the metrics read at scrape time; app.ts hands these over. */
@@ -22,6 +24,8 @@ export interface MetricsSources {
   listRefreshes(): ReadonlyArray<{ name: string; ok: boolean; at: number | null }>;
   /** 1 while answering normally; 0 while refusing to serve for want of a good list. */
   serving(): boolean;
+  /** The abuse feed's counts and ages (never entries). */
+  abuse(): AbuseStatus;
 }
 
 /** Category and venue names for decoding Answer.block; app.ts updates them when lists or venues change. */
@@ -105,6 +109,8 @@ export function createMetrics(sources: MetricsSources, initial: BlockLabels): Ro
   let labels = initial;
   let blocked = new Float64Array((labels.venues.length + 1) * (MAX_CATEGORIES + 1));
   const blockedTotals = new Map<string, { venue: string; category: string; value: number }>();
+  // [engine index in SAFE_SEARCH_ENGINES].
+  const safeSearch = new Float64Array(SAFE_SEARCH_ENGINES.length);
 
   function foldBlocked(): void {
     const width = MAX_CATEGORIES + 1;
@@ -176,6 +182,18 @@ export function createMetrics(sources: MetricsSources, initial: BlockLabels): Ro
       },
     }),
     new Counter({
+      name: 'roje_safesearch_answers_total',
+      help: "Answers rewritten to a search engine's SafeSearch host (CNAME + the safe host's addresses), by engine",
+      labelNames: ['engine'] as const,
+      registers: [],
+      collect() {
+        this.reset();
+        for (let i = 0; i < safeSearch.length; i++) {
+          if (safeSearch[i] !== 0) this.inc({ engine: SAFE_SEARCH_ENGINES[i] }, safeSearch[i]);
+        }
+      },
+    }),
+    new Counter({
       name: 'roje_cache_hits_total',
       help: 'Answers served from the cache (stale ones included)',
       registers: [],
@@ -241,6 +259,53 @@ export function createMetrics(sources: MetricsSources, initial: BlockLabels): Ro
       },
     }),
     new Gauge({
+      name: 'roje_abuse_entries',
+      help: 'Abuse feed entries enforced (distinct hashes; counts only, never the entries)',
+      registers: [],
+      collect() {
+        this.set(sources.abuse().entries);
+      },
+    }),
+    new Gauge({
+      name: 'roje_abuse_page_entries',
+      help: 'Page-level abuse entries: enforced="false" counts those DNS cannot enforce (abuse.pageEntries: count)',
+      labelNames: ['enforced'] as const,
+      registers: [],
+      collect() {
+        const a = sources.abuse();
+        this.set({ enforced: 'true' }, a.pages - a.pagesNotEnforced);
+        this.set({ enforced: 'false' }, a.pagesNotEnforced);
+      },
+    }),
+    new Gauge({
+      name: 'roje_abuse_feed_age_seconds',
+      help: 'Seconds since each abuse source was last confirmed by its publisher (or read from its file)',
+      labelNames: ['source'] as const,
+      registers: [],
+      collect() {
+        this.reset();
+        for (const f of sources.abuse().feeds) this.set({ source: f.name }, f.ageSeconds);
+      },
+    }),
+    new Gauge({
+      name: 'roje_abuse_feed_stale',
+      help: '1 while an abuse source is older than abuse.maxAge (default 12h)',
+      labelNames: ['source'] as const,
+      registers: [],
+      collect() {
+        this.reset();
+        for (const f of sources.abuse().feeds) this.set({ source: f.name }, f.stale ? 1 : 0);
+      },
+    }),
+    new Gauge({
+      name: 'roje_abuse_feed_configured',
+      help: '1 when the lists in force hold an abuse source (Friendly WiFi requires one), else 0',
+      registers: [],
+      collect() {
+        this.set(sources.abuse().sources > 0 ? 1 : 0);
+      },
+    }),
+    new Gauge({
       name: 'roje_list_refresh_success',
       help: '1 when the last refresh of a list source succeeded (or had nothing new), 0 when it failed or is held',
       labelNames: ['source'] as const,
@@ -280,6 +345,8 @@ export function createMetrics(sources: MetricsSources, initial: BlockLabels): Ro
       const r = answer.rcode < 0 ? RCODES - 1 : (RCODE_INDEX.get(answer.rcode) ?? RCODES - 2);
       const s = SOURCE_INDEX.get(answer.source) ?? 0;
       queries[((t * QTYPES + q) * RCODES + r) * SOURCES.length + s]++;
+      const engine = answer.safeSearch;
+      if (engine !== undefined && engine >= 0 && engine < safeSearch.length) safeSearch[engine]++;
       const block = answer.block;
       if (block === undefined) return;
       const row = (block.venue + 1) * (MAX_CATEGORIES + 1);

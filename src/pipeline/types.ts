@@ -45,6 +45,11 @@ export interface Answer {
    */
   block?: { categories: number; venue: number };
   /**
+   * Set by the SafeSearch stage on an answer it rewrote to an engine's safe host, for metrics: the
+   * engine's index in SAFE_SEARCH_ENGINES (src/policy/safesearch.ts).
+   */
+  safeSearch?: number;
+  /**
    * Set by the forward stage so that the cache stage can store the upstream's answer; only on the
    * first of the answers that share one coalesced exchange, so it is stored once.
    */

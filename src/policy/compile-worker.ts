@@ -7,7 +7,8 @@
  */
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { ERROR_CODES, RojeError, type RojeErrorCode } from '../errors.js';
-import { type CompileResult, compileSources } from './compile.js';
+import { abuseKey, keyBytes } from './abuse/key.js';
+import { type AbuseCompileOptions, type CompileResult, compileSources } from './compile.js';
 import type { ListSource } from './types.js';
 
 const MARK = 'rojeCompileWorker';
@@ -20,7 +21,10 @@ type Reply =
  * Compiles `sources` on a worker thread. Resolves with the artifact and the report; rejects with the
  * RojeError the compile raised (same code and message), or ROJE_ERR_LIST_COMPILE if the worker died.
  */
-export function compileInWorker(sources: readonly ListSource[]): Promise<CompileResult> {
+export function compileInWorker(
+  sources: readonly ListSource[],
+  abuse?: AbuseCompileOptions,
+): Promise<CompileResult> {
   return new Promise<CompileResult>((resolve, reject) => {
     let settled = false;
     const settle = (fn: () => void) => {
@@ -31,7 +35,11 @@ export function compileInWorker(sources: readonly ListSource[]): Promise<Compile
     let worker: Worker;
     try {
       worker = new Worker(new URL(import.meta.url), {
-        workerData: { [MARK]: true, sources: sources.map((s) => ({ ...s })) },
+        workerData: {
+          [MARK]: true,
+          sources: sources.map((s) => ({ ...s })),
+          abuse: abuse === undefined ? null : { key: keyBytes(abuse.key), pageEntries: abuse.pageEntries },
+        },
       });
     } catch (err) {
       reject(
@@ -68,11 +76,20 @@ function knownCode(code: string): RojeErrorCode {
   return Object.hasOwn(ERROR_CODES, code) ? (code as RojeErrorCode) : 'ROJE_ERR_LIST_COMPILE';
 }
 
-async function runWorker(port: NonNullable<typeof parentPort>, sources: ListSource[]): Promise<void> {
+interface WorkerInput {
+  sources: ListSource[];
+  abuse: { key: Uint8Array; pageEntries: AbuseCompileOptions['pageEntries'] } | null;
+}
+
+async function runWorker(port: NonNullable<typeof parentPort>, input: WorkerInput): Promise<void> {
   let reply: Reply;
   let transfer: ArrayBuffer[] = [];
   try {
-    const { artifact, report } = await compileSources(sources);
+    const abuse = input.abuse;
+    const { artifact, report } = await compileSources(
+      input.sources,
+      abuse === null ? {} : { abuse: { key: abuseKey(abuse.key), pageEntries: abuse.pageEntries } },
+    );
     // Transfer needs an ArrayBuffer of its own: a Buffer may be a view into a larger (pooled) one.
     const whole = artifact.byteOffset === 0 && artifact.byteLength === artifact.buffer.byteLength;
     const bytes = whole
@@ -94,5 +111,5 @@ async function runWorker(port: NonNullable<typeof parentPort>, sources: ListSour
 }
 
 if (!isMainThread && parentPort !== null && (workerData as Record<string, unknown> | null)?.[MARK] === true) {
-  await runWorker(parentPort, (workerData as { sources: ListSource[] }).sources);
+  await runWorker(parentPort, workerData as WorkerInput);
 }

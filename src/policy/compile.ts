@@ -5,6 +5,7 @@
  * that a big compile never blocks the query loop.
  */
 import { RojeError } from '../errors.js';
+import type { AbuseKey } from './abuse/format.js';
 import { createListBuilder } from './compiled/index.js';
 import { openList } from './parsers/index.js';
 import {
@@ -32,6 +33,9 @@ export interface SourceReport {
   /** The first skipped lines with their line numbers (at most 20). */
   samples: ParseStats['samples'];
   notes: Partial<Record<ParseNote, number>>;
+  /** Abuse sources: page-level entries read, and whether their hosts are blocked (else only counted). */
+  pages?: number;
+  pagesBlocked?: boolean;
   /** Hex SHA-256 of the source bytes (as read: compressed bytes for a .gz file). */
   sha256: string;
   bytes: number;
@@ -57,7 +61,20 @@ export interface CompileResult {
 export interface CompileOptions {
   /** The clock, for readAt and compiledAt (tests). */
   now?: () => Date;
+  /** The deployment's abuse key and page entry setting: needed when a source is in a confidential category. */
+  abuse?: AbuseCompileOptions;
 }
+
+export interface AbuseCompileOptions {
+  key: AbuseKey;
+  /**
+   * Page-level entries (a URL on a host that also serves other content): `count` reports them as not
+   * enforceable by DNS; `block-host` blocks their whole host (an explicit operator choice).
+   */
+  pageEntries: PageEntries;
+}
+
+export type PageEntries = 'count' | 'block-host';
 
 /**
  * Compiles `sources` in order; categories get their bits in order of first appearance. Throws RojeError:
@@ -88,10 +105,23 @@ export async function compileSources(
   for (const source of sources) {
     const bit = builder.category(source.category);
     const readAt = now().toISOString();
-    const opened = await openList(source);
+    const confidential = CONFIDENTIAL_CATEGORIES.has(source.category);
+    const opened = await openList(
+      { ...source, format: abuseFormat(source, confidential) },
+      options.abuse !== undefined ? { abuseKey: options.abuse.key } : {},
+    );
+    const blockPages = options.abuse?.pageEntries === 'block-host';
     let rules = 0;
+    let pages = 0;
     try {
       for await (const rule of opened.rules) {
+        if (rule.page === true) {
+          pages++;
+          if (!blockPages && rule.digest !== undefined) {
+            builder.addListed(rule.digest, bit);
+            continue;
+          }
+        }
         builder.add(rule, bit);
         rules++;
       }
@@ -102,6 +132,13 @@ export async function compileSources(
     }
     const stats = opened.stats;
     const skippedTotal = Object.values(stats.skipped).reduce((a, b) => a + (b ?? 0), 0);
+    if (confidential && stats.rules === 0) {
+      // An abuse list that matches nothing must not pass for a working one (fail closed).
+      throw new RojeError(
+        'ROJE_ERR_LIST_FORMAT',
+        `list "${source.name}" (${source.path}) is in the category "${source.category}" but holds no entry (${stats.lines} lines, ${skippedTotal} skipped): expected one domain or URL a line, or roje hashes`,
+      );
+    }
     const sha256 = opened.sha256();
     builder.addSource({
       name: source.name,
@@ -111,6 +148,7 @@ export async function compileSources(
       skipped: skippedTotal,
       sha256,
       readAt,
+      ...(confidential ? { pages, pagesBlocked: blockPages } : {}),
     });
     entries += rules;
     reports.push({
@@ -130,13 +168,14 @@ export async function compileSources(
       sha256,
       bytes: opened.bytes(),
       readAt,
+      ...(confidential ? { pages, pagesBlocked: blockPages } : {}),
     });
   }
 
   const compiledAt = now().toISOString();
   let artifact: Buffer;
   try {
-    artifact = builder.finish({ compiledAt });
+    artifact = builder.finish({ compiledAt, hashedKeyId: options.abuse?.key.id ?? null });
   } catch (err) {
     throw wrap(err, 'building the artifact');
   }
@@ -153,6 +192,27 @@ export async function compileSources(
       ms: performance.now() - started,
     },
   };
+}
+
+/**
+ * Sources in a confidential category are read as the abuse feed format (hashed as they are read), and
+ * only they: a clear-text format there would put the names in the artifact.
+ */
+function abuseFormat(source: ListSource, confidential: boolean): ListSource['format'] {
+  const format = source.format ?? 'auto';
+  if (confidential && format !== 'auto' && format !== 'abuse') {
+    throw new RojeError(
+      'ROJE_ERR_LIST_FORMAT',
+      `list "${source.name}" is in the confidential category "${source.category}": it is read as the abuse feed format (domains, URLs or roje hashes), not ${format}`,
+    );
+  }
+  if (!confidential && format === 'abuse') {
+    throw new RojeError(
+      'ROJE_ERR_LIST_FORMAT',
+      `list "${source.name}": the abuse format is only for the confidential category "abuse", not "${source.category}"`,
+    );
+  }
+  return confidential ? 'abuse' : format;
 }
 
 function wrap(err: unknown, where: string): RojeError {

@@ -1,6 +1,7 @@
 /**
  * The per-query decision: is this name blocked for this venue, why, and how. Hot path: no allocation,
  * results go into caller-owned objects. Order (README "Policies and block modes"):
+ *   0. the abuse feed's hashed entries block for every venue (no allow addition or policy passes them);
  *   1. the venue's deny additions block (EDE 17 Filtered, "venue-deny"), unless an allow addition is
  *      as specific or more;
  *   2. the venue's allow additions pass the name whatever the lists say;
@@ -55,6 +56,15 @@ export function decide(
   out.action = ACTION.POLICY;
   out.localIndex = -1;
   out.venueAllowed = false;
+  // The abuse feed first, and whatever the venue's policy says: it is mandatory for every client.
+  if (lists.hashedEntries !== 0) {
+    const hashed = lists.lookupHashedWire(buf, start);
+    if (hashed !== 0) {
+      out.kind = LIST_BLOCK;
+      out.categories = hashed;
+      return LIST_BLOCK;
+    }
+  }
   const additions = policy.additions;
   if (additions.size !== 0) {
     const verdict = additions.matchWire(buf, start);
@@ -107,6 +117,9 @@ export const EMPTY_LISTS: CompiledLists = Object.freeze({
   localData(): readonly LocalRecord[] {
     return [];
   },
+  hashedEntries: 0,
+  lookupHashedWire: () => 0,
+  hashedListedWire: () => false,
 });
 
 /**

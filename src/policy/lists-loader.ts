@@ -8,7 +8,12 @@
 import { stat } from 'node:fs/promises';
 import type { RojeConfig } from '../config/schema.js';
 import { isFeedSource } from '../feeds/types.js';
-import { type CompileReport, type CompileResult, compileSources } from './compile.js';
+import {
+  type AbuseCompileOptions,
+  type CompileReport,
+  type CompileResult,
+  compileSources,
+} from './compile.js';
 import { compileInWorker } from './compile-worker.js';
 import { createListBuilder, loadArtifact, readArtifact } from './compiled/index.js';
 import type { CompiledLists, ListSource } from './types.js';
@@ -43,8 +48,10 @@ export const IN_THREAD_MAX_BYTES = 64 * 1024;
 
 export interface ListsLoaderDeps {
   /** Replaces the choice between this thread and the worker (tests). */
-  compile?: (sources: readonly ListSource[]) => Promise<CompileResult>;
-  readArtifact?: (path: string) => Promise<CompiledLists>;
+  compile?: (sources: readonly ListSource[], abuse?: AbuseCompileOptions) => Promise<CompileResult>;
+  readArtifact?: (path: string, abuse?: AbuseCompileOptions) => Promise<CompiledLists>;
+  /** The abuse key and page entry setting (src/policy/abuse): needed for abuse sources and hashed artifacts. */
+  abuse?: AbuseCompileOptions;
   /** The feed manager; without it every URL source counts as missing. */
   feeds?: FeedCopies;
 }
@@ -76,16 +83,20 @@ export async function loadLists(
   deps: ListsLoaderDeps = {},
 ): Promise<LoadedListSet> {
   const started = performance.now();
+  const abuse = deps.abuse;
   if (config.compiled !== null) {
-    const lists = await (deps.readArtifact ?? readArtifact)(config.compiled);
+    const lists = await (deps.readArtifact ?? readArtifact)(config.compiled, abuse);
     return { lists, from: 'compiled', report: null, ms: performance.now() - started, missing: [] };
   }
   if (config.lists.length === 0) {
     return { lists: emptyLists(), from: 'none', report: null, ms: performance.now() - started, missing: [] };
   }
   const { sources, missing } = resolveSources(config.lists, deps.feeds);
-  const { artifact, report } = await (deps.compile ?? compileLists)(sources);
-  const lists = loadArtifact(artifact, 'compiled from the configured lists', { trusted: true });
+  const { artifact, report } = await (deps.compile ?? compileLists)(sources, abuse);
+  const lists = loadArtifact(artifact, 'compiled from the configured lists', {
+    trusted: true,
+    abuseKey: abuse?.key ?? null,
+  });
   return { lists, from: 'lists', report, ms: performance.now() - started, missing };
 }
 
@@ -117,18 +128,22 @@ export function resolveSources(
 }
 
 /** Compiles on this thread when the sources are small (see IN_THREAD_MAX_BYTES), else in the worker. */
-export async function compileLists(sources: readonly ListSource[]): Promise<CompileResult> {
+export async function compileLists(
+  sources: readonly ListSource[],
+  abuse?: AbuseCompileOptions,
+): Promise<CompileResult> {
+  const options = abuse === undefined ? {} : { abuse };
   let total = 0;
   for (const source of sources) {
     try {
       total += (await stat(source.path)).size;
     } catch {
       // Unreadable: compileSources raises the proper ROJE_ERR_LIST_READ, and quickly.
-      return compileSources(sources);
+      return compileSources(sources, options);
     }
-    if (total >= IN_THREAD_MAX_BYTES) return compileInWorker(sources);
+    if (total >= IN_THREAD_MAX_BYTES) return compileInWorker(sources, abuse);
   }
-  return compileSources(sources);
+  return compileSources(sources, options);
 }
 
 /** An artifact with no sources: blocks nothing. Small and fast enough to build on the main thread. */

@@ -4,8 +4,12 @@
  * compile command and the policy stage all meet here.
  */
 
-/** The list formats roje reads. `auto` detects the format from the content. */
-export type ListFormat = 'hosts' | 'domains' | 'adblock' | 'rpz' | 'squidguard';
+/**
+ * The list formats roje reads. `auto` detects the format from the content. `abuse` (the confidential
+ * abuse feed: domains, URLs or pre-hashed entries, src/policy/abuse/format.ts) is never detected: it is
+ * the format of every source in a confidential category, and only of those.
+ */
+export type ListFormat = 'hosts' | 'domains' | 'adblock' | 'rpz' | 'squidguard' | 'abuse';
 
 /**
  * How far a rule reaches from its name:
@@ -31,6 +35,13 @@ export interface ListRule {
   local?: LocalRecord[];
   /** 1-based line in the source, for messages. */
   line: number;
+  /**
+   * An abuse feed entry: the HMAC-SHA-256 of its name (and `name` is empty: the name is never kept).
+   * Scope subtree for a whole domain, exact for the host of a listed page.
+   */
+  digest?: Uint8Array;
+  /** An abuse entry that lists a page, not a whole domain: DNS can only act on its host. */
+  page?: boolean;
 }
 
 export interface LocalRecord {
@@ -102,6 +113,13 @@ export interface SourceMeta {
   sha256: string;
   /** ISO 8601 time the source was read. */
   readAt: string;
+  /**
+   * Abuse sources: page-level entries read (a URL on a host that also serves other content), and
+   * whether their hosts are blocked (`abuse.pageEntries: block-host`) or only counted as not
+   * enforceable by DNS. `entries` counts what is enforced.
+   */
+  pages?: number;
+  pagesBlocked?: boolean;
 }
 
 /**
@@ -169,4 +187,16 @@ export interface CompiledLists {
   lookup(name: string, out?: LookupResult): LookupResult;
   /** RPZ local data, by LookupResult.localIndex. */
   localData(index: number): readonly LocalRecord[];
+  /** Distinct hashed (abuse feed) entries enforced; 0 when there are none. */
+  readonly hashedEntries: number;
+  /**
+   * Category mask of the hashed entries that match the wire name at buf[start] (the name itself or a
+   * parent domain of two labels or more; a page host only as the name itself). 0 when none match.
+   */
+  lookupHashedWire(buf: Buffer, start: number): number;
+  /**
+   * Whether the wire name matches any hashed entry, enforced or only counted (a page host under
+   * `abuse.pageEntries: count`): what a query log must not print. Not for the hot path.
+   */
+  hashedListedWire(buf: Buffer, start: number): boolean;
 }

@@ -76,7 +76,7 @@ t.test('lists, policies and venues are summarized; the lists are read and compil
       'blockTtl: 2m',
       'blockPage: { ipv4: 192.0.2.80 }',
       'policies:',
-      '  library: { block: [adult], blockMode: blockpage, allow: [wikipedia.org] }',
+      '  library: { block: [adult, abuse], blockMode: blockpage, allow: [wikipedia.org] }',
       'venues: [{ name: tirana-library, networks: [192.168.10.0/24], policy: library }]',
     ].join('\n'),
     'missing.yaml': 'upstreams: [udp://127.0.0.1:5300]\nlists: [{ category: adult, path: nope.txt }]\n',
@@ -91,7 +91,7 @@ t.test('lists, policies and venues are summarized; the lists are read and compil
   );
   t.match(
     out,
-    'policies   default: block all (nxdomain); library: block adult (blockpage), 1 allowed; blocked answers TTL 2m, block page 192.0.2.80\n',
+    'policies   default: block all (nxdomain); library: block adult, abuse (blockpage), 1 allowed; blocked answers TTL 2m, block page 192.0.2.80\n',
   );
   t.match(out, 'venues     tirana-library (192.168.10.0/24) -> library; other clients -> default\n');
   t.match(out, 'entries    2 rules from 1 source (adult: 2, 1 lines skipped)\n');

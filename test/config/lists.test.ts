@@ -55,7 +55,7 @@ t.test('lists: bad entries name the key and the expected form', async (t) => {
   t.match(err.message, /is required/);
   err = await fail({ lists: [{ category: 'adult', path: 'x', format: 'csv' }] });
   t.equal(err.key, 'lists[0].format');
-  t.match(err.message, /one of auto, hosts, domains, adblock, rpz, squidguard, got "csv"/);
+  t.match(err.message, /one of auto, hosts, domains, adblock, rpz, squidguard, abuse, got "csv"/);
   err = await fail({ lists: [{ category: 'adult', path: 'x', fromat: 'rpz' }] });
   t.match(err.message, /unknown key "lists\[0\]\.fromat" \(did you mean "lists\[0\]\.format"\?\)/);
   err = await fail({ lists: [{ category: 'adult', path: 'x', name: 'a b' }] });
@@ -155,26 +155,31 @@ t.test('policies: defaults filled in, names normalized, "default" always present
     blockPage: { ipv4: '192.0.2.1' },
     policies: {
       school: {
-        block: ['adult', 'gambling', 'adult'],
+        block: ['adult', 'gambling', 'adult', 'abuse'],
         blockMode: 'blockpage',
         allow: ['Wikipedia.ORG.', 'bücher.example'],
         deny: ['games.example', 'games.example'],
       },
-      cafe: { block: [] },
+      cafe: { block: ['abuse'] },
     },
   });
+  // SafeSearch is on by default (README "SafeSearch").
+  const safeSearch = { google: true, bing: true, duckduckgo: true, youtube: 'moderate' };
   t.same(cfg.policies, {
-    default: { block: 'all', blockMode: 'nxdomain', allow: [], deny: [] },
+    default: { block: 'all', blockMode: 'nxdomain', allow: [], deny: [], safeSearch },
     school: {
-      block: ['adult', 'gambling'],
+      block: ['adult', 'gambling', 'abuse'],
       blockMode: 'blockpage',
       allow: ['wikipedia.org', 'xn--bcher-kva.example'],
       deny: ['games.example'],
+      safeSearch,
     },
-    cafe: { block: [], blockMode: 'nxdomain', allow: [], deny: [] },
+    cafe: { block: ['abuse'], blockMode: 'nxdomain', allow: [], deny: [], safeSearch },
   });
-  const own = await load({ policies: { default: { block: ['adult'], blockMode: 'refused' } } });
-  t.same(own.policies, { default: { block: ['adult'], blockMode: 'refused', allow: [], deny: [] } });
+  const own = await load({ policies: { default: { block: ['adult', 'abuse'], blockMode: 'refused' } } });
+  t.same(own.policies, {
+    default: { block: ['adult', 'abuse'], blockMode: 'refused', allow: [], deny: [], safeSearch },
+  });
 });
 
 t.test('policies: errors name the key', async (t) => {
@@ -206,7 +211,7 @@ t.test('policies: errors name the key', async (t) => {
 
 t.test('venues: networks canonical, policies must exist, a network belongs to one venue', async (t) => {
   const cfg = await load({
-    policies: { library: { block: ['adult'] } },
+    policies: { library: { block: ['adult', 'abuse'] } },
     venues: [
       { name: 'tirana-library', networks: ['192.168.10.0/24', 'FD00:10::/64'], policy: 'library' },
       { name: 'kids-corner', networks: ['192.168.10.128/25'], policy: 'default' },

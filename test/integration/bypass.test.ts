@@ -19,7 +19,7 @@ t.test('each rule, every query type, every venue; the upstream never asked', asy
     lists: [],
     // A venue that allows everything still gets the bypass answers.
     policies: {
-      open: { block: [], blockMode: 'nxdomain', allow: ['icloud.com', 'use-application-dns.net'] },
+      open: { block: ['abuse'], blockMode: 'nxdomain', allow: ['icloud.com', 'use-application-dns.net'] },
     },
     venues: [{ name: 'lobby', networks: ['127.0.0.2/32'], policy: 'open' }],
   });

@@ -60,7 +60,7 @@ t.test('a reload switches query logging on', async (t) => {
 
 t.test('per-query logs never name an entry of a confidential category', async (t) => {
   const dir = t.testdir({
-    'abuse.hosts': '0.0.0.0 canary.abuse.roje.test\n',
+    'abuse.txt': 'canary.abuse.roje.test\n',
     'adult.hosts': '0.0.0.0 adult.roje.test\n',
   });
   const roje = await startRoje(
@@ -68,7 +68,7 @@ t.test('per-query logs never name an entry of a confidential category', async (t
       upstreams: [udpUrl(fake)],
       log: { queries: true },
       lists: [
-        { category: 'abuse', path: join(dir, 'abuse.hosts') },
+        { category: 'abuse', path: join(dir, 'abuse.txt') },
         { category: 'adult', path: join(dir, 'adult.hosts') },
       ],
     },

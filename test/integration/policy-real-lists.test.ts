@@ -55,8 +55,9 @@ if (!existsSync(DATA)) {
       upstreams: [udpUrl(fake)],
       lists: [{ category: 'adult', path: adult }],
       policies: {
-        default: { block: 'all', blockMode: 'nxdomain' },
-        open: { block: [], blockMode: 'nxdomain' },
+        // SafeSearch off: popular unlisted names include search engines, answered otherwise (README "SafeSearch").
+        default: { block: 'all', blockMode: 'nxdomain', safeSearch: false },
+        open: { block: ['abuse'], blockMode: 'nxdomain', safeSearch: false },
       },
       venues: [{ name: 'open', networks: ['127.0.0.6/32'], policy: 'open' }],
     },

@@ -42,7 +42,7 @@ const roje = await startRoje(
     policies: {
       default: { block: 'all', blockMode: 'nxdomain' },
       cafe: { block: ['adult', 'abuse'], blockMode: 'blockpage', deny: ['social.example'] },
-      arcade: { block: ['gambling'], blockMode: 'null' },
+      arcade: { block: ['gambling', 'abuse'], blockMode: 'null' },
       school: { block: 'all', blockMode: 'refused', allow: ['casino.example'] },
     },
     venues: [
@@ -190,7 +190,7 @@ t.test('a reload applies new policies and venues', async (t) => {
   const raw = {
     upstreams: [udpUrl(fake)],
     lists: [{ category: 'adult', path: files.adult, format: 'adblock' }],
-    policies: { default: { block: [], blockMode: 'nxdomain' } },
+    policies: { default: { block: ['abuse'], blockMode: 'nxdomain' } },
   };
   const r2 = await startRoje(raw, { t });
   t.same(
@@ -202,8 +202,8 @@ t.test('a reload applies new policies and venues', async (t) => {
     await r2.configFor({
       ...raw,
       policies: {
-        default: { block: [], blockMode: 'nxdomain' },
-        kiosk: { block: ['adult'], blockMode: 'null' },
+        default: { block: ['abuse'], blockMode: 'nxdomain' },
+        kiosk: { block: ['adult', 'abuse'], blockMode: 'null' },
       },
       venues: [{ name: 'kiosk', networks: ['127.0.0.5'], policy: 'kiosk' }],
     }),

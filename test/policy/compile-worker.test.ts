@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import t from 'tap';
 import { SAMPLE_LISTS } from '../../src/config/filtering.js';
+import { ephemeralAbuseKey } from '../../src/policy/abuse/key.js';
 import { compileSources } from '../../src/policy/compile.js';
 import { compileInWorker } from '../../src/policy/compile-worker.js';
 import { loadArtifact } from '../../src/policy/compiled/index.js';
@@ -10,12 +11,14 @@ import { loadArtifact } from '../../src/policy/compiled/index.js';
 // Starting a worker under the TypeScript loader takes seconds, so this file starts only two.
 
 t.test('the worker compiles what the calling thread would, and hands the bytes back', async (t) => {
-  const here = await compileSources(SAMPLE_LISTS);
-  const there = await compileInWorker(SAMPLE_LISTS);
+  // The abuse sample is hashed with the key handed to the worker: same key, same lookups.
+  const abuse = { key: ephemeralAbuseKey(), pageEntries: 'count' as const };
+  const here = await compileSources(SAMPLE_LISTS, { abuse });
+  const there = await compileInWorker(SAMPLE_LISTS, abuse);
   t.ok(Buffer.isBuffer(there.artifact));
   t.equal(there.artifact.length, here.artifact.length, 'same size (only compiledAt differs)');
-  const a = loadArtifact(here.artifact);
-  const b = loadArtifact(there.artifact);
+  const a = loadArtifact(here.artifact, 'here', { abuseKey: abuse.key });
+  const b = loadArtifact(there.artifact, 'there', { abuseKey: abuse.key });
   t.same(b.categories, a.categories);
   t.equal(b.entries, a.entries);
   t.same(
@@ -25,6 +28,13 @@ t.test('the worker compiles what the calling thread would, and hands the bytes b
   for (const name of ['adult.roje.test', 'lottery.casino.roje.test', 'x.doh.roje.test', 'example.com']) {
     t.same(b.lookup(name), a.lookup(name), name);
   }
+  const canary = Buffer.from('\x0dcanary-domain\x05abuse\x04roje\x04test\x00', 'latin1');
+  t.equal(
+    b.lookupHashedWire(canary, 0),
+    1 << b.categories.indexOf('abuse'),
+    'the abuse canary, hashed in the worker',
+  );
+  t.equal(a.lookupHashedWire(canary, 0), b.lookupHashedWire(canary, 0));
   t.same(
     there.report.sources.map((s) => [s.name, s.format, s.rules]),
     here.report.sources.map((s) => [s.name, s.format, s.rules]),

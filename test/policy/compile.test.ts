@@ -1,27 +1,31 @@
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { SAMPLE_LISTS } from '../../src/config/filtering.js';
 import { isRojeError } from '../../src/errors.js';
+import { ephemeralAbuseKey } from '../../src/policy/abuse/key.js';
 import { compileSources } from '../../src/policy/compile.js';
 import { loadArtifact } from '../../src/policy/compiled/index.js';
 import { ACTION } from '../../src/policy/types.js';
 
 const clock = () => new Date('2026-01-02T03:04:05.000Z');
+const ABUSE = { key: ephemeralAbuseKey(), pageEntries: 'count' as const };
 
-t.test('the bundled samples compile: three formats, three categories, the demo names blocked', async (t) => {
-  const { artifact, report } = await compileSources(SAMPLE_LISTS, { now: clock });
-  t.same(report.categories, ['adult', 'gambling', 'doh-bypass']);
+t.test('the bundled samples compile: four formats, four categories, the demo names blocked', async (t) => {
+  const { artifact, report } = await compileSources(SAMPLE_LISTS, { now: clock, abuse: ABUSE });
+  t.same(report.categories, ['adult', 'gambling', 'doh-bypass', 'abuse']);
   t.same(
     report.sources.map((s) => [s.name, s.category, s.format, s.rules, s.skippedTotal]),
     [
       ['sample-adult', 'adult', 'hosts', 4, 0],
       ['sample-gambling', 'gambling', 'adblock', 4, 0],
       ['sample-doh-bypass', 'doh-bypass', 'rpz', 2, 0],
+      ['sample-abuse', 'abuse', 'abuse', 2, 0],
     ],
   );
-  t.equal(report.entries, 10);
+  t.match(report.sources[3], { pages: 2, pagesBlocked: false }, 'two page entries, counted');
+  t.equal(report.entries, 12);
   t.equal(report.artifactBytes, artifact.length);
   t.equal(report.compiledAt, '2026-01-02T03:04:05.000Z');
   for (const s of report.sources) {
@@ -32,8 +36,9 @@ t.test('the bundled samples compile: three formats, three categories, the demo n
   }
   t.same(report.sources[2].notes, { 'rpz-merged': 1 }, 'the RPZ name and *.name pair read as one rule');
 
-  const lists = loadArtifact(artifact);
-  t.equal(lists.entries, 10);
+  const lists = loadArtifact(artifact, '(test)', { abuseKey: ABUSE.key });
+  t.equal(lists.entries, 12);
+  t.equal(lists.hashedEntries, 2);
   t.equal(lists.compiledAt, '2026-01-02T03:04:05.000Z');
   t.same(
     lists.sources.map((s) => [s.name, s.entries, s.sha256]),
@@ -83,14 +88,19 @@ t.test('skipped lines are counted per reason with their line numbers', async (t)
   );
   t.equal(report.entries, 2);
 
-  const abuse = await compileSources([{ name: 'feed', category: 'abuse', path: join(dir, 'bad.hosts') }]);
+  // The abuse category reads its own format (one name or URL a line): hosts lines are not entries.
+  writeFileSync(join(dir, 'abuse.txt'), `${readFileSync(join(dir, 'bad.hosts'), 'utf8')}entry.example\n`);
+  const abuse = await compileSources([{ name: 'feed', category: 'abuse', path: join(dir, 'abuse.txt') }], {
+    abuse: ABUSE,
+  });
+  await t.rejects(
+    compileSources([{ name: 'feed', category: 'abuse', path: join(dir, 'bad.hosts') }], { abuse: ABUSE }),
+    { code: 'ROJE_ERR_LIST_FORMAT', message: /holds no entry \(6 lines, 5 skipped\)/ },
+    'an abuse list that matches nothing fails the compile (fail closed)',
+  );
   t.same(
     abuse.report.sources[0].samples.map((x) => [x.line, x.reason, x.text]),
-    [
-      [3, 'label-too-long', '[confidential]'],
-      [4, 'bad-character', '[confidential]'],
-      [5, 'not-a-name', '[confidential]'],
-    ],
+    [2, 3, 4, 5, 6].map((line) => [line, 'unsupported-syntax', '[confidential]']),
     'a confidential category reports line numbers and reasons, never the lines',
   );
 });

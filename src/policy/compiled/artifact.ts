@@ -5,9 +5,11 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { RojeError } from '../../errors.js';
+import type { AbuseKey } from '../abuse/format.js';
 import type { CompiledLists } from '../types.js';
 import type { ArtifactMeta } from './builder.js';
 import { Compiled } from './compiled-lists.js';
+import { HASHED_STRIDE, HashedLookup } from './hashed.js';
 import {
   CHECKSUM_SIZE,
   FORMAT_VERSION,
@@ -28,13 +30,15 @@ function bad(source: string, what: string): never {
 
 /**
  * Verifies and opens an artifact. `source` names it in error messages (a file path, say); `trusted`
- * skips the checksum for bytes the builder has just produced in this process or its worker.
- * ROJE_ERR_LIST_ARTIFACT when the magic, version, sizes or checksum are wrong.
+ * skips the checksum for bytes the builder has just produced in this process or its worker; `abuseKey`
+ * is the deployment's key, needed when the artifact holds hashed (abuse feed) entries.
+ * ROJE_ERR_LIST_ARTIFACT when the magic, version, sizes or checksum are wrong; ROJE_ERR_ABUSE_KEY when
+ * hashed entries come without the key they were made with (they would match nothing: fail closed).
  */
 export function loadArtifact(
   input: Buffer,
   source = '(buffer)',
-  options: { trusted?: boolean } = {},
+  options: { trusted?: boolean; abuseKey?: AbuseKey | null } = {},
 ): LoadedLists {
   if (input.length < HEADER_SIZE + CHECKSUM_SIZE) {
     bad(
@@ -85,6 +89,11 @@ export function loadArtifact(
   const [poolOff, poolLen] = section(H.POOL_OFF, H.POOL_LEN, 1, 'label');
   const [recsOff, recsLen] = section(H.RECS_OFF, H.RECS_LEN, 4 * RECORD_STRIDE, 'record');
   const [slotsOff, slotsLen] = section(H.SLOTS_OFF, H.SLOTS_LEN, 4 * SLOT_STRIDE, 'node');
+  const [hashedOff, hashedLen] = section(H.HASHED_OFF, H.HASHED_LEN, 4 * HASHED_STRIDE, 'hashed');
+  const hashedSlots = hashedLen / (4 * HASHED_STRIDE);
+  if (hashedSlots !== 0 && (hashedSlots < 8 || (hashedSlots & (hashedSlots - 1)) !== 0)) {
+    bad(source, `inconsistent header: ${hashedSlots} hashed slots is not a power of two`);
+  }
   const slotCount = h(H.SLOT_COUNT);
   const nodeCount = h(H.NODE_COUNT);
   if (slotCount * SLOT_STRIDE * 4 !== slotsLen || nodeCount >= slotCount || recsLen === 0) {
@@ -101,9 +110,26 @@ export function loadArtifact(
     bad(source, 'the metadata section lacks categories, sources or local data');
   }
 
+  let hashed: HashedLookup | null = null;
   // Typed arrays need their byte offset aligned: a Buffer from the pool (small files) may not be.
   const buf = input.byteOffset % 8 === 0 ? input : Buffer.from(input);
   const base = buf.byteOffset;
+  if (hashedSlots !== 0) {
+    const key = options.abuseKey ?? null;
+    if (key === null) {
+      throw new RojeError(
+        'ROJE_ERR_ABUSE_KEY',
+        `compiled lists ${source} hold abuse feed hashes: roje needs the key they were made with (abuse.keyFile, roje compile --abuse-key)`,
+      );
+    }
+    if (meta.hashedKeyId !== key.id) {
+      throw new RojeError(
+        'ROJE_ERR_ABUSE_KEY',
+        `compiled lists ${source} were hashed with key ${meta.hashedKeyId}, but this deployment's key is ${key.id} (abuse.keyFile): their abuse entries would match nothing`,
+      );
+    }
+    hashed = new HashedLookup(new Int32Array(buf.buffer, base + hashedOff, hashedLen / 4), key.hmac);
+  }
   return new Compiled({
     pool: new Uint8Array(buf.buffer, base + poolOff, poolLen),
     records: new Uint32Array(buf.buffer, base + recsOff, recsLen / 4),
@@ -116,11 +142,12 @@ export function loadArtifact(
     entries: meta.entries,
     local: meta.local,
     version: digest.toString('hex'),
+    hashed,
   });
 }
 
 /** Reads and loads an artifact file. ROJE_ERR_LIST_READ when it cannot be read. */
-export async function readArtifact(path: string): Promise<LoadedLists> {
+export async function readArtifact(path: string, abuse?: { key: AbuseKey }): Promise<LoadedLists> {
   let buf: Buffer;
   try {
     buf = await readFile(path);
@@ -129,7 +156,7 @@ export async function readArtifact(path: string): Promise<LoadedLists> {
       cause: err,
     });
   }
-  return loadArtifact(buf, path);
+  return loadArtifact(buf, path, { abuseKey: abuse?.key ?? null });
 }
 
 /**

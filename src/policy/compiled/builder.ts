@@ -10,6 +10,7 @@
 import { createHash } from 'node:crypto';
 import { RojeError } from '../../errors.js';
 import { ACTION, type ListRule, type LocalRecord, MAX_CATEGORIES, type SourceMeta } from '../types.js';
+import { buildHashedTable, type HashedEntry, SCOPE_EXACT, SCOPE_LISTED, SCOPE_SUBTREE } from './hashed.js';
 import {
   ACT_BELOW,
   ACT_EXACT,
@@ -20,6 +21,7 @@ import {
   H,
   HAS_CHILDREN,
   HEADER_SIZE,
+  HEADER_WORDS,
   hashByte,
   hashFinish,
   hashStart,
@@ -40,10 +42,21 @@ export interface ListBuilder {
   category(name: string): number;
   /** Records a source's metadata in the artifact. */
   addSource(meta: SourceMeta): void;
-  /** Adds one rule in the category with bit index `categoryBit` (from category()). */
+  /**
+   * Adds one rule in the category with bit index `categoryBit` (from category()). A rule with a
+   * `digest` (an abuse feed entry) goes to the hashed section.
+   */
   add(rule: ListRule, categoryBit: number): void;
-  /** The artifact bytes. The builder cannot be used afterwards. */
-  finish(options?: { compiledAt?: string }): Buffer;
+  /**
+   * Records a hashed entry that does not block (the host of a page entry counted as not enforceable),
+   * so that lookups can still tell that a name is listed (logs redact it).
+   */
+  addListed(digest: Uint8Array, categoryBit: number): void;
+  /**
+   * The artifact bytes. The builder cannot be used afterwards. `hashedKeyId` names the key of the
+   * hashed entries (required when there are any).
+   */
+  finish(options?: { compiledAt?: string; hashedKeyId?: string | null }): Buffer;
 }
 
 /** Artifact metadata section (JSON). */
@@ -53,6 +66,8 @@ export interface ArtifactMeta {
   compiledAt: string;
   entries: number;
   local: LocalRecord[][];
+  /** Id of the key the hashed entries were made with; null when there are none. */
+  hashedKeyId: string | null;
 }
 
 const ACTION_CODE: Record<ListRule['action'], number> = {
@@ -79,6 +94,7 @@ export function createListBuilder(): ListBuilder {
   const categories: string[] = [];
   const sources: SourceMeta[] = [];
   const local: LocalRecord[][] = [];
+  const hashed: HashedEntry[] = [];
   let entries = 0;
   let finished = false;
 
@@ -275,9 +291,23 @@ export function createListBuilder(): ListBuilder {
       if (!Number.isInteger(categoryBit) || categoryBit < 0 || categoryBit >= categories.length) {
         fail(rule, `category bit ${categoryBit} was not returned by category()`);
       }
+      if (rule.digest !== undefined) {
+        if (rule.action !== 'block' || rule.scope === 'below') fail(rule, 'a hashed entry only blocks');
+        hashed.push({
+          digest: rule.digest,
+          scope: rule.scope === 'exact' ? SCOPE_EXACT : SCOPE_SUBTREE,
+          bit: categoryBit,
+        });
+        entries++;
+        return;
+      }
       const node = nodeOf(rule);
       nodeRec[node] = mergeRecord(nodeRec[node], rule, categoryBit);
       entries++;
+    },
+    addListed(digest, categoryBit) {
+      checkOpen();
+      hashed.push({ digest, scope: SCOPE_LISTED, bit: categoryBit });
     },
     finish(options = {}) {
       checkOpen();
@@ -324,12 +354,20 @@ export function createListBuilder(): ListBuilder {
         slots[b + 3] = len <= INLINE_LABEL ? w1 : w0;
         slotOf[id] = s;
       }
+      const hashedKeyId = options.hashedKeyId ?? null;
+      if (hashed.length > 0 && hashedKeyId === null) {
+        throw new RojeError(
+          'ROJE_ERR_ABUSE_KEY',
+          'hashed entries need the id of the key they were made with',
+        );
+      }
       const meta: ArtifactMeta = {
         categories,
         sources,
         compiledAt: options.compiledAt ?? new Date().toISOString(),
         entries,
         local,
+        hashedKeyId: hashed.length > 0 ? hashedKeyId : null,
       };
       return assemble(
         Buffer.from(JSON.stringify(meta), 'utf8'),
@@ -338,6 +376,7 @@ export function createListBuilder(): ListBuilder {
         slots,
         slotCount,
         nodes,
+        buildHashedTable(hashed).table,
       );
     },
   };
@@ -350,17 +389,19 @@ function assemble(
   slots: Int32Array,
   slotCount: number,
   nodes: number,
+  hashed: Int32Array,
 ): Buffer {
   const metaOff = HEADER_SIZE;
   const poolOff = align8(metaOff + meta.length);
   const recsOff = align8(poolOff + pool.length);
   const slotsOff = align8(recsOff + recs.byteLength);
-  const total = align8(slotsOff + slots.byteLength);
+  const hashedOff = align8(slotsOff + slots.byteLength);
+  const total = align8(hashedOff + hashed.byteLength);
   if (total > 0xffffffff) throw new RojeError('ROJE_ERR_LIST_COMPILE', 'the artifact would exceed 4 GiB');
   const buf = Buffer.alloc(total + CHECKSUM_SIZE);
   buf.write(MAGIC, 0, 'latin1');
   buf.writeUInt16LE(FORMAT_VERSION, 6);
-  const header = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+  const header: number[] = new Array(HEADER_WORDS).fill(0);
   header[H.TOTAL] = total;
   header[H.META_OFF] = metaOff;
   header[H.META_LEN] = meta.length;
@@ -372,11 +413,14 @@ function assemble(
   header[H.SLOTS_LEN] = slots.byteLength;
   header[H.SLOT_COUNT] = slotCount;
   header[H.NODE_COUNT] = nodes;
+  header[H.HASHED_OFF] = hashedOff;
+  header[H.HASHED_LEN] = hashed.byteLength;
   for (let i = 0; i < header.length; i++) buf.writeUInt32LE(header[i], 8 + 4 * i);
   meta.copy(buf, metaOff);
   buf.set(pool, poolOff);
   copyU32LE(recs, buf, recsOff);
   copyU32LE(slots, buf, slotsOff);
+  copyU32LE(hashed, buf, hashedOff);
   createHash('sha256').update(buf.subarray(0, total)).digest().copy(buf, total);
   return buf;
 }

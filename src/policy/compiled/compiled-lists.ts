@@ -24,6 +24,7 @@
  * When nothing blocks, the deciding node is the deepest one whose allow bits meet `allowed`.
  */
 import { ACTION, clearResult, type LocalRecord, type LookupResult, type SourceMeta } from '../types.js';
+import type { HashedLookup } from './hashed.js';
 import {
   ACT_BELOW,
   ACT_EXACT,
@@ -54,6 +55,8 @@ export interface CompiledSections {
   entries: number;
   local: LocalRecord[][];
   version: string;
+  /** The hashed (abuse feed) entries with the key to match them, or null when there are none. */
+  hashed: HashedLookup | null;
 }
 
 const MAX_LABELS = 128;
@@ -75,12 +78,14 @@ export class Compiled {
   readonly slotCount: number;
   /** Bytes held by the typed-array sections (the structure's memory, metadata aside). */
   readonly byteLength: number;
+  readonly hashedEntries: number;
 
   readonly #pool: Uint8Array;
   readonly #records: Uint32Array;
   readonly #slots: Int32Array;
   readonly #scale: number;
   readonly #local: LocalRecord[][];
+  readonly #hashed: HashedLookup | null;
   // Per-lookup scratch, reused: lookups are synchronous, so one set per instance is enough.
   readonly #offsets = new Int32Array(MAX_LABELS);
   readonly #recAt = new Int32Array(MAX_LABELS + 1);
@@ -99,7 +104,17 @@ export class Compiled {
     this.#records = s.records;
     this.#slots = s.slots;
     this.#scale = slotScale(s.slotCount);
+    this.#hashed = s.hashed;
+    this.hashedEntries = s.hashed?.size ?? 0;
     this.#local = s.local.map((l) => Object.freeze(l.map((r) => Object.freeze({ ...r })))) as LocalRecord[][];
+  }
+
+  lookupHashedWire(buf: Buffer, start: number): number {
+    return this.#hashed === null ? 0 : this.#hashed.lookupWire(buf, start);
+  }
+
+  hashedListedWire(buf: Buffer, start: number): boolean {
+    return this.#hashed?.listedWire(buf, start) === true;
   }
 
   localData(index: number): readonly LocalRecord[] {

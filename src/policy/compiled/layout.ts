@@ -5,13 +5,15 @@
  *
  *   0   "ROJEBL"        magic, 6 bytes
  *   6   u16 version     FORMAT_VERSION
- *   8   u32 × 12        header: total length before the checksum, then (offset, byte length) of the
- *                       meta, pool, records and slots sections, then slot count and node count
- *   56  (padding to 64)
+ *   8   u32 × 13        header: total length before the checksum, then (offset, byte length) of the
+ *                       meta, pool, records and slots sections, then slot count and node count, then
+ *                       (offset, byte length) of the hashed section
+ *   60  (padding to 64)
  *   ... sections
  *   end 32 bytes        SHA-256 of everything before it
  *
- * - meta: UTF-8 JSON { categories, sources, compiledAt, entries, local } (small; `local` is RPZ local data).
+ * - meta: UTF-8 JSON { categories, sources, compiledAt, entries, local, hashedKeyId } (small; `local` is
+ *   RPZ local data; `hashedKeyId` the id of the key the hashed section was made with, or null).
  * - pool: the distinct labels longer than INLINE_LABEL bytes, lowercase, back to back (Uint8Array).
  * - records: RECORD_STRIDE u32 per rule record; record 0 is "no rule". Records are deduplicated, so a
  *   million names blocked in one category share one record.
@@ -23,10 +25,12 @@
  *   step down the tree costs one memory access; a longer one has A = its offset in the pool and
  *   B = its first 4 bytes (most mismatches are settled without reading the pool).
  *   A slot whose second word is 0 is empty (labels are 1..63 bytes, so a used slot never has length 0).
+ * - hashed: the confidential (abuse feed) entries as HMAC-SHA-256 digests, never names (hashed.ts);
+ *   empty when there are none.
  */
 
 export const MAGIC = 'ROJEBL';
-export const FORMAT_VERSION = 1;
+export const FORMAT_VERSION = 2;
 export const HEADER_SIZE = 64;
 export const CHECKSUM_SIZE = 32;
 
@@ -43,8 +47,11 @@ export const H = {
   SLOTS_LEN: 8,
   SLOT_COUNT: 9,
   NODE_COUNT: 10,
-  RESERVED: 11,
+  HASHED_OFF: 11,
+  HASHED_LEN: 12,
 } as const;
+/** Header words. */
+export const HEADER_WORDS = 13;
 
 /** Parent word of a top-level (TLD) node. */
 export const ROOT = -1;

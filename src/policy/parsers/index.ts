@@ -10,6 +10,7 @@ import { pipeline, type Readable, Transform } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import { createGunzip } from 'node:zlib';
 import { RojeError } from '../../errors.js';
+import { type AbuseKey, createAbuseReader } from '../abuse/format.js';
 import type { ListFormat, ListRule, ListSource, ParseStats } from '../types.js';
 import { adblockParser } from './adblock.js';
 import { DETECT_LINES, DETECTABLE, detectFormat } from './detect.js';
@@ -23,9 +24,10 @@ export { detectFormat } from './detect.js';
 export { readSquidGuardTree, type SquidGuardCategory } from './squidguard.js';
 export { createStats, skippedTotal } from './stats.js';
 
+/** The formats a source may name, besides `abuse` (only and always the abuse category's). */
 export const LIST_FORMATS: readonly ListFormat[] = ['hosts', 'domains', 'adblock', 'rpz', 'squidguard'];
 
-const PARSERS: Record<ListFormat, LineParser> = {
+const PARSERS: Record<Exclude<ListFormat, 'abuse'>, LineParser> = {
   hosts: hostsParser,
   domains: domainsParser,
   adblock: adblockParser,
@@ -34,11 +36,11 @@ const PARSERS: Record<ListFormat, LineParser> = {
 };
 
 export function isListFormat(value: unknown): value is ListFormat {
-  return typeof value === 'string' && Object.hasOwn(PARSERS, value);
+  return typeof value === 'string' && (value === 'abuse' || Object.hasOwn(PARSERS, value));
 }
 
 export function parserFor(format: ListFormat): LineParser {
-  if (!isListFormat(format)) {
+  if (format === 'abuse' || !isListFormat(format)) {
     throw new RojeError('ROJE_ERR_LIST_FORMAT', `unknown list format "${format}": ${formatChoices()}`);
   }
   return PARSERS[format];
@@ -73,7 +75,10 @@ export const MAX_LINE_LENGTH = 64 * 1024;
  * Throws ROJE_ERR_LIST_READ when the file cannot be read, ROJE_ERR_LIST_FORMAT when its format is not
  * known or cannot be detected.
  */
-export async function openList(source: ListSource): Promise<OpenedList> {
+export async function openList(
+  source: ListSource,
+  options: { abuseKey?: AbuseKey } = {},
+): Promise<OpenedList> {
   const requested = source.format ?? 'auto';
   const label = `list "${source.name}" (${source.path})`;
   if (requested !== 'auto' && !isListFormat(requested)) {
@@ -152,7 +157,17 @@ export async function openList(source: ListSource): Promise<OpenedList> {
   }
 
   const stats = createStats();
-  const batches = ruleBatches(PARSERS[format].createReader(stats), buffered, chunks, close);
+  let reader: LineReader;
+  if (format === 'abuse') {
+    if (options.abuseKey === undefined) {
+      close();
+      throw new RojeError('ROJE_ERR_ABUSE_KEY', `${label}: an abuse list needs the deployment's abuse key`);
+    }
+    reader = createAbuseReader(stats, options.abuseKey, label);
+  } else {
+    reader = PARSERS[format].createReader(stats);
+  }
+  const batches = ruleBatches(reader, buffered, chunks, close);
   return {
     format,
     stats,
