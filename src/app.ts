@@ -1,3 +1,4 @@
+import type { KeyObject } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
@@ -18,6 +19,7 @@ import { createResponder } from './pipeline/responder.js';
 import { createAclStage } from './pipeline/stages/acl.js';
 import { createBypassStage } from './pipeline/stages/bypass.js';
 import { createCacheStage } from './pipeline/stages/cache.js';
+import { type ChaosName, createChaosStage } from './pipeline/stages/chaos.js';
 import { createForwardHandler } from './pipeline/stages/forward.js';
 import { createPolicyStage, type PolicyStage } from './pipeline/stages/policy.js';
 import { createRateLimitStage } from './pipeline/stages/rate-limit.js';
@@ -37,6 +39,8 @@ import {
 } from './policy/lists-loader.js';
 import type { CompiledLists } from './policy/types.js';
 import { CONFIDENTIAL_CATEGORIES } from './policy/types.js';
+import { buildTransparencyReport } from './report/transparency.js';
+import { createSelfTest, type SelfTest } from './selftest/selftest.js';
 import { dashboardCsp, dashboardHtml } from './stats/dashboard.js';
 import { createStatsRecorder, NO_VENUE } from './stats/recorder.js';
 import { openStatsStore, type StatsStore } from './stats/store.js';
@@ -44,6 +48,10 @@ import { listen } from './transport/listen.js';
 import type { ListenerSettings } from './transport/types.js';
 import { createUpstreamPool, type UpstreamPool } from './upstream/pool.js';
 import { redactUpstreamUrl } from './upstream/url.js';
+import { renderReportHtml } from './verify/html.js';
+import { runSuite } from './verify/runner.js';
+import { loadOrCreateSigningKey, signReport } from './verify/sign.js';
+import { loadSuite } from './verify/suite.js';
 import { VERSION } from './version.js';
 
 export interface BoundAddress {
@@ -91,6 +99,9 @@ interface Chain {
   policy: PolicyStage;
 }
 
+/** A self-test follows a list swap after this long (a burst of swaps shares one run). */
+const SELF_TEST_SWAP_DELAY_MS = 60_000;
+
 /** The composition root: the only place that constructs and wires roje's parts. */
 export function createApp(initial: RojeConfig, deps: AppDeps): App {
   const logger = deps.logger;
@@ -108,6 +119,7 @@ export function createApp(initial: RojeConfig, deps: AppDeps): App {
   const feedsLogger = logger.child({ module: 'feeds' });
   // The abuse key (loaded at start and on reload when the config needs one) and the page setting.
   let abuse: AbuseCompileOptions | undefined;
+  let selfTest: SelfTest | null = null;
   let ephemeralKey: AbuseKey | undefined;
   let lastPageChoice: RojeConfig['abuse']['pageEntries'] = 'count';
   const listsDeps = (f: Feeds | null = feeds, a: AbuseCompileOptions | undefined = abuse) => ({
@@ -144,6 +156,7 @@ export function createApp(initial: RojeConfig, deps: AppDeps): App {
         })),
       serving: () => !notReady(),
       abuse: () => currentAbuseStatus(),
+      selfTest: () => selfTest?.last() ?? null,
     },
     { categories: [], venues: initial.venues.map((v) => v.name) },
   );
@@ -228,24 +241,27 @@ export function createApp(initial: RojeConfig, deps: AppDeps): App {
           : []),
         // 2. ACL: a client outside the served networks gets REFUSED before any work (no open resolver).
         createAclStage({ isAllowed: createCidrMatcher(config.acl.allow), udpSize }),
-        // 3. Fail closed: until a good list is loaded (a feed not downloaded yet), SERVFAIL with EDE 14,
+        // 3. Policy status over DNS (CH TXT version.roje., policy.roje.) for the clients roje serves, and
+        //    answered even while not ready: a certifier should see which lists are missing.
+        createChaosStage({ enabled: config.chaos.enabled, strings: chaosStrings, udpSize }),
+        // 4. Fail closed: until a good list is loaded (a feed not downloaded yet), SERVFAIL with EDE 14,
         //    never an unfiltered answer.
         createReadyStage({ isReady: () => !notReady(), udpSize }),
-        // 4. Bypass prevention before the lists: the names that switch devices to their own encrypted DNS
+        // 5. Bypass prevention before the lists: the names that switch devices to their own encrypted DNS
         //    are answered for everyone, whatever a venue's policy allows.
         createBypassStage({ rules: config.bypass, blockTtl: config.blockTtl, udpSize }),
-        // 5. Policy before the cache: decisions differ per venue while the cache is shared by all, so a
+        // 6. Policy before the cache: decisions differ per venue while the cache is shared by all, so a
         //    blocked name never reaches the cache or the upstream, and cache hits pass back through here
         //    to have their CNAME chains inspected like fresh upstream answers.
         policy,
-        // 6. SafeSearch after the policy (a blocked engine stays blocked, and the CNAME chain answered
+        // 7. SafeSearch after the policy (a blocked engine stays blocked, and the CNAME chain answered
         //    here is inspected like any other) and before the cache, which then keys and stores the safe
         //    host's answer that the stage asks for like any other query.
         createSafeSearchStage({ venues: config.venues, policies: config.policies, udpSize }),
-        // 7. Cache before forwarding; serve-stale lives here because only the cache holds expired answers.
+        // 8. Cache before forwarding; serve-stale lives here because only the cache holds expired answers.
         createCacheStage({ cache, udpSize, serveStale: config.cache.serveStale }),
       ],
-      // 8. Forward: coalesced, failed over across upstreams, prepared once for the cache.
+      // 9. Forward: coalesced, failed over across upstreams, prepared once for the cache.
       createForwardHandler({
         pool,
         udpSize,
@@ -326,8 +342,9 @@ export function createApp(initial: RojeConfig, deps: AppDeps): App {
       feeds = await openFeeds(chain.config, abuse);
       const loaded = await loadLists(chain.config, listsDeps());
       noteAbuseChoice(chain.config);
-      useLists(loaded, 'lists loaded');
+      // Statistics first, so that the first list load is in the list history too.
       openStats();
+      useLists(loaded, 'lists loaded');
       try {
         await openListeners(chain.config);
         await ops.start();
@@ -335,6 +352,10 @@ export function createApp(initial: RojeConfig, deps: AppDeps): App {
         await blockPage?.start();
         // Fetches the feeds without a copy at once; each change recompiles and swaps the lists.
         feeds?.start();
+        // The first self-test follows the first list load, like any swap.
+        selfTest = await createSelfTestRunner();
+        await selfTest?.start();
+        selfTest?.listsSwapped();
       } catch (err) {
         await feeds?.stop();
         await Promise.all([...listeners.values()].map(closeListener));
@@ -405,6 +426,7 @@ export function createApp(initial: RojeConfig, deps: AppDeps): App {
     },
 
     async stop() {
+      await selfTest?.stop();
       await feeds?.stop();
       const all = [...listeners.values()];
       listeners.clear();
@@ -464,6 +486,77 @@ export function createApp(initial: RojeConfig, deps: AppDeps): App {
     logger.warn(
       'abuse.pageEntries is block-host: the whole host of every page-level abuse entry is blocked (operator choice)',
     );
+  }
+
+  /**
+   * The scheduled self-test against the first DNS listener, from the config at start (like the admin
+   * listeners, its settings are not reloaded). A signing key that cannot be read or created leaves the
+   * reports unsigned, with an error logged: filtering does not depend on it.
+   */
+  async function createSelfTestRunner(): Promise<SelfTest | null> {
+    const c = chain.config.selfTest;
+    if (!c.enabled) return null;
+    const log = logger.child({ module: 'selftest' });
+    let signingKey: KeyObject | null = null;
+    if (c.signingKeyFile !== null) {
+      try {
+        signingKey = await loadOrCreateSigningKey(c.signingKeyFile);
+      } catch (err) {
+        log.error({ err: (err as Error).message }, 'self-test signing key unusable: reports are unsigned');
+      }
+    }
+    return createSelfTest({
+      target: () => {
+        const a = describeListenersRaw()[0];
+        if (a === undefined) return null;
+        const host = a.host === '0.0.0.0' ? '127.0.0.1' : a.host === '::' ? '::1' : a.host;
+        return { host, port: a.port };
+      },
+      run: async (target) => {
+        const b = chain.config.blockPage;
+        const report = await runSuite({
+          server: target,
+          suite: await loadSuite(c.suite),
+          blockAddresses: [b.ipv4, b.ipv6].filter((x): x is string => x !== null),
+        });
+        return signingKey === null ? report : signReport(report, signingKey);
+      },
+      intervalMs: c.intervalMs,
+      afterSwap: c.afterSwap,
+      afterSwapDelayMs: SELF_TEST_SWAP_DELAY_MS,
+      keep: c.keep,
+      dir: chain.config.stateDir === null ? null : join(chain.config.stateDir, 'selftest'),
+      logger: log,
+      onResult: (summary) => {
+        stats?.recordSelfTest({
+          at: summary.at,
+          suite: summary.suite,
+          passed: summary.passed,
+          failed: summary.failed,
+          sha256: summary.id,
+        });
+      },
+    });
+  }
+
+  /** The CH TXT strings: roje's version, or the lists in force as counts, versions and ages. */
+  function chaosStrings(name: ChaosName): string[] {
+    if (name === 'version.roje') return [`roje ${VERSION}`];
+    const lists = currentLists();
+    if (lists === null) return ['lists none loaded'];
+    const now = Date.now();
+    const fetched = new Map((feeds?.status() ?? []).map((f) => [f.name, f.good?.checkedAt]));
+    const age = (s: { name: string; readAt: string }) =>
+      Math.max(0, Math.round((now - Date.parse(fetched.get(s.name) ?? s.readAt)) / 1000));
+    const a = currentAbuseStatus();
+    return [
+      `lists version=${lists.version.slice(0, 12)} entries=${lists.entries} compiled=${lists.compiledAt}${listSet !== null && listSet.missing.length > 0 ? ` missing=${listSet.missing.join(',')}` : ''}`,
+      ...lists.sources.map(
+        (s) =>
+          `source=${s.name} category=${s.category} entries=${s.entries} version=${s.sha256.slice(0, 12)} age=${age(s)}`,
+      ),
+      `abuse feeds=${a.sources} entries=${a.entries} stale=${a.feeds.filter((f) => f.stale).length}`,
+    ];
   }
 
   function currentAbuseStatus(): AbuseStatus {
@@ -550,6 +643,8 @@ export function createApp(initial: RojeConfig, deps: AppDeps): App {
         },
         { logger: logger.child({ module: 'stats' }), drain: () => statsRecorder.drain() },
       );
+      // Distinct blocked names are hashed with the database's own salt, so sketches merge across restarts.
+      statsRecorder.useSalt(stats.salt);
     } catch (err) {
       // Statistics are not worth refusing to filter for: roje runs on and says so.
       logger.error(
@@ -683,8 +778,24 @@ export function createApp(initial: RojeConfig, deps: AppDeps): App {
       statsSeries: (q) => flushed().series(q),
       reports: (q) => requireStats().listReports(q),
       reviewReport: (id, status, by) => requireStats().reviewReport(id, status, by),
+      selfTests: () => ({ enabled: selfTest !== null, reports: selfTest?.list() ?? [] }),
+      selfTestReport: (id, format) => {
+        const report = selfTest?.get(id) ?? null;
+        if (report === null) return null;
+        return format === 'html'
+          ? { contentType: 'text/html; charset=utf-8', body: renderReportHtml(report) }
+          : { contentType: 'application/json; charset=utf-8', body: `${JSON.stringify(report, null, 2)}\n` };
+      },
+      runSelfTest: async () => {
+        if (selfTest === null) {
+          throw Object.assign(new Error('the self-test is disabled (selfTest.enabled)'), { statusCode: 409 });
+        }
+        return selfTest.runNow('operator');
+      },
       metrics: async () => ({ contentType: metrics.contentType, body: await metrics.render() }),
       dashboard: () => ({ html: dashboardHtml(), csp: dashboardCsp() }),
+      transparencyReport: (q) =>
+        buildTransparencyReport(flushed(), { ...q, operator: chain.config.blockPage.operatorName }),
     };
   }
 
@@ -714,6 +825,13 @@ export function createApp(initial: RojeConfig, deps: AppDeps): App {
     listsLoadedAt = new Date().toISOString();
     listsError = null;
     const l = loaded.lists;
+    stats?.recordListChange({
+      at: listsLoadedAt,
+      version: l.version,
+      entries: l.entries,
+      sources: l.sources.length,
+      reason: message,
+    });
     listsLogger.info(
       {
         from: loaded.from,
@@ -736,6 +854,7 @@ export function createApp(initial: RojeConfig, deps: AppDeps): App {
     }
     chain.policy.prepare();
     metrics.setBlockLabels({ categories: l.categories, venues: chain.config.venues.map((v) => v.name) });
+    selfTest?.listsSwapped();
   }
 
   function describeListenersRaw(): BoundAddress[] {

@@ -53,6 +53,10 @@ export const ERROR_CODES = {
   ROJE_ERR_STATS_REPORT_INVALID: 'a wrong-block report or its review is not valid',
   ROJE_ERR_STATS_REPORTS_FULL: 'too many wrong-block reports are waiting for review',
   ROJE_ERR_STATS_REPORT_NOT_FOUND: 'no wrong-block report has that id',
+  // roje verify: suites, signed reports
+  ROJE_ERR_VERIFY_SUITE: 'a verify suite cannot be read or is not valid',
+  ROJE_ERR_VERIFY_KEY: 'a signing or public key cannot be read, created or parsed',
+  ROJE_ERR_VERIFY_REPORT: 'a verify report cannot be read or holds no signed report',
 } as const;
 
 export type RojeErrorCode = keyof typeof ERROR_CODES;

@@ -11,6 +11,9 @@ import swagger from '@fastify/swagger';
 import { type Static, type TSchema, Type } from '@sinclair/typebox';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
+import { reportCsp } from '../report/html.js';
+import { renderReport } from '../report/render.js';
+import type { TransparencyReport } from '../report/transparency.js';
 import { VERSION } from '../version.js';
 import type { AuditLog } from './audit.js';
 import { allows, createAuthenticator, type Principal, type Role, type TokenEntry } from './auth.js';
@@ -32,9 +35,17 @@ export interface AdminApi {
   reports(query: { status?: ReportStatus; limit: number; offset: number }): unknown;
   /** The reviewed report; ROJE_ERR_STATS_REPORT_NOT_FOUND when there is none with that id. */
   reviewReport(id: number, status: 'accepted' | 'rejected', by: string): unknown;
+  /** The kept self-test runs, newest first. */
+  selfTests(): unknown;
+  /** One kept self-test report as JSON or HTML, or null when there is none with that id. */
+  selfTestReport(id: string, format: 'json' | 'html'): { contentType: string; body: string } | null;
+  /** Runs the self-test now and returns its summary (409 when it is disabled). */
+  runSelfTest(): Promise<unknown>;
   metrics(): Promise<{ contentType: string; body: string }>;
   /** The dashboard page and its Content-Security-Policy (hashes of its inline script and style). */
   dashboard(): { html: string; csp: string };
+  /** The transparency report of a month ("2026-10"), of one venue or all; ROJE_ERR_STATS_RANGE for a bad month. */
+  transparencyReport(query: { month: string; site?: string }): TransparencyReport;
 }
 
 export type ReportStatus = 'open' | 'accepted' | 'rejected';
@@ -89,6 +100,14 @@ const RefreshBody = Type.Union([
   ),
 ]);
 const NameParams = Type.Object({ name: Name }, { additionalProperties: false });
+const SelfTestParams = Type.Object(
+  { id: Type.String({ pattern: '^[0-9TZ-]{15,40}$', description: 'a run id from GET /api/v1/selftest' }) },
+  { additionalProperties: false },
+);
+const SelfTestQuery = Type.Object(
+  { format: Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('html')])) },
+  { additionalProperties: false },
+);
 const ReportsQuery = Type.Object(
   {
     status: Type.Optional(
@@ -105,6 +124,19 @@ const ReviewBody = Type.Object(
 );
 const AuditQuery = Type.Object(
   { limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }) },
+  { additionalProperties: false },
+);
+const TransparencyQuery = Type.Object(
+  {
+    month: Type.String({
+      pattern: '^\\d{4}-(0[1-9]|1[0-2])$',
+      description: 'a calendar month, YYYY-MM (UTC)',
+    }),
+    site: Type.Optional(Name),
+    format: Type.Union([Type.Literal('json'), Type.Literal('html'), Type.Literal('csv')], {
+      default: 'json',
+    }),
+  },
   { additionalProperties: false },
 );
 const AnyJson = Type.Unknown();
@@ -303,6 +335,34 @@ export async function createAdminServer(options: AdminServerOptions): Promise<Fa
     async (req) => api.reports(req.query as Static<typeof ReportsQuery>),
   );
   app.get(
+    '/api/v1/reports/transparency',
+    {
+      ...as('auditor'),
+      schema: {
+        summary:
+          'Transparency report of a month: counts per venue and category, estimates, uptime, list and self-test history; never a name',
+        querystring: TransparencyQuery,
+      },
+    },
+    async (req, reply) => {
+      const { month, site, format } = req.query as Static<typeof TransparencyQuery>;
+      const report = api.transparencyReport({ month, ...(site !== undefined ? { site } : {}) });
+      const out = renderReport(report, format);
+      reply
+        .type(out.contentType)
+        .header('cache-control', 'no-store')
+        .header('x-content-type-options', 'nosniff');
+      if (format === 'html') reply.header('content-security-policy', reportCsp());
+      if (format === 'csv') {
+        reply.header(
+          'content-disposition',
+          `attachment; filename="roje-transparency-${month}${site !== undefined ? `-${site}` : ''}.csv"`,
+        );
+      }
+      return reply.send(out.body);
+    },
+  );
+  app.get(
     '/api/v1/audit',
     {
       ...as('admin'),
@@ -352,6 +412,39 @@ export async function createAdminServer(options: AdminServerOptions): Promise<Fa
       },
     );
   }
+  app.get(
+    '/api/v1/selftest',
+    {
+      ...as('auditor'),
+      schema: { summary: 'The kept self-test runs, newest first', response: responses() },
+    },
+    async () => api.selfTests(),
+  );
+  app.get(
+    '/api/v1/selftest/:id',
+    {
+      ...as('auditor'),
+      schema: {
+        summary: 'One self-test report (signed when roje has a signing key), as JSON or HTML',
+        params: SelfTestParams,
+        querystring: SelfTestQuery,
+        response: responses(),
+      },
+    },
+    async (req, reply) => {
+      const { id } = req.params as Static<typeof SelfTestParams>;
+      const format = (req.query as Static<typeof SelfTestQuery>).format ?? 'json';
+      const found = api.selfTestReport(id, format);
+      if (found === null)
+        return reply.code(404).send({ error: 'not_found', message: `no self-test report ${id}` });
+      return reply.type(found.contentType).send(found.body);
+    },
+  );
+  app.post(
+    '/api/v1/selftest/run',
+    { ...as('operator'), schema: { summary: 'Run the self-test now', response: responses() } },
+    async (req) => audited(req, undefined, () => api.runSelfTest()),
+  );
   app.post(
     '/api/v1/cache/flush',
     { ...as('operator'), schema: { summary: 'Empty the answer cache', response: responses() } },

@@ -20,6 +20,14 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
       return (await import('./token.js')).token(rest, io);
     case 'check-config':
       return (await import('./check-config.js')).checkConfig(rest, io);
+    case 'verify':
+      return (await import('./verify.js')).verify(rest, io);
+    case 'verify-report':
+      return (await import('./verify-report.js')).verifyReport(rest, io);
+    case 'keygen':
+      return (await import('./keygen.js')).keygen(rest, io);
+    case 'report':
+      return (await import('./report.js')).report(rest, io);
     case 'version':
     case '--version':
     case '-v':

@@ -16,6 +16,15 @@ Commands:
         Make an admin API token: prints the token once and the hashed entry for admin.tokens.
   check-config FILE
         Validate a config file and print a summary; exit code 2 when it is not valid.
+  verify --server HOST:PORT [--tcp | --transports udp,tcp] [--suite friendly-wifi|FILE]
+         --out report.html|report.json [--sign-key FILE] [--block-address IP]... [--timeout 2s]
+        Run a compliance suite against any DNS resolver; exit 0 only if every case passes.
+  verify-report FILE --key PUB.pem
+        Check a signed verify report offline; exit 1 when it was changed or signed by another key.
+  keygen --out FILE
+        Make an Ed25519 signing key pair (FILE, mode 0600, and FILE.pub) for signed reports.
+  report --month YYYY-MM [--site NAME] [--format html|csv|json] (--config FILE | --stats PATH) [--out FILE]
+        Transparency report of a month from the statistics database (counts only, never a name).
   version
         Print roje's version.
   help
@@ -23,6 +32,6 @@ Commands:
 
 Upstream URLs: udp://IP[:53]  tcp://IP[:53]  tls://IP[:853]#SERVERNAME  https://HOST[:443]/dns-query
 Signals (serve): SIGTERM/SIGINT finish in-flight queries and exit; SIGHUP reloads the config file.
-Exit codes: 0 ok, 1 runtime failure (cannot bind, a list cannot be read or compiled), 2 bad command
-line or config.
+Exit codes: 0 ok, 1 runtime failure (cannot bind, a list cannot be read or compiled; verify: a case
+failed), 2 bad command line or config.
 `;

@@ -263,6 +263,20 @@ export async function normalizeConfig(
     venues: normalizeVenues(file, raw.venues, policies),
     bypass: { ...raw.bypass },
     abuse: normalizeAbuse(file, raw, baseDir),
+    chaos: { enabled: raw.chaos.enabled },
+    selfTest: {
+      enabled: raw.selfTest.enabled,
+      suite: raw.selfTest.suite === 'friendly-wifi' ? 'friendly-wifi' : resolve(baseDir, raw.selfTest.suite),
+      intervalMs: duration('selfTest.interval', raw.selfTest.interval, MINUTE, 31 * DAY),
+      afterSwap: raw.selfTest.afterSwap,
+      keep: raw.selfTest.keep,
+      signingKeyFile:
+        raw.selfTest.signingKeyFile !== null
+          ? resolve(baseDir, raw.selfTest.signingKeyFile)
+          : raw.stateDir !== null
+            ? resolve(baseDir, raw.stateDir, 'signing.key')
+            : null,
+    },
     stateDir: raw.stateDir === null ? null : resolve(baseDir, raw.stateDir),
     admin: {
       listen:

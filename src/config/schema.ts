@@ -500,6 +500,45 @@ export const ConfigSchema = Type.Object(
       },
       'bypass prevention: answers that keep devices on this filtering resolver',
     ),
+    selfTest: section(
+      {
+        enabled: Type.Boolean({
+          default: true,
+          description: 'run a verify suite against roje itself on a schedule and after list swaps',
+        }),
+        suite: Type.String({
+          minLength: 1,
+          default: 'friendly-wifi',
+          description: 'the built-in suite name or a suite file',
+          'x-expected': 'friendly-wifi or a file path',
+        }),
+        interval: duration('24h', 'how often the self-test runs'),
+        afterSwap: Type.Boolean({ default: true, description: 'also run shortly after every list swap' }),
+        keep: Type.Integer({
+          minimum: 1,
+          maximum: 1000,
+          default: 30,
+          description: 'reports kept for auditors',
+        }),
+        signingKeyFile: Type.Union([Type.Null(), Type.String({ minLength: 1 })], {
+          default: null,
+          description:
+            'Ed25519 private key (PEM) that signs the reports; null: <stateDir>/signing.key (created), unsigned without a stateDir',
+          'x-expected': 'a file path, or null',
+        }),
+      },
+      'the scheduled self-test (roje verify against its own listener)',
+    ),
+    chaos: section(
+      {
+        enabled: Type.Boolean({
+          default: true,
+          description:
+            'answer version.roje. and policy.roje. CH TXT (version, list versions and ages; never entries)',
+        }),
+      },
+      'policy status over DNS, for certifiers on the network',
+    ),
     abuse: section(
       {
         enabled: Type.Boolean({
@@ -655,6 +694,17 @@ export interface RojeConfig {
   venues: VenueConfig[];
   bypass: { firefoxCanary: boolean; privateRelay: boolean; ddr: boolean };
   abuse: AbuseConfig;
+  chaos: { enabled: boolean };
+  selfTest: {
+    enabled: boolean;
+    /** 'friendly-wifi' or an absolute suite file path. */
+    suite: string;
+    intervalMs: number;
+    afterSwap: boolean;
+    keep: number;
+    /** Absolute path, or null: unsigned reports. */
+    signingKeyFile: string | null;
+  };
   /** Absolute path of the state directory, or null (state kept in memory only). */
   stateDir: string | null;
   admin: { listen: ListenAddress | null; tokens: Token[] };

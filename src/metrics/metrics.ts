@@ -26,6 +26,8 @@ export interface MetricsSources {
   serving(): boolean;
   /** The abuse feed's counts and ages (never entries). */
   abuse(): AbuseStatus;
+  /** The last self-test run, or null (none yet, or disabled). */
+  selfTest(): { at: string; passed: number; failed: number; ok: boolean } | null;
 }
 
 /** Category and venue names for decoding Answer.block; app.ts updates them when lists or venues change. */
@@ -303,6 +305,39 @@ export function createMetrics(sources: MetricsSources, initial: BlockLabels): Ro
       registers: [],
       collect() {
         this.set(sources.abuse().sources > 0 ? 1 : 0);
+      },
+    }),
+    new Gauge({
+      name: 'roje_selftest_success',
+      help: '1 when the last self-test passed every case, 0 when a case failed (absent before the first run)',
+      registers: [],
+      collect() {
+        this.reset();
+        const last = sources.selfTest();
+        if (last !== null) this.set(last.ok ? 1 : 0);
+      },
+    }),
+    new Gauge({
+      name: 'roje_selftest_last_run_timestamp_seconds',
+      help: 'When the last self-test ran (Unix seconds)',
+      registers: [],
+      collect() {
+        this.reset();
+        const last = sources.selfTest();
+        if (last !== null) this.set(Date.parse(last.at) / 1000);
+      },
+    }),
+    new Gauge({
+      name: 'roje_selftest_cases',
+      help: 'Cases of the last self-test, by result',
+      labelNames: ['result'] as const,
+      registers: [],
+      collect() {
+        this.reset();
+        const last = sources.selfTest();
+        if (last === null) return;
+        this.set({ result: 'pass' }, last.passed);
+        this.set({ result: 'fail' }, last.failed);
       },
     }),
     new Gauge({

@@ -5,6 +5,7 @@
  * that a big compile never blocks the query loop.
  */
 import { RojeError } from '../errors.js';
+import { ABUSE_CANARY } from './abuse/canary.js';
 import type { AbuseKey } from './abuse/format.js';
 import { createListBuilder } from './compiled/index.js';
 import { openList } from './parsers/index.js';
@@ -118,7 +119,7 @@ export async function compileSources(
         if (rule.page === true) {
           pages++;
           if (!blockPages && rule.digest !== undefined) {
-            builder.addListed(rule.digest, bit);
+            builder.addHashed(rule.digest, 'listed', bit);
             continue;
           }
         }
@@ -172,6 +173,16 @@ export async function compileSources(
     });
   }
 
+  // The abuse canary blocks wherever an abuse list is in force, so that `roje verify` and certifiers can
+  // test the whole path with a name that is safe to publish (README "Abuse feed").
+  const abuseSource = sources.find((s) => CONFIDENTIAL_CATEGORIES.has(s.category));
+  if (abuseSource !== undefined && options.abuse !== undefined) {
+    builder.addHashed(
+      options.abuse.key.hmac.digest(ABUSE_CANARY),
+      'subtree',
+      builder.category(abuseSource.category),
+    );
+  }
   const compiledAt = now().toISOString();
   let artifact: Buffer;
   try {

@@ -1,7 +1,7 @@
 /**
  * Opens the statistics database and brings its schema to the current version (PRAGMA user_version).
- * One SQLite file holds the hourly aggregates and the wrong-block reports; no table has a client
- * address or a per-query row.
+ * One SQLite file holds the hourly aggregates, the distinct-name sketches, list and self-test history
+ * and the wrong-block reports; no table has a client address, a per-query row or a blocked name.
  */
 
 import { RojeError } from '../errors.js';
@@ -43,6 +43,37 @@ const MIGRATIONS: readonly string[] = [
      reviewed_at TEXT
    );
    CREATE INDEX reports_status ON reports (status, id);`,
+  // 2: what the transparency report needs. Seconds served per hour; distinct blocked names per (day,
+  // venue, category) as HyperLogLog registers (never a name); list swaps and self-test results; and the
+  // salt the sketches' hash is keyed with, made here once per database.
+  `ALTER TABLE hourly_totals ADD COLUMN served_seconds REAL NOT NULL DEFAULT 0;
+   CREATE TABLE daily_distinct (
+     day TEXT NOT NULL,
+     venue TEXT NOT NULL,
+     category TEXT NOT NULL,
+     registers BLOB NOT NULL,
+     PRIMARY KEY (day, venue, category)
+   ) WITHOUT ROWID;
+   CREATE TABLE list_changes (
+     id INTEGER PRIMARY KEY,
+     at TEXT NOT NULL,
+     version TEXT NOT NULL,
+     entries INTEGER NOT NULL,
+     sources INTEGER NOT NULL,
+     reason TEXT NOT NULL
+   );
+   CREATE INDEX list_changes_at ON list_changes (at);
+   CREATE TABLE self_tests (
+     id INTEGER PRIMARY KEY,
+     at TEXT NOT NULL,
+     suite TEXT NOT NULL,
+     passed INTEGER NOT NULL,
+     failed INTEGER NOT NULL,
+     sha256 TEXT NOT NULL
+   );
+   CREATE INDEX self_tests_at ON self_tests (at);
+   CREATE TABLE meta (key TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;
+   INSERT INTO meta (key, value) VALUES ('hll_salt', randomblob(16));`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
@@ -93,4 +124,13 @@ export function openStatsDatabase(path: string): StatsDatabase {
       { cause: err },
     );
   }
+}
+
+/** The salt of the distinct-name sketches (made by the schema, never changed: sketches merge only under one). */
+export function readHllSalt(db: StatsDatabase): Uint8Array {
+  const row = db.prepare<[], { value: Buffer }>("SELECT value FROM meta WHERE key = 'hll_salt'").get();
+  if (row === undefined || row.value.length < 16) {
+    throw new RojeError('ROJE_ERR_STATS_OPEN', 'the statistics database has no sketch salt (meta.hll_salt)');
+  }
+  return new Uint8Array(row.value);
 }

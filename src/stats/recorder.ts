@@ -3,9 +3,11 @@
  * by (venue, category bit, action), so that a steady-state query allocates nothing, reads no clock
  * and touches no disk. Names are resolved only when the counts are drained (by the store's flush, once a minute).
  *
- * Privacy: only counts. No client address and no domain ever enters this module's state.
+ * Privacy: only counts. No client address and no domain ever enters this module's state: a blocked
+ * name only moves a HyperLogLog register (hll.ts), keyed with the store's salt, for the distinct count.
  */
 import type { Answer, Query } from '../pipeline/types.js';
+import { HLL_REGISTERS, type HllKey, hllAdd, hllKey, hllPoint } from './hll.js';
 
 /** What happened to a query, per (venue, category). Only 'blocked' for now; append, never reorder. */
 export const STATS_ACTIONS = ['blocked'] as const;
@@ -29,6 +31,13 @@ export interface AggregateRow {
   count: number;
 }
 
+/** The distinct-name sketch of one (venue, category) over an hour: HLL registers, never a name. */
+export interface SketchRow {
+  venue: string;
+  category: string;
+  registers: Uint8Array;
+}
+
 /** The counts of one UTC hour, names resolved. */
 export interface HourCounts {
   /** Start of the hour, UTC ISO without milliseconds: "2026-11-23T14:00:00Z". */
@@ -42,6 +51,8 @@ export interface HourCounts {
   venues: Array<{ venue: string; blocked: number }>;
   /** Per (venue, category, action); a blocked answer with several categories counts once per category. */
   rows: AggregateRow[];
+  /** Distinct blocked names per (venue, category); present once useSalt() was called and a name was blocked. */
+  sketches?: SketchRow[];
 }
 
 export interface StatsRecorderOptions {
@@ -73,6 +84,11 @@ export interface StatsRecorder {
   tick(): void;
   /** Stops the hour timer (drain still works). */
   close(): void;
+  /**
+   * Starts counting distinct blocked names, hashed with this salt (the statistics store's: sketches
+   * of one database must share it). Until it is called, only the counts are kept.
+   */
+  useSalt(salt: Uint8Array): void;
 }
 
 /** "2026-11-23T14:00:00Z" for any instant inside that UTC hour. */
@@ -95,6 +111,11 @@ export function createStatsRecorder(
   let blocked = 0;
   let cacheHits = 0;
   let touched = false;
+  // Distinct-name sketches per (venue slot, category slot): made on the first block of that pair and
+  // then reused (zeroed at each drain), so the steady state allocates nothing.
+  let key: HllKey | null = null;
+  const sketches: Array<Uint8Array | undefined> = new Array(venueSlots * CATEGORY_SLOTS);
+  let sketchTouched = new Uint8Array(venueSlots * CATEGORY_SLOTS);
   // Hours that ended before a drain, already named. At most one per hour between two drains.
   const finished: HourCounts[] = [];
 
@@ -106,6 +127,10 @@ export function createStatsRecorder(
     nextVenues.set(venueBlocked);
     blocks = nextBlocks;
     venueBlocked = nextVenues;
+    const nextTouched = new Uint8Array(slots * CATEGORY_SLOTS);
+    nextTouched.set(sketchTouched);
+    sketchTouched = nextTouched;
+    sketches.length = slots * CATEGORY_SLOTS;
     venueSlots = slots;
   }
 
@@ -127,7 +152,27 @@ export function createStatsRecorder(
         }
       }
     }
-    return { hour: hourKey(hourStart), queries, blocked, cacheHits, venues, rows };
+    const counts: HourCounts = { hour: hourKey(hourStart), queries, blocked, cacheHits, venues, rows };
+    const sketchRows: SketchRow[] = [];
+    for (let i = 0; i < sketchTouched.length; i++) {
+      const sketch = sketches[i];
+      if (sketchTouched[i] === 0 || sketch === undefined) continue;
+      const c = i % CATEGORY_SLOTS;
+      const category = c === DENY_SLOT ? DENY_CATEGORY : (categoryNames[c] ?? `bit${c}`);
+      sketchRows.push({ venue: venueName((i - c) / CATEGORY_SLOTS), category, registers: sketch.slice() });
+    }
+    if (sketchRows.length > 0) counts.sketches = sketchRows;
+    return counts;
+  }
+
+  function sketch(i: number, point: number): void {
+    let s = sketches[i];
+    if (s === undefined) {
+      s = new Uint8Array(HLL_REGISTERS);
+      sketches[i] = s;
+    }
+    sketchTouched[i] = 1;
+    hllAdd(s, point);
   }
 
   function reset(): void {
@@ -137,6 +182,11 @@ export function createStatsRecorder(
     blocked = 0;
     cacheHits = 0;
     touched = false;
+    for (let i = 0; i < sketchTouched.length; i++) {
+      if (sketchTouched[i] === 0) continue;
+      sketches[i]?.fill(0);
+      sketchTouched[i] = 0;
+    }
   }
 
   function rollover(t: number): void {
@@ -168,11 +218,14 @@ export function createStatsRecorder(
 
   return {
     tick,
+    useSalt(salt) {
+      key = hllKey(salt);
+    },
     close() {
       if (timer !== undefined) clearTimeout(timer);
       timer = undefined;
     },
-    onAnswer(_query, answer) {
+    onAnswer(query, answer) {
       touched = true;
       queries++;
       if (answer.source === 'cache' || answer.source === 'stale') cacheHits++;
@@ -183,10 +236,14 @@ export function createStatsRecorder(
       if (slot >= venueSlots) grow(slot);
       venueBlocked[slot] = (venueBlocked[slot] ?? 0) + 1;
       const base = slot * CATEGORY_SLOTS;
+      const name = query.name;
+      // One hash per blocked answer, whatever the number of categories; -1: not counted.
+      const point = key !== null && typeof name === 'string' ? hllPoint(name, key) : -1;
       let mask = block.categories >>> 0;
       if (mask === 0) {
         const i = (base + DENY_SLOT) * STATS_ACTIONS.length + ACTION_BLOCKED;
         blocks[i] = (blocks[i] ?? 0) + 1;
+        if (point >= 0) sketch(base + DENY_SLOT, point);
         return;
       }
       // One count per category bit set (Kernighan: clear the lowest set bit each round, at most 32).
@@ -194,6 +251,7 @@ export function createStatsRecorder(
         const bit = 31 - Math.clz32(mask & -mask);
         const i = (base + bit) * STATS_ACTIONS.length + ACTION_BLOCKED;
         blocks[i] = (blocks[i] ?? 0) + 1;
+        if (point >= 0) sketch(base + bit, point);
         mask = (mask & (mask - 1)) >>> 0;
       }
     },

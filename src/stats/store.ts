@@ -3,14 +3,47 @@
  * the recorder's counters, kept for `retentionDays`. Writing never throws into the resolver: when the
  * disk is full or the file read-only, the error is logged once and the counts wait in memory (bounded)
  * for the next flush, which writes them in one transaction (all or nothing, so nothing counts twice).
+ *
+ * For the transparency report it also keeps: the seconds it was open per hour (uptime: each flush adds
+ * the time since the last one), distinct blocked names per (day, venue, category) as HyperLogLog
+ * sketches (merged register-wise, so a partial day's sketch can be written every minute), and the list
+ * swaps and self-test results the app records.
  */
 import type { Logger } from 'pino';
-import { openStatsDatabase, type StatsDatabase } from './db.js';
+import { openStatsDatabase, readHllSalt, type StatsDatabase } from './db.js';
+import { HLL_REGISTERS, hllMerge } from './hll.js';
+import { createPeriodQueries, type PeriodQueries } from './period.js';
 import { createStatsQueries, type StatsQueries } from './queries.js';
 import { type HourCounts, hourKey } from './recorder.js';
 import { createReports, type Reports } from './reports.js';
 
-const DAY_MS = 24 * 3_600_000;
+const HOUR_MS = 3_600_000;
+const DAY_MS = 24 * HOUR_MS;
+/** List changes and self-test results held in memory while the database cannot be written. */
+const MAX_PENDING_EVENTS = 1000;
+const MAX_TEXT = 200;
+
+/** A swap of the lists in force (recorded by the app at each swap). */
+export interface ListChange {
+  /** UTC ISO instant of the swap. */
+  at: string;
+  /** The compiled lists' version (a hash; reports show its first 12 hex digits). */
+  version: string;
+  entries: number;
+  sources: number;
+  /** Why: "lists loaded", "lists reloaded", "lists recompiled (feeds: ...)". Never an entry. */
+  reason: string;
+}
+
+/** One run of the self-test suite. */
+export interface SelfTestResult {
+  at: string;
+  suite: string;
+  passed: number;
+  failed: number;
+  /** SHA-256 (hex) of the run's report document, to match it with a kept or signed report. */
+  sha256: string;
+}
 
 export interface StatsStoreOptions {
   /** SQLite file; created with its schema if missing. */
@@ -33,7 +66,13 @@ export interface StatsStoreDeps {
   now?: () => number;
 }
 
-export interface StatsStore extends StatsQueries, Reports {
+export interface StatsStore extends StatsQueries, Reports, PeriodQueries {
+  /** The salt the distinct-name sketches are keyed with: hand it to the recorder (useSalt). */
+  readonly salt: Uint8Array;
+  /** Keeps a list swap for the report. Never throws: false (kept in memory, retried) when it cannot be written. */
+  recordListChange(change: ListChange): boolean;
+  /** Keeps a self-test result for the report. Never throws, as recordListChange. */
+  recordSelfTest(result: SelfTestResult): boolean;
   /** Drains the recorder and writes everything pending. Returns false (and keeps the counts) on failure. */
   flush(): boolean;
   /** Deletes what is older than the retention; returns the number of rows deleted. */
@@ -53,6 +92,25 @@ interface PendingHour {
   rows: Map<string, number>;
 }
 
+type PendingEvent = { kind: 'list'; change: ListChange } | { kind: 'selftest'; result: SelfTestResult };
+
+/** Text from the app for a report: bounded, no control characters. */
+function text(value: unknown): string {
+  return String(value ?? '')
+    .replace(/[\u0000-\u001f\u007f]/g, '')
+    .slice(0, MAX_TEXT);
+}
+
+function count(value: unknown): number {
+  const n = Number(value);
+  return Number.isFinite(n) && n >= 0 ? Math.floor(n) : 0;
+}
+
+function instant(value: unknown, fallback: number): string {
+  const ms = typeof value === 'string' ? Date.parse(value) : Number.NaN;
+  return new Date(Number.isNaN(ms) ? fallback : ms).toISOString();
+}
+
 export function openStatsStore(options: StatsStoreOptions, deps: StatsStoreDeps): StatsStore {
   const retentionDays = options.retentionDays ?? 400;
   const flushIntervalMs = options.flushIntervalMs ?? 60_000;
@@ -62,11 +120,19 @@ export function openStatsStore(options: StatsStoreOptions, deps: StatsStoreDeps)
   const db: StatsDatabase = openStatsDatabase(options.path);
   const queries = createStatsQueries(db);
   const reports = createReports(db, { maxOpen: options.maxOpenReports ?? 10_000 }, now);
+  const period = createPeriodQueries(db);
+  let salt: Uint8Array;
+  try {
+    salt = readHllSalt(db);
+  } catch (err) {
+    db.close();
+    throw err;
+  }
 
-  const addTotals = db.prepare<[string, number, number, number]>(
-    `INSERT INTO hourly_totals (hour, queries, blocked, cache_hits) VALUES (?, ?, ?, ?)
+  const addTotals = db.prepare<[string, number, number, number, number]>(
+    `INSERT INTO hourly_totals (hour, queries, blocked, cache_hits, served_seconds) VALUES (?, ?, ?, ?, ?)
      ON CONFLICT (hour) DO UPDATE SET queries = queries + excluded.queries, blocked = blocked + excluded.blocked,
-       cache_hits = cache_hits + excluded.cache_hits`,
+       cache_hits = cache_hits + excluded.cache_hits, served_seconds = served_seconds + excluded.served_seconds`,
   );
   const addVenue = db.prepare<[string, string, number]>(
     `INSERT INTO hourly_venues (hour, venue, blocked) VALUES (?, ?, ?)
@@ -76,26 +142,74 @@ export function openStatsStore(options: StatsStoreOptions, deps: StatsStoreDeps)
     `INSERT INTO hourly_blocks (hour, venue, category, action, count) VALUES (?, ?, ?, ?, ?)
      ON CONFLICT (hour, venue, category, action) DO UPDATE SET count = count + excluded.count`,
   );
+  const getSketch = db.prepare<[string, string, string], { registers: Buffer }>(
+    'SELECT registers FROM daily_distinct WHERE day = ? AND venue = ? AND category = ?',
+  );
+  const putSketch = db.prepare<[string, string, string, Buffer]>(
+    `INSERT INTO daily_distinct (day, venue, category, registers) VALUES (?, ?, ?, ?)
+     ON CONFLICT (day, venue, category) DO UPDATE SET registers = excluded.registers`,
+  );
+  const addListChange = db.prepare<[string, string, number, number, string]>(
+    'INSERT INTO list_changes (at, version, entries, sources, reason) VALUES (?, ?, ?, ?, ?)',
+  );
+  const addSelfTest = db.prepare<[string, string, number, number, string]>(
+    'INSERT INTO self_tests (at, suite, passed, failed, sha256) VALUES (?, ?, ?, ?, ?)',
+  );
+  // Hour keys and ISO instants both sort as text; days ("2026-11-23") too.
   const pruneStatements = [
     db.prepare<[string]>('DELETE FROM hourly_totals WHERE hour < ?'),
     db.prepare<[string]>('DELETE FROM hourly_venues WHERE hour < ?'),
     db.prepare<[string]>('DELETE FROM hourly_blocks WHERE hour < ?'),
+    db.prepare<[string]>('DELETE FROM daily_distinct WHERE day < substr(?, 1, 10)'),
+    db.prepare<[string]>('DELETE FROM list_changes WHERE at < ?'),
+    db.prepare<[string]>('DELETE FROM self_tests WHERE at < ?'),
   ];
   // Reviewed reports go with the retention too; open ones wait for a reviewer whatever their age.
   const pruneReports = db.prepare<[string]>("DELETE FROM reports WHERE status <> 'open' AND reviewed_at < ?");
 
   const pendingHours = new Map<string, PendingHour>();
+  /** key: day \0 venue \0 category; registers merged across the hours of that day. */
+  const pendingSketches = new Map<string, Uint8Array>();
+  const pendingEvents: PendingEvent[] = [];
+  // Uptime: the store is open while the resolver runs; each flush counts the time since the last.
+  let servedSince = now();
+  /** Seconds served per hour, not yet written (bounded: a day of hours at most is kept while failing). */
+  const pendingServed = new Map<string, number>();
   let pendingRows = 0;
   let dropped = 0;
   let failing = false;
   let closed = false;
   let lastPrune = 0;
 
+  /** Adds the seconds from the last mark to `to`, split at hour boundaries. */
+  function served(to: number): void {
+    let t = servedSince;
+    // A clock stepped back: count nothing rather than a negative span.
+    if (to <= t) {
+      servedSince = to;
+      return;
+    }
+    for (let i = 0; t < to && i < 100_000; i++) {
+      const end = Math.min(to, (Math.floor(t / HOUR_MS) + 1) * HOUR_MS);
+      const hour = hourKey(t);
+      pendingServed.set(hour, (pendingServed.get(hour) ?? 0) + (end - t) / 1000);
+      t = end;
+    }
+    servedSince = to;
+  }
+
   function merge(counts: HourCounts): void {
     let p = pendingHours.get(counts.hour);
     if (p === undefined) {
       p = { queries: 0, blocked: 0, cacheHits: 0, venues: new Map(), rows: new Map() };
       pendingHours.set(counts.hour, p);
+    }
+    for (const s of counts.sketches ?? []) {
+      if (s.registers.length !== HLL_REGISTERS) continue;
+      const key = `${counts.hour.slice(0, 10)}\0${s.venue}\0${s.category}`;
+      const before = pendingSketches.get(key);
+      if (before === undefined) pendingSketches.set(key, s.registers);
+      else hllMerge(before, s.registers);
     }
     p.queries += counts.queries;
     p.blocked += counts.blocked;
@@ -117,18 +231,78 @@ export function openStatsStore(options: StatsStoreOptions, deps: StatsStoreDeps)
       pendingRows -= p.rows.size;
       dropped += p.rows.size;
     }
+    // Uptime of hours long past is lost rather than memory grown without bound.
+    for (const hour of pendingServed.keys()) {
+      if (pendingServed.size <= 24 * 31) break;
+      pendingServed.delete(hour);
+    }
+    // Sketches are a day's worth each (1 KiB): the oldest go first too.
+    for (const key of pendingSketches.keys()) {
+      if (pendingSketches.size <= maxPendingRows / 10) break;
+      pendingSketches.delete(key);
+    }
   }
 
   const writeAll = db.transaction(() => {
     for (const [hour, p] of pendingHours) {
-      addTotals.run(hour, p.queries, p.blocked, p.cacheHits);
+      addTotals.run(hour, p.queries, p.blocked, p.cacheHits, 0);
       for (const [venue, blocked] of p.venues) addVenue.run(hour, venue, blocked);
       for (const [key, count] of p.rows) {
         const [venue, category, action] = key.split('\0') as [string, string, string];
         addBlock.run(hour, venue, category, action, count);
       }
     }
+    for (const [hour, seconds] of pendingServed) addTotals.run(hour, 0, 0, 0, seconds);
+    for (const [key, registers] of pendingSketches) {
+      const [day, venue, category] = key.split('\0') as [string, string, string];
+      const stored = getSketch.get(day, venue, category)?.registers;
+      const merged = new Uint8Array(registers);
+      if (stored !== undefined && stored.length === HLL_REGISTERS) hllMerge(merged, stored);
+      putSketch.run(day, venue, category, Buffer.from(merged.buffer, merged.byteOffset, merged.length));
+    }
+    writeEvents();
   });
+
+  function writeEvents(): void {
+    for (const e of pendingEvents) {
+      if (e.kind === 'list') {
+        const c = e.change;
+        addListChange.run(c.at, c.version, c.entries, c.sources, c.reason);
+      } else {
+        const r = e.result;
+        addSelfTest.run(r.at, r.suite, r.passed, r.failed, r.sha256);
+      }
+    }
+  }
+  const writeEventsNow = db.transaction(writeEvents);
+
+  function failed(err: unknown): void {
+    if (!failing) {
+      failing = true;
+      logger.error(
+        { module: 'stats', code: 'ROJE_ERR_STATS_WRITE', path: options.path, err: (err as Error).message },
+        'cannot write the statistics database (disk full or read-only?); counts are kept in memory until it can',
+      );
+    }
+  }
+
+  /** Queues an event and writes the queue at once; on failure it waits for the next flush. */
+  function record(event: PendingEvent): boolean {
+    if (closed) return false;
+    if (pendingEvents.length >= MAX_PENDING_EVENTS) {
+      pendingEvents.shift();
+      dropped++;
+    }
+    pendingEvents.push(event);
+    try {
+      writeEventsNow();
+      pendingEvents.length = 0;
+      return true;
+    } catch (err) {
+      failed(err);
+      return false;
+    }
+  }
 
   function prune(): number {
     const cutoff = now() - retentionDays * DAY_MS;
@@ -145,9 +319,14 @@ export function openStatsStore(options: StatsStoreOptions, deps: StatsStoreDeps)
   function flush(): boolean {
     if (closed) return false;
     if (deps.drain !== undefined) for (const counts of deps.drain()) merge(counts);
+    served(now());
     try {
-      if (pendingHours.size > 0) writeAll();
+      if (pendingHours.size + pendingSketches.size + pendingEvents.length + pendingServed.size > 0)
+        writeAll();
       pendingHours.clear();
+      pendingServed.clear();
+      pendingSketches.clear();
+      pendingEvents.length = 0;
       pendingRows = 0;
       if (now() - lastPrune >= DAY_MS) prune();
       if (failing) {
@@ -159,13 +338,7 @@ export function openStatsStore(options: StatsStoreOptions, deps: StatsStoreDeps)
       }
       return true;
     } catch (err) {
-      if (!failing) {
-        failing = true;
-        logger.error(
-          { module: 'stats', code: 'ROJE_ERR_STATS_WRITE', path: options.path, err: (err as Error).message },
-          'cannot write the statistics database (disk full or read-only?); counts are kept in memory until it can',
-        );
-      }
+      failed(err);
       bound();
       return false;
     }
@@ -189,8 +362,34 @@ export function openStatsStore(options: StatsStoreOptions, deps: StatsStoreDeps)
   return {
     ...queries,
     ...reports,
+    ...period,
+    salt,
     flush,
     prune,
+    recordListChange(change) {
+      return record({
+        kind: 'list',
+        change: {
+          at: instant(change.at, now()),
+          version: text(change.version),
+          entries: count(change.entries),
+          sources: count(change.sources),
+          reason: text(change.reason),
+        },
+      });
+    },
+    recordSelfTest(result) {
+      return record({
+        kind: 'selftest',
+        result: {
+          at: instant(result.at, now()),
+          suite: text(result.suite),
+          passed: count(result.passed),
+          failed: count(result.failed),
+          sha256: text(result.sha256),
+        },
+      });
+    },
     pending: () => ({ hours: pendingHours.size, rows: pendingRows, dropped }),
     close() {
       if (closed) return;

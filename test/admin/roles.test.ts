@@ -34,11 +34,15 @@ const ROUTES: Array<['GET' | 'POST', string, Role | null, string?]> = [
   ['GET', `/api/v1/stats/summary?${period}`, 'auditor'],
   ['GET', `/api/v1/stats/series?${period}&bucket=day`, 'auditor'],
   ['GET', '/api/v1/reports', 'auditor'],
+  ['GET', '/api/v1/reports/transparency?month=2026-10', 'auditor'],
   ['GET', '/api/v1/config', 'operator'],
   ['POST', '/api/v1/lists/refresh', 'operator', '{}'],
   ['POST', '/api/v1/lists/sample-adult/accept', 'operator'],
   ['POST', '/api/v1/lists/sample-adult/reject', 'operator'],
   ['POST', '/api/v1/cache/flush', 'operator'],
+  ['GET', '/api/v1/selftest', 'auditor'],
+  ['GET', '/api/v1/selftest/2026-01-01T00-00-00-000Z', 'auditor'],
+  ['POST', '/api/v1/selftest/run', 'operator'],
   ['POST', '/api/v1/reports/1', 'operator', '{"status":"accepted"}'],
   ['GET', '/api/v1/audit', 'admin'],
 ];
@@ -60,8 +64,9 @@ t.test('each role on each route', async (t) => {
       if (least === null) t.ok(status < 400, what);
       else if (role === null) t.equal(status, 401, what);
       else if (ROLES.indexOf(role) < ROLES.indexOf(least)) t.equal(status, 403, what);
-      // Allowed: the handler ran (a 404 for a report or held copy that does not exist is its answer).
-      else t.ok(status < 400 || status === 404, what);
+      // Allowed: the handler ran (a 404 for a report or held copy that does not exist, or 409 for a
+      // self-test this instance has switched off, is its answer).
+      else t.ok(status < 400 || status === 404 || status === 409, what);
     }
   }
 });
@@ -75,7 +80,8 @@ t.test('the table covers every route of the OpenAPI document', async (t) => {
         `${m} ${p
           .split('?')[0]
           .replace(/\/sample-adult\//, '/{name}/')
-          .replace(/\/reports\/1$/, '/reports/{id}')}`,
+          .replace(/\/reports\/1$/, '/reports/{id}')
+          .replace(/\/selftest\/[0-9TZ-]+$/, '/selftest/{id}')}`,
     ),
   );
   for (const [path, ops] of Object.entries(doc.paths)) {

@@ -100,8 +100,12 @@ async function buildConfig(raw: RawRojeConfig): Promise<RojeConfig> {
   if (!Array.isArray(raw.upstreams) || raw.upstreams.length === 0) {
     throw new Error('startRoje: give explicit loopback upstreams; never fall back to /etc/resolv.conf');
   }
-  // The admin API is off unless a test asks for it: its default port would clash between tests.
-  const config = await validateConfig({ listen: ['127.0.0.1:0'], admin: { listen: null }, ...raw }, null);
+  // The admin API is off unless a test asks for it: its default port would clash between tests. So is
+  // the self-test: its queries would reach the test's fake upstream behind the test's back.
+  const config = await validateConfig(
+    { listen: ['127.0.0.1:0'], admin: { listen: null }, selfTest: { enabled: false }, ...raw },
+    null,
+  );
   assertLoopback(config);
   return config;
 }

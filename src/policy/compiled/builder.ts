@@ -48,10 +48,11 @@ export interface ListBuilder {
    */
   add(rule: ListRule, categoryBit: number): void;
   /**
-   * Records a hashed entry that does not block (the host of a page entry counted as not enforceable),
-   * so that lookups can still tell that a name is listed (logs redact it).
+   * Adds a hashed entry that is not counted as a rule: `listed` (the host of a page entry counted as
+   * not enforceable: it never blocks, but lookups can tell it is listed, so logs redact it) or the
+   * built-in abuse canary (`subtree`).
    */
-  addListed(digest: Uint8Array, categoryBit: number): void;
+  addHashed(digest: Uint8Array, scope: 'subtree' | 'listed', categoryBit: number): void;
   /**
    * The artifact bytes. The builder cannot be used afterwards. `hashedKeyId` names the key of the
    * hashed entries (required when there are any).
@@ -305,9 +306,9 @@ export function createListBuilder(): ListBuilder {
       nodeRec[node] = mergeRecord(nodeRec[node], rule, categoryBit);
       entries++;
     },
-    addListed(digest, categoryBit) {
+    addHashed(digest, scope, categoryBit) {
       checkOpen();
-      hashed.push({ digest, scope: SCOPE_LISTED, bit: categoryBit });
+      hashed.push({ digest, scope: scope === 'listed' ? SCOPE_LISTED : SCOPE_SUBTREE, bit: categoryBit });
     },
     finish(options = {}) {
       checkOpen();

@@ -1,0 +1,83 @@
+import { writeFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import type { LocalText } from '../blockpage/i18n.js';
+import { loadConfig } from '../config/load.js';
+import { isRojeError } from '../errors.js';
+import { renderReport } from '../report/render.js';
+import { buildTransparencyReport, REPORT_FORMATS, type ReportFormat } from '../report/transparency.js';
+import { openStatsReader } from '../stats/period.js';
+import type { Io } from './index.js';
+
+export const REPORT_USAGE =
+  'Usage: roje report --month YYYY-MM [--site NAME] [--format html|csv|json] (--config FILE | --stats PATH) [--out FILE]';
+
+const OPTIONS = {
+  month: { type: 'string' },
+  site: { type: 'string' },
+  format: { type: 'string' },
+  config: { type: 'string' },
+  stats: { type: 'string' },
+  out: { type: 'string', short: 'o' },
+} as const;
+
+class UsageError extends Error {}
+
+/**
+ * `roje report`: the transparency report of one month from the statistics database, to stdout or
+ * --out. --config reads stats.path and the operator's name from a config; --stats names the file.
+ * The file is only read (an older schema is migrated first). Exit 0 ok, 2 bad usage or no database.
+ */
+export async function report(argv: readonly string[], io: Io): Promise<number> {
+  let values: {
+    month?: string;
+    site?: string;
+    format?: string;
+    config?: string;
+    stats?: string;
+    out?: string;
+  };
+  let format: ReportFormat;
+  try {
+    ({ values } = parseArgs({ args: [...argv], options: OPTIONS, strict: true, allowPositionals: false }));
+    if (values.month === undefined) throw new UsageError('--month YYYY-MM is missing');
+    const f = values.format ?? 'json';
+    if (!(REPORT_FORMATS as readonly string[]).includes(f))
+      throw new UsageError(`--format ${JSON.stringify(f)}: expected html, csv or json`);
+    format = f as ReportFormat;
+    if ((values.config === undefined) === (values.stats === undefined))
+      throw new UsageError('give either --config FILE or --stats PATH');
+  } catch (err) {
+    io.stderr.write(`roje report: ${(err as Error).message}\n${REPORT_USAGE}\n`);
+    return 2;
+  }
+  try {
+    let path = values.stats as string;
+    let operator: LocalText | null = null;
+    if (values.config !== undefined) {
+      const cfg = await loadConfig({ file: values.config });
+      if (!cfg.stats.enabled || cfg.stats.path === ':memory:') {
+        io.stderr.write(
+          `roje report: ${values.config} keeps no statistics file (stats.enabled, stats.path or stateDir); give --stats PATH\n`,
+        );
+        return 2;
+      }
+      path = cfg.stats.path;
+      operator = cfg.blockPage.operatorName;
+    }
+    const reader = openStatsReader(path);
+    let body: string;
+    try {
+      const data = buildTransparencyReport(reader, { month: values.month, site: values.site, operator });
+      body = renderReport(data, format).body;
+    } finally {
+      reader.close();
+    }
+    if (values.out !== undefined) await writeFile(values.out, body, { mode: 0o644 });
+    else io.stdout.write(body);
+    return 0;
+  } catch (err) {
+    if (!isRojeError(err)) throw err;
+    io.stderr.write(`roje report: ${err.message}\n`);
+    return 2;
+  }
+}

@@ -1,0 +1,184 @@
+/**
+ * The transparency report from real traffic: dig asks a real roje for blocked and allowed names from two
+ * venue addresses; the report (admin API while running, `roje report` on the same file after stop)
+ * shows the counts per venue and category and the distinct-name estimates, and never a name.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import t, { type Test } from 'tap';
+import { request } from 'undici';
+import { hashToken } from '../../src/admin/auth.js';
+import { report } from '../../src/cli/report.js';
+import { startFakeUpstream } from '../helpers/fake-upstream.js';
+import { capture } from '../helpers/io.js';
+import { startRoje, udpUrl } from '../helpers/roje.js';
+
+const dir = t.testdir({});
+writeFileSync(join(dir, 'adult.txt'), 'porn.example\nxxx.example\n');
+writeFileSync(join(dir, 'gambling.txt'), 'casino.example\n');
+writeFileSync(join(dir, 'abuse.txt'), 'canary-abuse.example\n');
+const TOKEN = 'roje_report-test-token';
+const month = new Date().toISOString().slice(0, 7);
+const NAMES = /porn|xxx\.example|casino|canary-abuse|example\.test/;
+
+const fake = await startFakeUpstream({ apexes: ['example.test'] });
+t.teardown(() => fake.close());
+fake.zone.set('www.example.test', 'A', [{ data: '198.51.100.1', ttl: 300 }]);
+fake.zone.set('news.example.test', 'A', [{ data: '198.51.100.2', ttl: 300 }]);
+
+const raw = {
+  upstreams: [udpUrl(fake)],
+  lists: [
+    { category: 'adult', path: join(dir, 'adult.txt') },
+    { category: 'gambling', path: join(dir, 'gambling.txt') },
+    { category: 'abuse', path: join(dir, 'abuse.txt') },
+  ],
+  blockPage: { operatorName: { sq: 'Bashkia e Tiranës', en: 'Tirana Municipality' } },
+  policies: { default: { block: 'all' } },
+  venues: [
+    { name: 'biblioteka', networks: ['127.0.0.3/32'], policy: 'default' },
+    { name: 'sheshi', networks: ['127.0.0.4/32'], policy: 'default' },
+  ],
+  stateDir: join(dir, 'state'),
+  admin: { listen: '127.0.0.1:0', tokens: [{ name: 'auditor', role: 'auditor', sha256: hashToken(TOKEN) }] },
+};
+
+// [client, name, blocked?]
+const TRAFFIC: Array<[string, string, boolean]> = [
+  ['127.0.0.3', 'a.porn.example', true],
+  ['127.0.0.3', 'b.porn.example', true],
+  ['127.0.0.3', 'a.porn.example', true],
+  ['127.0.0.3', 'casino.example', true],
+  ['127.0.0.3', 'canary-abuse.example', true],
+  ['127.0.0.3', 'www.example.test', false],
+  ['127.0.0.4', 'c.xxx.example', true],
+  ['127.0.0.4', 'a.porn.example', true],
+  ['127.0.0.4', 'casino.example', true],
+  ['127.0.0.4', 'casino.example', true],
+  ['127.0.0.4', 'www.example.test', false],
+  ['127.0.0.4', 'news.example.test', false],
+];
+
+interface Json {
+  queries: { total: number | null; blocked: number };
+  site: string | null;
+  operator: unknown;
+  blocked: { venues: Array<{ venue: string; blocked: number; byCategory: Record<string, number> }> };
+  distinctBlockedNames: { estimate: boolean; byCategory: Array<{ category: string; estimate: number }> };
+  listUpdates: unknown[];
+  uptime: { servedSeconds: number; percent: number | null };
+}
+
+function checkAll(t: Test, r: Json) {
+  t.same(r.queries, { total: 12, blocked: 9 });
+  t.same(r.blocked.venues, [
+    { venue: 'biblioteka', blocked: 5, byCategory: { abuse: 1, adult: 3, gambling: 1 } },
+    { venue: 'sheshi', blocked: 4, byCategory: { adult: 2, gambling: 2 } },
+  ]);
+  t.same(r.distinctBlockedNames.byCategory, [
+    { category: 'abuse', estimate: 1 },
+    { category: 'adult', estimate: 3 },
+    { category: 'gambling', estimate: 1 },
+  ]);
+  t.equal(r.distinctBlockedNames.estimate, true);
+  t.ok(r.uptime.servedSeconds > 0, `uptime counted (${r.uptime.servedSeconds} s)`);
+}
+
+t.test('report from real traffic: admin API while serving, CLI on the file after stop', async (t) => {
+  const roje = await startRoje(raw);
+  let stopped = false;
+  t.teardown(() => (stopped ? undefined : roje.stop()));
+  for (const [client, name, isBlocked] of TRAFFIC) {
+    const r = await roje.dig(['-b', client, name, 'A']);
+    t.equal(r.status, isBlocked ? 'NXDOMAIN' : 'NOERROR', `${client} ${name}`);
+    if (!isBlocked)
+      t.ok(
+        r.answers.some((a) => a.data.startsWith('198.51.100.')),
+        `${name} resolves`,
+      );
+    else
+      t.notOk(
+        r.answers.some((a) => a.data.startsWith('198.51.100.')),
+        `${name} blocked`,
+      );
+  }
+  const base = `http://${roje.app.opsAddresses().admin}`;
+  const get = async (q: string, auth = true) => {
+    const res = await request(`${base}/api/v1/reports/transparency?${q}`, {
+      headers: auth ? { authorization: `Bearer ${TOKEN}` } : {},
+    });
+    return {
+      status: res.statusCode,
+      type: String(res.headers['content-type']),
+      headers: res.headers,
+      body: await res.body.text(),
+    };
+  };
+  const json = await get(`month=${month}`);
+  t.equal(json.status, 200);
+  t.match(json.type, /application\/json/);
+  t.notMatch(json.body, NAMES, 'no name in the JSON');
+  checkAll(t, JSON.parse(json.body) as Json);
+  t.match(JSON.parse(json.body), { operator: { sq: 'Bashkia e Tiranës' } });
+
+  const site = JSON.parse((await get(`month=${month}&site=sheshi`)).body) as Json;
+  t.same(site.queries, { total: null, blocked: 4 });
+  t.same(
+    site.blocked.venues.map((v) => v.venue),
+    ['sheshi'],
+  );
+  t.same(site.distinctBlockedNames.byCategory, [
+    { category: 'adult', estimate: 2 },
+    { category: 'gambling', estimate: 1 },
+  ]);
+
+  const html = await get(`month=${month}&format=html`);
+  t.equal(html.status, 200);
+  t.match(html.type, /text\/html/);
+  t.match(String(html.headers['content-security-policy']), /default-src 'none'/);
+  t.match(html.body, /Kërkesa të bllokuara/);
+  t.notMatch(html.body, NAMES, 'no name in the HTML');
+  const csv = await get(`month=${month}&format=csv`);
+  t.match(csv.type, /text\/csv/);
+  t.match(csv.body, /blocked,,biblioteka,adult,requests,3\r\n/);
+  t.notMatch(csv.body, NAMES, 'no name in the CSV');
+
+  t.equal((await get('month=2026-13')).status, 400, 'a bad month is 400');
+  t.equal((await get(`month=${month}&format=pdf`)).status, 400);
+  t.equal((await get(`month=${month}`, false)).status, 401);
+
+  await roje.stop();
+  stopped = true;
+
+  const statsPath = join(dir, 'state', 'stats.db');
+  for (const format of ['json', 'csv', 'html'] as const) {
+    const io = capture();
+    t.equal(
+      await report(['--month', month, '--stats', statsPath, '--format', format], io.io),
+      0,
+      `CLI ${format}`,
+    );
+    t.notMatch(io.out(), NAMES, `no name in the CLI's ${format}`);
+    if (format === 'json') checkAll(t, JSON.parse(io.out()) as Json);
+  }
+  const out = join(dir, 'report.html');
+  const io = capture();
+  t.equal(await report(['--month', month, '--stats', statsPath, '--format', 'html', '--out', out], io.io), 0);
+  t.equal(io.out(), '', 'nothing on stdout with --out');
+});
+
+t.test('CLI usage errors', async (t) => {
+  const cases: Array<[string[], RegExp]> = [
+    [['--stats', 'x.db'], /--month/],
+    [['--month', '2026-10'], /--config FILE or --stats PATH/],
+    [['--month', '2026-10', '--stats', 'x', '--config', 'y'], /either/],
+    [['--month', '2026-10', '--stats', 'x', '--format', 'pdf'], /html, csv or json/],
+    [['--month', '2026-10', '--stats', join(dir, 'missing.db')], /no statistics database/],
+    [['--month', '2026-13', '--stats', join(dir, 'state', 'stats.db')], /YYYY-MM/],
+  ];
+  for (const [argv, message] of cases) {
+    const io = capture();
+    t.equal(await report(argv, io.io), 2, argv.join(' '));
+    t.match(io.err(), message);
+  }
+});
