@@ -39,6 +39,7 @@ import {
 } from './policy/lists-loader.js';
 import type { CompiledLists } from './policy/types.js';
 import { CONFIDENTIAL_CATEGORIES } from './policy/types.js';
+import { createVenueResolver } from './policy/venues.js';
 import { buildTransparencyReport } from './report/transparency.js';
 import { createSelfTest, type SelfTest } from './selftest/selftest.js';
 import { dashboardCsp, dashboardHtml } from './stats/dashboard.js';
@@ -212,8 +213,17 @@ export function createApp(initial: RojeConfig, deps: AppDeps): App {
             },
           });
     const pool = createUpstreamPool(
-      { upstreams: config.upstreams, timeoutMs: config.upstream.timeoutMs, udpSize },
-      { logger: logger.child({ module: 'upstream' }), onAttempt: metrics.onUpstreamAttempt },
+      {
+        upstreams: config.upstreams,
+        timeoutMs: config.upstream.timeoutMs,
+        udpSize,
+        maxPending: config.upstream.maxPending,
+      },
+      {
+        logger: logger.child({ module: 'upstream' }),
+        onAttempt: metrics.onUpstreamAttempt,
+        onQueueFull: metrics.onUpstreamQueueFull,
+      },
     );
     const rateLimit = config.rateLimit;
     const policy = createPolicyStage({
@@ -235,6 +245,10 @@ export function createApp(initial: RojeConfig, deps: AppDeps): App {
                 burst: rateLimit.burst,
                 slip: rateLimit.slip,
                 isExempt: createCidrMatcher(rateLimit.exempt),
+                venueOf: createVenueResolver(config.venues),
+                venues: config.venues.length,
+                venueResponsesPerSecond: rateLimit.venueResponsesPerSecond,
+                venueBurst: rateLimit.venueBurst,
                 udpSize,
               }),
             ]

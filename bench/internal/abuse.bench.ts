@@ -88,7 +88,10 @@ const hmacKey = randomBytes(32);
 const rows: Array<[string, number]> = [
   [
     'hmac, ours (20 bytes)',
-    measure((i) => (key.hmac.digestInto(text[i % 1000], 0, 20, words), words[0]), 100_000),
+    measure((i) => {
+      key.hmac.digestInto(text[i % 1000], 0, 20, words);
+      return words[0];
+    }, 100_000),
   ],
   [
     'hmac, node:crypto createHmac (20 bytes)',

@@ -74,6 +74,14 @@ export interface DnsCache {
  * a Buffer sliced from a larger one (Buffer's 8 KiB pool, a receive buffer) keeps all of that alive.
  */
 export const ENTRY_OVERHEAD_BYTES = 800;
+/** Most of the entries negative answers (NXDOMAIN, NODATA) may hold: see the scan resistance in createDnsCache. */
+export const NEGATIVE_SHARE = 0.25;
+
+/** NXDOMAIN, or NOERROR with an empty answer section (NODATA). */
+function isNegative(r: PreparedResponse): boolean {
+  return r.rcode === 3 || (r.rcode === 0 && r.wire.length >= 8 && r.wire[6] === 0 && r.wire[7] === 0);
+}
+
 /** Per Extended DNS Error attached to a response, before its text. */
 const EDE_OVERHEAD_BYTES = 64;
 
@@ -187,10 +195,25 @@ export function createDnsCache(options: DnsCacheOptions, deps: DnsCacheDeps = {}
     max: options.maxEntries,
     maxSize: options.maxBytes,
     // Called on removals only (never on a hit); 'set' is a replacement, 'delete' is ours or clear().
-    dispose: (_entry, _key, reason) => {
+    dispose: (_entry, key, reason) => {
       if (reason === 'evict') evictions++;
+      if (reason !== 'set') negatives.delete(key);
     },
   });
+  // Scan resistance: a flood of random names (cache-busting, random-subdomain attacks) yields negative
+  // answers. They may hold at most a quarter of the entries; past that the oldest negative goes, not the
+  // least recently used answer overall, so the popular names stay cached through the flood.
+  // Insertion-ordered keys of the negative entries: the first is the oldest.
+  const negatives = new Set<string>();
+  const maxNegatives = Math.max(1, Math.floor(options.maxEntries * NEGATIVE_SHARE));
+  function addNegative(key: string): void {
+    negatives.delete(key);
+    negatives.add(key);
+    if (negatives.size <= maxNegatives) return;
+    const oldest = negatives.values().next().value as string;
+    negatives.delete(oldest);
+    if (lru.delete(oldest)) evictions++;
+  }
 
   function ageOf(nowMs: number, entry: Entry): number {
     const ms = nowMs - entry.storedAt;
@@ -240,6 +263,8 @@ export function createDnsCache(options: DnsCacheOptions, deps: DnsCacheDeps = {}
       const storedAt = now();
       const expiresAt = storedAt + ttl * 1000;
       lru.set(key, { response, storedAt, expiresAt, staleUntil: expiresAt + staleMs }, { size });
+      if (isNegative(response)) addNegative(key);
+      else negatives.delete(key);
       inserts++;
     },
 
@@ -249,6 +274,7 @@ export function createDnsCache(options: DnsCacheOptions, deps: DnsCacheDeps = {}
 
     clear() {
       lru.clear();
+      negatives.clear();
     },
 
     stats() {

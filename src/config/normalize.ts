@@ -229,7 +229,7 @@ export async function normalizeConfig(
     upstreams,
     upstreamsFrom,
     resolvConf,
-    upstream: { timeoutMs: defaultTimeoutMs },
+    upstream: { timeoutMs: defaultTimeoutMs, maxPending: raw.upstream.maxPending },
     acl: { allow: [...raw.acl.allow] },
     rateLimit: { ...raw.rateLimit, exempt: [...raw.rateLimit.exempt] },
     cache: {

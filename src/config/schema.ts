@@ -294,7 +294,16 @@ export const ConfigSchema = Type.Object(
       'x-expected': 'a file path',
     }),
     upstream: section(
-      { timeout: duration('2s', 'default per-attempt timeout for each upstream') },
+      {
+        timeout: duration('2s', 'default per-attempt timeout for each upstream'),
+        maxPending: Type.Integer({
+          minimum: 1,
+          maximum: 1_000_000,
+          default: 1024,
+          description:
+            'distinct upstream queries in flight at most; past it SERVFAIL (EDE 0 "upstream queue full") or a stale answer',
+        }),
+      },
       'defaults for every upstream',
     ),
     acl: section(
@@ -313,10 +322,18 @@ export const ConfigSchema = Type.Object(
         responsesPerSecond: Type.Integer({
           minimum: 1,
           maximum: 1_000_000,
-          default: 200,
-          description: 'UDP answers per second to one client (IPv4 address or IPv6 /64)',
+          default: 1000,
+          description:
+            'UDP answers per second to one client address (IPv4, or IPv6 /64): sized for a NAT gateway with hundreds of phones',
         }),
-        burst: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 400 }),
+        burst: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 2000 }),
+        venueResponsesPerSecond: Type.Integer({
+          minimum: 0,
+          maximum: 10_000_000,
+          default: 20_000,
+          description: "UDP answers per second to all of one venue's clients together; 0: no venue limit",
+        }),
+        venueBurst: Type.Integer({ minimum: 1, maximum: 10_000_000, default: 40_000 }),
         slip: Type.Integer({
           minimum: 0,
           maximum: 10,
@@ -645,10 +662,18 @@ export interface RojeConfig {
   upstreamsFrom: 'config' | 'flags' | 'resolv.conf';
   /** Absolute path of the resolv.conf consulted when `upstreams` is empty. */
   resolvConf: string;
-  upstream: { timeoutMs: number };
+  upstream: { timeoutMs: number; maxPending: number };
   /** Client networks that are served, as written (validated CIDRs); feed to createCidrMatcher. */
   acl: { allow: string[] };
-  rateLimit: { enabled: boolean; responsesPerSecond: number; burst: number; slip: number; exempt: string[] };
+  rateLimit: {
+    enabled: boolean;
+    responsesPerSecond: number;
+    burst: number;
+    slip: number;
+    exempt: string[];
+    venueResponsesPerSecond: number;
+    venueBurst: number;
+  };
   cache: {
     maxEntries: number;
     maxBytes: number;

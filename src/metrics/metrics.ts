@@ -91,6 +91,8 @@ export interface RojeMetrics {
   onAnswer(query: Query, answer: Answer): void;
   /** The upstream pool's hook: one exchange with `upstream`, its duration, and its failure code if any. */
   onUpstreamAttempt(upstream: string, seconds: number, failure: string | null): void;
+  /** The upstream pool's hook: a query refused because upstream.maxPending exchanges were in flight. */
+  onUpstreamQueueFull(): void;
   /**
    * Call before the block labels change (a list swap, a reload that changes venues): folds the counts
    * gathered under the old indexes into totals kept by name, so that no count moves to another label.
@@ -142,6 +144,11 @@ export function createMetrics(sources: MetricsSources, initial: BlockLabels): Ro
     name: 'roje_upstream_errors_total',
     help: 'Failed exchanges per upstream and kind (timeout, network, SERVFAIL, REFUSED...)',
     labelNames: ['upstream', 'kind'] as const,
+    registers: [registry],
+  });
+  const upstreamQueueFull = new Counter({
+    name: 'roje_upstream_queue_full_total',
+    help: 'Queries not sent upstream because upstream.maxPending exchanges were in flight',
     registers: [registry],
   });
 
@@ -397,6 +404,9 @@ export function createMetrics(sources: MetricsSources, initial: BlockLabels): Ro
     onUpstreamAttempt(upstream, seconds, failure) {
       upstreamDuration.observe({ upstream }, seconds);
       if (failure !== null) upstreamErrors.inc({ upstream, kind: failureKind(failure) });
+    },
+    onUpstreamQueueFull() {
+      upstreamQueueFull.inc();
     },
     setBlockLabels(next) {
       foldBlocked();

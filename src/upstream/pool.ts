@@ -21,6 +21,12 @@ export interface UpstreamPoolOptions {
   backoffMs?: number;
   /** Default 60 000. */
   maxBackoffMs?: number;
+  /**
+   * Distinct exchanges in flight at most (coalesced duplicates share one). Past it a new one fails at
+   * once (SERVFAIL with EDE 0 "upstream queue full", or a stale answer), so a flood of unique names
+   * cannot pile up sockets and memory behind a slow upstream. Default 1024.
+   */
+  maxPending?: number;
 }
 
 export interface UpstreamPoolDeps {
@@ -29,6 +35,8 @@ export interface UpstreamPoolDeps {
   createTransport?: typeof createTransport;
   /** Told of every exchange (metrics): the upstream's URL, its duration and its failure, if any. */
   onAttempt?: (upstream: string, seconds: number, failure: FailureCode | null) => void;
+  /** Told of every query refused because maxPending exchanges are in flight (metrics). */
+  onQueueFull?: () => void;
 }
 
 export interface UpstreamPool {
@@ -58,6 +66,9 @@ export class UpstreamFailedError extends RojeError {
 }
 
 type FailureCode = RojeErrorCode | 'SERVFAIL' | 'REFUSED';
+
+export const DEFAULT_MAX_PENDING = 1024;
+const QUEUE_FULL: ExtendedError = { code: EDE.OTHER, text: 'upstream queue full' };
 
 interface Upstream {
   url: string;
@@ -109,6 +120,7 @@ export function createUpstreamPool(options: UpstreamPoolOptions, deps: UpstreamP
   }));
   const coalesce = new Map<string, Promise<UpstreamResult>>();
   const inFlight = new Set<Promise<unknown>>();
+  const maxPending = options.maxPending ?? DEFAULT_MAX_PENDING;
   let closed = false;
 
   function track<T>(p: Promise<T>): Promise<T> {
@@ -232,6 +244,10 @@ export function createUpstreamPool(options: UpstreamPoolOptions, deps: UpstreamP
     const key = `${req.qtype}/${req.qclass}/${req.do ? 1 : 0}${req.cd ? 1 : 0}/${req.name}`;
     const shared = coalesce.get(key);
     if (shared !== undefined) return shared;
+    if (coalesce.size >= maxPending) {
+      deps.onQueueFull?.();
+      return Promise.reject(new UpstreamFailedError(QUEUE_FULL, []));
+    }
     const p = track(run(req));
     coalesce.set(key, p);
     const drop = () => {

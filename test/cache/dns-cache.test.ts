@@ -10,10 +10,18 @@ import {
 import type { PreparedResponse } from '../../src/dns/types.js';
 import { isRojeError } from '../../src/errors.js';
 
-function response(ttl: number, wireLength = 40, fill = 0): PreparedResponse {
+/** A positive answer (ANCOUNT 1) unless `rcode` says NXDOMAIN or `negative` asks for NODATA. */
+function response(
+  ttl: number,
+  wireLength = 40,
+  fill = 0,
+  kind: 'positive' | 'nodata' | 'nxdomain' = 'positive',
+): PreparedResponse {
+  const wire = Buffer.alloc(wireLength, fill);
+  if (wireLength >= 8) wire.writeUInt16BE(kind === 'positive' ? 1 : 0, 6);
   return {
-    wire: Buffer.alloc(wireLength, fill),
-    rcode: 0,
+    wire,
+    rcode: kind === 'nxdomain' ? 3 : 0,
     ttlOffsets: Uint32Array.of(30),
     ttls: Uint32Array.of(ttl),
     ttl,
@@ -365,3 +373,31 @@ t.test('invalid options are refused with ROJE_ERR_CACHE_OPTIONS', async (t) => {
   }
   t.doesNotThrow(() => createDnsCache(ok), 'maxStale 0 is allowed');
 });
+
+t.test(
+  'scan resistance: a flood of negative answers cannot push the popular positive ones out',
+  async (t) => {
+    const { cache } = setup({ maxEntries: 100 });
+    for (let i = 0; i < 60; i++) cache.set(cacheKey(q(`popular${i}.example`)), response(300));
+    // A random-subdomain flood: 1,000 names, NXDOMAIN and NODATA.
+    for (let i = 0; i < 1000; i++) {
+      cache.set(
+        cacheKey(q(`r${i}.flood.example`)),
+        response(300, 40, 0, i % 2 === 0 ? 'nxdomain' : 'nodata'),
+      );
+    }
+    let kept = 0;
+    for (let i = 0; i < 60; i++) if (cache.get(cacheKey(q(`popular${i}.example`))) !== undefined) kept++;
+    t.equal(kept, 60, 'every popular answer survived');
+    t.equal(cache.stats().entries, 60 + 25, 'negatives hold at most a quarter of the entries');
+    t.ok(cache.get(cacheKey(q('r999.flood.example'))) !== undefined, 'the newest negatives are cached');
+    t.equal(cache.get(cacheKey(q('r0.flood.example'))), undefined, 'the oldest went first');
+    // A name that becomes positive leaves the negative share.
+    cache.set(cacheKey(q('r999.flood.example')), response(300));
+    for (let i = 0; i < 30; i++)
+      cache.set(cacheKey(q(`x${i}.flood.example`)), response(300, 40, 0, 'nxdomain'));
+    t.ok(cache.get(cacheKey(q('r999.flood.example'))) !== undefined, 'no longer counted as negative');
+    cache.clear();
+    t.equal(cache.stats().entries, 0);
+  },
+);

@@ -52,7 +52,7 @@ t.test('an empty config gets every default, normalized', async (t) => {
     upstreams: [{ url: 'udp://127.0.0.1:5300', timeoutMs: 2000 }],
     upstreamsFrom: 'config',
     resolvConf: '/etc/resolv.conf',
-    upstream: { timeoutMs: 2000 },
+    upstream: { timeoutMs: 2000, maxPending: 1024 },
     acl: {
       allow: [
         '127.0.0.0/8',
@@ -65,7 +65,15 @@ t.test('an empty config gets every default, normalized', async (t) => {
         'fe80::/10',
       ],
     },
-    rateLimit: { enabled: true, responsesPerSecond: 200, burst: 400, slip: 2, exempt: [] },
+    rateLimit: {
+      enabled: true,
+      responsesPerSecond: 1000,
+      burst: 2000,
+      slip: 2,
+      exempt: [],
+      venueResponsesPerSecond: 20_000,
+      venueBurst: 40_000,
+    },
     cache: {
       maxEntries: 100000,
       maxBytes: 64 * 1024 * 1024,

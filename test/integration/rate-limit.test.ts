@@ -61,3 +61,34 @@ t.test('exempt networks and a disabled limiter answer everything', async (t) => 
   );
   t.ok((await answered(off, 10, 'udp')).every((s) => s === 'answer'));
 });
+
+t.test('a venue shares one bucket across its clients; other venues are not affected', async (t) => {
+  const roje = await startRoje(
+    {
+      upstreams: [udpUrl(fake)],
+      rateLimit: { responsesPerSecond: 100, burst: 100, slip: 0, venueResponsesPerSecond: 1, venueBurst: 3 },
+      venues: [
+        { name: 'cafe', networks: ['127.0.0.1/32', '127.0.0.2/32'], policy: 'default' },
+        { name: 'library', networks: ['127.0.0.3/32'], policy: 'default' },
+      ],
+    },
+    { t },
+  );
+  const seen = await answered(roje, 5, 'udp');
+  t.equal(seen.filter((s) => s === 'answer').length, 3, `the venue's burst: ${seen.join(',')}`);
+  const sameVenue = await roje.dig(['-b', '127.0.0.2', 'www.example.test']);
+  t.equal(sameVenue.status, null, 'another client of the same venue is over the venue limit too');
+  for (let i = 0; i < 3; i++) {
+    const other = await roje.dig(['-b', '127.0.0.3', 'www.example.test']);
+    t.equal(other.status, 'NOERROR', 'a client of another venue is answered');
+  }
+  const none = await roje.dig(['-b', '127.0.0.4', 'www.example.test']);
+  t.equal(none.status, 'NOERROR', 'a client of no venue has no venue bucket');
+});
+
+t.test('the defaults leave hundreds of phones behind one NAT address alone', async (t) => {
+  const roje = await startRoje({ upstreams: [udpUrl(fake)] }, { t });
+  t.equal(roje.config.rateLimit.responsesPerSecond, 1000);
+  const seen = await answered(roje, 600, 'udp');
+  t.equal(seen.filter((s) => s === 'answer').length, 600, '600 queries at once from one address');
+});

@@ -290,3 +290,29 @@ t.test('bad config', async (t) => {
     },
   );
 });
+
+t.test('upstream.maxPending: past it a new exchange fails at once; duplicates still coalesce', async (t) => {
+  const [up] = await upstreams(t, 1);
+  up.behave('*', { delayMs: 150 });
+  for (let i = 0; i < 4; i++) up.zone.set(`n${i}.example.test`, 'A', [{ data: `192.0.2.${i + 10}` }]);
+  let full = 0;
+  const p = createUpstreamPool(
+    { upstreams: [{ url: `udp://127.0.0.1:${up.port}` }], timeoutMs: 1000, udpSize: 1232, maxPending: 2 },
+    { onQueueFull: () => full++ },
+  );
+  t.teardown(() => p.close());
+  const first = p.resolve(req('n0.example.test'));
+  const second = p.resolve(req('n1.example.test'));
+  const again = p.resolve(req('n0.example.test'));
+  t.equal(again, first, 'a duplicate joins the exchange in flight, queue full or not');
+  const started = performance.now();
+  const third = await p.resolve(req('n2.example.test')).catch((e: unknown) => e);
+  t.ok(third instanceof UpstreamFailedError, 'a third distinct name is refused');
+  t.match(third, { ede: { code: EDE.OTHER, text: 'upstream queue full' } });
+  t.ok(performance.now() - started < 100, 'at once, without waiting for the upstream');
+  t.equal(full, 1);
+  t.equal(rcode((await first).wire), 0);
+  await second;
+  t.equal(rcode((await p.resolve(req('n3.example.test'))).wire), 0, 'room again once they finish');
+  t.equal(up.queriesFor('n2.example.test'), 0, 'never sent');
+});

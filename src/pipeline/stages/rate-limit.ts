@@ -1,6 +1,6 @@
 import { FLAG_TC, RCODE } from '../../dns/constants.js';
 import { answerError } from '../../dns/query.js';
-import type { Answer, Stage } from '../types.js';
+import type { Answer, Query, Stage } from '../types.js';
 
 export interface RateLimitOptions {
   /** Answers per second one client may get over UDP (an IPv4 address, or an IPv6 /64). */
@@ -14,6 +14,15 @@ export interface RateLimitOptions {
   slip: number;
   /** True for clients that are never limited (e.g. a NAT gateway that speaks for a whole venue). */
   isExempt: (address: string) => boolean;
+  /**
+   * The venue of a client (index into the venue buckets), or -1. A venue's clients together get
+   * `venueResponsesPerSecond` (0: no venue limit), so that one venue cannot starve the others on a
+   * resolver an ISP runs for many.
+   */
+  venueOf?: (address: string) => number;
+  venues?: number;
+  venueResponsesPerSecond?: number;
+  venueBurst?: number;
   udpSize: number;
   /** Buckets in the table, a power of two. Default 65536 (1.5 MiB). */
   slots?: number;
@@ -24,7 +33,9 @@ const DROP: Answer = { wire: Buffer.alloc(0), source: 'rate-limited', rcode: -1,
 
 /**
  * Response rate limiting for UDP, where a source address can be forged: a token bucket per client so
- * that roje cannot be made to flood a victim, and one device cannot starve the others. TCP is not
+ * that roje cannot be made to flood a victim, and one device cannot starve the others; and one per
+ * venue, so that one venue cannot starve the others. The per-client default (1,000/s) is sized for a
+ * NAT gateway with hundreds of phones behind one address, not for one device. TCP is not
  * limited here (its handshake proves the address; the connection limit bounds it).
  *
  * Buckets live in a fixed table indexed by a hash of the client's address: no allocation and bounded
@@ -41,6 +52,37 @@ export function createRateLimitStage(options: RateLimitOptions): Stage {
   const stamp = new Float64Array(slots);
   const limited = new Uint32Array(slots);
   const perMs = responsesPerSecond / 1000;
+  const venueOf = options.venueOf;
+  const venuePerMs = (options.venueResponsesPerSecond ?? 0) / 1000;
+  const venueBurst = options.venueBurst ?? 0;
+  const venueLimited = venueOf !== undefined && venuePerMs > 0 && (options.venues ?? 0) > 0;
+  const venueTokens = new Float64Array(options.venues ?? 0).fill(venueBurst);
+  const venueStamp = new Float64Array(options.venues ?? 0);
+  let venueOver = 0;
+
+  /** Takes a token from the client's venue bucket; false when the venue is over its rate. */
+  function venueAllows(address: string, now: number): boolean {
+    const v = (venueOf as (a: string) => number)(address);
+    if (v < 0) return true;
+    let available = venueTokens[v] + (venueStamp[v] === 0 ? venueBurst : (now - venueStamp[v]) * venuePerMs);
+    if (available > venueBurst) available = venueBurst;
+    venueStamp[v] = now;
+    if (available >= 1) {
+      venueTokens[v] = available - 1;
+      return true;
+    }
+    venueTokens[v] = available;
+    return false;
+  }
+
+  function limitedAnswer(query: Query, count: number): Answer {
+    if (slip > 0 && count % slip === 0) {
+      const wire = answerError(query, RCODE.NOERROR, { udpSize });
+      wire[2] |= FLAG_TC >> 8;
+      return { wire, source: 'rate-limited', rcode: RCODE.NOERROR };
+    }
+    return DROP;
+  }
 
   return (next) => (query) => {
     if (query.client.transport !== 'udp' || isExempt(query.client.address)) return next(query);
@@ -61,16 +103,12 @@ export function createRateLimitStage(options: RateLimitOptions): Stage {
     stamp[slot] = now;
     if (available >= 1) {
       tokens[slot] = available - 1;
-      return next(query);
+      if (!venueLimited || venueAllows(query.client.address, now)) return next(query);
+      return limitedAnswer(query, ++venueOver);
     }
     tokens[slot] = available;
     limited[slot]++;
-    if (slip > 0 && limited[slot] % slip === 0) {
-      const wire = answerError(query, RCODE.NOERROR, { udpSize });
-      wire[2] |= FLAG_TC >> 8;
-      return { wire, source: 'rate-limited', rcode: RCODE.NOERROR };
-    }
-    return DROP;
+    return limitedAnswer(query, limited[slot]);
   };
 }
 
