@@ -206,3 +206,47 @@ t.test('serve-stale disabled -> SERVFAIL', async (t) => {
     [22],
   );
 });
+
+t.test(
+  'an upstream answering garbage or only with a wrong ID -> SERVFAIL with EDE, then the next one',
+  async (t) => {
+    for (const behaviour of [{ garbage: true }, { wrongId: 'only' as const }]) {
+      const fake = await fakeWith(t);
+      fake.behave('www.example.test', behaviour);
+      const roje = await startRoje({ upstreams: [udpUrl(fake)], upstream: FAST }, { t });
+      const r = await roje.dig(['www.example.test']);
+      t.equal(r.status, 'SERVFAIL', JSON.stringify(behaviour));
+      t.equal(r.ede.length, 1, 'with an Extended DNS Error');
+      t.same(r.answers, [], 'nothing forged or unparsable reaches the client');
+      const good = await fakeWith(t);
+      const both = await startRoje({ upstreams: [udpUrl(fake), udpUrl(good)], upstream: FAST }, { t });
+      const ok = await both.dig(['www.example.test']);
+      t.equal(ok.status, 'NOERROR', 'failover to a sound upstream');
+      t.equal(ok.answers[0]?.data, '192.0.2.1');
+    }
+  },
+);
+
+t.test(
+  'a TCP upstream that refuses connections -> SERVFAIL with EDE 23; serve-stale if cached',
+  async (t) => {
+    const port = await closedPort();
+    const fake = await fakeWith(t);
+    const roje = await startRoje(
+      { upstreams: [udpUrl(fake)], upstream: FAST, cache: { serveStale: { enabled: true } } },
+      { t },
+    );
+    t.equal((await roje.dig(['short.example.test'])).status, 'NOERROR', 'cached (TTL 1)');
+    const refused = await startRoje({ upstreams: [`tcp://127.0.0.1:${port}`], upstream: FAST }, { t });
+    const r = await refused.dig(['www.example.test']);
+    t.equal(r.status, 'SERVFAIL');
+    t.equal(r.ede[0]?.code, 23, 'Network Error');
+    // The first roje's upstream goes away: its expired answer is served stale.
+    fake.behave('*', { silent: true });
+    await sleep(1100);
+    const stale = await roje.dig(['short.example.test']);
+    t.equal(stale.status, 'NOERROR');
+    t.equal(stale.answers[0]?.data, '192.0.2.2');
+    t.match(stale.ede, [{ code: 3 }], 'EDE 3 Stale Answer');
+  },
+);
