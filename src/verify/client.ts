@@ -224,6 +224,29 @@ function errorText(err: unknown): string {
   return e.code !== undefined ? `${e.code}: ${e.message}` : String(e.message ?? err);
 }
 
+/**
+ * One exchange's end, whichever comes first (an answer, an error, the timeout): settles the promise
+ * once, clears the timer and releases the socket.
+ */
+function settleOnce(
+  timeoutMs: number,
+  release: () => void,
+  resolve: (msg: Buffer) => void,
+  reject: (err: Error) => void,
+): (err: Error | null, msg?: Buffer) => void {
+  let finished = false;
+  const done = (err: Error | null, msg?: Buffer): void => {
+    if (finished) return;
+    finished = true;
+    clearTimeout(timer);
+    release();
+    if (err !== null) reject(err);
+    else resolve(msg as Buffer);
+  };
+  const timer = setTimeout(() => done(new Error(`timeout after ${timeoutMs} ms`)), timeoutMs);
+  return done;
+}
+
 function askUdp(
   server: DnsServerAddress,
   query: Buffer,
@@ -233,16 +256,7 @@ function askUdp(
   return new Promise((resolve, reject) => {
     const socket = createSocket(isIPv6(server.host) ? 'udp6' : 'udp4');
     const id = query.readUInt16BE(0);
-    const timer = setTimeout(() => done(new Error(`timeout after ${timeoutMs} ms`)), timeoutMs);
-    let finished = false;
-    function done(err: Error | null, msg?: Buffer) {
-      if (finished) return;
-      finished = true;
-      clearTimeout(timer);
-      socket.close();
-      if (err !== null) reject(err);
-      else resolve(msg!);
-    }
+    const done = settleOnce(timeoutMs, () => socket.close(), resolve, reject);
     socket.on('error', (err) => done(err));
     // A stray datagram (another ID, from elsewhere) is ignored; the timer bounds the wait.
     socket.on('message', (msg, rinfo) => {
@@ -268,16 +282,7 @@ function askTcp(
       ...(sourceAddress !== undefined ? { localAddress: sourceAddress } : {}),
     });
     let buffered = Buffer.alloc(0);
-    const timer = setTimeout(() => done(new Error(`timeout after ${timeoutMs} ms`)), timeoutMs);
-    let finished = false;
-    function done(err: Error | null, msg?: Buffer) {
-      if (finished) return;
-      finished = true;
-      clearTimeout(timer);
-      socket.destroy();
-      if (err !== null) reject(err);
-      else resolve(msg!);
-    }
+    const done = settleOnce(timeoutMs, () => socket.destroy(), resolve, reject);
     socket.on('error', (err) => done(err));
     socket.on('close', () => done(new Error('the server closed the connection without an answer')));
     socket.on('connect', () => {
