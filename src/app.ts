@@ -6,30 +6,23 @@ import { createAuditLog } from './admin/audit.js';
 import { createOpsListeners, type OpsListeners } from './admin/listeners.js';
 import type { AdminApi } from './admin/server.js';
 import { type BlockPageServer, type BlockReport, createBlockPageServer } from './blockpage/server.js';
-import { createDnsCache, type DnsCache } from './cache/dns-cache.js';
+import type { DnsCache, DnsCacheStats } from './cache/dns-cache.js';
 import type { RojeConfig } from './config/schema.js';
-import { HEADER_SIZE } from './dns/constants.js';
-import { isRojeError } from './errors.js';
+import { isRojeError, RojeError } from './errors.js';
 import { createFeeds, type Feeds } from './feeds/feeds.js';
 import { isFeedSource } from './feeds/types.js';
+import { createFleet } from './fleet/fleet.js';
 import { createMetrics } from './metrics/metrics.js';
-import { createCidrMatcher } from './net/cidr.js';
-import { compose } from './pipeline/compose.js';
+import { buildChain as buildChainFor, type Chain } from './pipeline/chain.js';
+import { policyStrings } from './pipeline/policy-strings.js';
+import { createQueryLog } from './pipeline/query-log.js';
 import { createResponder } from './pipeline/responder.js';
-import { createAclStage } from './pipeline/stages/acl.js';
-import { createBypassStage } from './pipeline/stages/bypass.js';
-import { createCacheStage } from './pipeline/stages/cache.js';
-import { type ChaosName, createChaosStage } from './pipeline/stages/chaos.js';
-import { createForwardHandler } from './pipeline/stages/forward.js';
-import { createPolicyStage, type PolicyStage } from './pipeline/stages/policy.js';
-import { createRateLimitStage } from './pipeline/stages/rate-limit.js';
-import { createReadyStage } from './pipeline/stages/ready.js';
-import { createSafeSearchStage } from './pipeline/stages/safesearch.js';
-import type { Answer, Handler, Query } from './pipeline/types.js';
+import type { ChaosName } from './pipeline/stages/chaos.js';
 import type { AbuseKey } from './policy/abuse/format.js';
-import { ephemeralAbuseKey, loadAbuseKey } from './policy/abuse/key.js';
+import { ephemeralAbuseKey, keyBytes, loadAbuseKey } from './policy/abuse/key.js';
 import { type AbuseStatus, abuseStatus } from './policy/abuse/status.js';
 import type { AbuseCompileOptions } from './policy/compile.js';
+import { loadArtifact } from './policy/compiled/artifact.js';
 import {
   type ListsLoaderDeps,
   type ListsStatus,
@@ -39,21 +32,22 @@ import {
 } from './policy/lists-loader.js';
 import type { CompiledLists } from './policy/types.js';
 import { CONFIDENTIAL_CATEGORIES } from './policy/types.js';
-import { createVenueResolver } from './policy/venues.js';
 import { buildTransparencyReport } from './report/transparency.js';
 import { createSelfTest, type SelfTest } from './selftest/selftest.js';
 import { dashboardCsp, dashboardHtml } from './stats/dashboard.js';
-import { createStatsRecorder, NO_VENUE } from './stats/recorder.js';
+import { createStatsRecorder, type HourCounts, NO_VENUE } from './stats/recorder.js';
 import { openStatsStore, type StatsStore } from './stats/store.js';
-import { listen } from './transport/listen.js';
-import type { ListenerSettings } from './transport/types.js';
-import { createUpstreamPool, type UpstreamPool } from './upstream/pool.js';
+import { listen, listenerSettings } from './transport/listen.js';
+import type { ListenAddress } from './transport/types.js';
+import type { UpstreamPool } from './upstream/pool.js';
 import { redactUpstreamUrl } from './upstream/url.js';
 import { renderReportHtml } from './verify/html.js';
 import { runSuite } from './verify/runner.js';
 import { loadOrCreateSigningKey, signReport } from './verify/sign.js';
 import { loadSuite } from './verify/suite.js';
 import { VERSION } from './version.js';
+import type { ListsMessage } from './workers/protocol.js';
+import { createWorkerPool, type WorkerPool } from './workers/supervisor.js';
 
 export interface BoundAddress {
   host: string;
@@ -91,14 +85,8 @@ export interface AppDeps {
 
 type Listener = Awaited<ReturnType<typeof listen>>;
 
-interface Chain {
-  config: RojeConfig;
-  handler: Handler;
-  udpSize: number;
-  pool: UpstreamPool;
-  cache: DnsCache;
-  policy: PolicyStage;
-}
+/** How often the query loops get fresh feed times for their CH TXT strings. */
+const WORKER_STATE_INTERVAL_MS = 10_000;
 
 /** A self-test follows a list swap after this long (a burst of swaps shares one run). */
 const SELF_TEST_SWAP_DELAY_MS = 60_000;
@@ -118,6 +106,12 @@ export function createApp(initial: RojeConfig, deps: AppDeps): App {
   // call is handed it, so that URL sources compile from those copies.
   let feeds: Feeds | null = null;
   const feedsLogger = logger.child({ module: 'feeds' });
+  // Fleet (src/fleet): an edge's lists come from the artifact it pulls; a central publishes its own.
+  const fleet = createFleet({
+    logger: logger.child({ module: 'fleet' }),
+    abuseKey: () => abuse?.key ?? null,
+    onUpdate: () => reloadLists(),
+  });
   // The abuse key (loaded at start and on reload when the config needs one) and the page setting.
   let abuse: AbuseCompileOptions | undefined;
   let selfTest: SelfTest | null = null;
@@ -127,13 +121,31 @@ export function createApp(initial: RojeConfig, deps: AppDeps): App {
     ...deps.listsLoader,
     ...(f !== null ? { feeds: f } : {}),
     ...(a !== undefined ? { abuse: a } : {}),
+    fleet,
   });
   /** Fail closed: not ready while no lists are loaded or a feed has no good copy yet. */
   const notReady = () => listSet === null || listSet.missing.length > 0;
   const startedAt = Date.now();
+  // With `workers` above 1, query loops in worker threads or processes answer DNS (src/workers) and this
+  // thread keeps the control plane: lists, feeds, admin API, statistics store, block page. Fixed at start.
+  const workerPool: WorkerPool | null =
+    initial.workers.count > 1
+      ? createWorkerPool({
+          count: initial.workers.count,
+          mode: initial.workers.mode,
+          logger,
+          lists: () => listsMessage(),
+          state: () => ({ type: 'state', checkedAt: [...feedCheckedAt()] }),
+          salt: () => stats?.salt ?? null,
+          onCounts: (counts) => workerCounts.push(...counts),
+        })
+      : null;
+  // Statistics deltas from the query loops, merged into the store at its next flush.
+  const workerCounts: HourCounts[] = [];
+  let stateTimer: NodeJS.Timeout | null = null;
   const metrics = createMetrics(
     {
-      cache: () => chain.cache.stats(),
+      cache: () => cacheStats(),
       upstreams: () => chain.pool.health(),
       listSources: () => {
         const lists = currentLists();
@@ -158,8 +170,18 @@ export function createApp(initial: RojeConfig, deps: AppDeps): App {
       serving: () => !notReady(),
       abuse: () => currentAbuseStatus(),
       selfTest: () => selfTest?.last() ?? null,
+      fleet: () => fleet.metrics(),
     },
     { categories: [], venues: initial.venues.map((v) => v.name) },
+    workerPool === null
+      ? {}
+      : {
+          workers: {
+            metrics: () => workerPool.metrics(),
+            processMetrics: initial.workers.mode === 'processes',
+            status: () => workerPool.status(),
+          },
+        },
   );
   let chain = buildChain(initial, undefined);
   const listeners = new Map<string, Listener>();
@@ -175,6 +197,12 @@ export function createApp(initial: RojeConfig, deps: AppDeps): App {
   let stats: StatsStore | null = null;
   let blockPage: BlockPageServer | null = null;
 
+  // Per-query logs are off by default (privacy); the switch is read per answer so SIGHUP can flip it.
+  const logQuery = createQueryLog({
+    logger,
+    enabled: () => chain.config.log.queries,
+    lists: currentLists,
+  });
   const responder = createResponder({
     current: () => chain,
     logger: logger.child({ module: 'responder' }),
@@ -199,124 +227,14 @@ export function createApp(initial: RojeConfig, deps: AppDeps): App {
   });
 
   function buildChain(config: RojeConfig, previous: Chain | undefined): Chain {
-    const udpSize = config.edns.udpSize;
-    // Keep the cache (and its contents) across reloads unless its bounds changed.
-    const cache =
-      previous !== undefined && sameJson(previous.config.cache, config.cache)
-        ? previous.cache
-        : createDnsCache({
-            maxEntries: config.cache.maxEntries,
-            maxBytes: config.cache.maxBytes,
-            serveStale: {
-              enabled: config.cache.serveStale.enabled,
-              maxStale: config.cache.serveStale.maxStale,
-            },
-          });
-    const pool = createUpstreamPool(
-      {
-        upstreams: config.upstreams,
-        timeoutMs: config.upstream.timeoutMs,
-        udpSize,
-        maxPending: config.upstream.maxPending,
-      },
-      {
-        logger: logger.child({ module: 'upstream' }),
-        onAttempt: metrics.onUpstreamAttempt,
-        onQueueFull: metrics.onUpstreamQueueFull,
-      },
-    );
-    const rateLimit = config.rateLimit;
-    const policy = createPolicyStage({
-      lists: () => currentLists(),
-      venues: config.venues,
-      policies: config.policies,
-      blockTtl: config.blockTtl,
-      blockPage: config.blockPage,
-      udpSize,
-      logger: logger.child({ module: 'policy' }),
+    return buildChainFor(config, previous, {
+      logger,
+      lists: currentLists,
+      isReady: () => !notReady(),
+      chaosStrings,
+      onUpstreamAttempt: metrics.onUpstreamAttempt,
+      onUpstreamQueueFull: metrics.onUpstreamQueueFull,
     });
-    const handler = compose(
-      [
-        // 1. Rate limit first: every answer, REFUSED included, can be reflected at a forged UDP source.
-        ...(rateLimit.enabled
-          ? [
-              createRateLimitStage({
-                responsesPerSecond: rateLimit.responsesPerSecond,
-                burst: rateLimit.burst,
-                slip: rateLimit.slip,
-                isExempt: createCidrMatcher(rateLimit.exempt),
-                venueOf: createVenueResolver(config.venues),
-                venues: config.venues.length,
-                venueResponsesPerSecond: rateLimit.venueResponsesPerSecond,
-                venueBurst: rateLimit.venueBurst,
-                udpSize,
-              }),
-            ]
-          : []),
-        // 2. ACL: a client outside the served networks gets REFUSED before any work (no open resolver).
-        createAclStage({ isAllowed: createCidrMatcher(config.acl.allow), udpSize }),
-        // 3. Policy status over DNS (CH TXT version.roje., policy.roje.) for the clients roje serves, and
-        //    answered even while not ready: a certifier should see which lists are missing.
-        createChaosStage({ enabled: config.chaos.enabled, strings: chaosStrings, udpSize }),
-        // 4. Fail closed: until a good list is loaded (a feed not downloaded yet), SERVFAIL with EDE 14,
-        //    never an unfiltered answer.
-        createReadyStage({ isReady: () => !notReady(), udpSize }),
-        // 5. Bypass prevention before the lists: the names that switch devices to their own encrypted DNS
-        //    are answered for everyone, whatever a venue's policy allows.
-        createBypassStage({ rules: config.bypass, blockTtl: config.blockTtl, udpSize }),
-        // 6. Policy before the cache: decisions differ per venue while the cache is shared by all, so a
-        //    blocked name never reaches the cache or the upstream, and cache hits pass back through here
-        //    to have their CNAME chains inspected like fresh upstream answers.
-        policy,
-        // 7. SafeSearch after the policy (a blocked engine stays blocked, and the CNAME chain answered
-        //    here is inspected like any other) and before the cache, which then keys and stores the safe
-        //    host's answer that the stage asks for like any other query.
-        createSafeSearchStage({ venues: config.venues, policies: config.policies, udpSize }),
-        // 8. Cache before forwarding; serve-stale lives here because only the cache holds expired answers.
-        createCacheStage({ cache, udpSize, serveStale: config.cache.serveStale }),
-      ],
-      // 9. Forward: coalesced, failed over across upstreams, prepared once for the cache.
-      createForwardHandler({
-        pool,
-        udpSize,
-        ttl: {
-          minTtl: config.cache.minTtl,
-          maxTtl: config.cache.maxTtl,
-          negativeMaxTtl: config.cache.negativeMaxTtl,
-        },
-      }),
-    );
-    return { config, handler, udpSize, pool, cache, policy };
-  }
-
-  // Per-query logs are off by default (privacy); the switch is read per answer so SIGHUP can flip it.
-  function logQuery(query: Query, answer: Answer): void {
-    if (!chain.config.log.queries) return;
-    logger.info(
-      {
-        qname: isConfidential(query, answer) ? '[confidential]' : query.name,
-        qtype: query.qtype,
-        rcode: answer.rcode,
-        source: answer.source,
-        client: query.client.address,
-        transport: query.client.transport,
-        ms: Math.round((performance.now() - query.receivedAt) * 1000) / 1000,
-      },
-      'query',
-    );
-  }
-
-  /**
-   * A name blocked by a confidential category (the abuse feed) is itself an entry of that feed; so is
-   * the host of a page entry that is only counted, though nothing blocks it.
-   */
-  function isConfidential(query: Query, answer: Answer): boolean {
-    const lists = currentLists();
-    if (lists === null) return false;
-    const mask = answer.block?.categories ?? 0;
-    if (lists.categories.some((c, bit) => (mask & (1 << bit)) !== 0 && CONFIDENTIAL_CATEGORIES.has(c)))
-      return true;
-    return lists.hashedListedWire(query.msg, HEADER_SIZE);
   }
 
   /**
@@ -354,24 +272,29 @@ export function createApp(initial: RojeConfig, deps: AppDeps): App {
       // compile from their copies on disk; one that has none yet keeps roje answering SERVFAIL.
       abuse = await loadAbuse(chain.config, undefined);
       feeds = await openFeeds(chain.config, abuse);
+      await fleet.configure(chain.config);
       const loaded = await loadLists(chain.config, listsDeps());
       noteAbuseChoice(chain.config);
       // Statistics first, so that the first list load is in the list history too.
       openStats();
       useLists(loaded, 'lists loaded');
       try {
-        await openListeners(chain.config);
+        if (workerPool !== null) await startWorkers();
+        else await openListeners(chain.config);
         await ops.start();
         blockPage = createBlockPage();
         await blockPage?.start();
         // Fetches the feeds without a copy at once; each change recompiles and swaps the lists.
         feeds?.start();
+        fleet.start();
         // The first self-test follows the first list load, like any swap.
         selfTest = await createSelfTestRunner();
         await selfTest?.start();
         selfTest?.listsSwapped();
       } catch (err) {
         await feeds?.stop();
+        await fleet.stop();
+        await workerPool?.stop();
         await Promise.all([...listeners.values()].map(closeListener));
         listeners.clear();
         await ops.close();
@@ -386,6 +309,7 @@ export function createApp(initial: RojeConfig, deps: AppDeps): App {
       // anything else changes; failing that, the running lists stay and the config reload goes on.
       let loaded: LoadedListSet | null = null;
       const nextAbuse = await loadAbuse(config, abuse);
+      await fleet.configure(config);
       const nextFeeds = await openFeeds(config, nextAbuse);
       try {
         loaded = await loadLists(config, listsDeps(nextFeeds, nextAbuse));
@@ -404,9 +328,10 @@ export function createApp(initial: RojeConfig, deps: AppDeps): App {
       const next = buildChain(config, previous);
       // Open new addresses before closing old ones, so a reload never leaves a gap; and before
       // switching the chain, so a reload that cannot bind leaves the running config whole.
-      let stale: Listener[];
+      let stale: Listener[] = [];
       try {
-        stale = await openListeners(config);
+        if (workerPool === null) stale = await openListeners(config);
+        else keepWorkerLayout(config);
       } catch (err) {
         await next.pool.close();
         await nextFeeds?.stop();
@@ -419,6 +344,7 @@ export function createApp(initial: RojeConfig, deps: AppDeps): App {
       await feeds?.stop();
       feeds = nextFeeds;
       feeds?.start();
+      workerPool?.reload(config);
       if (loaded !== null) useLists(loaded, 'lists reloaded');
       else {
         chain.policy.prepare();
@@ -442,6 +368,9 @@ export function createApp(initial: RojeConfig, deps: AppDeps): App {
     async stop() {
       await selfTest?.stop();
       await feeds?.stop();
+      await fleet.stop();
+      if (stateTimer !== null) clearInterval(stateTimer);
+      await workerPool?.stop();
       const all = [...listeners.values()];
       listeners.clear();
       await Promise.all([...all.map(closeListener), ops.close(), blockPage?.close()]);
@@ -452,7 +381,7 @@ export function createApp(initial: RojeConfig, deps: AppDeps): App {
     addresses: describeListenersRaw,
     describeListeners,
     upstreamHealth: () => chain.pool.health(),
-    cacheStats: () => chain.cache.stats(),
+    cacheStats,
     lists: currentLists,
     listsStatus: currentListsStatus,
     admin,
@@ -469,7 +398,9 @@ export function createApp(initial: RojeConfig, deps: AppDeps): App {
     previous: AbuseCompileOptions | undefined,
   ): Promise<AbuseCompileOptions | undefined> {
     const needed =
-      config.compiled !== null || config.lists.some((s) => CONFIDENTIAL_CATEGORIES.has(s.category));
+      config.compiled !== null ||
+      config.fleet.pull !== null ||
+      config.lists.some((s) => CONFIDENTIAL_CATEGORIES.has(s.category));
     if (!needed) return undefined;
     const c = config.abuse;
     let key: AbuseKey;
@@ -553,31 +484,27 @@ export function createApp(initial: RojeConfig, deps: AppDeps): App {
     });
   }
 
-  /** The CH TXT strings: roje's version, or the lists in force as counts, versions and ages. */
+  /** The CH TXT strings (pipeline/policy-strings.ts), from the facts this process holds. */
   function chaosStrings(name: ChaosName): string[] {
-    if (name === 'version.roje') return [`roje ${VERSION}`];
-    const lists = currentLists();
-    if (lists === null) return ['lists none loaded'];
-    const now = Date.now();
-    const fetched = new Map((feeds?.status() ?? []).map((f) => [f.name, f.good?.checkedAt]));
-    const age = (s: { name: string; readAt: string }) =>
-      Math.max(0, Math.round((now - Date.parse(fetched.get(s.name) ?? s.readAt)) / 1000));
-    const a = currentAbuseStatus();
-    return [
-      `lists version=${lists.version.slice(0, 12)} entries=${lists.entries} compiled=${lists.compiledAt}${listSet !== null && listSet.missing.length > 0 ? ` missing=${listSet.missing.join(',')}` : ''}`,
-      ...lists.sources.map(
-        (s) =>
-          `source=${s.name} category=${s.category} entries=${s.entries} version=${s.sha256.slice(0, 12)} age=${age(s)}`,
-      ),
-      `abuse feeds=${a.sources} entries=${a.entries} stale=${a.feeds.filter((f) => f.stale).length}`,
-    ];
+    return policyStrings(name, () => ({
+      lists: currentLists(),
+      missing: listSet?.missing ?? [],
+      checkedAt: feedCheckedAt(),
+      abuse: currentAbuseStatus(),
+      now: Date.now(),
+    }));
+  }
+
+  /** When each feed's copy was last confirmed (downloaded or 304): the age the CH TXT and abuse status show. */
+  function feedCheckedAt(): Map<string, string | undefined> {
+    return new Map((feeds?.status() ?? []).map((f) => [f.name, f.good?.checkedAt]));
   }
 
   function currentAbuseStatus(): AbuseStatus {
     const c = chain.config.abuse;
     return abuseStatus({
       lists: currentLists(),
-      confirmedAt: new Map((feeds?.status() ?? []).map((f) => [f.name, f.good?.checkedAt])),
+      confirmedAt: feedCheckedAt(),
       pageEntries: c.pageEntries,
       maxAgeMs: c.maxAgeMs,
       keyId: abuse?.key.id ?? null,
@@ -655,10 +582,14 @@ export function createApp(initial: RojeConfig, deps: AppDeps): App {
           flushIntervalMs: c.flushIntervalMs,
           maxOpenReports: c.maxOpenReports,
         },
-        { logger: logger.child({ module: 'stats' }), drain: () => statsRecorder.drain() },
+        {
+          logger: logger.child({ module: 'stats' }),
+          drain: () => [...statsRecorder.drain(), ...workerCounts.splice(0)],
+        },
       );
       // Distinct blocked names are hashed with the database's own salt, so sketches merge across restarts.
       statsRecorder.useSalt(stats.salt);
+      workerPool?.broadcast({ type: 'salt', salt: stats.salt });
     } catch (err) {
       // Statistics are not worth refusing to filter for: roje runs on and says so.
       logger.error(
@@ -739,7 +670,9 @@ export function createApp(initial: RojeConfig, deps: AppDeps): App {
           lists: listsView(),
           abuse: abuseNow,
           feeds: feeds?.status() ?? [],
-          cache: chain.cache.stats(),
+          fleet: fleet.status(),
+          cache: cacheStats(),
+          workers: workerPool?.status() ?? null,
           stats: stats === null ? null : { path: chain.config.stats.path, pending: stats.pending() },
           blockPage: blockPage === null ? null : { listen: blockPage.addresses() },
           // Conditions an operator or certifier must act on (a stale or missing abuse feed).
@@ -751,7 +684,7 @@ export function createApp(initial: RojeConfig, deps: AppDeps): App {
           ? { ready: false, reason: 'no good list loaded yet' }
           : listSet.missing.length > 0
             ? { ready: false, reason: `waiting for the first good copy of: ${listSet.missing.join(', ')}` }
-            : listeners.size === 0
+            : listeners.size === 0 && (workerPool?.status().running ?? 0) === 0
               ? { ready: false, reason: 'not listening' }
               : { ready: true, reason: null },
       config: () => redactedConfig(chain.config),
@@ -764,15 +697,19 @@ export function createApp(initial: RojeConfig, deps: AppDeps): App {
         }
         const wanted = (sources ?? [...feedNames]).filter((n) => feedNames.has(n));
         const results = feeds === null || wanted.length === 0 ? [] : await feeds.refresh(wanted);
+        // An edge pulls now; a new artifact swaps the lists itself (onUpdate).
+        const pulled = await fleet.pullNow();
         // A changed feed already recompiled the lists (onChange); otherwise recompile for the files.
-        if (!results.some((r) => r.result === 'updated')) await reloadLists();
-        return { feeds: results, lists: currentListsStatus() };
+        if (!results.some((r) => r.result === 'updated') && pulled?.result !== 'updated') await reloadLists();
+        return { feeds: results, ...(pulled !== null ? { fleet: pulled } : {}), lists: currentListsStatus() };
       },
+      listsArtifact: () => fleet.publication(listSet),
       acceptList: (name) => heldAction(() => feeds?.accept(name)),
       rejectList: (name) => heldAction(() => feeds?.reject(name)),
       flushCache: () => {
-        const removed = chain.cache.stats().entries;
+        const removed = cacheStats().entries;
         chain.cache.clear();
+        workerPool?.broadcast({ type: 'flush-cache' });
         return { removed };
       },
       // Written first, so that the API shows the counts up to this moment.
@@ -835,7 +772,7 @@ export function createApp(initial: RojeConfig, deps: AppDeps): App {
 
   function useLists(loaded: LoadedListSet, message: string): void {
     stats?.flush();
-    listSet = loaded;
+    listSet = workerPool !== null && chain.config.workers.mode === 'threads' ? shared(loaded) : loaded;
     listsLoadedAt = new Date().toISOString();
     listsError = null;
     const l = loaded.lists;
@@ -868,11 +805,73 @@ export function createApp(initial: RojeConfig, deps: AppDeps): App {
     }
     chain.policy.prepare();
     metrics.setBlockLabels({ categories: l.categories, venues: chain.config.venues.map((v) => v.name) });
+    if (workerPool !== null && workerPool.status().running > 0) workerPool.broadcast(listsMessage());
     selfTest?.listsSwapped();
   }
 
   function describeListenersRaw(): BoundAddress[] {
+    if (workerPool !== null) return workerPool.addresses();
     return [...listeners.values()].map((listener) => listener.address);
+  }
+
+  /** The cache as clients see it: the query loops' caches summed when they answer, else this one's. */
+  function cacheStats(): DnsCacheStats {
+    return workerPool === null ? chain.cache.stats() : workerPool.cacheStats();
+  }
+
+  /** Starts the query loops on the listen addresses, and keeps their CH TXT facts fresh. */
+  async function startWorkers(): Promise<void> {
+    if (workerPool === null) return;
+    await workerPool.start(chain.config);
+    stateTimer = setInterval(() => {
+      workerPool.broadcast({ type: 'state', checkedAt: [...feedCheckedAt()] });
+    }, WORKER_STATE_INTERVAL_MS);
+    stateTimer.unref();
+  }
+
+  /** Listen addresses and the worker layout are bound at start: a reload that changes them says so. */
+  function keepWorkerLayout(config: RojeConfig): void {
+    if (
+      !sameListen(config.listen, chain.config.listen) ||
+      config.workers.count !== chain.config.workers.count ||
+      config.workers.mode !== chain.config.workers.mode
+    ) {
+      logger.warn(
+        { listen: describeListeners(), workers: chain.config.workers },
+        'listen and workers are kept until a restart when workers run the query loops',
+      );
+    }
+  }
+
+  /**
+   * The lists for the query loops. In thread mode the artifact lives in a SharedArrayBuffer (shared())
+   * and every thread views the same bytes; processes get a copy each.
+   */
+  function listsMessage(): ListsMessage {
+    const lists = currentLists();
+    const bytes = lists?.artifact;
+    if (lists === null || bytes === undefined) {
+      throw new RojeError('ROJE_ERR_WORKER_FAILED', 'query loops need loaded lists first');
+    }
+    return {
+      type: 'lists',
+      bytes,
+      missing: listSet?.missing ?? [],
+      abuseKey: abuse === undefined ? null : keyBytes(abuse.key),
+    };
+  }
+
+  /** The same lists over a SharedArrayBuffer, so that this thread and every query loop hold one copy. */
+  function shared(loaded: LoadedListSet): LoadedListSet {
+    const bytes = loaded.lists.artifact;
+    if (bytes === undefined || bytes.buffer instanceof SharedArrayBuffer) return loaded;
+    const sab = new SharedArrayBuffer(bytes.byteLength);
+    new Uint8Array(sab).set(bytes);
+    const lists = loadArtifact(Buffer.from(sab), 'shared lists', {
+      trusted: true,
+      abuseKey: abuse?.key ?? null,
+    });
+    return { ...loaded, lists };
   }
 
   function describeListeners(): string[] {
@@ -884,15 +883,6 @@ async function closeListener(listener: Listener): Promise<void> {
   await listener.close();
 }
 
-function listenerSettings(config: RojeConfig): ListenerSettings {
-  return {
-    drainTimeoutMs: config.shutdown.drainTimeoutMs,
-    idleTimeoutMs: config.tcp.idleTimeoutMs,
-    maxConnections: config.tcp.maxConnections,
-    maxInFlightPerConnection: config.tcp.maxPipelined,
-  };
-}
-
 /** Port 0 asks for a fresh ephemeral port each time it is listed, so its position tells them apart. */
 function addressKey(address: { host: string; port: number }, index: number): string {
   return address.port === 0 ? `${address.host}|0|${index}` : `${address.host}|${address.port}`;
@@ -900,10 +890,6 @@ function addressKey(address: { host: string; port: number }, index: number): str
 
 export function formatAddress(address: { host: string; port: number }): string {
   return address.host.includes(':') ? `[${address.host}]:${address.port}` : `${address.host}:${address.port}`;
-}
-
-function sameJson(a: unknown, b: unknown): boolean {
-  return JSON.stringify(a) === JSON.stringify(b);
 }
 
 /** The config for the admin API's view: token hashes and upstream credentials left out. */
@@ -917,4 +903,8 @@ function redactedConfig(config: RojeConfig): unknown {
     })),
     admin: { ...config.admin, tokens: config.admin.tokens.map((t) => ({ name: t.name, role: t.role })) },
   };
+}
+
+function sameListen(a: readonly ListenAddress[], b: readonly ListenAddress[]): boolean {
+  return a.length === b.length && a.every((x, i) => x.host === b[i]?.host && x.port === b[i]?.port);
 }

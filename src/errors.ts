@@ -24,6 +24,7 @@ export const ERROR_CODES = {
   ROJE_ERR_DNS_MALFORMED: 'a DNS message cannot be parsed',
   // transport
   ROJE_ERR_LISTEN_FAILED: 'a listener cannot bind its address',
+  ROJE_ERR_WORKER_FAILED: 'a query loop (workers) failed to start',
   // upstream
   ROJE_ERR_UPSTREAM_URL: 'an upstream URL is not valid',
   ROJE_ERR_UPSTREAM_TIMEOUT: 'an upstream did not answer in time',
@@ -46,6 +47,15 @@ export const ERROR_CODES = {
   ROJE_ERR_FEED_NOT_HELD: 'a list feed has no held copy to accept or reject',
   ROJE_ERR_FEED_TLS: "a list feed's client certificate, key or CA file cannot be read",
   ROJE_ERR_ABUSE_KEY: 'the abuse feed key is missing, unreadable, or not the key its hashes were made with',
+  // fleet: a signed artifact published centrally, pulled by edges
+  ROJE_ERR_FLEET_FETCH: 'the fleet artifact or its signature cannot be downloaded',
+  ROJE_ERR_FLEET_UNSIGNED: 'a fleet artifact comes without a valid signature file',
+  ROJE_ERR_FLEET_UNTRUSTED_KEY: 'a fleet artifact is signed with a key the edge does not trust',
+  ROJE_ERR_FLEET_SIGNATURE: 'a fleet artifact does not match its signature (changed or truncated)',
+  ROJE_ERR_FLEET_ARTIFACT: 'a signed fleet artifact cannot be loaded (format, checksum or abuse key)',
+  ROJE_ERR_FLEET_STORE: 'a fleet artifact cannot be stored in the state folder',
+  ROJE_ERR_FLEET_NOT_PUBLISHED:
+    'this roje does not publish its lists, or has no complete lists to publish yet',
   // statistics store and wrong-block reports
   ROJE_ERR_STATS_OPEN: 'the statistics database cannot be opened or has a newer schema',
   ROJE_ERR_STATS_WRITE: 'the statistics database cannot be written (disk full or read-only)',

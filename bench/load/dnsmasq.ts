@@ -39,6 +39,25 @@ export function dnsmasqArgs(port: number, listFile: string): string[] {
   ];
 }
 
+export interface DnsmasqForward {
+  /** The loopback upstream (`server=127.0.0.1#PORT`): names not in the list are forwarded there. */
+  upstreamPort: number;
+  /** --cache-size (names); dnsmasq's default is 150. */
+  cacheSize: number;
+}
+
+/**
+ * dnsmasqArgs as a caching forwarder: the same list, plus one loopback upstream and a cache. Still
+ * --no-resolv, so /etc/resolv.conf's servers are never used; dns-forward-max stays at its default (150).
+ */
+export function dnsmasqForwarderArgs(port: number, listFile: string, forward: DnsmasqForward): string[] {
+  return [
+    ...dnsmasqArgs(port, listFile).filter((a) => !a.startsWith('--cache-size=')),
+    `--server=127.0.0.1#${forward.upstreamPort}`,
+    `--cache-size=${forward.cacheSize}`,
+  ];
+}
+
 /** "dnsmasq 2.90", or why not: fails with the package to install when dnsmasq is missing. */
 export async function dnsmasqVersion(): Promise<string> {
   try {

@@ -4,7 +4,8 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import dgram from 'node:dgram';
-import { readFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { readdir, readFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -204,6 +205,49 @@ export async function residentBytes(pid: number | undefined): Promise<number | u
   } catch {
     return undefined;
   }
+}
+
+/** The pids of `pid` and every process below it (roje's worker processes), from /proc's children lists. */
+export async function processTree(pid: number): Promise<number[]> {
+  const out = [pid];
+  for (let i = 0; i < out.length; i++) {
+    let tasks: string[] = [];
+    try {
+      tasks = await readdir(`/proc/${out[i]}/task`);
+    } catch {
+      continue;
+    }
+    for (const task of tasks) {
+      const children = await readFile(`/proc/${out[i]}/task/${task}/children`, 'utf8').catch(() => '');
+      for (const child of children.split(' ')) if (child.trim() !== '') out.push(Number(child));
+    }
+  }
+  return out;
+}
+
+/**
+ * VmRSS (now) or VmHWM (its peak) summed over a process and its descendants, in bytes; undefined when the
+ * process is gone. The sum of peaks is an upper bound: the processes need not have peaked together.
+ */
+export async function treeMemoryBytes(
+  pid: number | undefined,
+  field: 'VmRSS' | 'VmHWM',
+): Promise<number | undefined> {
+  if (pid === undefined) return undefined;
+  let total: number | undefined;
+  for (const p of await processTree(pid)) {
+    const status = await readFile(`/proc/${p}/status`, 'utf8').catch(() => '');
+    const match = new RegExp(`^${field}:\\s+(\\d+) kB$`, 'm').exec(status);
+    if (match !== null) total = (total ?? 0) + Number(match[1]) * 1024;
+  }
+  return total;
+}
+
+/** roje's entry point in the build output: dist/main.js, or dist/src/main.js when the build keeps `src/`. */
+export function defaultRojeEntry(repo: string): string {
+  const flat = path.join(repo, 'dist/main.js');
+  const nested = path.join(repo, 'dist/src/main.js');
+  return existsSync(flat) || !existsSync(nested) ? flat : nested;
 }
 
 /** Arguments of `node <entry> serve` on one loopback port, forwarding to one loopback upstream port. */

@@ -14,10 +14,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { RojeError } from '../../src/errors.js';
 import { runBlocked } from './blocked.js';
 import { type DnsperfResult, runDnsperf } from './dnsperf.js';
 import { describeMachine, type Machine, noteBusyMachine } from './machine.js';
+import { intOption, listOption } from './options.js';
 import {
   createRunGroup,
   findFreePort,
@@ -68,32 +68,6 @@ export interface LoadOptions {
   outDir: string;
   /** List of the blocked case: 0 = the union of the shared adult lists, else that many derived names. */
   blockedNames: number;
-}
-
-function listOption<T extends string>(value: string, allowed: readonly T[], flag: string): T[] {
-  const items = value
-    .split(',')
-    .map((s) => s.trim())
-    .filter((s) => s.length > 0);
-  for (const item of items) {
-    if (!allowed.includes(item as T)) {
-      throw new RojeError('ROJE_ERR_CLI_USAGE', `${flag}: "${item}" is not one of ${allowed.join(', ')}`);
-    }
-  }
-  if (items.length === 0)
-    throw new RojeError('ROJE_ERR_CLI_USAGE', `${flag} needs at least one of ${allowed.join(', ')}`);
-  return items as T[];
-}
-
-function intOption(value: string, flag: string, min: number, max: number): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min || n > max) {
-    throw new RojeError(
-      'ROJE_ERR_CLI_USAGE',
-      `${flag} must be an integer from ${min} to ${max} (got "${value}")`,
-    );
-  }
-  return n;
 }
 
 export function parseLoadArgs(argv: readonly string[]): LoadOptions {

@@ -22,6 +22,7 @@ import { parseArgs } from 'node:util';
 import { RojeError } from '../../src/errors.js';
 import { type DnsperfResult, runDnsperf } from './dnsperf.js';
 import { cpuBusyShare, describeMachine } from './machine.js';
+import { intOption } from './options.js';
 import {
   buildProbeQuery,
   createRunGroup,
@@ -64,17 +65,6 @@ export interface SwapOptions {
   loadCpu: string | undefined;
   rojeEntry: string;
   outDir: string;
-}
-
-function intOption(value: string, flag: string, min: number, max: number): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min || n > max) {
-    throw new RojeError(
-      'ROJE_ERR_CLI_USAGE',
-      `${flag} must be an integer from ${min} to ${max} (got "${value}")`,
-    );
-  }
-  return n;
 }
 
 export function parseSwapArgs(argv: readonly string[]): SwapOptions {
@@ -136,7 +126,7 @@ function log(message: string): void {
 }
 
 /** The rcode of one A query for `name`, or 'timeout'. */
-async function askRcode(port: number, name: string, timeoutMs = 2000): Promise<string> {
+export async function askRcode(port: number, name: string, timeoutMs = 2000): Promise<string> {
   const socket = dgram.createSocket('udp4');
   const id = randomBytes(2).readUInt16BE(0);
   try {
@@ -197,7 +187,7 @@ async function waitForLog(
   throw new Error(`roje's log had no matching line within ${timeoutMs} ms (${file})`);
 }
 
-async function swapTo(
+export async function swapTo(
   label: string,
   listFile: string,
   source: string,
@@ -263,7 +253,7 @@ async function loadAverage(): Promise<string> {
     .join(' ');
 }
 
-interface RunningRoje {
+export interface RunningRoje {
   proc: Managed;
   port: number;
   adminUrl: string;
@@ -275,14 +265,16 @@ interface RunningRoje {
 
 /**
  * roje with the list at `listFile`, an operator token for the admin API (on a free loopback port, read
- * from the ready line) and info logs in a file, where the "lists reloaded" lines are read from.
+ * from the ready line) and info logs in a file, where the "lists reloaded" lines are read from. `extraConfig`
+ * lines are appended to its config (top-level keys; the soak sizes the cache with them).
  */
-async function startRoje(
+export async function startRoje(
   group: ProcessGroup,
-  options: SwapOptions,
+  options: Pick<SwapOptions, 'rojeEntry' | 'serverCpu'>,
   dir: string,
   listFile: string,
   upstreamPort: number,
+  extraConfig: readonly string[] = [],
 ): Promise<RunningRoje> {
   const token = `roje_${randomBytes(32).toString('base64url')}`;
   const sha256 = createHash('sha256').update(token, 'utf8').digest('hex');
@@ -300,6 +292,7 @@ async function startRoje(
       '  listen: 127.0.0.1:0',
       '  tokens:',
       `    - { name: bench, role: operator, sha256: ${sha256} }`,
+      ...extraConfig,
       '',
     ].join('\n'),
   );

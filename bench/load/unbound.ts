@@ -14,9 +14,11 @@ const run = promisify(execFile);
 
 /** Every A query the upstream sees gets this address, whatever the name. */
 export const UPSTREAM_ADDRESS = '192.0.2.1';
+/** And every AAAA query this one, when the upstream is written with `aaaa: true`. */
+export const UPSTREAM_ADDRESS_V6 = '2001:db8::1';
 
-// Shared by both roles: one thread, no privileges, no chroot, no syslog, no DNSSEC, loopback only.
-function commonServer(dir: string, name: string, port: number): string {
+// Shared by both roles: one thread (unless told), no privileges, no chroot, no syslog, no DNSSEC, loopback only.
+function commonServer(dir: string, name: string, port: number, threads = 1): string {
   return `server:
   interface: 127.0.0.1@${port}
   port: ${port}
@@ -31,8 +33,8 @@ function commonServer(dir: string, name: string, port: number): string {
   use-syslog: no
   logfile: ""
   verbosity: 0
-  num-threads: 1
-  so-reuseport: no
+  num-threads: ${threads}
+  so-reuseport: ${threads > 1 ? 'yes' : 'no'}
   access-control: 0.0.0.0/0 refuse
   access-control: 127.0.0.0/8 allow
   outgoing-interface: 127.0.0.1
@@ -57,6 +59,8 @@ export interface UpstreamConfigOptions {
   port: number;
   /** unbound-control port, used to count the queries that reached the upstream. */
   controlPort: number;
+  /** Also answer every AAAA query (with 2001:db8::1): a NODATA without SOA would not be cached downstream. */
+  aaaa?: boolean;
 }
 
 /**
@@ -72,7 +76,7 @@ export async function writeUpstreamConfig(dir: string, options: UpstreamConfigOp
   do-not-query-address: ::/0
   local-zone: "." redirect
   local-data: ". 3600 IN A ${UPSTREAM_ADDRESS}"
-remote-control:
+${options.aaaa === true ? `  local-data: ". 3600 IN AAAA ${UPSTREAM_ADDRESS_V6}"\n` : ''}remote-control:
   control-enable: yes
   control-interface: 127.0.0.1
   control-port: ${options.controlPort}
@@ -85,15 +89,25 @@ remote-control:
 export interface ForwarderConfigOptions {
   port: number;
   upstreamPort: number;
+  /** num-threads (with so-reuseport when more than 1); 1 by default. */
+  threads?: number;
+  /** Names answered NXDOMAIN with their subdomains (`local-zone: "name." always_nxdomain`), before forwarding. */
+  blockedNames?: readonly string[];
 }
 
 /** The peer: a caching forwarder of "." to the upstream only, with cache sizes that hold a whole run. */
 export async function writeForwarderConfig(dir: string, options: ForwarderConfigOptions): Promise<string> {
   await writeRootHints(dir);
   const file = path.join(dir, 'forwarder.conf');
+  let include = '';
+  if (options.blockedNames !== undefined) {
+    const zones = path.join(dir, 'forwarder-zones.conf');
+    await writeLines(zones, options.blockedNames, (name) => `  local-zone: "${name}." always_nxdomain\n`);
+    include = `  include: "${zones}"\n`;
+  }
   await writeFile(
     file,
-    `${commonServer(dir, 'forwarder', options.port)}  do-not-query-localhost: no
+    `${commonServer(dir, 'forwarder', options.port, options.threads)}${include}  do-not-query-localhost: no
   msg-cache-size: 128m
   rrset-cache-size: 256m
   num-queries-per-thread: 4096

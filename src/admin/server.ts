@@ -7,16 +7,21 @@
  * role it needs; a bearer token picks the caller's role (auth.ts). Every change is written to the audit
  * log before it is acknowledged. The API sees the rest of roje only through AdminApi, which app.ts builds.
  */
-import swagger from '@fastify/swagger';
+import type * as FastifySwagger from '@fastify/swagger';
 import { type Static, type TSchema, Type } from '@sinclair/typebox';
-import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import type * as FastifyModule from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
+import { lazyRequire } from '../lazy.js';
 import { reportCsp } from '../report/html.js';
 import { renderReport } from '../report/render.js';
 import type { TransparencyReport } from '../report/transparency.js';
 import { VERSION } from '../version.js';
 import type { AuditLog } from './audit.js';
 import { allows, createAuthenticator, type Principal, type Role, type TokenEntry } from './auth.js';
+
+const fastify = lazyRequire<typeof FastifyModule>('fastify');
+const swagger = lazyRequire<typeof FastifySwagger>('@fastify/swagger');
 
 /** What the admin API may ask of the running resolver. */
 export interface AdminApi {
@@ -26,6 +31,11 @@ export interface AdminApi {
   config(): unknown;
   /** Refreshes the named list sources (all when none are named) and swaps the lists if any changed. */
   refreshLists(sources: string[] | undefined): Promise<unknown>;
+  /**
+   * The lists in force as a signed artifact for fleet edges (src/fleet): rejects with a statusCode 404
+   * when publishing is off, 503 while the lists are incomplete.
+   */
+  listsArtifact?(): Promise<{ etag: string; artifact: Buffer; signature: string }>;
   /** Promotes a held (suddenly shrunk) feed copy; false when nothing is held under that name. */
   acceptList(name: string): Promise<boolean>;
   rejectList(name: string): Promise<boolean>;
@@ -171,14 +181,14 @@ export async function createAdminServer(options: AdminServerOptions): Promise<Fa
     }
     return authenticator(header);
   };
-  const app = Fastify({
+  const app = fastify().fastify({
     // No Fastify logger: no per-request log lines; failures are logged below with roje's logger.
     bodyLimit: BODY_LIMIT,
     // Unknown properties are refused (additionalProperties: false), not silently dropped.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: true, allErrors: false } },
   });
 
-  await app.register(swagger, {
+  await app.register(swagger().fastifySwagger, {
     openapi: {
       info: {
         title: 'roje admin API',
@@ -390,6 +400,47 @@ export async function createAdminServer(options: AdminServerOptions): Promise<Fa
       return audited(req, sources?.join(','), () => api.refreshLists(sources));
     },
   );
+  // Fleet: edges pull the signed artifact with an auditor token; ETag = the lists version, so an
+  // unchanged artifact costs a 304.
+  for (const [path, part] of [
+    ['/api/v1/lists/artifact', 'artifact'],
+    ['/api/v1/lists/artifact.sig', 'signature'],
+  ] as const) {
+    app.get(
+      path,
+      {
+        ...as('auditor'),
+        schema: {
+          summary:
+            part === 'artifact'
+              ? 'The compiled lists in force, for fleet edges (with fleet.publish.signingKeyFile)'
+              : 'The detached Ed25519 signature of /api/v1/lists/artifact',
+          response: { '4xx': ErrorBody, '5xx': ErrorBody },
+        },
+      },
+      async (req, reply) => {
+        if (api.listsArtifact === undefined) {
+          return reply
+            .code(404)
+            .send({ error: 'not_found', message: 'this roje does not publish its lists' });
+        }
+        let p: Awaited<ReturnType<NonNullable<AdminApi['listsArtifact']>>>;
+        try {
+          p = await api.listsArtifact();
+        } catch (err) {
+          const e = err as Error & { code?: string; statusCode?: number };
+          if (e.code !== 'ROJE_ERR_FLEET_NOT_PUBLISHED') throw err;
+          const status = e.statusCode ?? 404;
+          return reply.code(status).send({ error: errorName(status), message: e.message });
+        }
+        reply.header('etag', p.etag).header('cache-control', 'no-cache');
+        if (etagMatches(req.headers['if-none-match'], p.etag)) return reply.code(304).send();
+        return part === 'artifact'
+          ? reply.type('application/octet-stream').send(p.artifact)
+          : reply.type('application/json; charset=utf-8').send(p.signature);
+      },
+    );
+  }
   for (const verb of ['accept', 'reject'] as const) {
     app.post(
       `/api/v1/lists/:name/${verb}`,
@@ -470,6 +521,15 @@ export async function createAdminServer(options: AdminServerOptions): Promise<Fa
   );
 
   return app;
+}
+
+/** If-None-Match against one strong ETag ("*" or a list; W/ compared weakly, as RFC 9110 asks). */
+function etagMatches(header: string | undefined, etag: string): boolean {
+  if (header === undefined) return false;
+  return header.split(',').some((t) => {
+    const tag = t.trim();
+    return tag === '*' || tag === etag || tag === `W/${etag}`;
+  });
 }
 
 /** The audit log's action: method and route pattern, e.g. "POST /api/v1/lists/:name/accept". */

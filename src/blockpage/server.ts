@@ -1,13 +1,10 @@
 import { domainToASCII } from 'node:url';
 import { type Static, Type } from '@sinclair/typebox';
-import Fastify, {
-  type FastifyError,
-  type FastifyInstance,
-  type FastifyReply,
-  type FastifyRequest,
-} from 'fastify';
+import type * as FastifyModule from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { RojeError } from '../errors.js';
+import { lazyRequire } from '../lazy.js';
 import { CONFIDENTIAL_CATEGORIES } from '../policy/types.js';
 import { unwrapMapped } from '../transport/address.js';
 import type { BoundAddress, ListenAddress } from '../transport/types.js';
@@ -16,6 +13,8 @@ import { type Lang, type LocalText, localText, negotiateLang } from './i18n.js';
 import { blockPageListenError, ipv6Only } from './listen.js';
 import { createTlsRefuser } from './refuse-tls.js';
 import { CONTENT_SECURITY_POLICY, renderAbuse, renderBlocked, renderMessage } from './render.js';
+
+const fastify = lazyRequire<typeof FastifyModule>('fastify');
 
 /** Why a name is blocked for this client, as the app's lists and venue policy see it. */
 export interface BlockExplanation {
@@ -240,7 +239,7 @@ export function createBlockPageServer(options: BlockPageOptions, deps: BlockPage
   }
 
   function build(): FastifyInstance {
-    const app = Fastify({
+    const app = fastify().fastify({
       // No Fastify request log: it would carry the URL and Host, a blocked (maybe confidential) name.
       logger: false,
       bodyLimit,

@@ -1,3 +1,4 @@
+import { rm } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../config/config-error.js';
@@ -8,6 +9,7 @@ import { formatBytes } from '../config/units.js';
 import { isRojeError } from '../errors.js';
 import { readFeedCopies } from '../feeds/store.js';
 import { isFeedSource } from '../feeds/types.js';
+import { formatSignature, signArtifact } from '../fleet/signature.js';
 import { loadAbuseKey } from '../policy/abuse/key.js';
 import type { AbuseCompileOptions, CompileReport, PageEntries } from '../policy/compile.js';
 import { compileInWorker } from '../policy/compile-worker.js';
@@ -15,6 +17,7 @@ import { loadArtifact, writeArtifact } from '../policy/compiled/index.js';
 import { resolveSources } from '../policy/lists-loader.js';
 import { readSquidGuardTree } from '../policy/parsers/index.js';
 import { CONFIDENTIAL_CATEGORIES, type ListSource } from '../policy/types.js';
+import { readSigningKey } from '../verify/sign.js';
 import type { Io } from './index.js';
 
 const OPTIONS = {
@@ -26,16 +29,18 @@ const OPTIONS = {
   format: { type: 'string' },
   'abuse-key': { type: 'string' },
   'abuse-pages': { type: 'string' },
+  'sign-key': { type: 'string' },
 } as const;
 
 const USAGE_LINE =
-  'Usage: roje compile (--list CATEGORY=PATH... | --squidguard DIR [--category NAME]... | --config FILE) --out FILE [--format json] [--abuse-key FILE] [--abuse-pages count|block-host]';
+  'Usage: roje compile (--list CATEGORY=PATH... | --squidguard DIR [--category NAME]... | --config FILE) --out FILE [--sign-key FILE] [--format json] [--abuse-key FILE] [--abuse-pages count|block-host]';
 
 class UsageError extends Error {}
 
 /**
  * `roje compile`: list sources -> one artifact file (written atomically), on a worker thread as the
  * server does it. Prints what each source gave (rules, skipped lines per reason with samples, sha256).
+ * With --sign-key, also FILE.sig: the detached Ed25519 signature fleet edges verify (src/fleet).
  * Exit 0 ok, 2 bad usage or config, 1 the compile failed (a list unreadable, too many categories...).
  */
 export async function compile(argv: readonly string[], io: Io): Promise<number> {
@@ -48,6 +53,7 @@ export async function compile(argv: readonly string[], io: Io): Promise<number> 
     format?: string;
     'abuse-key'?: string;
     'abuse-pages'?: string;
+    'sign-key'?: string;
   };
   try {
     ({ values } = parseArgs({ args: [...argv], options: OPTIONS, strict: true, allowPositionals: false }));
@@ -71,6 +77,7 @@ export async function compile(argv: readonly string[], io: Io): Promise<number> 
   }
   const json = values.format === 'json';
   const out = resolve(values.out);
+  const signKey = values['sign-key'];
 
   let sources: ListSource[];
   let abuse: AbuseCompileOptions | undefined;
@@ -87,12 +94,23 @@ export async function compile(argv: readonly string[], io: Io): Promise<number> 
   }
 
   try {
+    // The key first: a wrong path should not cost a compile.
+    const key = signKey === undefined ? null : await readSigningKey(resolve(signKey));
     const { artifact, report } = await compileInWorker(sources, abuse);
     // Verify what was built before it replaces anything: a load is cheap (checksum + views).
-    const version = loadArtifact(artifact, out, { abuseKey: abuse?.key ?? null }).version;
+    const loaded = loadArtifact(artifact, out, { abuseKey: abuse?.key ?? null });
+    const version = loaded.version;
+    const sig = key === null ? null : await signArtifact(artifact, key, loaded.compiledAt);
     await writeArtifact(out, artifact);
+    // The signature after the artifact: an edge that fetches between the two writes sees a mismatch
+    // (refused, then fixed at its next pull), never an old artifact passing as signed.
+    if (sig !== null) await writeArtifact(`${out}.sig`, Buffer.from(formatSignature(sig)));
+    else await rm(`${out}.sig`, { force: true }); // a signature of the previous artifact would now lie
+    const signed = sig === null ? null : { file: `${out}.sig`, keyId: sig.keyId, sha256: sig.sha256 };
     io.stdout.write(
-      json ? `${JSON.stringify({ out, version, ...report }, null, 2)}\n` : formatReport(out, version, report),
+      json
+        ? `${JSON.stringify({ out, version, ...(signed !== null ? { signature: signed } : {}), ...report }, null, 2)}\n`
+        : `${formatReport(out, version, report)}${signed === null ? '' : `signed ${signed.file}: key ${signed.keyId}, sha256 ${signed.sha256}\n`}`,
     );
     return 0;
   } catch (err) {

@@ -7,11 +7,14 @@ Commands:
         the bundled demo lists. --listen, --upstream and --list replace the config file's values and
         may be repeated; --compiled serves a precompiled artifact instead of compiling lists;
         --admin replaces admin.listen (the admin API's address), --blockpage blockPage.listen.
-  compile --list CATEGORY=PATH... --out FILE [--format json]
+  compile --list CATEGORY=PATH... --out FILE [--format json] [--sign-key FILE]
+          [--abuse-key FILE] [--abuse-pages count|block-host]
   compile --squidguard DIR [--category NAME]... --out FILE
   compile --config FILE --out FILE
         Compile lists (hosts, domains, adblock, RPZ, squidGuard; detected from the content) into one
         artifact for --compiled / \`compiled:\`. Prints rules, skipped lines and sha256 per source.
+        --sign-key also writes FILE.sig (Ed25519) for fleet edges (fleet.pull); --abuse-key is the
+        deployment's HMAC key for an abuse source.
   token --name NAME --role admin|operator|auditor
         Make an admin API token: prints the token once and the hashed entry for admin.tokens.
   check-config FILE

@@ -1,3 +1,4 @@
+import { redactUrl } from '../feeds/types.js';
 import { formatListenAddress } from '../net/address.js';
 import { CONFIDENTIAL_CATEGORIES } from '../policy/types.js';
 import type { RojeConfig } from './schema.js';
@@ -18,6 +19,7 @@ export function describeConfig(cfg: RojeConfig): string[] {
   return [
     `source     ${cfg.source ?? 'embedded default'}`,
     `listen     ${cfg.listen.map(formatListenAddress).join(', ')} (UDP and TCP)`,
+    `workers    ${cfg.workers.count === 1 ? '1 query loop (the main thread)' : `${cfg.workers.count} query loops (${cfg.workers.mode === 'threads' ? 'threads, one shared copy of the lists' : 'processes, a copy of the lists each'})`}`,
     `upstreams  ${cfg.upstreams
       .map(
         (u) =>
@@ -50,12 +52,14 @@ function describeAbuse(cfg: RojeConfig): string {
   const a = cfg.abuse;
   const how = `key ${a.keyFile ?? 'for this process only'}, page entries ${a.pageEntries === 'count' ? 'counted (not enforced)' : 'block their host'}, stale after ${formatDuration(a.maxAgeMs)}`;
   if (sources.length > 0) return `${sources.join(', ')}; ${how}`;
-  return cfg.compiled !== null
+  return cfg.compiled !== null || cfg.fleet.pull !== null
     ? `from the compiled artifact; ${how}`
     : 'NO ABUSE FEED (Friendly WiFi requires one)';
 }
 
 function describeLists(cfg: RojeConfig): string {
+  if (cfg.fleet.pull !== null)
+    return `pulled from the fleet: ${redactUrl(cfg.fleet.pull.url)} (signed, checked every ${formatDuration(cfg.fleet.pull.intervalMs)})`;
   if (cfg.compiled !== null) return `the compiled artifact ${cfg.compiled}`;
   if (cfg.lists.length === 0) return 'none: NOT FILTERING';
   const from = { config: 'from the config file', flags: 'from --list', samples: 'the bundled demo samples' };

@@ -233,7 +233,8 @@ function feedTls(file: string | null, key: string, entry: RawListEntry, baseDir:
   };
 }
 
-function feedUrl(file: string | null, key: string, text: string): string {
+/** An http:// or https:// URL without credentials (feeds, fleet pulls), normalized; ConfigError naming `key`. */
+export function feedUrl(file: string | null, key: string, text: string): string {
   let u: URL;
   try {
     u = new URL(text);

@@ -1,11 +1,12 @@
 import { readFile } from 'node:fs/promises';
-import { networkInterfaces } from 'node:os';
+import { availableParallelism, networkInterfaces } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { Value } from '@sinclair/typebox/value';
 import { parse as parseYaml } from 'yaml';
 import type { TokenEntry } from '../admin/auth.js';
 import { type BlockPageHelpInput, resolveHelp } from '../blockpage/help.js';
 import { isFeedSource } from '../feeds/types.js';
+import { normalizeFleet } from '../fleet/config.js';
 import {
   addressKey,
   formatListenAddress,
@@ -14,6 +15,7 @@ import {
   parseListenAddress,
 } from '../net/address.js';
 import type { ListSource } from '../policy/types.js';
+import { supportsReusePort } from '../transport/reuse-port.js';
 import type { ListenAddress } from '../transport/types.js';
 import { parseUpstreamUrl, type UpstreamUrl } from '../upstream/url.js';
 import { normalizeAbuse } from './abuse.js';
@@ -220,6 +222,11 @@ export async function normalizeConfig(
   let compiled: string | null = null;
   if (flags.compiled !== undefined) compiled = resolve(flags.compiled);
   else if (listFlags.length === 0 && raw.compiled !== null) compiled = resolve(baseDir, raw.compiled);
+  const fleet = normalizeFleet(file, raw, baseDir, {
+    compiled,
+    compiledFromFlag: flags.compiled !== undefined,
+    listFlags: listFlags.length > 0,
+  });
 
   const policies = normalizePolicies(file, raw.policies, raw.blockPage);
 
@@ -230,6 +237,7 @@ export async function normalizeConfig(
     upstreamsFrom,
     resolvConf,
     upstream: { timeoutMs: defaultTimeoutMs, maxPending: raw.upstream.maxPending },
+    workers: normalizeWorkers(file, raw.workers, raw.workerMode),
     acl: { allow: [...raw.acl.allow] },
     rateLimit: { ...raw.rateLimit, exempt: [...raw.rateLimit.exempt] },
     cache: {
@@ -254,9 +262,11 @@ export async function normalizeConfig(
     shutdown: {
       drainTimeoutMs: duration('shutdown.drainTimeout', raw.shutdown.drainTimeout, 0, 10 * MINUTE),
     },
-    lists,
+    // An edge's lists come from the pulled artifact (the embedded samples are not used).
+    lists: fleet.pull !== null ? [] : lists,
     listsFrom,
     compiled,
+    fleet,
     blockTtl: ttl('blockTtl', raw.blockTtl, DAY),
     blockPage: normalizeBlockPage(file, raw.blockPage, flags.blockpage),
     policies,
@@ -500,4 +510,25 @@ export function systemReason(err: unknown): string {
     return `${text[e.code] ?? e.message} (${e.code})`;
   }
   return e instanceof Error ? e.message : String(err);
+}
+
+/** `workers: auto` is one query loop per core; `workerMode: auto` is threads where SO_REUSEPORT is there. */
+function normalizeWorkers(
+  file: string | null,
+  count: 'auto' | number,
+  mode: 'auto' | 'threads' | 'processes',
+): RojeConfig['workers'] {
+  if (mode === 'threads' && !supportsReusePort()) {
+    throw invalidValue(
+      file,
+      'workerMode',
+      'processes or auto on this Node.js',
+      mode,
+      `threads need SO_REUSEPORT (reusePort), which Node.js ${process.versions.node} lacks: it arrived in 22.12`,
+    );
+  }
+  return {
+    count: count === 'auto' ? availableParallelism() : count,
+    mode: mode === 'auto' ? (supportsReusePort() ? 'threads' : 'processes') : mode,
+  };
 }

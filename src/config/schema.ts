@@ -47,6 +47,8 @@ export const EXPECTED = {
     'true, false, or a mapping with keys google, bing, duckduckgo (true or false) and youtube (strict, moderate or off)',
   safeSearchEngine: 'true or false',
   youtubeMode: 'one of strict, moderate, off',
+  fleetPull:
+    'a mapping with keys url, publicKeyFile (and signatureUrl, bearerTokenFile, interval, timeout, maxBytes, clientCertFile, clientKeyFile, caFile)',
 } as const;
 
 export const LIST_FORMATS = ['auto', 'hosts', 'domains', 'adblock', 'rpz', 'squidguard', 'abuse'] as const;
@@ -137,6 +139,17 @@ export const TokenEntry = Type.Object(
   { additionalProperties: false, 'x-expected': 'a mapping with keys name, role, sha256' },
 );
 
+/** A client certificate, its key and the CAs to trust, for a download from `server` (feeds, fleet pulls). */
+function clientTlsFiles(server: string) {
+  const file = (description: string) =>
+    Type.Optional(Type.String({ minLength: 1, description, 'x-expected': 'a file path' }));
+  return {
+    clientCertFile: file(`a PEM client certificate presented to ${server} (with clientKeyFile)`),
+    clientKeyFile: file('the PEM private key of clientCertFile'),
+    caFile: file(`PEM CA certificates to trust for ${server} (default: Node's bundled CAs)`),
+  };
+}
+
 const ListEntry = Type.Object(
   {
     category: Category,
@@ -166,27 +179,7 @@ const ListEntry = Type.Object(
         'x-expected': 'a file path',
       }),
     ),
-    clientCertFile: Type.Optional(
-      Type.String({
-        minLength: 1,
-        description: 'a PEM client certificate presented to the feed server (with clientKeyFile)',
-        'x-expected': 'a file path',
-      }),
-    ),
-    clientKeyFile: Type.Optional(
-      Type.String({
-        minLength: 1,
-        description: 'the PEM private key of clientCertFile',
-        'x-expected': 'a file path',
-      }),
-    ),
-    caFile: Type.Optional(
-      Type.String({
-        minLength: 1,
-        description: "PEM CA certificates to trust for the feed server (default: Node's bundled CAs)",
-        'x-expected': 'a file path',
-      }),
-    ),
+    ...clientTlsFiles('the feed server'),
     maxBytes: Type.Optional(
       Type.Union([Type.Integer({ minimum: 0 }), Type.String({ format: 'byte-size' })], {
         description: 'largest download accepted (default 64MiB)',
@@ -209,6 +202,62 @@ const ListEntry = Type.Object(
     ),
   },
   { additionalProperties: false, 'x-expected': EXPECTED.listEntry },
+);
+
+/** fleet.pull: optional keys have their defaults in src/fleet/config.ts (FLEET_PULL_DEFAULTS). */
+const FleetPull = Type.Object(
+  {
+    url: Type.String({
+      minLength: 1,
+      description: 'the artifact: http(s)://central:8053/api/v1/lists/artifact, or any static file',
+      'x-expected': EXPECTED.feedUrl,
+    }),
+    signatureUrl: Type.Optional(
+      Type.String({
+        minLength: 1,
+        description: 'its detached signature (default: url + ".sig")',
+        'x-expected': EXPECTED.feedUrl,
+      }),
+    ),
+    publicKeyFile: Type.Union(
+      [
+        Type.String({ minLength: 1 }),
+        Type.Array(Type.String({ minLength: 1 }), { minItems: 1, maxItems: 16 }),
+      ],
+      {
+        description:
+          'the Ed25519 public key(s) (PEM) an artifact must be signed with; several during a key change',
+        'x-expected': 'a file path, or a list of file paths',
+      },
+    ),
+    bearerTokenFile: Type.Optional(
+      Type.String({
+        minLength: 1,
+        description: 'a file holding an API token (auditor role) sent as Authorization: Bearer',
+        'x-expected': 'a file path',
+      }),
+    ),
+    interval: Type.Optional(
+      Type.Union([Type.Literal(0), Type.String({ format: 'duration' })], {
+        description: 'how often the artifact is checked (ETag; from 10s to 1d; default 5m)',
+        'x-expected': EXPECTED.duration,
+      }),
+    ),
+    timeout: Type.Optional(
+      Type.Union([Type.Literal(0), Type.String({ format: 'duration' })], {
+        description: 'longest wait for the headers and between body data (default 30s)',
+        'x-expected': EXPECTED.duration,
+      }),
+    ),
+    maxBytes: Type.Optional(
+      Type.Union([Type.Integer({ minimum: 0 }), Type.String({ format: 'byte-size' })], {
+        description: 'largest artifact accepted (default 256MiB)',
+        'x-expected': EXPECTED.byteSize,
+      }),
+    ),
+    ...clientTlsFiles('the server'),
+  },
+  { additionalProperties: false, 'x-expected': EXPECTED.fleetPull },
 );
 
 const Policy = Type.Object(
@@ -282,6 +331,17 @@ export const ConfigSchema = Type.Object(
       minItems: 1,
       default: ['127.0.0.1:5353', '[::1]:5353'],
       description: 'addresses to answer on, UDP and TCP on each',
+    }),
+    workers: Type.Union([Type.Literal('auto'), Type.Integer({ minimum: 1, maximum: 256 })], {
+      default: 1,
+      description: 'query loops: one per core with auto; 1 answers on the main thread',
+      'x-expected': 'auto, or a whole number from 1 to 256',
+    }),
+    workerMode: Type.Union([Type.Literal('auto'), Type.Literal('threads'), Type.Literal('processes')], {
+      default: 'auto',
+      description:
+        'threads share one copy of the lists (needs SO_REUSEPORT support: Node 22.12+); processes work everywhere; auto picks threads when it can',
+      'x-expected': 'auto, threads or processes',
     }),
     upstreams: Type.Array(Type.Union([UpstreamUrl, UpstreamObject], { 'x-expected': EXPECTED.upstream }), {
       default: [],
@@ -408,6 +468,28 @@ export const ConfigSchema = Type.Object(
       description: 'a precompiled artifact (roje compile --out), used instead of `lists`',
       'x-expected': 'a file path, or null',
     }),
+    fleet: section(
+      {
+        publish: section(
+          {
+            signingKeyFile: Type.Union([Type.Null(), Type.String({ minLength: 1 })], {
+              default: null,
+              description:
+                'Ed25519 private key (PEM, from roje keygen) that signs the lists this roje serves to edges at GET /api/v1/lists/artifact; null: not published',
+              'x-expected': 'a file path, or null',
+            }),
+          },
+          'publishing the compiled lists to edge instances',
+        ),
+        pull: Type.Union([Type.Null(), FleetPull], {
+          default: null,
+          description:
+            'pull the lists from a central roje (or any HTTP server) as a signed artifact, instead of `lists` and `compiled`; null: off',
+          'x-expected': `${EXPECTED.fleetPull}, or null`,
+        }),
+      },
+      'fleet: a central roje publishes its compiled lists signed; edge instances pull and verify them',
+    ),
     blockTtl: ttl('60s', 'TTL of blocked answers'),
     blockPage: section(
       {
@@ -663,6 +745,8 @@ export interface RojeConfig {
   /** Absolute path of the resolv.conf consulted when `upstreams` is empty. */
   resolvConf: string;
   upstream: { timeoutMs: number; maxPending: number };
+  /** Query loops and how they run (src/workers): count 1 answers on the main thread; 'auto' resolved here. */
+  workers: { count: number; mode: 'threads' | 'processes' };
   /** Client networks that are served, as written (validated CIDRs); feed to createCidrMatcher. */
   acl: { allow: string[] };
   rateLimit: {
@@ -701,6 +785,8 @@ export interface RojeConfig {
   listsFrom: 'config' | 'flags' | 'samples';
   /** Absolute path of a precompiled artifact used instead of `lists`, or null. */
   compiled: string | null;
+  /** Signed artifacts between a central roje and its edges (src/fleet). */
+  fleet: FleetConfig;
   /** TTL of blocked answers, seconds. */
   blockTtl: number;
   blockPage: {
@@ -742,6 +828,27 @@ export interface RojeConfig {
     flushIntervalMs: number;
     maxOpenReports: number;
   };
+}
+
+export interface FleetConfig {
+  /** Absolute path of the Ed25519 private key that signs the published lists, or null: not published. */
+  publish: { signingKeyFile: string | null };
+  /** Where an edge pulls its lists from, or null: the lists come from `lists` / `compiled`. */
+  pull: FleetPullConfig | null;
+}
+
+export interface FleetPullConfig {
+  /** http(s) URLs as configured (may hold query secrets: log them through redactUrl). */
+  url: string;
+  signatureUrl: string;
+  /** Absolute paths of the trusted public keys (at least one). */
+  publicKeyFiles: string[];
+  bearerTokenFile: string | null;
+  intervalMs: number;
+  timeoutMs: number;
+  maxBytes: number;
+  /** Client certificate and CA files (absolute), or null. */
+  tls: { certFile: string | null; keyFile: string | null; caFile: string | null } | null;
 }
 
 export interface AbuseConfig {

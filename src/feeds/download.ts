@@ -11,10 +11,14 @@ import { readFile, rm } from 'node:fs/promises';
 import { type Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
-import { Agent, type Dispatcher, interceptors, request, errors as undiciErrors } from 'undici';
+import type * as Undici from 'undici';
+import type { Agent, Dispatcher } from 'undici';
 import { RojeError, type RojeErrorCode } from '../errors.js';
+import { lazyRequire } from '../lazy.js';
 import { VERSION } from '../version.js';
 import { type FeedTls, redactUrl } from './types.js';
+
+const undici = lazyRequire<typeof Undici>('undici');
 
 export interface DownloadRequest {
   /** Source name, for messages. */
@@ -80,7 +84,7 @@ let agent: Agent | null = null;
  * cannot drive ("invalid onError method").
  */
 function feedAgent(): Agent {
-  agent ??= new Agent();
+  agent ??= new (undici().Agent)();
   return agent;
 }
 
@@ -168,16 +172,16 @@ async function attemptOnce(
   const signal = req.signal === undefined ? deadline : AbortSignal.any([req.signal, deadline]);
   let res: Dispatcher.ResponseData<unknown>;
   try {
-    res = await request(req.url, {
+    res = await undici().request(req.url, {
       method: 'GET',
       headers,
       signal,
       headersTimeout: req.timeoutMs,
       bodyTimeout: req.timeoutMs,
       dispatcher: (o.dispatcher ?? feedAgent()).compose(
-        interceptors.redirect({ maxRedirections: MAX_REDIRECTS }),
+        undici().interceptors.redirect({ maxRedirections: MAX_REDIRECTS }),
       ),
-    } as Parameters<typeof request>[1]);
+    } as Parameters<typeof Undici.request>[1]);
   } catch (err) {
     throw classify(err, label, req.timeoutMs, deadline.aborted ? req.timeoutMs * o.deadlineFactor : null);
   }
@@ -313,7 +317,7 @@ async function tlsAgentFor(tls: FeedTls, label: string): Promise<Agent> {
     }
   };
   const [cert, key, ca] = [await read('certFile'), await read('keyFile'), await read('caFile')];
-  return new Agent({
+  return new (undici().Agent)({
     connect: { ...(cert ? { cert } : {}), ...(key ? { key } : {}), ...(ca ? { ca } : {}) },
   });
 }
@@ -351,11 +355,11 @@ function classify(
   const after = bytes === undefined ? '' : ` after ${bytes} bytes`;
   if (
     deadlineMs !== null ||
-    err instanceof undiciErrors.HeadersTimeoutError ||
-    err instanceof undiciErrors.BodyTimeoutError ||
+    err instanceof undici().errors.HeadersTimeoutError ||
+    err instanceof undici().errors.BodyTimeoutError ||
     (err as Error)?.name === 'TimeoutError'
   ) {
-    const what = err instanceof undiciErrors.BodyTimeoutError ? 'sent no data' : 'did not answer';
+    const what = err instanceof undici().errors.BodyTimeoutError ? 'sent no data' : 'did not answer';
     return new AttemptError(
       'ROJE_ERR_FEED_TIMEOUT',
       deadlineMs !== null

@@ -6,7 +6,17 @@
  * Labels never carry a domain name or a client address: venues and categories are operator-defined
  * names, upstreams are the configured URLs, and the rest are fixed enumerations.
  */
-import { Counter, collectDefaultMetrics, Gauge, Histogram, type Metric, Registry } from 'prom-client';
+import {
+  AggregatorRegistry,
+  Counter,
+  collectDefaultMetrics,
+  Gauge,
+  Histogram,
+  type Metric,
+  type MetricObjectWithValues,
+  type MetricValue,
+  Registry,
+} from 'prom-client';
 import type { DnsCacheStats } from '../cache/dns-cache.js';
 import { QTYPE, RCODE } from '../dns/constants.js';
 import type { Answer, AnswerSource, Query } from '../pipeline/types.js';
@@ -28,7 +38,51 @@ export interface MetricsSources {
   abuse(): AbuseStatus;
   /** The last self-test run, or null (none yet, or disabled). */
   selfTest(): { at: string; passed: number; failed: number; ok: boolean } | null;
+  /** Fleet edge pulls (src/fleet): counts per result, and the age of the artifact in force; null: not an edge. */
+  fleet?(): FleetMetricsSource | null;
 }
+
+export interface FleetMetricsSource {
+  pulls: Readonly<Record<(typeof FLEET_PULL_RESULTS)[number], number>> | null;
+  /** Seconds since the central last confirmed the artifact in force, or null (none yet). */
+  artifactAgeSeconds: number | null;
+}
+
+const FLEET_PULL_RESULTS = ['updated', 'unchanged', 'refused', 'failed'] as const;
+
+/** One worker's metrics as prom-client JSON (Registry#getMetricsAsJSON), for the primary to merge. */
+export type WorkerMetrics = MetricObjectWithValues<MetricValue<string>>[];
+
+export interface MetricsOptions {
+  /** Process and Node.js metrics (roje_process_*, roje_nodejs_*): off in worker threads, whose process the main thread describes. */
+  processMetrics?: boolean;
+  /**
+   * Query loops in workers (src/workers): their data-plane metrics, fetched at each scrape, replace this
+   * registry's own (which then counts nothing) and are summed; the rest (lists, feeds, abuse, self-test)
+   * come from this registry alone.
+   */
+  workers?: {
+    metrics(): Promise<WorkerMetrics[]>;
+    /** Worker processes have process metrics of their own, summed with the primary's (memory, CPU). */
+    processMetrics: boolean;
+    status(): { configured: number; running: number; restarts: number };
+  };
+}
+
+/** What a query loop measures: summed over workers. Everything else is the primary's view. */
+export const DATA_PLANE_METRICS: ReadonlySet<string> = new Set([
+  'roje_queries_total',
+  'roje_blocked_total',
+  'roje_safesearch_answers_total',
+  'roje_cache_hits_total',
+  'roje_cache_misses_total',
+  'roje_cache_entries',
+  'roje_cache_bytes',
+  'roje_upstream_up',
+  'roje_upstream_duration_seconds',
+  'roje_upstream_errors_total',
+  'roje_upstream_queue_full_total',
+]);
 
 /** Category and venue names for decoding Answer.block; app.ts updates them when lists or venues change. */
 export interface BlockLabels {
@@ -103,9 +157,13 @@ export interface RojeMetrics {
   readonly contentType: string;
 }
 
-export function createMetrics(sources: MetricsSources, initial: BlockLabels): RojeMetrics {
+export function createMetrics(
+  sources: MetricsSources,
+  initial: BlockLabels,
+  options: MetricsOptions = {},
+): RojeMetrics {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'roje_' });
+  if (options.processMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'roje_' });
 
   // Hot-path counters: [transport][qtype][rcode][source].
   const queries = new Float64Array(TRANSPORTS.length * QTYPES * RCODES * SOURCES.length);
@@ -242,6 +300,8 @@ export function createMetrics(sources: MetricsSources, initial: BlockLabels): Ro
       help: '1 while an upstream is considered healthy, 0 while it is marked down',
       labelNames: ['upstream'] as const,
       registers: [],
+      // Over query loops: up only while every loop's pool has it up.
+      aggregator: 'min',
       collect() {
         this.reset();
         for (const u of sources.upstreams()) this.set({ upstream: u.url }, u.state === 'up' ? 1 : 0);
@@ -367,6 +427,28 @@ export function createMetrics(sources: MetricsSources, initial: BlockLabels): Ro
         for (const r of sources.listRefreshes()) if (r.at !== null) this.set({ source: r.name }, r.at / 1000);
       },
     }),
+    new Counter({
+      name: 'roje_fleet_pulls_total',
+      help: 'Fleet edge pulls of the signed artifact by result: updated, unchanged (304 or same bytes), refused (unsigned, untrusted key, changed, unusable), failed (not reached)',
+      labelNames: ['result'] as const,
+      registers: [],
+      collect() {
+        this.reset();
+        const pulls = sources.fleet?.()?.pulls ?? null;
+        if (pulls === null) return;
+        for (const result of FLEET_PULL_RESULTS) this.inc({ result }, pulls[result]);
+      },
+    }),
+    new Gauge({
+      name: 'roje_fleet_artifact_age_seconds',
+      help: 'Seconds since the central last confirmed the fleet artifact in force (absent before the first)',
+      registers: [],
+      collect() {
+        this.reset();
+        const age = sources.fleet?.()?.artifactAgeSeconds ?? null;
+        if (age !== null) this.set(age);
+      },
+    }),
     new Gauge({
       name: 'roje_serving',
       help: '1 while roje answers normally; 0 while it refuses to serve (SERVFAIL, EDE 14) for want of a good list',
@@ -376,6 +458,31 @@ export function createMetrics(sources: MetricsSources, initial: BlockLabels): Ro
       },
     }),
   ];
+  const workers = options.workers;
+  if (workers !== undefined) {
+    METRICS.push(
+      new Gauge({
+        name: 'roje_workers',
+        help: 'Query loops: configured, and running now (a dead one is replaced)',
+        labelNames: ['state'] as const,
+        registers: [],
+        collect() {
+          const w = workers.status();
+          this.set({ state: 'configured' }, w.configured);
+          this.set({ state: 'running' }, w.running);
+        },
+      }),
+      new Counter({
+        name: 'roje_worker_restarts_total',
+        help: 'Query loops that died and were replaced',
+        registers: [],
+        collect() {
+          this.reset();
+          this.inc(workers.status().restarts);
+        },
+      }),
+    );
+  }
   for (const m of METRICS) registry.registerMetric(m);
 
   return {
@@ -413,8 +520,20 @@ export function createMetrics(sources: MetricsSources, initial: BlockLabels): Ro
       labels = next;
       blocked = new Float64Array((next.venues.length + 1) * (MAX_CATEGORIES + 1));
     },
-    render: () => registry.metrics(),
+    render: workers === undefined ? () => registry.metrics() : () => renderWithWorkers(registry, workers),
   };
+}
+
+/** This registry's control-plane metrics and the workers' data-plane ones, summed (or their aggregator). */
+async function renderWithWorkers(
+  registry: Registry,
+  workers: NonNullable<MetricsOptions['workers']>,
+): Promise<string> {
+  const own = (await registry.getMetricsAsJSON()).filter((m) => !DATA_PLANE_METRICS.has(m.name));
+  const loops = (await workers.metrics()).map((metrics) =>
+    metrics.filter((m) => DATA_PLANE_METRICS.has(m.name) || workers.processMetrics),
+  );
+  return AggregatorRegistry.aggregate([own as WorkerMetrics, ...loops]).metrics();
 }
 
 /** ROJE_ERR_UPSTREAM_TIMEOUT -> "timeout"; SERVFAIL / REFUSED as they are. */

@@ -1,5 +1,6 @@
 /**
- * Where the server's CompiledLists come from: a precompiled artifact (`compiled`), else the configured
+ * Where the server's CompiledLists come from: on a fleet edge, the pulled and verified artifact
+ * (`fleet.pull`; not ready until there is one); else a precompiled artifact (`compiled`), else the configured
  * `lists` compiled on a worker thread, else nothing (an empty artifact: a valid structure that blocks
  * nothing). The app holds the result and swaps it whole on reload; this module only produces it.
  * A URL source (a feed) compiles from its last good local copy; one without a copy yet is left out
@@ -18,7 +19,10 @@ import { compileInWorker } from './compile-worker.js';
 import { createListBuilder, loadArtifact, readArtifact } from './compiled/index.js';
 import type { CompiledLists, ListSource } from './types.js';
 
-export type ListsFrom = 'compiled' | 'lists' | 'none';
+export type ListsFrom = 'compiled' | 'lists' | 'fleet' | 'none';
+
+/** What `missing` names while a fleet edge has no verified artifact yet. */
+export const FLEET_MISSING = 'fleet artifact';
 
 export interface LoadedListSet {
   lists: CompiledLists;
@@ -39,6 +43,11 @@ export interface FeedCopies {
   localPath(name: string): string | null;
 }
 
+/** The verified artifact a fleet edge pulled (src/fleet: Fleet.current), or null: none yet. */
+export interface FleetArtifacts {
+  current(): { bytes: Buffer; source: string } | null;
+}
+
 /**
  * Sources smaller than this in total compile on the calling thread: a few thousand names take a few
  * milliseconds, less than starting a worker (which loads every module again: ~0.3 s from dist/, seconds
@@ -54,6 +63,8 @@ export interface ListsLoaderDeps {
   abuse?: AbuseCompileOptions;
   /** The feed manager; without it every URL source counts as missing. */
   feeds?: FeedCopies;
+  /** The fleet puller; without it a fleet edge's artifact counts as missing. */
+  fleet?: FleetArtifacts;
 }
 
 /** What the app reports about its current lists (ready line, admin API later). */
@@ -79,17 +90,27 @@ export interface ListsStatus {
  * start; on reload: keep the last good lists).
  */
 export async function loadLists(
-  config: Pick<RojeConfig, 'lists' | 'compiled'>,
+  config: Pick<RojeConfig, 'lists' | 'compiled'> & { fleet?: Pick<RojeConfig['fleet'], 'pull'> },
   deps: ListsLoaderDeps = {},
 ): Promise<LoadedListSet> {
   const started = performance.now();
   const abuse = deps.abuse;
+  const ms = () => performance.now() - started;
+  if (config.fleet !== undefined && config.fleet.pull !== null) {
+    // Verified by the puller (signature, checksum, abuse key) before it was offered: no second hash.
+    const pulled = deps.fleet?.current() ?? null;
+    if (pulled === null) {
+      return { lists: emptyLists(), from: 'fleet', report: null, ms: ms(), missing: [FLEET_MISSING] };
+    }
+    const lists = loadArtifact(pulled.bytes, pulled.source, { trusted: true, abuseKey: abuse?.key ?? null });
+    return { lists, from: 'fleet', report: null, ms: ms(), missing: [] };
+  }
   if (config.compiled !== null) {
     const lists = await (deps.readArtifact ?? readArtifact)(config.compiled, abuse);
-    return { lists, from: 'compiled', report: null, ms: performance.now() - started, missing: [] };
+    return { lists, from: 'compiled', report: null, ms: ms(), missing: [] };
   }
   if (config.lists.length === 0) {
-    return { lists: emptyLists(), from: 'none', report: null, ms: performance.now() - started, missing: [] };
+    return { lists: emptyLists(), from: 'none', report: null, ms: ms(), missing: [] };
   }
   const { sources, missing } = resolveSources(config.lists, deps.feeds);
   const { artifact, report } = await (deps.compile ?? compileLists)(sources, abuse);
@@ -97,7 +118,7 @@ export async function loadLists(
     trusted: true,
     abuseKey: abuse?.key ?? null,
   });
-  return { lists, from: 'lists', report, ms: performance.now() - started, missing };
+  return { lists, from: 'lists', report, ms: ms(), missing };
 }
 
 /**

@@ -169,6 +169,8 @@ export function emptyResult(): LookupResult {
 
 /** A compiled, immutable set of lists. Swapped whole on reload or refresh. */
 export interface CompiledLists {
+  /** The artifact these lists were loaded from, checksum included (handed to workers, published to a fleet). */
+  readonly artifact?: Uint8Array;
   /** Category names; bit i of a mask is categories[i]. */
   readonly categories: readonly string[];
   readonly sources: readonly SourceMeta[];

@@ -24,6 +24,19 @@ export interface Listeners {
 
 const DEFAULT_BIND_ATTEMPTS = 10;
 
+/** The listener settings of a config (its shutdown and tcp sections), for listen() and configure(). */
+export function listenerSettings(config: {
+  shutdown: { drainTimeoutMs: number };
+  tcp: { idleTimeoutMs: number; maxConnections: number; maxPipelined: number };
+}): ListenerSettings {
+  return {
+    drainTimeoutMs: config.shutdown.drainTimeoutMs,
+    idleTimeoutMs: config.tcp.idleTimeoutMs,
+    maxConnections: config.tcp.maxConnections,
+    maxInFlightPerConnection: config.tcp.maxPipelined,
+  };
+}
+
 /** The factories listen() binds with; tests wrap them to provoke bind races. */
 export interface ListenDeps {
   createUdpListener: typeof createUdpListener;
@@ -67,19 +80,7 @@ function bundle(udp: UdpListener, tcp: TcpListener): Listeners {
     udp,
     tcp,
     address: udp.address(),
-    stats: (): ListenerStats => {
-      const u = udp.stats();
-      const t = tcp.stats();
-      return {
-        messages: u.messages + t.messages,
-        responses: u.responses + t.responses,
-        dropped: u.dropped + t.dropped,
-        errors: u.errors + t.errors,
-        tcpConnections: t.tcpConnections,
-        tcpOpen: t.tcpOpen,
-        tcpRejected: t.tcpRejected,
-      };
-    },
+    stats: (): ListenerStats => sumListenerStats([udp.stats(), tcp.stats()]),
     configure: (settings: ListenerSettings): void => {
       udp.configure(settings);
       tcp.configure(settings);
@@ -88,4 +89,21 @@ function bundle(udp: UdpListener, tcp: TcpListener): Listeners {
       await Promise.all([udp.close(), tcp.close()]);
     },
   };
+}
+
+/** Counters of several listeners added up (UDP and TCP of one address; every address of a query loop). */
+export function sumListenerStats(all: readonly ListenerStats[]): ListenerStats {
+  const sum: ListenerStats = {
+    messages: 0,
+    responses: 0,
+    dropped: 0,
+    errors: 0,
+    tcpConnections: 0,
+    tcpOpen: 0,
+    tcpRejected: 0,
+  };
+  for (const s of all) {
+    for (const k of Object.keys(sum) as Array<keyof ListenerStats>) sum[k] += s[k];
+  }
+  return sum;
 }

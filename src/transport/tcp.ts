@@ -14,6 +14,8 @@ import type {
 
 export interface TcpListenerOptions {
   logger: Logger;
+  /** SO_REUSEPORT: each worker thread binds the same address (transport/reuse-port.ts). */
+  reusePort?: boolean;
   /** How long close() waits for in-flight answers before cutting connections. Default 2000. */
   drainTimeoutMs?: number;
   /** A connection with no traffic for this long is closed (never while answers are pending). Default 10000. */
@@ -66,7 +68,10 @@ export async function createTcpListener(
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen({ host: host.ip, port: address.port, ipv6Only: host.ipv6Only }, () => {
+      // reusePort is unknown to older @types/node; supportsReusePort() gates it at config time.
+      const listenOptions = { host: host.ip, port: address.port, ipv6Only: host.ipv6Only };
+      if (options.reusePort === true) Object.assign(listenOptions, { reusePort: true });
+      server.listen(listenOptions, () => {
         server.off('error', reject);
         resolve();
       });

@@ -17,6 +17,8 @@ import type {
 
 export interface UdpListenerOptions {
   logger: Logger;
+  /** SO_REUSEPORT: each worker thread binds the same address (transport/reuse-port.ts). */
+  reusePort?: boolean;
   /** How long close() waits for in-flight answers before closing the socket. Default 2000. */
   drainTimeoutMs?: number;
   /** SO_RCVBUF / SO_SNDBUF wish in bytes (the kernel caps it at net.core.[rw]mem_max). Default 4 MiB. */
@@ -63,6 +65,8 @@ export async function createUdpListener(
     type: host.family === 6 ? 'udp6' : 'udp4',
     ipv6Only: host.ipv6Only,
     lookup: literalLookup,
+    // Unknown to older @types/node; supportsReusePort() gates it at config time.
+    ...(options.reusePort === true ? ({ reusePort: true } as object) : {}),
   });
   // Only v6 sockets that accept v4 clients see mapped addresses; skip the string check elsewhere.
   const unwrap = host.family === 6 && !host.ipv6Only;

@@ -1,10 +1,13 @@
 import { isIP } from 'node:net';
-import { Pool } from 'undici';
+import type * as Undici from 'undici';
 import { checkUpstreamResponse, setId } from '../dns/upstream-message.js';
 import { RojeError } from '../errors.js';
+import { lazyRequire } from '../lazy.js';
 import { checkServerIdentity } from './server-identity.js';
 import type { UpstreamTransport } from './types.js';
 import type { UpstreamUrl } from './url.js';
+
+const undici = lazyRequire<typeof Undici>('undici');
 
 export interface DohTransportOptions {
   /** Extra trusted CA certificates (PEM), for private resolvers. */
@@ -30,7 +33,7 @@ export function createDohTransport(
 ): UpstreamTransport {
   const u = new URL(target.url);
   const path = `${u.pathname}${u.search}`;
-  const pool = new Pool(u.origin, {
+  const pool = new (undici().Pool)(u.origin, {
     allowH2: true,
     connections: options.connections ?? 4,
     keepAliveTimeout: options.keepAliveMs ?? 10_000,

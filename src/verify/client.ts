@@ -8,8 +8,12 @@
 import { randomBytes } from 'node:crypto';
 import { createSocket } from 'node:dgram';
 import { connect, isIPv6 } from 'node:net';
-import * as dnsPacket from 'dns-packet';
+import type * as DnsPacket from 'dns-packet';
 import { DEFAULT_EDNS_UDP_SIZE, EDNS_OPTION, FLAG_RD, FLAG_TC, QCLASS, QTYPE } from '../dns/constants.js';
+import { lazyRequire } from '../lazy.js';
+
+/** The slow path only: a verify run decodes whole answers; the resolver never loads it. */
+const dnsPacket = lazyRequire<typeof DnsPacket>('dns-packet');
 
 export type VerifyTransport = 'udp' | 'tcp';
 export const VERIFY_TRANSPORTS: readonly VerifyTransport[] = ['udp', 'tcp'];
@@ -119,7 +123,7 @@ export function encodeQuery(id: number, qname: string, qtype: number, qclass: nu
   return Buffer.concat([header, name, q, opt]);
 }
 
-function present(answer: dnsPacket.Answer, raw: number): string {
+function present(answer: DnsPacket.Answer, raw: number): string {
   const data = (answer as { data?: unknown }).data;
   if (typeof data === 'string') return data;
   if (Buffer.isBuffer(data)) return raw === QTYPE.TXT ? data.toString('utf8') : data.toString('hex');
@@ -133,7 +137,7 @@ function present(answer: dnsPacket.Answer, raw: number): string {
 export function decodeAnswer(
   message: Buffer,
 ): Pick<Exchange, 'rcode' | 'answers' | 'ede'> & { id: number; tc: boolean } {
-  const decoded = dnsPacket.decode(message);
+  const decoded = dnsPacket().decode(message);
   const flags = message.readUInt16BE(2);
   const answers: SeenRecord[] = [];
   // dns-packet names unknown types "UNKNOWN_64"; read the numeric type from the wire-decoded record.

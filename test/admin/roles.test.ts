@@ -37,6 +37,9 @@ const ROUTES: Array<['GET' | 'POST', string, Role | null, string?]> = [
   ['GET', '/api/v1/reports/transparency?month=2026-10', 'auditor'],
   ['GET', '/api/v1/config', 'operator'],
   ['POST', '/api/v1/lists/refresh', 'operator', '{}'],
+  // Publishing is off here: 404 from the handler (fleet: test/integration/fleet.test.ts).
+  ['GET', '/api/v1/lists/artifact', 'auditor'],
+  ['GET', '/api/v1/lists/artifact.sig', 'auditor'],
   ['POST', '/api/v1/lists/sample-adult/accept', 'operator'],
   ['POST', '/api/v1/lists/sample-adult/reject', 'operator'],
   ['POST', '/api/v1/cache/flush', 'operator'],

@@ -1,8 +1,10 @@
+import { availableParallelism } from 'node:os';
 import t from 'tap';
 import { ConfigError } from '../../src/config/config-error.js';
 import { SAMPLE_LISTS } from '../../src/config/filtering.js';
 import { validateConfig } from '../../src/config/load.js';
 import { checkSchema, keyPath, schemaKeyPaths } from '../../src/config/validate.js';
+import { supportsReusePort } from '../../src/transport/reuse-port.js';
 
 const FILE = '/etc/roje/roje.yaml';
 const UP = ['udp://127.0.0.1:5300'];
@@ -41,6 +43,30 @@ t.test('rateLimit values are checked', async (t) => {
   });
 });
 
+t.test('workers: auto is one loop per core; the mode follows what Node.js can do', async (t) => {
+  const auto = await validateConfig({ upstreams: UP, workers: 'auto' }, FILE);
+  t.equal(auto.workers.count, availableParallelism());
+  const processes = await validateConfig({ upstreams: UP, workers: 3, workerMode: 'processes' }, FILE);
+  t.same(processes.workers, { count: 3, mode: 'processes' });
+  for (const workers of [0, 257, 1.5, 'all', null]) {
+    await t.rejects(validateConfig({ upstreams: UP, workers }, FILE), {
+      code: 'ROJE_ERR_CONFIG_INVALID',
+      message: /workers/,
+    });
+  }
+  await t.rejects(validateConfig({ upstreams: UP, workerMode: 'fibers' }, FILE), { message: /workerMode/ });
+  if (supportsReusePort()) {
+    const threads = await validateConfig({ upstreams: UP, workers: 2, workerMode: 'threads' }, FILE);
+    t.same(threads.workers, { count: 2, mode: 'threads' });
+  } else {
+    await t.rejects(validateConfig({ upstreams: UP, workers: 2, workerMode: 'threads' }, FILE), {
+      code: 'ROJE_ERR_CONFIG_INVALID',
+      message:
+        /workerMode: expected processes or auto on this Node\.js, got "threads" \(threads need SO_REUSEPORT/,
+    });
+  }
+});
+
 t.test('an empty config gets every default, normalized', async (t) => {
   const cfg = await validateConfig({ upstreams: UP }, FILE);
   t.same(cfg, {
@@ -53,6 +79,7 @@ t.test('an empty config gets every default, normalized', async (t) => {
     upstreamsFrom: 'config',
     resolvConf: '/etc/resolv.conf',
     upstream: { timeoutMs: 2000, maxPending: 1024 },
+    workers: { count: 1, mode: supportsReusePort() ? 'threads' : 'processes' },
     acl: {
       allow: [
         '127.0.0.0/8',
@@ -89,6 +116,7 @@ t.test('an empty config gets every default, normalized', async (t) => {
     lists: SAMPLE_LISTS,
     listsFrom: 'samples',
     compiled: null,
+    fleet: { publish: { signingKeyFile: null }, pull: null },
     blockTtl: 60,
     blockPage: {
       ipv4: null,

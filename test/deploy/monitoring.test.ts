@@ -38,7 +38,15 @@ function exportedNames(): Set<string> {
       throw new Error(`metrics source ${String(key)} read while listing names`);
     },
   });
-  const metrics = createMetrics(sources, { categories: [], venues: [] });
+  // With query loops, so that roje_workers and roje_worker_restarts_total are listed too.
+  const never = () => {
+    throw new Error('read while listing names');
+  };
+  const metrics = createMetrics(
+    sources,
+    { categories: [], venues: [] },
+    { workers: { metrics: never, processMetrics: false, status: never } },
+  );
   const names = new Set<string>();
   for (const m of metrics.registry.getMetricsAsArray()) {
     const name = (m as unknown as { name: string }).name;

@@ -42,6 +42,8 @@ export interface PolicyStageOptions {
   /** The lists in force, read per query so that a list swap needs no new chain; null: none loaded. */
   lists: () => CompiledLists | null;
   venues: readonly VenueSettings[];
+  /** The venue of a client address (one resolver shared by the chain's stages); built from `venues` if absent. */
+  venueOf?: (address: string) => number;
   /** Policy name -> settings; "default" is what clients of no venue get (block all, NXDOMAIN if absent). */
   policies: Readonly<Record<string, PolicySettings>>;
   /** Seconds. */
@@ -94,7 +96,7 @@ export interface BlockExplanation {
 
 export function createPolicyStage(options: PolicyStageOptions): PolicyStage {
   const { blockTtl, udpSize, logger } = options;
-  const venueOf = createVenueResolver(options.venues);
+  const venueOf = options.venueOf ?? createVenueResolver(options.venues);
   const blockPage = {
     ...(options.blockPage.ipv4 != null ? { ipv4: options.blockPage.ipv4 } : {}),
     ...(options.blockPage.ipv6 != null ? { ipv6: options.blockPage.ipv6 } : {}),

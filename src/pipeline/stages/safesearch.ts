@@ -23,6 +23,8 @@ import type { Answer, Query, Stage } from '../types.js';
 
 export interface SafeSearchStageOptions {
   venues: readonly Pick<VenueSettings, 'networks' | 'policy'>[];
+  /** The venue of a client address (one resolver shared by the chain's stages); built from `venues` if absent. */
+  venueOf?: (address: string) => number;
   /** Policy name -> what it enforces; "default" is what clients of no venue get (everything on if absent). */
   policies: Readonly<Record<string, { safeSearch: SafeSearchSettings }>>;
   udpSize: number;
@@ -55,7 +57,7 @@ interface SafeHost {
 export function createSafeSearchStage(options: SafeSearchStageOptions): Stage {
   const { udpSize } = options;
   const table = createEngineTable();
-  const venueOf = createVenueResolver(options.venues);
+  const venueOf = options.venueOf ?? createVenueResolver(options.venues);
   const hosts = new Map<string, SafeHost>();
   const hostFor = (name: string | null): SafeHost | null => {
     if (name === null) return null;

@@ -142,6 +142,7 @@ export function loadArtifact(
     entries: meta.entries,
     local: meta.local,
     version: digest.toString('hex'),
+    artifact: buf,
     hashed,
   });
 }

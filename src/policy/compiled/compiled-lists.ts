@@ -57,6 +57,8 @@ export interface CompiledSections {
   version: string;
   /** The hashed (abuse feed) entries with the key to match them, or null when there are none. */
   hashed: HashedLookup | null;
+  /** The whole artifact the sections view (checksum included): what is handed to workers or published. */
+  artifact: Uint8Array;
 }
 
 const MAX_LABELS = 128;
@@ -78,6 +80,8 @@ export class Compiled {
   readonly slotCount: number;
   /** Bytes held by the typed-array sections (the structure's memory, metadata aside). */
   readonly byteLength: number;
+  /** The whole artifact, checksum included (the sections are views into it). */
+  readonly artifact: Uint8Array;
   readonly hashedEntries: number;
 
   readonly #pool: Uint8Array;
@@ -100,6 +104,7 @@ export class Compiled {
     this.nodeCount = s.nodeCount;
     this.slotCount = s.slotCount;
     this.byteLength = s.pool.byteLength + s.records.byteLength + s.slots.byteLength;
+    this.artifact = s.artifact;
     this.#pool = s.pool;
     this.#records = s.records;
     this.#slots = s.slots;

@@ -1,0 +1,30 @@
+/** Command-line option checks shared by the load benchmarks (run, swap, peers, soak). */
+import { RojeError } from '../../src/errors.js';
+
+export function intOption(value: string, flag: string, min: number, max: number): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new RojeError(
+      'ROJE_ERR_CLI_USAGE',
+      `${flag} must be an integer from ${min} to ${max} (got "${value}")`,
+    );
+  }
+  return n;
+}
+
+/** A comma-separated list of `allowed` values, at least one. */
+export function listOption<T extends string>(value: string, allowed: readonly T[], flag: string): T[] {
+  const items = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
+  for (const item of items) {
+    if (!allowed.includes(item as T)) {
+      throw new RojeError('ROJE_ERR_CLI_USAGE', `${flag}: "${item}" is not one of ${allowed.join(', ')}`);
+    }
+  }
+  if (items.length === 0) {
+    throw new RojeError('ROJE_ERR_CLI_USAGE', `${flag} needs at least one of ${allowed.join(', ')}`);
+  }
+  return items as T[];
+}

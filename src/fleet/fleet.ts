@@ -1,0 +1,179 @@
+/**
+ * A roje's part in a fleet, from its config: as a central, it publishes the lists in force with a
+ * detached signature (fleet.publish); as an edge, it pulls them (fleet.pull, src/fleet/pull.ts). One
+ * instance lives in the app for its whole life; configure() applies a config at start and on reload.
+ * Statistics across a fleet are Prometheus' business (each instance's /metrics), not this module's.
+ */
+import type { KeyObject } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { FleetConfig, RojeConfig } from '../config/schema.js';
+import { RojeError } from '../errors.js';
+import type { DownloadOptions } from '../feeds/download.js';
+import type { AbuseKey } from '../policy/abuse/format.js';
+import type { CompiledLists } from '../policy/types.js';
+import { keyFingerprint, readSigningKey } from '../verify/sign.js';
+import {
+  createFleetPuller,
+  type FleetPuller,
+  type FleetPullStatus,
+  type PullOutcome,
+  type PullResult,
+} from './pull.js';
+import { type ArtifactSignature, formatSignature, signArtifact } from './signature.js';
+
+/** What the central hands an edge: the artifact, its signature, and the ETag of both. */
+export interface Publication {
+  etag: string;
+  artifact: Buffer;
+  signature: string;
+}
+
+/** The lists in force as the app holds them (LoadedListSet): `lists.artifact` is what is published. */
+export interface PublishableLists {
+  lists: CompiledLists;
+  missing: readonly string[];
+}
+
+export interface FleetStatus {
+  publish: { keyId: string; version: string | null } | null;
+  pull: FleetPullStatus | null;
+}
+
+export interface FleetMetrics {
+  pulls: Record<PullResult, number> | null;
+  artifactAgeSeconds: number | null;
+}
+
+export interface Fleet {
+  /** Applies the fleet section of `config`: reads the signing key, (re)creates the puller. */
+  configure(config: Pick<RojeConfig, 'fleet' | 'stateDir'>): Promise<void>;
+  /** Starts pulling (an edge); a later configure() keeps pulling. */
+  start(): void;
+  stop(): Promise<void>;
+  /** The verified pulled artifact for the lists loader, or null (not an edge, or none yet). */
+  current(): { bytes: Buffer; source: string } | null;
+  /** Pulls now (an edge), or null when this roje does not pull. */
+  pullNow(): Promise<PullOutcome | null>;
+  /**
+   * The signed lists for GET /api/v1/lists/artifact. ROJE_ERR_FLEET_NOT_PUBLISHED with statusCode 404
+   * when publishing is off, 503 while the lists are incomplete (a feed without a copy yet).
+   */
+  publication(set: PublishableLists | null): Promise<Publication>;
+  status(): FleetStatus;
+  metrics(): FleetMetrics;
+}
+
+export interface FleetDeps {
+  logger: Logger;
+  abuseKey: () => AbuseKey | null;
+  /** A new pulled artifact is stored: reload the lists. */
+  onUpdate: () => Promise<unknown>;
+  downloadOptions?: DownloadOptions;
+}
+
+export function createFleet(deps: FleetDeps): Fleet {
+  const log = deps.logger;
+  let signingKey: KeyObject | null = null;
+  let keyId: string | null = null;
+  let applied: FleetConfig = { publish: { signingKeyFile: null }, pull: null };
+  let appliedStateDir: string | null = null;
+  let puller: FleetPuller | null = null;
+  let started = false;
+  // One signature per lists version, made once (on the thread pool) and reused for every edge.
+  let signed: { version: string; artifact: Buffer; signature: Promise<ArtifactSignature> } | null = null;
+
+  function notPublished(statusCode: number, message: string): RojeError {
+    return Object.assign(new RojeError('ROJE_ERR_FLEET_NOT_PUBLISHED', message), { statusCode });
+  }
+
+  return {
+    async configure(config) {
+      const f = config.fleet;
+      if (f.publish.signingKeyFile !== applied.publish.signingKeyFile || signingKey === null) {
+        if (f.publish.signingKeyFile === null) {
+          signingKey = null;
+          keyId = null;
+        } else {
+          // Not created on the fly: its public half must reach the edges first (roje keygen).
+          signingKey = await readSigningKey(f.publish.signingKeyFile);
+          keyId = keyFingerprint(signingKey);
+          log.info({ keyId }, 'publishing the lists to the fleet (GET /api/v1/lists/artifact)');
+        }
+        signed = null;
+      }
+      const samePull =
+        JSON.stringify(f.pull) === JSON.stringify(applied.pull) && config.stateDir === appliedStateDir;
+      if (!samePull) {
+        const previous = puller;
+        puller = null;
+        if (f.pull !== null) {
+          const next = createFleetPuller(f.pull, {
+            stateDir: config.stateDir as string, // normalizeFleet requires one with fleet.pull
+            logger: log,
+            abuseKey: deps.abuseKey,
+            onUpdate: async () => {
+              await deps.onUpdate();
+            },
+            ...(deps.downloadOptions !== undefined ? { downloadOptions: deps.downloadOptions } : {}),
+          });
+          await next.open();
+          puller = next;
+        }
+        await previous?.stop();
+        if (started) puller?.start();
+      }
+      applied = f;
+      appliedStateDir = config.stateDir;
+    },
+    start() {
+      started = true;
+      puller?.start();
+    },
+    async stop() {
+      started = false;
+      await puller?.stop();
+    },
+    current() {
+      const a = puller?.current() ?? null;
+      return a === null ? null : { bytes: a.bytes, source: `fleet artifact ${a.version.slice(0, 16)}` };
+    },
+    pullNow: async () => (puller === null ? null : puller.pull()),
+    async publication(set) {
+      const key = signingKey;
+      if (key === null) {
+        throw notPublished(404, 'this roje does not publish its lists: set fleet.publish.signingKeyFile');
+      }
+      if (set === null || set.missing.length > 0) {
+        throw notPublished(
+          503,
+          set === null
+            ? 'no lists loaded yet'
+            : `the lists are incomplete (no copy yet of ${set.missing.join(', ')}): not published until they are`,
+        );
+      }
+      const bytes = set.lists.artifact;
+      if (bytes === undefined)
+        throw notPublished(503, 'the lists in force have no artifact bytes to publish');
+      const version = set.lists.version;
+      if (signed === null || signed.version !== version) {
+        // A view, not a copy: the lists are views over the same bytes.
+        const artifact = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+        const signature = signArtifact(artifact, key, set.lists.compiledAt);
+        signed = { version, artifact, signature };
+        signature.catch(() => {
+          if (signed?.signature === signature) signed = null;
+        });
+      }
+      return {
+        etag: `"${version}"`,
+        artifact: signed.artifact,
+        signature: formatSignature(await signed.signature),
+      };
+    },
+    status: () => ({
+      publish: keyId === null ? null : { keyId, version: signed?.version ?? null },
+      pull: puller?.status() ?? null,
+    }),
+    metrics: () => ({ pulls: puller?.counts() ?? null, artifactAgeSeconds: puller?.ageSeconds() ?? null }),
+  };
+}
