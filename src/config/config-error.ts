@@ -1,4 +1,6 @@
 import { RojeError, type RojeErrorCode } from '../errors.js';
+import { EXPECTED } from './schema.js';
+import { formatDuration, parseDuration } from './units.js';
 
 export interface ConfigErrorDetails {
   /** The config file, or null (embedded default, command-line flags). */
@@ -86,4 +88,25 @@ export function invalidFlag(flag: string, value: string, expected: string, why?:
     `${flag} ${JSON.stringify(value)}: ${why === undefined ? `expected ${expected}` : why}`,
     { file: null, key: flag, expected },
   );
+}
+
+/** A duration from `min` to `max` milliseconds, in ms; a ConfigError naming `key` otherwise. */
+export function durationWithin(
+  file: string | null,
+  key: string,
+  value: unknown,
+  min: number,
+  max: number,
+): number {
+  const ms = parseDuration(value);
+  if (ms === null) throw invalidValue(file, key, EXPECTED.duration, value);
+  if (ms < min || ms > max) {
+    throw invalidValue(
+      file,
+      key,
+      `a duration from "${formatDuration(min)}" to "${formatDuration(max)}"`,
+      value,
+    );
+  }
+  return ms;
 }

@@ -19,7 +19,14 @@ import { supportsReusePort } from '../transport/reuse-port.js';
 import type { ListenAddress } from '../transport/types.js';
 import { parseUpstreamUrl, type UpstreamUrl } from '../upstream/url.js';
 import { normalizeAbuse } from './abuse.js';
-import { ConfigError, invalidFlag, invalidKey, invalidValue, wherePrefix } from './config-error.js';
+import {
+  ConfigError,
+  durationWithin,
+  invalidFlag,
+  invalidKey,
+  invalidValue,
+  wherePrefix,
+} from './config-error.js';
 import {
   configLists,
   normalizePolicies,
@@ -35,7 +42,7 @@ import {
   TokenEntry as TokenEntrySchema,
   type UpstreamConfig,
 } from './schema.js';
-import { formatDuration, parseByteSize, parseDuration } from './units.js';
+import { parseByteSize } from './units.js';
 import { listenHint } from './validate.js';
 
 /** Command-line values that replace the file's lists. Empty arrays count as not given. */
@@ -85,19 +92,8 @@ export async function normalizeConfig(
   const read = deps.readFile ?? ((path: string) => readFile(path, 'utf8'));
   const baseDir = file === null ? process.cwd() : dirname(file);
 
-  const duration = (key: string, value: unknown, min: number, max: number): number => {
-    const ms = parseDuration(value);
-    if (ms === null) throw invalidValue(file, key, EXPECTED.duration, value);
-    if (ms < min || ms > max) {
-      throw invalidValue(
-        file,
-        key,
-        `a duration from "${formatDuration(min)}" to "${formatDuration(max)}"`,
-        value,
-      );
-    }
-    return ms;
-  };
+  const duration = (key: string, value: unknown, min: number, max: number): number =>
+    durationWithin(file, key, value, min, max);
   const ttl = (key: string, value: unknown, max = MAX_TTL_MS) => duration(key, value, 0, max) / SECOND;
 
   // listen

@@ -5,10 +5,10 @@
  * its last good artifact lives in stateDir/fleet, so a stateDir is required.
  */
 import { resolve } from 'node:path';
-import { invalidKey, invalidValue } from '../config/config-error.js';
+import { durationWithin, invalidKey, invalidValue } from '../config/config-error.js';
 import { feedUrl } from '../config/filtering.js';
 import type { FleetConfig, FleetPullConfig, RawConfig } from '../config/schema.js';
-import { formatDuration, parseByteSize, parseDuration } from '../config/units.js';
+import { parseByteSize } from '../config/units.js';
 
 export const FLEET_PULL_DEFAULTS = {
   intervalMs: 5 * 60_000,
@@ -130,17 +130,7 @@ function duration(
   min: number,
   max: number,
 ): number {
-  if (value === undefined) return fallback;
-  const ms = parseDuration(value);
-  if (ms === null || ms < min || ms > max) {
-    throw invalidValue(
-      file,
-      key,
-      `a duration from "${formatDuration(min)}" to "${formatDuration(max)}"`,
-      value,
-    );
-  }
-  return ms;
+  return value === undefined ? fallback : durationWithin(file, key, value, min, max);
 }
 
 function size(file: string | null, key: string, value: unknown): number {

@@ -108,17 +108,8 @@ export interface FleetPullerDeps {
   now?: () => number;
 }
 
-interface StoredState {
-  file: string;
-  sha256: string;
-  version: string;
-  keyId: string;
-  size: number;
-  compiledAt: string;
-  fetchedAt: string;
-  confirmedAt: string;
-  etag: string | null;
-}
+/** What current.json records: the artifact in force, its bytes in `file`. */
+type StoredState = Omit<PulledArtifact, 'bytes'> & { file: string };
 
 export function createFleetPuller(config: FleetPullConfig, deps: FleetPullerDeps): FleetPuller {
   const log = deps.logger;
