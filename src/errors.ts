@@ -20,6 +20,7 @@ export const ERROR_CODES = {
   ROJE_ERR_LIST_CATEGORIES: 'more categories than a compiled artifact can hold (32)',
   ROJE_ERR_LIST_ARTIFACT: 'a compiled list artifact is not valid (version, size or checksum)',
   ROJE_ERR_LIST_COMPILE: 'compiling the lists failed',
+  ROJE_ERR_LIST_SOURCE_UNKNOWN: 'no list source has that name',
   // dns wire format
   ROJE_ERR_DNS_MALFORMED: 'a DNS message cannot be parsed',
   // transport
@@ -57,12 +58,14 @@ export const ERROR_CODES = {
   ROJE_ERR_FLEET_NOT_PUBLISHED:
     'this roje does not publish its lists, or has no complete lists to publish yet',
   // statistics store and wrong-block reports
+  ROJE_ERR_STATS_DISABLED: 'statistics are disabled (stats.enabled, or the database could not be opened)',
   ROJE_ERR_STATS_OPEN: 'the statistics database cannot be opened or has a newer schema',
   ROJE_ERR_STATS_WRITE: 'the statistics database cannot be written (disk full or read-only)',
   ROJE_ERR_STATS_RANGE: 'a statistics query (from, to, bucket, by) is not valid',
   ROJE_ERR_STATS_REPORT_INVALID: 'a wrong-block report or its review is not valid',
   ROJE_ERR_STATS_REPORTS_FULL: 'too many wrong-block reports are waiting for review',
   ROJE_ERR_STATS_REPORT_NOT_FOUND: 'no wrong-block report has that id',
+  ROJE_ERR_SELFTEST_DISABLED: 'the self-test is disabled (selfTest.enabled)',
   // roje verify: suites, signed reports
   ROJE_ERR_VERIFY_SUITE: 'a verify suite cannot be read or is not valid',
   ROJE_ERR_VERIFY_KEY: 'a signing or public key cannot be read, created or parsed',

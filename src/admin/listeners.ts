@@ -90,6 +90,8 @@ export function createOpsListeners(options: OpsListenersOptions): OpsListeners {
       }
       admin = null;
       metrics = null;
+      adminAddress = null;
+      metricsAddress = null;
     },
     addresses: () => ({ admin: adminAddress, metrics: metricsAddress }),
   };

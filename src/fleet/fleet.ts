@@ -47,6 +47,11 @@ export interface FleetMetrics {
 export interface Fleet {
   /** Applies the fleet section of `config`: reads the signing key, (re)creates the puller. */
   configure(config: Pick<RojeConfig, 'fleet' | 'stateDir'>): Promise<void>;
+  /**
+   * Builds what `config` needs (key read, puller opened) without changing the fleet in force; the
+   * change's current() is the artifact a compile of the new config would load.
+   */
+  prepare(config: Pick<RojeConfig, 'fleet' | 'stateDir'>): Promise<FleetChange>;
   /** Starts pulling (an edge); a later configure() keeps pulling. */
   start(): void;
   stop(): Promise<void>;
@@ -61,6 +66,12 @@ export interface Fleet {
   publication(set: PublishableLists | null): Promise<Publication>;
   status(): FleetStatus;
   metrics(): FleetMetrics;
+}
+
+export interface FleetChange {
+  current(): { bytes: Buffer; source: string } | null;
+  commit(): Promise<void>;
+  abort(): Promise<void>;
 }
 
 export interface FleetDeps {
@@ -88,26 +99,24 @@ export function createFleet(deps: FleetDeps): Fleet {
 
   return {
     async configure(config) {
+      await (await this.prepare(config)).commit();
+    },
+    async prepare(config) {
       const f = config.fleet;
-      if (f.publish.signingKeyFile !== applied.publish.signingKeyFile || signingKey === null) {
-        if (f.publish.signingKeyFile === null) {
-          signingKey = null;
-          keyId = null;
-        } else {
-          // Not created on the fly: its public half must reach the edges first (roje keygen).
-          signingKey = await readSigningKey(f.publish.signingKeyFile);
-          keyId = keyFingerprint(signingKey);
-          log.info({ keyId }, 'publishing the lists to the fleet (GET /api/v1/lists/artifact)');
-        }
-        signed = null;
-      }
+      // The signing key and puller that `config` needs, built aside: nothing in force changes until commit.
+      let nextKey = signingKey;
+      const keyChanged = f.publish.signingKeyFile !== applied.publish.signingKeyFile || signingKey === null;
+      if (keyChanged && f.publish.signingKeyFile !== null) {
+        // Not created on the fly: its public half must reach the edges first (roje keygen).
+        nextKey = await readSigningKey(f.publish.signingKeyFile);
+      } else if (keyChanged) nextKey = null;
       const samePull =
         JSON.stringify(f.pull) === JSON.stringify(applied.pull) && config.stateDir === appliedStateDir;
+      let nextPuller = puller;
       if (!samePull) {
-        const previous = puller;
-        puller = null;
+        nextPuller = null;
         if (f.pull !== null) {
-          const next = createFleetPuller(f.pull, {
+          nextPuller = createFleetPuller(f.pull, {
             stateDir: config.stateDir as string, // normalizeFleet requires one with fleet.pull
             logger: log,
             abuseKey: deps.abuseKey,
@@ -116,14 +125,32 @@ export function createFleet(deps: FleetDeps): Fleet {
             },
             ...(deps.downloadOptions !== undefined ? { downloadOptions: deps.downloadOptions } : {}),
           });
-          await next.open();
-          puller = next;
+          await nextPuller.open();
         }
-        await previous?.stop();
-        if (started) puller?.start();
       }
-      applied = f;
-      appliedStateDir = config.stateDir;
+      return {
+        current: () => artifactOf(nextPuller),
+        async commit() {
+          if (keyChanged) {
+            signingKey = nextKey;
+            keyId = nextKey === null ? null : keyFingerprint(nextKey);
+            signed = null;
+            if (keyId !== null)
+              log.info({ keyId }, 'publishing the lists to the fleet (GET /api/v1/lists/artifact)');
+          }
+          if (!samePull) {
+            const previous = puller;
+            puller = nextPuller;
+            await previous?.stop();
+            if (started) puller?.start();
+          }
+          applied = f;
+          appliedStateDir = config.stateDir;
+        },
+        async abort() {
+          if (!samePull) await nextPuller?.stop();
+        },
+      };
     },
     start() {
       started = true;
@@ -133,10 +160,7 @@ export function createFleet(deps: FleetDeps): Fleet {
       started = false;
       await puller?.stop();
     },
-    current() {
-      const a = puller?.current() ?? null;
-      return a === null ? null : { bytes: a.bytes, source: `fleet artifact ${a.version.slice(0, 16)}` };
-    },
+    current: () => artifactOf(puller),
     pullNow: async () => (puller === null ? null : puller.pull()),
     async publication(set) {
       const key = signingKey;
@@ -176,4 +200,9 @@ export function createFleet(deps: FleetDeps): Fleet {
     }),
     metrics: () => ({ pulls: puller?.counts() ?? null, artifactAgeSeconds: puller?.ageSeconds() ?? null }),
   };
+}
+
+function artifactOf(puller: FleetPuller | null): { bytes: Buffer; source: string } | null {
+  const a = puller?.current() ?? null;
+  return a === null ? null : { bytes: a.bytes, source: `fleet artifact ${a.version.slice(0, 16)}` };
 }

@@ -9,6 +9,7 @@ import type { RojeConfig } from '../config/schema.js';
 import type { WorkerMetrics } from '../metrics/metrics.js';
 import type { HourCounts } from '../stats/recorder.js';
 import type { BoundAddress, ListenAddress, ListenerStats } from '../transport/types.js';
+import type { UpstreamHealth } from '../upstream/types.js';
 
 export interface WorkerInit {
   type: 'init';
@@ -56,6 +57,8 @@ export interface WorkerReport {
   counts: HourCounts[];
   cache: DnsCacheStats;
   listeners: ListenerStats;
+  /** This loop's own view of each upstream (the status sums them over loops). */
+  upstreams: UpstreamHealth[];
 }
 
 export type FromWorker =

@@ -10,10 +10,12 @@ import { Worker as ThreadWorker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { DnsCacheStats } from '../cache/dns-cache.js';
 import type { RojeConfig } from '../config/schema.js';
+import { mergeUpstreamHealth } from '../dataplane/upstream-health.js';
 import { RojeError } from '../errors.js';
 import type { WorkerMetrics } from '../metrics/metrics.js';
 import type { HourCounts } from '../stats/recorder.js';
 import type { BoundAddress, ListenAddress } from '../transport/types.js';
+import type { UpstreamHealth } from '../upstream/types.js';
 import type {
   FromWorker,
   ListsMessage,
@@ -63,6 +65,8 @@ export interface WorkerPool {
   metrics(): Promise<WorkerMetrics[]>;
   /** The loops' caches summed, from their last reports. */
   cacheStats(): DnsCacheStats;
+  /** The upstreams as the loops see them, from their last reports (mergeUpstreamHealth). */
+  upstreamHealth(): UpstreamHealth[];
   status(): WorkerPoolStatus;
   stop(): Promise<void>;
 }
@@ -108,43 +112,6 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
   const backoff = new Array<number>(count).fill(0);
   const pendingMetrics = new Map<number, (m: WorkerMetrics) => void>();
 
-  function spawn(init: WorkerInit): Handle {
-    if (mode === 'threads') {
-      const w = new ThreadWorker(ENTRY, { workerData: init });
-      return {
-        id: w.threadId,
-        send: (m) => w.postMessage(m),
-        onMessage: (f) => w.on('message', f),
-        onExit: (f) => {
-          w.on('error', (err) => log.error({ err, worker: init.index }, 'query loop crashed'));
-          w.on('exit', (code) => f(`exit code ${code}`));
-        },
-        kill: () => void w.terminate(),
-      };
-    }
-    cluster.setupPrimary({ exec: ENTRY.pathname, args: [], serialization: 'advanced' });
-    const w: ClusterWorker = cluster.fork();
-    // Messages wait for the worker's hello: IPC sent before it listens would be lost.
-    const queued: ToWorker[] = [init];
-    let ready = false;
-    w.on('message', (m: FromWorker) => {
-      if (m.type !== 'hello' || ready) return;
-      ready = true;
-      for (const q of queued.splice(0)) w.send(q);
-    });
-    return {
-      id: w.process.pid ?? -1,
-      send: (m) => {
-        if (!ready) queued.push(m);
-        else if (w.isConnected()) w.send(m);
-      },
-      onMessage: (f) => w.on('message', f),
-      onExit: (f) =>
-        w.on('exit', (code, signal) => f(signal !== null ? `signal ${signal}` : `exit code ${code}`)),
-      kill: () => w.process.kill('SIGKILL'),
-    };
-  }
-
   /** Starts the loop of `index`; resolves with its addresses once it listens, rejects if it dies first. */
   function startLoop(index: number, listen: ListenAddress[]): Promise<BoundAddress[]> {
     const init: WorkerInit = {
@@ -156,41 +123,28 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
       reusePort: mode === 'threads',
       processMetrics: mode === 'processes',
     };
-    const handle = spawn(init);
+    const handle = spawn(mode, init, log);
     const slot: Slot = { index, handle, state: 'starting', startedAt: Date.now(), last: null };
     slots[index] = slot;
     return new Promise<BoundAddress[]>((resolve, reject) => {
       let settled = false;
-      handle.onMessage((message) => {
-        switch (message.type) {
-          case 'listening':
+      handle.onMessage((message) =>
+        onLoopMessage(slot, message, {
+          log,
+          onCounts: options.onCounts,
+          pendingMetrics,
+          listening(addresses) {
             slot.state = 'running';
             settled = true;
-            resolve(message.addresses);
-            return;
-          case 'report':
-            slot.last = message;
-            if (message.counts.length > 0) options.onCounts(message.counts);
-            return;
-          case 'metrics':
-            pendingMetrics.get(message.id)?.(message.metrics);
-            return;
-          case 'fatal':
-            log.error({ worker: index, err: message.message, code: message.code }, 'query loop failed');
-            if (!settled) {
-              settled = true;
-              reject(new RojeError('ROJE_ERR_WORKER_FAILED', `query loop ${index}: ${message.message}`));
-            }
-            handle.kill();
-            return;
-          case 'stopped':
-            handle.kill();
-            return;
-          case 'lists-loaded':
-          case 'hello':
-            return;
-        }
-      });
+            resolve(addresses);
+          },
+          fatal(err) {
+            if (settled) return;
+            settled = true;
+            reject(err);
+          },
+        }),
+      );
       handle.onExit((how) => {
         if (slots[index] === slot) slots[index] = undefined;
         if (!settled) {
@@ -270,86 +224,25 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
       this.broadcast({ type: 'config', config: next });
     },
 
-    async metrics() {
-      const loops = running();
-      return Promise.all(
-        loops.map(
-          (s) =>
-            new Promise<WorkerMetrics>((resolve) => {
-              const id = nextMetricsId++;
-              const timer = setTimeout(() => {
-                pendingMetrics.delete(id);
-                resolve([]);
-              }, METRICS_TIMEOUT_MS);
-              pendingMetrics.set(id, (m) => {
-                clearTimeout(timer);
-                pendingMetrics.delete(id);
-                resolve(m);
-              });
-              s.handle.send({ type: 'metrics', id });
-            }),
-        ),
+    metrics: () => Promise.all(running().map((s) => askMetrics(s, () => nextMetricsId++, pendingMetrics))),
+
+    cacheStats: () => sumCacheStats(running().map((s) => s.last?.cache)),
+
+    upstreamHealth() {
+      const loops = running().map((s) => s.last?.upstreams ?? []);
+      return mergeUpstreamHealth(
+        config.upstreams.map((u) => u.url),
+        loops,
       );
     },
 
-    cacheStats() {
-      const sum: DnsCacheStats = {
-        entries: 0,
-        bytes: 0,
-        hits: 0,
-        misses: 0,
-        staleHits: 0,
-        inserts: 0,
-        evictions: 0,
-      };
-      for (const s of running()) {
-        const c = s.last?.cache;
-        if (c === undefined) continue;
-        for (const k of Object.keys(sum) as Array<keyof DnsCacheStats>) sum[k] += c[k];
-      }
-      return sum;
-    },
-
-    status() {
-      return {
-        mode,
-        configured: count,
-        running: running().length,
-        restarts,
-        workers: slots
-          .filter((s): s is Slot => s !== undefined)
-          .map((s) => ({
-            index: s.index,
-            id: s.handle.id,
-            state: s.state,
-            queries: s.last?.listeners.messages ?? 0,
-            cacheEntries: s.last?.cache.entries ?? 0,
-          })),
-      };
-    },
+    status: () => poolStatus(mode, count, restarts, slots),
 
     async stop() {
       stopping = true;
-      const live = slots.filter((s): s is Slot => s !== undefined);
       // Each loop drains its in-flight answers and sends its last statistics, then is ended.
       const grace = (config?.shutdown.drainTimeoutMs ?? 5000) + 2000;
-      await Promise.all(
-        live.map(
-          (s) =>
-            new Promise<void>((resolve) => {
-              s.state = 'stopping';
-              const timer = setTimeout(() => {
-                s.handle.kill();
-                resolve();
-              }, grace);
-              s.handle.onExit(() => {
-                clearTimeout(timer);
-                resolve();
-              });
-              s.handle.send({ type: 'stop' });
-            }),
-        ),
-      );
+      await Promise.all(slots.filter((s): s is Slot => s !== undefined).map((s) => stopLoop(s, grace)));
       slots.fill(undefined);
     },
   };
@@ -374,4 +267,155 @@ async function withFreePort(address: ListenAddress): Promise<ListenAddress> {
     if (free) return { ...address, port };
   }
   throw new RojeError('ROJE_ERR_WORKER_FAILED', `no free port on ${address.host} for both UDP and TCP`);
+}
+
+/** A query loop as a thread or a cluster process, behind one small interface. */
+function spawn(mode: 'threads' | 'processes', init: WorkerInit, log: Logger): Handle {
+  if (mode === 'threads') {
+    const w = new ThreadWorker(ENTRY, { workerData: init });
+    return {
+      id: w.threadId,
+      send: (m) => w.postMessage(m),
+      onMessage: (f) => w.on('message', f),
+      onExit: (f) => {
+        w.on('error', (err) => log.error({ err, worker: init.index }, 'query loop crashed'));
+        w.on('exit', (code) => f(`exit code ${code}`));
+      },
+      kill: () => void w.terminate(),
+    };
+  }
+  cluster.setupPrimary({ exec: ENTRY.pathname, args: [], serialization: 'advanced' });
+  const w: ClusterWorker = cluster.fork();
+  // Messages wait for the worker's hello: IPC sent before it listens would be lost.
+  const queued: ToWorker[] = [init];
+  let ready = false;
+  w.on('message', (m: FromWorker) => {
+    if (m.type !== 'hello' || ready) return;
+    ready = true;
+    for (const q of queued.splice(0)) w.send(q);
+  });
+  return {
+    id: w.process.pid ?? -1,
+    send: (m) => {
+      if (!ready) queued.push(m);
+      else if (w.isConnected()) w.send(m);
+    },
+    onMessage: (f) => w.on('message', f),
+    onExit: (f) =>
+      w.on('exit', (code, signal) => f(signal !== null ? `signal ${signal}` : `exit code ${code}`)),
+    kill: () => w.process.kill('SIGKILL'),
+  };
+}
+
+/** The loops' caches, summed from their last reports. */
+function sumCacheStats(loops: ReadonlyArray<DnsCacheStats | undefined>): DnsCacheStats {
+  const sum: DnsCacheStats = {
+    entries: 0,
+    bytes: 0,
+    hits: 0,
+    misses: 0,
+    staleHits: 0,
+    inserts: 0,
+    evictions: 0,
+  };
+  for (const c of loops) {
+    if (c === undefined) continue;
+    for (const k of Object.keys(sum) as Array<keyof DnsCacheStats>) sum[k] += c[k];
+  }
+  return sum;
+}
+
+/** One loop's metrics; a loop that does not answer in time gives none for this scrape. */
+function askMetrics(
+  slot: Slot,
+  nextId: () => number,
+  pending: Map<number, (m: WorkerMetrics) => void>,
+): Promise<WorkerMetrics> {
+  return new Promise<WorkerMetrics>((resolve) => {
+    const id = nextId();
+    const timer = setTimeout(() => {
+      pending.delete(id);
+      resolve([]);
+    }, METRICS_TIMEOUT_MS);
+    pending.set(id, (m) => {
+      clearTimeout(timer);
+      pending.delete(id);
+      resolve(m);
+    });
+    slot.handle.send({ type: 'metrics', id });
+  });
+}
+
+/** Asks a loop to stop (it drains and reports), and ends it if it has not after `graceMs`. */
+function stopLoop(slot: Slot, graceMs: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    slot.state = 'stopping';
+    const timer = setTimeout(() => {
+      slot.handle.kill();
+      resolve();
+    }, graceMs);
+    slot.handle.onExit(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+    slot.handle.send({ type: 'stop' });
+  });
+}
+
+interface LoopEvents {
+  log: Logger;
+  onCounts: (counts: HourCounts[]) => void;
+  pendingMetrics: Map<number, (m: WorkerMetrics) => void>;
+  listening(addresses: BoundAddress[]): void;
+  /** The loop failed; rejects its start if it had not started yet. */
+  fatal(err: RojeError): void;
+}
+
+/** What a loop says: it listens, reports, answers a metrics request, failed, or stopped. */
+function onLoopMessage(slot: Slot, message: FromWorker, on: LoopEvents): void {
+  switch (message.type) {
+    case 'listening':
+      on.listening(message.addresses);
+      return;
+    case 'report':
+      slot.last = message;
+      if (message.counts.length > 0) on.onCounts(message.counts);
+      return;
+    case 'metrics':
+      on.pendingMetrics.get(message.id)?.(message.metrics);
+      return;
+    case 'fatal':
+      on.log.error({ worker: slot.index, err: message.message, code: message.code }, 'query loop failed');
+      on.fatal(new RojeError('ROJE_ERR_WORKER_FAILED', `query loop ${slot.index}: ${message.message}`));
+      slot.handle.kill();
+      return;
+    case 'stopped':
+      slot.handle.kill();
+      return;
+    case 'lists-loaded':
+    case 'hello':
+      return;
+  }
+}
+
+function poolStatus(
+  mode: WorkerPoolStatus['mode'],
+  configured: number,
+  restarts: number,
+  slots: ReadonlyArray<Slot | undefined>,
+): WorkerPoolStatus {
+  const live = slots.filter((s): s is Slot => s !== undefined);
+  return {
+    mode,
+    configured,
+    running: live.filter((s) => s.state === 'running').length,
+    restarts,
+    workers: live.map((s) => ({
+      index: s.index,
+      id: s.handle.id,
+      state: s.state,
+      queries: s.last?.listeners.messages ?? 0,
+      cacheEntries: s.last?.cache.entries ?? 0,
+    })),
+  };
 }

@@ -1,16 +1,16 @@
 /**
  * Entry point of a query loop, as a worker thread (workerData + parentPort) or as a cluster worker
- * process (IPC with advanced serialization). Either way it builds a data plane (data-plane.ts) and
+ * process (IPC with advanced serialization). Either way it builds a query loop (query-loop.ts) and
  * relays messages; anything it cannot handle ends it, and its primary starts a replacement.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { createLogger } from '../log.js';
-import { createDataPlane, type DataPlane } from './data-plane.js';
 import type { FromWorker, ToWorker, WorkerInit } from './protocol.js';
+import { createQueryLoop, type QueryLoop } from './query-loop.js';
 
 function run(init: WorkerInit, send: (m: FromWorker) => void, onMessage: (f: (m: ToWorker) => void) => void) {
   const logger = createLogger(init.config.log.level).child({ worker: init.index });
-  const plane: DataPlane = createDataPlane(init, { send }, logger);
+  const plane: QueryLoop = createQueryLoop(init, { send }, logger);
   // Messages are handled one at a time, in order (a swap is never overtaken by a stop).
   let queue = Promise.resolve();
   onMessage((message) => {

@@ -65,6 +65,7 @@ for (const mode of modes) {
         policies: { default: { block: ['abuse', 'adult'], blockMode: 'nxdomain' } },
       }),
     );
+    const upstreamBefore = fake.counts.total;
     const roje = spawnRoje(['serve', '--config', configFile], { t });
     const { line, addresses } = await roje.ready(30_000);
     const server = addresses[0] as { host: string; port: number };
@@ -108,6 +109,19 @@ for (const mode of modes) {
       status.workers.every((w) => w.queries > 0),
       `both loops answered (${status.workers.map((w) => w.queries).join(' + ')})`,
     );
+
+    // The upstreams as the loops saw them: every query that reached the fake upstream, summed over loops
+    // (the status once read the primary's idle pool: queries 0, srttMs null).
+    const upstreams = (await api('GET', '/api/v1/status')).json().upstreams as Array<{
+      queries: number;
+      srttMs: number | null;
+      state: string;
+    }>;
+    t.equal(upstreams.length, 1);
+    t.equal(upstreams[0]?.queries, fake.counts.total - upstreamBefore, 'upstream queries summed over the loops');
+    t.ok((upstreams[0]?.queries ?? 0) >= 1, 'the upstream was asked');
+    t.type(upstreams[0]?.srttMs, 'number', 'with a round-trip time');
+    t.equal(upstreams[0]?.state, 'up');
 
     const metrics = (await api('GET', '/metrics')).text;
     const sum = (re: RegExp) =>

@@ -1,34 +1,30 @@
 /**
- * One query loop in a worker: the chain (pipeline/chain.ts), the responder and the DNS listeners, fed
- * by its primary over a small message link (protocol.ts). It holds no list of its own making, no feed,
- * no admin API and no statistics store: the primary sends the lists (one shared copy in thread mode),
- * and the loop sends back its statistics deltas, counters and metrics.
+ * One query loop in a worker: the query path (dataplane/query-path.ts, the same wiring as in-process)
+ * and the DNS listeners, fed by its primary over a small message link (protocol.ts). It holds no list
+ * of its own making, no feed, no admin API and no statistics store: the primary sends the lists (one
+ * shared copy in thread mode), and the loop sends back its statistics deltas, counters and metrics.
  */
 import type { Logger } from 'pino';
 import type { RojeConfig } from '../config/schema.js';
+import { createQueryPath } from '../dataplane/query-path.js';
 import { createMetrics, type RojeMetrics } from '../metrics/metrics.js';
-import { buildChain, type Chain } from '../pipeline/chain.js';
-import { policyStrings } from '../pipeline/policy-strings.js';
-import { createQueryLog } from '../pipeline/query-log.js';
-import { createResponder } from '../pipeline/responder.js';
 import { abuseKey } from '../policy/abuse/key.js';
 import { abuseStatus } from '../policy/abuse/status.js';
 import { type LoadedLists, loadArtifact } from '../policy/compiled/artifact.js';
-import { createStatsRecorder, type StatsRecorder } from '../stats/recorder.js';
 import { type Listeners, listen, listenerSettings, sumListenerStats } from '../transport/listen.js';
 import { type FromWorker, REPORT_INTERVAL_MS, type ToWorker, type WorkerInit } from './protocol.js';
 
-export interface DataPlaneLink {
+export interface QueryLoopLink {
   send(message: FromWorker): void;
 }
 
-export interface DataPlane {
+export interface QueryLoop {
   /** Binds the listen addresses (reporting them) once the first lists have arrived. */
   handle(message: ToWorker): Promise<void>;
 }
 
 /** Builds the loop for `init`; it answers once the first `lists` message has arrived and it has bound. */
-export function createDataPlane(init: WorkerInit, link: DataPlaneLink, logger: Logger): DataPlane {
+export function createQueryLoop(init: WorkerInit, link: QueryLoopLink, logger: Logger): QueryLoop {
   let config: RojeConfig = init.config;
   let lists: LoadedLists | null = null;
   let missing: string[] = [];
@@ -36,9 +32,7 @@ export function createDataPlane(init: WorkerInit, link: DataPlaneLink, logger: L
   let checkedAt = new Map<string, string | undefined>();
   let listeners: Listeners[] = [];
   let reportTimer: NodeJS.Timeout | null = null;
-  const currentLists = () => lists;
   const isReady = () => lists !== null && missing.length === 0;
-
   const abuseNow = () =>
     abuseStatus({
       lists,
@@ -51,8 +45,8 @@ export function createDataPlane(init: WorkerInit, link: DataPlaneLink, logger: L
 
   const metrics: RojeMetrics = createMetrics(
     {
-      cache: () => chain.cache.stats(),
-      upstreams: () => chain.pool.health(),
+      cache: () => path.chain().cache.stats(),
+      upstreams: () => path.chain().pool.health(),
       // The primary reports the lists, feeds, abuse feed and self-test: it owns them.
       listSources: () => [],
       listRefreshes: () => [],
@@ -63,49 +57,33 @@ export function createDataPlane(init: WorkerInit, link: DataPlaneLink, logger: L
     { categories: [], venues: config.venues.map((v) => v.name) },
     { processMetrics: init.processMetrics },
   );
-  const recorder: StatsRecorder | null = config.stats.enabled
-    ? createStatsRecorder({
-        venues: () => config.venues.map((v) => v.name),
-        categories: () => lists?.categories ?? [],
-      })
-    : null;
-
-  const chainFor = (next: RojeConfig, previous: Chain | undefined) =>
-    buildChain(next, previous, {
-      logger,
-      lists: currentLists,
-      isReady,
-      chaosStrings: (name) =>
-        policyStrings(name, () => ({ lists, missing, checkedAt, abuse: abuseNow(), now: Date.now() })),
-      onUpstreamAttempt: metrics.onUpstreamAttempt,
-      onUpstreamQueueFull: metrics.onUpstreamQueueFull,
-      rateShares: init.shares,
-    });
-  let chain = chainFor(config, undefined);
-  const logQuery = createQueryLog({ logger, enabled: () => config.log.queries, lists: currentLists });
-  const responder = createResponder({
-    current: () => chain,
-    logger: logger.child({ module: 'responder' }),
-    onAnswer(query, answer) {
-      metrics.onAnswer(query, answer);
-      recorder?.onAnswer(query, answer);
-      logQuery(query, answer);
+  const path = createQueryPath({
+    config,
+    logger,
+    metrics,
+    lists: {
+      lists: () => lists,
+      ready: isReady,
+      facts: () => ({ lists, missing, checkedAt, abuse: abuseNow(), now: Date.now() }),
     },
+    rateShares: init.shares,
   });
 
   function report(): void {
+    const chain = path.chain();
     link.send({
       type: 'report',
-      counts: recorder?.drain() ?? [],
+      counts: path.recorder?.drain() ?? [],
       cache: chain.cache.stats(),
       listeners: sumListenerStats(listeners.map((l) => l.stats())),
+      upstreams: chain.pool.health(),
     });
   }
 
   async function bind(): Promise<void> {
     for (const address of init.listen) {
       listeners.push(
-        await listen(address, responder, {
+        await listen(address, path.responder, {
           logger: logger.child({ module: 'transport' }),
           ...listenerSettings(config),
           reusePort: init.reusePort,
@@ -131,9 +109,26 @@ export function createDataPlane(init: WorkerInit, link: DataPlaneLink, logger: L
     if (lists !== null) report();
     lists = next;
     missing = message.missing;
-    chain.policy.prepare();
-    metrics.setBlockLabels({ categories: next.categories, venues: config.venues.map((v) => v.name) });
+    path.refresh();
     link.send({ type: 'lists-loaded', version: next.version });
+  }
+
+  async function reconfigure(next: RojeConfig): Promise<void> {
+    report();
+    config = next;
+    const previous = path.use(path.build(next));
+    for (const l of listeners) l.configure(listenerSettings(next));
+    await previous.pool.close();
+  }
+
+  async function stop(): Promise<void> {
+    if (reportTimer !== null) clearInterval(reportTimer);
+    await Promise.all(listeners.map((l) => l.close()));
+    listeners = [];
+    await path.chain().pool.close();
+    report();
+    path.recorder?.close();
+    link.send({ type: 'stopped' });
   }
 
   return {
@@ -148,39 +143,19 @@ export function createDataPlane(init: WorkerInit, link: DataPlaneLink, logger: L
         case 'state':
           checkedAt = new Map(message.checkedAt);
           return;
-        case 'config': {
-          report();
-          const previous = chain;
-          config = message.config;
-          chain = chainFor(config, previous);
-          chain.policy.prepare();
-          metrics.setBlockLabels({
-            categories: lists?.categories ?? [],
-            venues: config.venues.map((v) => v.name),
-          });
-          for (const l of listeners) l.configure(listenerSettings(config));
-          await previous.pool.close();
-          return;
-        }
+        case 'config':
+          return reconfigure(message.config);
         case 'salt':
-          recorder?.useSalt(message.salt);
+          path.recorder?.useSalt(message.salt);
           return;
         case 'flush-cache':
-          chain.cache.clear();
+          path.chain().cache.clear();
           return;
         case 'metrics':
           link.send({ type: 'metrics', id: message.id, metrics: await metrics.registry.getMetricsAsJSON() });
           return;
-        case 'stop': {
-          if (reportTimer !== null) clearInterval(reportTimer);
-          await Promise.all(listeners.map((l) => l.close()));
-          listeners = [];
-          await chain.pool.close();
-          report();
-          recorder?.close();
-          link.send({ type: 'stopped' });
-          return;
-        }
+        case 'stop':
+          return stop();
         case 'init':
           return;
       }

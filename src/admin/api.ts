@@ -1,0 +1,175 @@
+/**
+ * What the admin API does, built from narrow views of roje's services (app.ts hands them over). The
+ * routes (server.ts) validate, authorize and audit; this module only reads and acts. Grouped as the
+ * routes are: operations, lists, statistics, reports, self-test.
+ */
+import type { RojeConfig } from '../config/schema.js';
+import type { DataPlane } from '../dataplane/types.js';
+import { buildTransparencyReport } from '../report/transparency.js';
+import type { BlockPageService } from '../services/block-page.js';
+import type { ListsService } from '../services/lists.js';
+import type { SelfTestService } from '../services/self-test.js';
+import type { StatsService } from '../services/stats.js';
+import { dashboardCsp, dashboardHtml } from '../stats/dashboard.js';
+import { redactUpstreamUrl } from '../upstream/url.js';
+import { renderReportHtml } from '../verify/html.js';
+import { VERSION } from '../version.js';
+import type { AdminApi } from './server.js';
+
+export interface AdminApiDeps {
+  startedAt: number;
+  /** The config in force. */
+  config: () => RojeConfig;
+  lists: Pick<
+    ListsService,
+    | 'current'
+    | 'ready'
+    | 'missing'
+    | 'status'
+    | 'view'
+    | 'abuseStatus'
+    | 'feeds'
+    | 'fleet'
+    | 'refresh'
+    | 'accept'
+    | 'reject'
+  >;
+  plane: Pick<
+    DataPlane,
+    'addresses' | 'listening' | 'cacheStats' | 'flushCache' | 'upstreamHealth' | 'workers'
+  >;
+  stats: Pick<StatsService, 'store' | 'required' | 'flushed'>;
+  selfTest: Pick<SelfTestService, 'runner' | 'required'>;
+  blockPage: Pick<BlockPageService, 'addresses'>;
+  /** Where the admin API and /metrics listen. */
+  opsAddresses: () => { admin: string | null; metrics: string | null };
+  metrics: () => Promise<{ contentType: string; body: string }>;
+}
+
+export function createAdminApi(deps: AdminApiDeps): AdminApi {
+  return { ...opsApi(deps), ...listsApi(deps), ...statsApi(deps), ...selfTestApi(deps) };
+}
+
+type Part<K extends keyof AdminApi> = Pick<AdminApi, K>;
+
+function opsApi(
+  deps: AdminApiDeps,
+): Part<'status' | 'ready' | 'config' | 'flushCache' | 'metrics' | 'dashboard'> {
+  const { lists, plane } = deps;
+  function ready(): { ready: boolean; reason: string | null } {
+    if (lists.current() === null) return { ready: false, reason: 'no good list loaded yet' };
+    const missing = lists.missing();
+    if (missing.length > 0) {
+      return { ready: false, reason: `waiting for the first good copy of: ${missing.join(', ')}` };
+    }
+    if (!plane.listening()) return { ready: false, reason: 'not listening' };
+    return { ready: true, reason: null };
+  }
+  return {
+    status() {
+      const abuse = lists.abuseStatus();
+      const store = deps.stats.store();
+      const blockPage = deps.blockPage.addresses();
+      return {
+        version: VERSION,
+        startedAt: new Date(deps.startedAt).toISOString(),
+        uptimeSeconds: Math.round((Date.now() - deps.startedAt) / 1000),
+        serving: ready(),
+        listeners: { dns: describeDns(plane.addresses()), ...deps.opsAddresses() },
+        upstreams: plane.upstreamHealth().map((u) => ({ ...u, url: redactUpstreamUrl(u.url) })),
+        lists: lists.view(),
+        abuse,
+        feeds: lists.feeds(),
+        fleet: lists.fleet().status(),
+        cache: plane.cacheStats(),
+        workers: plane.workers(),
+        stats: store === null ? null : { path: deps.config().stats.path, pending: store.pending() },
+        blockPage: blockPage === null ? null : { listen: blockPage },
+        // Conditions an operator or certifier must act on (a stale or missing abuse feed).
+        warnings: [...abuse.warnings],
+      };
+    },
+    ready,
+    config: () => redactedConfig(deps.config()),
+    flushCache: () => plane.flushCache(),
+    metrics: deps.metrics,
+    dashboard: () => ({ html: dashboardHtml(), csp: dashboardCsp() }),
+  };
+}
+
+function listsApi(deps: AdminApiDeps): Part<'refreshLists' | 'listsArtifact' | 'acceptList' | 'rejectList'> {
+  const { lists } = deps;
+  return {
+    refreshLists: (sources) => lists.refresh(sources),
+    listsArtifact: () => lists.fleet().publication(lists.current()),
+    acceptList: (name) => lists.accept(name),
+    rejectList: (name) => lists.reject(name),
+  };
+}
+
+function statsApi(
+  deps: AdminApiDeps,
+): Part<'statsSummary' | 'statsSeries' | 'reports' | 'reviewReport' | 'transparencyReport'> {
+  const { stats } = deps;
+  return {
+    // Flushed first, so that the API shows the counts up to this moment. The abuse feed's page-level
+    // entries DNS cannot enforce are reported with the counts (numbers only).
+    statsSummary: (q) => {
+      const a = deps.lists.abuseStatus();
+      return {
+        ...stats.flushed().summary(q),
+        abuse: {
+          entries: a.entries,
+          pages: a.pages,
+          pageEntries: a.pageEntries,
+          pagesNotEnforced: a.pagesNotEnforced,
+        },
+      };
+    },
+    statsSeries: (q) => stats.flushed().series(q),
+    reports: (q) => stats.required().listReports(q),
+    reviewReport: (id, status, by) => stats.required().reviewReport(id, status, by),
+    transparencyReport: (q) =>
+      buildTransparencyReport(stats.flushed(), { ...q, operator: deps.config().blockPage.operatorName }),
+  };
+}
+
+function selfTestApi(deps: AdminApiDeps): Part<'selfTests' | 'selfTestReport' | 'runSelfTest'> {
+  const { selfTest } = deps;
+  return {
+    selfTests: () => {
+      const runner = selfTest.runner();
+      return { enabled: runner !== null, reports: runner?.list() ?? [] };
+    },
+    selfTestReport: (id, format) => {
+      const report = selfTest.runner()?.get(id) ?? null;
+      if (report === null) return null;
+      return format === 'html'
+        ? { contentType: 'text/html; charset=utf-8', body: renderReportHtml(report) }
+        : { contentType: 'application/json; charset=utf-8', body: `${JSON.stringify(report, null, 2)}\n` };
+    },
+    runSelfTest: () => selfTest.required().runNow('operator'),
+  };
+}
+
+/** The bound DNS addresses for logs and status: "udp+tcp 127.0.0.1:5353", "udp+tcp [::1]:5353". */
+export function describeDns(addresses: ReadonlyArray<{ host: string; port: number }>): string[] {
+  return addresses.map((a) => `udp+tcp ${formatAddress(a)}`);
+}
+
+export function formatAddress(address: { host: string; port: number }): string {
+  return address.host.includes(':') ? `[${address.host}]:${address.port}` : `${address.host}:${address.port}`;
+}
+
+/** The config for the admin API's view: token hashes and upstream credentials left out. */
+function redactedConfig(config: RojeConfig): unknown {
+  return {
+    ...config,
+    upstreams: config.upstreams.map(({ ca, ...u }) => ({
+      ...u,
+      url: redactUpstreamUrl(u.url),
+      ...(ca !== undefined ? { ca: '(PEM, not shown)' } : {}),
+    })),
+    admin: { ...config.admin, tokens: config.admin.tokens.map((t) => ({ name: t.name, role: t.role })) },
+  };
+}

@@ -1,0 +1,101 @@
+/**
+ * The query path, wired once for every query loop (in-process, or each worker's): the chain
+ * (pipeline/chain.ts), the responder, and what listens to each answer (metrics, statistics, the opt-in
+ * query log). The in-process data plane and src/workers both build it here, so there is one wiring.
+ */
+import type { Logger } from 'pino';
+import type { RojeConfig } from '../config/schema.js';
+import type { RojeMetrics } from '../metrics/metrics.js';
+import { buildChain, type Chain } from '../pipeline/chain.js';
+import { type PolicyFacts, policyStrings } from '../pipeline/policy-strings.js';
+import { createQueryLog } from '../pipeline/query-log.js';
+import { createResponder } from '../pipeline/responder.js';
+import type { CompiledLists } from '../policy/types.js';
+import { createStatsRecorder, type StatsRecorder } from '../stats/recorder.js';
+import type { Responder } from '../transport/types.js';
+
+/** What a query loop knows of the lists in force. */
+export interface ListsFacts {
+  lists(): CompiledLists | null;
+  /** Fail closed: false while no good list is loaded. */
+  ready(): boolean;
+  /** For the CH TXT policy strings. */
+  facts(): PolicyFacts;
+}
+
+export interface QueryPathOptions {
+  config: RojeConfig;
+  logger: Logger;
+  metrics: RojeMetrics;
+  lists: ListsFacts;
+  /** Query loops sharing the rate limits (src/workers); default 1. */
+  rateShares?: number;
+}
+
+export interface QueryPath {
+  readonly responder: Responder;
+  /** Counts per hour, venue and category, when statistics are on. */
+  readonly recorder: StatsRecorder | null;
+  chain(): Chain;
+  /** Builds the chain for `config` aside, keeping the cache when its bounds are unchanged. */
+  build(config: RojeConfig): Chain;
+  /** Puts `next` in force; returns the previous chain, whose pool the caller closes. */
+  use(next: Chain): Chain;
+  /** The lists or venues changed: policy names resolved again, metric labels folded. */
+  refresh(): void;
+}
+
+export function createQueryPath(options: QueryPathOptions): QueryPath {
+  const { logger, metrics, lists } = options;
+  const build = (config: RojeConfig, previous: Chain | undefined): Chain =>
+    buildChain(config, previous, {
+      logger,
+      lists: lists.lists,
+      isReady: lists.ready,
+      chaosStrings: (name) => policyStrings(name, lists.facts),
+      onUpstreamAttempt: metrics.onUpstreamAttempt,
+      onUpstreamQueueFull: metrics.onUpstreamQueueFull,
+      ...(options.rateShares !== undefined ? { rateShares: options.rateShares } : {}),
+    });
+  let chain = build(options.config, undefined);
+  // Statistics count per (hour, venue index, category bit); names are resolved when they are drained.
+  const recorder = options.config.stats.enabled
+    ? createStatsRecorder({
+        venues: () => chain.config.venues.map((v) => v.name),
+        categories: () => lists.lists()?.categories ?? [],
+      })
+    : null;
+  // Per-query logs are off by default (privacy); the switch is read per answer so a reload can flip it.
+  const logQuery = createQueryLog({ logger, enabled: () => chain.config.log.queries, lists: lists.lists });
+  const responder = createResponder({
+    current: () => chain,
+    logger: logger.child({ module: 'responder' }),
+    onAnswer(query, answer) {
+      metrics.onAnswer(query, answer);
+      recorder?.onAnswer(query, answer);
+      logQuery(query, answer);
+    },
+  });
+
+  function refresh(): void {
+    chain.policy.prepare();
+    metrics.setBlockLabels({
+      categories: lists.lists()?.categories ?? [],
+      venues: chain.config.venues.map((v) => v.name),
+    });
+  }
+
+  return {
+    responder,
+    recorder,
+    chain: () => chain,
+    build: (config) => build(config, chain),
+    use(next) {
+      const previous = chain;
+      chain = next;
+      refresh();
+      return previous;
+    },
+    refresh,
+  };
+}

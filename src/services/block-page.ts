@@ -1,0 +1,68 @@
+/**
+ * The block page as a service (blockpage/server.ts), from the config at start: it explains a block
+ * through the data plane and keeps wrong-block reports in the statistics store (no store: no form).
+ */
+import type { Logger } from 'pino';
+import { type BlockPageServer, type BlockReport, createBlockPageServer } from '../blockpage/server.js';
+import type { RojeConfig } from '../config/schema.js';
+import type { DataPlane } from '../dataplane/types.js';
+import { NO_VENUE } from '../stats/recorder.js';
+import type { BoundAddress } from '../transport/types.js';
+import type { Service } from './lifecycle.js';
+import type { StatsService } from './stats.js';
+
+export interface BlockPageService extends Service {
+  /** The bound HTTP addresses, or null when the block page is off. */
+  addresses(): BoundAddress[] | null;
+}
+
+export function createBlockPageService(options: {
+  config: RojeConfig;
+  logger: Logger;
+  plane: Pick<DataPlane, 'explain'>;
+  stats: Pick<StatsService, 'store'>;
+}): BlockPageService {
+  const b = options.config.blockPage;
+  let server: BlockPageServer | null = null;
+
+  function onReport(r: BlockReport): void {
+    options.stats.store()?.addReport({
+      venue: r.venue ?? NO_VENUE,
+      category: r.categories.join(','),
+      ...(r.host !== undefined ? { name: r.host } : {}),
+      message: r.message,
+    });
+  }
+
+  return {
+    name: 'block page',
+    async start() {
+      if (b.listen.length === 0) return;
+      const s = createBlockPageServer(
+        {
+          listen: b.listen,
+          refuseTls: b.refuseTls,
+          operatorName: b.operatorName,
+          help: b.help,
+          defaultLang: b.defaultLang,
+          maxMessageLength: b.maxMessageLength,
+          reportsPerMinute: b.reportsPerMinute,
+        },
+        {
+          explain: (host, client) => options.plane.explain(host, client),
+          // Without a statistics store there is nowhere to keep reports: no form.
+          ...(options.stats.store() !== null ? { onReport } : {}),
+          logger: options.logger.child({ module: 'blockpage' }),
+        },
+      );
+      // start() closes what it opened when one address fails.
+      await s.start();
+      server = s;
+    },
+    async stop() {
+      await server?.close();
+      server = null;
+    },
+    addresses: () => server?.addresses() ?? null,
+  };
+}
