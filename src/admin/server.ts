@@ -13,6 +13,7 @@ import type * as FastifySwagger from '@fastify/swagger';
 import type * as FastifyModule from 'fastify';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import { ERROR_CODES, httpStatusOf, isRojeError } from '../errors.js';
 import { lazyRequire } from '../lazy.js';
 import { VERSION } from '../version.js';
 import type { AuditLog } from './audit.js';
@@ -128,33 +129,26 @@ function addAuth(app: FastifyInstance, options: AdminServerOptions): void {
   });
 }
 
-/** roje error codes that mean the request, not the server, was wrong (or the server is busy). */
-const STATUS_OF_CODE: Record<string, number> = {
-  ROJE_ERR_STATS_RANGE: 400,
-  ROJE_ERR_STATS_REPORT_INVALID: 400,
-  ROJE_ERR_STATS_REPORT_NOT_FOUND: 404,
-  ROJE_ERR_FEED_UNKNOWN: 404,
-  ROJE_ERR_FEED_NOT_HELD: 404,
-  ROJE_ERR_STATS_REPORTS_FULL: 429,
-  ROJE_ERR_STATS_WRITE: 503,
-  ROJE_ERR_LIST_READ: 502,
-  ROJE_ERR_LIST_FORMAT: 502,
-  ROJE_ERR_LIST_COMPILE: 502,
-};
-
-/** Bad input: 400 with the reason; a request error: its status; anything else: 500, logged. */
+/**
+ * Bad input: 400 with the reason. A RojeError: the status of its code in the error table (src/errors.ts)
+ * and `{ error: code, message }`; for a 5xx the table's message only, its detail (a path, a list rule)
+ * goes to the log. Fastify's own errors (413, 415 ...): their status. Anything else: 500, logged.
+ */
 function setErrorHandlers(app: FastifyInstance, logger: Logger): void {
-  app.setErrorHandler(
-    (err: Error & { validation?: unknown; statusCode?: number; code?: string }, req, reply) => {
-      if (err.validation !== undefined) {
-        return reply.code(400).send({ error: 'bad_request', message: err.message });
-      }
-      const status = err.statusCode ?? (err.code !== undefined ? (STATUS_OF_CODE[err.code] ?? 500) : 500);
-      if (status < 500) return sendError(reply, status, err.message);
-      logger.error({ err, route: req.routeOptions.url }, 'admin request failed');
-      return reply.code(500).send({ error: 'internal', message: 'internal error; see the server log' });
-    },
-  );
+  app.setErrorHandler((err: Error & { validation?: unknown }, req, reply) => {
+    if (err.validation !== undefined) {
+      return reply.code(400).send({ error: 'bad_request', message: err.message });
+    }
+    const status = httpStatusOf(err);
+    if (isRojeError(err) && status !== undefined) {
+      if (status < 500) return reply.code(status).send({ error: err.code, message: err.message });
+      logger.warn({ err, route: req.routeOptions.url }, 'admin request failed');
+      return reply.code(status).send({ error: err.code, message: ERROR_CODES[err.code].message });
+    }
+    if (status !== undefined && status < 500) return sendError(reply, status, err.message);
+    logger.error({ err, route: req.routeOptions.url }, 'admin request failed');
+    return reply.code(500).send({ error: 'internal', message: 'internal error; see the server log' });
+  });
   app.setNotFoundHandler((req, reply) =>
     reply.code(404).send({ error: 'not_found', message: `no route ${req.method} ${req.url.split('?')[0]}` }),
   );
