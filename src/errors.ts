@@ -32,6 +32,7 @@ export const ERROR_CODES = {
   ROJE_ERR_LIST_CATEGORIES: { message: 'more categories than a compiled artifact can hold (32)' },
   ROJE_ERR_LIST_ARTIFACT: { message: 'a compiled list artifact is not valid (version, size or checksum)' },
   ROJE_ERR_LIST_COMPILE: { message: 'compiling the lists failed', statusCode: 502 },
+  ROJE_ERR_LIST_SOURCE_UNKNOWN: { message: 'no list source has that name', statusCode: 404 },
   // dns wire format
   ROJE_ERR_DNS_MALFORMED: { message: 'a DNS message cannot be parsed' },
   // transport
@@ -72,9 +73,8 @@ export const ERROR_CODES = {
     message: 'a signed fleet artifact cannot be loaded (format, checksum or abuse key)',
   },
   ROJE_ERR_FLEET_STORE: { message: 'a fleet artifact cannot be stored in the state folder' },
-  ROJE_ERR_FLEET_NOT_PUBLISHED: {
-    message: 'this roje does not publish its lists, or has no complete lists to publish yet',
-  },
+  ROJE_ERR_FLEET_NOT_PUBLISHED: { message: 'this roje does not publish its lists', statusCode: 404 },
+  ROJE_ERR_FLEET_NOT_READY: { message: 'this roje has no complete lists to publish yet', statusCode: 503 },
   // statistics store and wrong-block reports
   ROJE_ERR_STATS_OPEN: { message: 'the statistics database cannot be opened or has a newer schema' },
   ROJE_ERR_STATS_WRITE: {
@@ -94,6 +94,12 @@ export const ERROR_CODES = {
     statusCode: 429,
   },
   ROJE_ERR_STATS_REPORT_NOT_FOUND: { message: 'no wrong-block report has that id', statusCode: 404 },
+  ROJE_ERR_STATS_DISABLED: {
+    message: 'statistics are disabled (stats.enabled, or the database could not be opened)',
+    statusCode: 503,
+  },
+  // the scheduled self-test
+  ROJE_ERR_SELFTEST_DISABLED: { message: 'the self-test is disabled (selfTest.enabled)', statusCode: 409 },
   // roje verify: suites, signed reports
   ROJE_ERR_VERIFY_SUITE: { message: 'a verify suite cannot be read or is not valid' },
   ROJE_ERR_VERIFY_KEY: { message: 'a signing or public key cannot be read, created or parsed' },

@@ -22,8 +22,9 @@ export interface ListsApi {
   /** Refreshes the named list sources (all when none are named) and swaps the lists if any changed. */
   refreshLists(sources: string[] | undefined): Promise<unknown>;
   /**
-   * The lists in force as a signed artifact for fleet edges (src/fleet): rejects with a statusCode 404
-   * when publishing is off, 503 while the lists are incomplete.
+   * The lists in force as a signed artifact for fleet edges (src/fleet): rejects with
+   * ROJE_ERR_FLEET_NOT_PUBLISHED when publishing is off, ROJE_ERR_FLEET_NOT_READY while the lists are
+   * incomplete.
    */
   listsArtifact?(): Promise<{ etag: string; artifact: Buffer; signature: string }>;
   /** Promotes a held (suddenly shrunk) feed copy; false when nothing is held under that name. */
@@ -52,7 +53,7 @@ export interface SelfTestApi {
   selfTests(): unknown;
   /** One kept self-test report as JSON or HTML, or null when there is none with that id. */
   selfTestReport(id: string, format: 'json' | 'html'): { contentType: string; body: string } | null;
-  /** Runs the self-test now and returns its summary (409 when it is disabled). */
+  /** Runs the self-test now and returns its summary (ROJE_ERR_SELFTEST_DISABLED when it is disabled). */
   runSelfTest(): Promise<unknown>;
 }
 

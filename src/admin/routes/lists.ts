@@ -33,7 +33,8 @@ export const listsRoutes: FastifyPluginAsync<RoutesOptions<ListsApi>> = async (a
     },
   );
   // Fleet: edges pull the signed artifact with an auditor token; ETag = the lists version, so an
-  // unchanged artifact costs a 304.
+  // unchanged artifact costs a 304. Not published (404) and lists incomplete (503) are RojeErrors that
+  // the error handler answers.
   for (const [path, part] of [
     ['/api/v1/lists/artifact', 'artifact'],
     ['/api/v1/lists/artifact.sig', 'signature'],
@@ -54,14 +55,7 @@ export const listsRoutes: FastifyPluginAsync<RoutesOptions<ListsApi>> = async (a
         if (api.listsArtifact === undefined) {
           return sendError(reply, 404, 'this roje does not publish its lists');
         }
-        let p: Awaited<ReturnType<NonNullable<ListsApi['listsArtifact']>>>;
-        try {
-          p = await api.listsArtifact();
-        } catch (err) {
-          const e = err as Error & { code?: string; statusCode?: number };
-          if (e.code !== 'ROJE_ERR_FLEET_NOT_PUBLISHED') throw err;
-          return sendError(reply, e.statusCode ?? 404, e.message);
-        }
+        const p = await api.listsArtifact();
         reply.header('etag', p.etag).header('cache-control', 'no-cache');
         if (etagMatches(req.headers['if-none-match'], p.etag)) return reply.code(304).send();
         return part === 'artifact'
