@@ -3,7 +3,7 @@ import { type Static, Type } from '@sinclair/typebox';
 import type * as FastifyModule from 'fastify';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import { RojeError } from '../errors.js';
+import { httpStatusOf, RojeError } from '../errors.js';
 import { lazyRequire } from '../lazy.js';
 import { CONFIDENTIAL_CATEGORIES } from '../policy/types.js';
 import { unwrapMapped } from '../transport/address.js';
@@ -271,7 +271,7 @@ export function createBlockPageServer(options: BlockPageOptions, deps: BlockPage
     );
     app.setErrorHandler((err: FastifyError, request, reply) => {
       const lang = langOf(request);
-      const status = err.validation !== undefined ? 400 : (err.statusCode ?? 500);
+      const status = err.validation !== undefined ? 400 : (httpStatusOf(err) ?? 500);
       if (status === 413) {
         return send(
           reply,

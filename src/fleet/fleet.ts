@@ -60,8 +60,8 @@ export interface Fleet {
   /** Pulls now (an edge), or null when this roje does not pull. */
   pullNow(): Promise<PullOutcome | null>;
   /**
-   * The signed lists for GET /api/v1/lists/artifact. ROJE_ERR_FLEET_NOT_PUBLISHED with statusCode 404
-   * when publishing is off, 503 while the lists are incomplete (a feed without a copy yet).
+   * The signed lists for GET /api/v1/lists/artifact. ROJE_ERR_FLEET_NOT_PUBLISHED (404) when publishing
+   * is off, ROJE_ERR_FLEET_NOT_READY (503) while the lists are incomplete (a feed without a copy yet).
    */
   publication(set: PublishableLists | null): Promise<Publication>;
   status(): FleetStatus;
@@ -92,10 +92,6 @@ export function createFleet(deps: FleetDeps): Fleet {
   let started = false;
   // One signature per lists version, made once (on the thread pool) and reused for every edge.
   let signed: { version: string; artifact: Buffer; signature: Promise<ArtifactSignature> } | null = null;
-
-  function notPublished(statusCode: number, message: string): RojeError {
-    return Object.assign(new RojeError('ROJE_ERR_FLEET_NOT_PUBLISHED', message), { statusCode });
-  }
 
   return {
     async configure(config) {
@@ -165,11 +161,14 @@ export function createFleet(deps: FleetDeps): Fleet {
     async publication(set) {
       const key = signingKey;
       if (key === null) {
-        throw notPublished(404, 'this roje does not publish its lists: set fleet.publish.signingKeyFile');
+        throw new RojeError(
+          'ROJE_ERR_FLEET_NOT_PUBLISHED',
+          'this roje does not publish its lists: set fleet.publish.signingKeyFile',
+        );
       }
       if (set === null || set.missing.length > 0) {
-        throw notPublished(
-          503,
+        throw new RojeError(
+          'ROJE_ERR_FLEET_NOT_READY',
           set === null
             ? 'no lists loaded yet'
             : `the lists are incomplete (no copy yet of ${set.missing.join(', ')}): not published until they are`,
@@ -177,7 +176,10 @@ export function createFleet(deps: FleetDeps): Fleet {
       }
       const bytes = set.lists.artifact;
       if (bytes === undefined)
-        throw notPublished(503, 'the lists in force have no artifact bytes to publish');
+        throw new RojeError(
+          'ROJE_ERR_FLEET_NOT_READY',
+          'the lists in force have no artifact bytes to publish',
+        );
       const version = set.lists.version;
       if (signed === null || signed.version !== version) {
         // A view, not a copy: the lists are views over the same bytes.

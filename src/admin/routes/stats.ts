@@ -1,0 +1,43 @@
+/** Statistics: totals, and hourly or daily counts, over a period. */
+import { type Static, Type } from '@sinclair/typebox';
+import type { FastifyPluginAsync } from 'fastify';
+import type { StatsApi } from '../types.js';
+import { as, Instant, Name, type RoutesOptions, responses } from './shared.js';
+
+const StatsQuerySchema = Type.Object(
+  {
+    from: Instant,
+    to: Instant,
+    venue: Type.Optional(Name),
+    category: Type.Optional(Name),
+    bucket: Type.Optional(Type.Union([Type.Literal('hour'), Type.Literal('day')])),
+    by: Type.Optional(Type.Union([Type.Literal('venue'), Type.Literal('category')])),
+  },
+  { additionalProperties: false },
+);
+
+export const statsRoutes: FastifyPluginAsync<RoutesOptions<StatsApi>> = async (app, { api }) => {
+  app.get(
+    '/api/v1/stats/summary',
+    {
+      ...as('auditor'),
+      schema: { summary: 'Totals over a period', querystring: StatsQuerySchema, response: responses() },
+    },
+    async (req) => api.statsSummary(req.query as Static<typeof StatsQuerySchema>),
+  );
+  app.get(
+    '/api/v1/stats/series',
+    {
+      ...as('auditor'),
+      schema: {
+        summary: 'Hourly or daily counts over a period',
+        querystring: StatsQuerySchema,
+        response: responses(),
+      },
+    },
+    async (req) => {
+      const q = req.query as Static<typeof StatsQuerySchema>;
+      return api.statsSeries({ ...q, bucket: q.bucket ?? 'hour' });
+    },
+  );
+};

@@ -1,0 +1,70 @@
+/**
+ * What the admin API may ask of the running resolver, one interface per group of routes: each route
+ * plugin (routes/*.ts) takes only its own, so that a plugin cannot reach what it does not serve and a
+ * test can stub just that much. app.ts builds the whole AdminApi.
+ */
+import type { TransparencyReport } from '../report/transparency.js';
+
+/** Health, status, config view, cache, metrics and the dashboard page (routes/ops.ts). */
+export interface OpsApi {
+  status(): unknown;
+  ready(): { ready: boolean; reason: string | null };
+  /** The config in force, secrets redacted. */
+  config(): unknown;
+  flushCache(): { removed: number };
+  metrics(): Promise<{ contentType: string; body: string }>;
+  /** The dashboard page and its Content-Security-Policy (hashes of its inline script and style). */
+  dashboard(): { html: string; csp: string };
+}
+
+/** Refreshing lists, held feed copies and the signed artifact for fleet edges (routes/lists.ts). */
+export interface ListsApi {
+  /** Refreshes the named list sources (all when none are named) and swaps the lists if any changed. */
+  refreshLists(sources: string[] | undefined): Promise<unknown>;
+  /**
+   * The lists in force as a signed artifact for fleet edges (src/fleet): rejects with
+   * ROJE_ERR_FLEET_NOT_PUBLISHED when publishing is off, ROJE_ERR_FLEET_NOT_READY while the lists are
+   * incomplete.
+   */
+  listsArtifact?(): Promise<{ etag: string; artifact: Buffer; signature: string }>;
+  /** Promotes a held (suddenly shrunk) feed copy; false when nothing is held under that name. */
+  acceptList(name: string): Promise<boolean>;
+  rejectList(name: string): Promise<boolean>;
+}
+
+/** Statistics over a period (routes/stats.ts). */
+export interface StatsApi {
+  statsSummary(query: StatsQuery): unknown;
+  statsSeries(query: StatsQuery & { bucket: 'hour' | 'day' }): unknown;
+}
+
+/** Wrong-block reports and the monthly transparency report (routes/reports.ts). */
+export interface ReportsApi {
+  reports(query: { status?: ReportStatus; limit: number; offset: number }): unknown;
+  /** The reviewed report; ROJE_ERR_STATS_REPORT_NOT_FOUND when there is none with that id. */
+  reviewReport(id: number, status: 'accepted' | 'rejected', by: string): unknown;
+  /** The transparency report of a month ("2026-10"), of one venue or all; ROJE_ERR_STATS_RANGE for a bad month. */
+  transparencyReport(query: { month: string; site?: string }): TransparencyReport;
+}
+
+/** The scheduled self-test (routes/selftest.ts). */
+export interface SelfTestApi {
+  /** The kept self-test runs, newest first. */
+  selfTests(): unknown;
+  /** One kept self-test report as JSON or HTML, or null when there is none with that id. */
+  selfTestReport(id: string, format: 'json' | 'html'): { contentType: string; body: string } | null;
+  /** Runs the self-test now and returns its summary (ROJE_ERR_SELFTEST_DISABLED when it is disabled). */
+  runSelfTest(): Promise<unknown>;
+}
+
+/** Everything the admin API may ask of the running resolver. */
+export type AdminApi = OpsApi & ListsApi & StatsApi & ReportsApi & SelfTestApi;
+
+export type ReportStatus = 'open' | 'accepted' | 'rejected';
+export interface StatsQuery {
+  from: string;
+  to: string;
+  venue?: string;
+  category?: string;
+  by?: 'venue' | 'category';
+}
