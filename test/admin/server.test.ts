@@ -5,9 +5,9 @@
  */
 import { pino } from 'pino';
 import t from 'tap';
-import { errorName } from '../../src/admin/routes/shared.js';
 import { createAuditLog } from '../../src/admin/audit.js';
 import { hashToken } from '../../src/admin/auth.js';
+import { errorName } from '../../src/admin/routes/shared.js';
 import { type AdminApi, createAdminServer } from '../../src/admin/server.js';
 import { ERROR_CODES, type ErrorSpec, RojeError, type RojeErrorCode } from '../../src/errors.js';
 
@@ -40,36 +40,47 @@ async function get(url: string, method: 'GET' | 'POST' = 'GET') {
 }
 const SUMMARY = '/api/v1/stats/summary?from=2026-11-01&to=2026-11-02';
 
-t.test('a RojeError gets the status of its code in the table, and its code beside the status name', async (t) => {
-  const withStatus = (Object.entries(ERROR_CODES) as Array<[RojeErrorCode, ErrorSpec]>).filter(
-    ([, spec]) => spec.statusCode !== undefined,
-  );
-  for (const [code, spec] of withStatus) {
-    thrown = new RojeError(code, `the detail of ${code}`);
-    const res = await get(SUMMARY);
-    t.equal(res.status, spec.statusCode, code);
-    t.same(
-      res.body,
-      {
-        error: errorName(spec.statusCode as number),
-        code,
-        message: (spec.statusCode as number) < 500 ? `the detail of ${code}` : spec.message,
-      },
-      `${code}: 4xx the detail, 5xx the table's message`,
+t.test(
+  'a RojeError gets the status of its code in the table, and its code beside the status name',
+  async (t) => {
+    const withStatus = (Object.entries(ERROR_CODES) as Array<[RojeErrorCode, ErrorSpec]>).filter(
+      ([, spec]) => spec.statusCode !== undefined,
     );
-  }
-});
+    for (const [code, spec] of withStatus) {
+      thrown = new RojeError(code, `the detail of ${code}`);
+      const res = await get(SUMMARY);
+      t.equal(res.status, spec.statusCode, code);
+      t.same(
+        res.body,
+        {
+          error: errorName(spec.statusCode as number),
+          code,
+          message: (spec.statusCode as number) < 500 ? `the detail of ${code}` : spec.message,
+        },
+        `${code}: 4xx the detail, 5xx the table's message`,
+      );
+    }
+  },
+);
 
 t.test('the new codes of the admin implementation', async (t) => {
   thrown = new RojeError('ROJE_ERR_STATS_DISABLED');
   t.same(await get(SUMMARY), {
     status: 503,
-    body: { error: errorName(503), code: 'ROJE_ERR_STATS_DISABLED', message: ERROR_CODES.ROJE_ERR_STATS_DISABLED.message },
+    body: {
+      error: errorName(503),
+      code: 'ROJE_ERR_STATS_DISABLED',
+      message: ERROR_CODES.ROJE_ERR_STATS_DISABLED.message,
+    },
   });
   thrown = new RojeError('ROJE_ERR_SELFTEST_DISABLED');
   t.same(await get('/api/v1/selftest/run', 'POST'), {
     status: 409,
-    body: { error: errorName(409), code: 'ROJE_ERR_SELFTEST_DISABLED', message: 'the self-test is disabled (selfTest.enabled)' },
+    body: {
+      error: errorName(409),
+      code: 'ROJE_ERR_SELFTEST_DISABLED',
+      message: 'the self-test is disabled (selfTest.enabled)',
+    },
   });
   t.match(audit.recent(1)[0], {
     action: 'POST /api/v1/selftest/run',
@@ -82,12 +93,20 @@ t.test('the fleet artifact: 404 not published, 503 lists incomplete', async (t) 
   thrown = new RojeError('ROJE_ERR_FLEET_NOT_PUBLISHED', 'set fleet.publish.signingKeyFile');
   t.same(await get('/api/v1/lists/artifact'), {
     status: 404,
-    body: { error: errorName(404), code: 'ROJE_ERR_FLEET_NOT_PUBLISHED', message: 'set fleet.publish.signingKeyFile' },
+    body: {
+      error: errorName(404),
+      code: 'ROJE_ERR_FLEET_NOT_PUBLISHED',
+      message: 'set fleet.publish.signingKeyFile',
+    },
   });
   thrown = new RojeError('ROJE_ERR_FLEET_NOT_READY', 'no copy yet of feed-a');
   t.same(await get('/api/v1/lists/artifact.sig'), {
     status: 503,
-    body: { error: errorName(503), code: 'ROJE_ERR_FLEET_NOT_READY', message: ERROR_CODES.ROJE_ERR_FLEET_NOT_READY.message },
+    body: {
+      error: errorName(503),
+      code: 'ROJE_ERR_FLEET_NOT_READY',
+      message: ERROR_CODES.ROJE_ERR_FLEET_NOT_READY.message,
+    },
   });
 });
 

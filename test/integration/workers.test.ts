@@ -118,7 +118,11 @@ for (const mode of modes) {
       state: string;
     }>;
     t.equal(upstreams.length, 1);
-    t.equal(upstreams[0]?.queries, fake.counts.total - upstreamBefore, 'upstream queries summed over the loops');
+    t.equal(
+      upstreams[0]?.queries,
+      fake.counts.total - upstreamBefore,
+      'upstream queries summed over the loops',
+    );
     t.ok((upstreams[0]?.queries ?? 0) >= 1, 'the upstream was asked');
     t.type(upstreams[0]?.srttMs, 'number', 'with a round-trip time');
     t.equal(upstreams[0]?.state, 'up');
