@@ -39,6 +39,9 @@ import {
 import { type VenueConfig, VenuesSchema } from './sections/venues.js';
 import { WorkerModeSchema, type WorkersConfig, WorkersSchema } from './sections/workers.js';
 
+// The modes are those the policy code implements; it owns them.
+export { BLOCK_MODES, type BlockMode } from '../policy/block-answer.js';
+export { YOUTUBE_MODES, type YouTubeMode } from '../policy/safesearch.js';
 export type { AbuseConfig } from './sections/abuse.js';
 export { DEFAULT_ACL_ALLOW } from './sections/acl.js';
 export { TokenEntry } from './sections/admin.js';
@@ -46,13 +49,7 @@ export { CATEGORY_PATTERN } from './sections/common.js';
 export type { FleetConfig, FleetPullConfig } from './sections/fleet.js';
 export { LIST_FORMATS } from './sections/lists.js';
 export type { LogLevel } from './sections/operations.js';
-export {
-  BLOCK_MODES,
-  type BlockMode,
-  type PolicyConfig,
-  YOUTUBE_MODES,
-  type YouTubeMode,
-} from './sections/policies.js';
+export type { PolicyConfig } from './sections/policies.js';
 export type { UpstreamConfig } from './sections/upstreams.js';
 export type { VenueConfig } from './sections/venues.js';
 

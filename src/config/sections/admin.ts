@@ -3,17 +3,21 @@ import { resolve } from 'node:path';
 import { type Static, Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { parse as parseYaml } from 'yaml';
-import type { TokenEntry as Token } from '../../admin/auth.js';
+import { ROLES, type TokenEntry as Token } from '../../admin/auth.js';
 import { invalidKey, systemReason } from '../config-error.js';
 import { pathOrNull, type SectionContext, section, VALUE_EXPECTED } from './common.js';
 import { listenFlag, listenValue } from './listen.js';
 
+/** The roles of src/admin/auth.ts, most powerful first (as messages list them). */
+const ROLE_WORDS = [...ROLES].reverse();
+
 export const TokenEntry = Type.Object(
   {
     name: Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$', 'x-expected': 'who holds the token' }),
-    role: Type.Union([Type.Literal('admin'), Type.Literal('operator'), Type.Literal('auditor')], {
-      'x-expected': 'one of admin, operator, auditor',
-    }),
+    role: Type.Union(
+      ROLE_WORDS.map((r) => Type.Literal(r)),
+      { 'x-expected': `one of ${ROLE_WORDS.join(', ')}` },
+    ),
     sha256: Type.String({
       pattern: '^[0-9a-f]{64}$',
       'x-expected': 'the hex SHA-256 of the token (roje token prints it)',
@@ -89,7 +93,7 @@ async function readTokensFile(ctx: SectionContext, tokensFile: string): Promise<
     throw invalidKey(
       file,
       'admin.tokensFile',
-      `"${path}" must be a YAML list of { name, role: admin|operator|auditor, sha256: <64 hex> }`,
+      `"${path}" must be a YAML list of { name, role: ${ROLE_WORDS.join('|')}, sha256: <64 hex> }`,
     );
   }
   return doc as Token[];

@@ -1,6 +1,7 @@
 /** `blockPage`: the block page server, for blockMode blockpage. */
 import { type Static, type TProperties, Type } from '@sinclair/typebox';
 import { type BlockPageHelpInput, resolveHelp } from '../../blockpage/help.js';
+import { LANGS } from '../../blockpage/i18n.js';
 import { invalidKey } from '../config-error.js';
 import { ListenString, type SectionContext, section } from './common.js';
 import { listenFlag, listenValue } from './listen.js';
@@ -53,11 +54,14 @@ export const BlockPageSchema = section(
       description: 'who runs the WiFi, shown on the page',
       'x-expected': 'a name, or { sq, en }, or null',
     }),
-    defaultLang: Type.Union([Type.Literal('sq'), Type.Literal('en')], {
-      default: 'sq',
-      description: 'the language when Accept-Language names neither',
-      'x-expected': 'sq or en',
-    }),
+    defaultLang: Type.Union(
+      LANGS.map((l) => Type.Literal(l)),
+      {
+        default: 'sq',
+        description: 'the language when Accept-Language names neither',
+        'x-expected': LANGS.join(' or '),
+      },
+    ),
     maxMessageLength: Type.Integer({ minimum: 1, maximum: 10_000, default: 1000 }),
     reportsPerMinute: Type.Integer({
       minimum: 0,

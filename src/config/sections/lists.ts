@@ -7,6 +7,7 @@ import { basename, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Static, Type } from '@sinclair/typebox';
 import { FEED_NAME_RE, type FeedListSource, isFeedSource, redactUrl } from '../../feeds/types.js';
+import { LIST_FORMATS as PARSED_FORMATS } from '../../policy/parsers/index.js';
 import { CONFIDENTIAL_CATEGORIES, type ListSource } from '../../policy/types.js';
 import { invalidFlag, invalidKey } from '../config-error.js';
 import {
@@ -19,7 +20,8 @@ import {
 } from './common.js';
 import { FEED_EXPECTED, FEED_KEYS, FeedProperties, feedSettings, feedUrl } from './feeds.js';
 
-export const LIST_FORMATS = ['auto', 'hosts', 'domains', 'adblock', 'rpz', 'squidguard', 'abuse'] as const;
+/** The formats a source may name: those the parsers read, `auto` (detect) and `abuse`. */
+export const LIST_FORMATS = ['auto', ...PARSED_FORMATS, 'abuse'] as const;
 
 export const LIST_EXPECTED = {
   listFormat: `one of ${LIST_FORMATS.join(', ')}`,

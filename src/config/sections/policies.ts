@@ -1,13 +1,18 @@
-/** `policies` and `blockTtl`: what each policy blocks and how blocked names are answered. */
+/**
+ * `policies` and `blockTtl`: what each policy blocks and how blocked names are answered. The block
+ * modes and YouTube modes are those the policy code implements (src/policy), imported from there.
+ */
 import { type Static, Type } from '@sinclair/typebox';
+import { BLOCK_MODES } from '../../policy/block-answer.js';
 import { normalizeListName } from '../../policy/name.js';
+import {
+  SAFE_SEARCH_OFF,
+  SAFE_SEARCH_ON,
+  type SafeSearchSettings,
+  YOUTUBE_MODES,
+} from '../../policy/safesearch.js';
 import { durationWithin, invalidKey, invalidValue } from '../config-error.js';
 import { Category, DAY, NAME_PATTERN, SECOND, type SectionContext, ttl } from './common.js';
-
-export const BLOCK_MODES = ['blockpage', 'nxdomain', 'null', 'refused'] as const;
-export const YOUTUBE_MODES = ['strict', 'moderate', 'off'] as const;
-export type YouTubeMode = (typeof YOUTUBE_MODES)[number];
-export type BlockMode = (typeof BLOCK_MODES)[number];
 
 export const POLICY_EXPECTED = {
   policyName: 'a name of letters, digits, "-" and "_" (at most 64), such as "default" or "library"',
@@ -134,10 +139,10 @@ function normalizePolicy(
  * `true` (the default): every engine, YouTube moderate; `false`: none; a mapping: the engines it
  * names as it says, the others as under `true`. The schema has already checked the values.
  */
-function safeSearchOf(raw: RawPolicy['safeSearch'] | undefined) {
-  const on = { google: true, bing: true, duckduckgo: true, youtube: 'moderate' as YouTubeMode };
-  if (raw === true || raw === undefined) return on;
-  if (raw === false) return { google: false, bing: false, duckduckgo: false, youtube: 'off' as YouTubeMode };
+function safeSearchOf(raw: RawPolicy['safeSearch'] | undefined): SafeSearchSettings {
+  const on = SAFE_SEARCH_ON;
+  if (raw === true || raw === undefined) return { ...on };
+  if (raw === false) return { ...SAFE_SEARCH_OFF };
   return {
     google: raw.google ?? on.google,
     bing: raw.bing ?? on.bing,
