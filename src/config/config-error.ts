@@ -1,5 +1,5 @@
 import { RojeError, type RojeErrorCode } from '../errors.js';
-import { EXPECTED } from './schema.js';
+import { VALUE_EXPECTED } from './sections/common.js';
 import { formatDuration, parseDuration } from './units.js';
 
 export interface ConfigErrorDetails {
@@ -99,7 +99,7 @@ export function durationWithin(
   max: number,
 ): number {
   const ms = parseDuration(value);
-  if (ms === null) throw invalidValue(file, key, EXPECTED.duration, value);
+  if (ms === null) throw invalidValue(file, key, VALUE_EXPECTED.duration, value);
   if (ms < min || ms > max) {
     throw invalidValue(
       file,
@@ -109,4 +109,19 @@ export function durationWithin(
     );
   }
   return ms;
+}
+
+/** "no such file or directory (ENOENT)" from a Node system error. */
+export function systemReason(err: unknown): string {
+  const e = err as NodeJS.ErrnoException;
+  if (typeof e?.code === 'string') {
+    const text: Record<string, string> = {
+      ENOENT: 'no such file or directory',
+      EACCES: 'permission denied',
+      EISDIR: 'it is a directory',
+      ENOTDIR: 'a parent is not a directory',
+    };
+    return `${text[e.code] ?? e.message} (${e.code})`;
+  }
+  return e instanceof Error ? e.message : String(err);
 }

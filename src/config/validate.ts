@@ -5,7 +5,10 @@ import { cidrProblem } from '../net/cidr.js';
 import { parseUpstreamUrl } from '../upstream/url.js';
 import { ConfigError, invalidKey, invalidValue, wherePrefix } from './config-error.js';
 import { ConfigSchema, EXPECTED, type RawConfig } from './schema.js';
+import { listenHint } from './sections/common.js';
 import { parseByteSize, parseDuration } from './units.js';
+
+export { listenHint } from './sections/common.js';
 
 /**
  * Schema validation with ajv, and the translation of ajv's errors into one message an operator can
@@ -211,18 +214,6 @@ function valueHint(schema: Schema, value: unknown): string | undefined {
     return 'a size is a whole number of bytes, 0 or more';
   if (format === 'listen' && typeof value === 'string') return listenHint(value);
   if (format === 'cidr' && typeof value === 'string') return cidrProblem(value) ?? undefined;
-  return undefined;
-}
-
-/** What is wrong with a listen address, when it can be told ("add the port"); shared with --listen. */
-export function listenHint(value: string): string | undefined {
-  const v = value.trim();
-  if (!v.includes(':') || /^[^:[]+$/.test(v)) return 'add the port, e.g. ":53"';
-  if (!v.startsWith('[') && v.split(':').length > 2)
-    return 'put an IPv6 address in brackets, e.g. "[::1]:53"';
-  const m = /^\[?([^\]]*)\]?:(\d*)$/.exec(v);
-  if (m !== null && m[2] !== '' && Number(m[2]) > 65535) return 'the port must be 0-65535';
-  if (m !== null && !/^[\d.:a-f%]+$/i.test(m[1])) return 'the host must be an IP address, not a name';
   return undefined;
 }
 

@@ -1,0 +1,42 @@
+/** `rateLimit`: response rate limiting over UDP, per client and per venue. */
+import { type Static, Type } from '@sinclair/typebox';
+import { CidrString, section } from './common.js';
+
+export const RateLimitSchema = section(
+  {
+    enabled: Type.Boolean({ default: true }),
+    responsesPerSecond: Type.Integer({
+      minimum: 1,
+      maximum: 1_000_000,
+      default: 1000,
+      description:
+        'UDP answers per second to one client address (IPv4, or IPv6 /64): sized for a NAT gateway with hundreds of phones',
+    }),
+    burst: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 2000 }),
+    venueResponsesPerSecond: Type.Integer({
+      minimum: 0,
+      maximum: 10_000_000,
+      default: 20_000,
+      description: "UDP answers per second to all of one venue's clients together; 0: no venue limit",
+    }),
+    venueBurst: Type.Integer({ minimum: 1, maximum: 10_000_000, default: 40_000 }),
+    slip: Type.Integer({
+      minimum: 0,
+      maximum: 10,
+      default: 2,
+      description: 'every slip-th answer over the limit goes out empty with TC set; 0 drops all',
+    }),
+    exempt: Type.Array(CidrString, {
+      default: [],
+      description: 'clients never limited, e.g. a NAT gateway speaking for a whole venue',
+    }),
+  },
+  'response rate limiting over UDP',
+);
+
+/** The file's form is the normalized form: counts, and CIDRs as written. */
+export type RateLimitConfig = Static<typeof RateLimitSchema>;
+
+export function normalizeRateLimit(raw: RateLimitConfig): RateLimitConfig {
+  return { ...raw, exempt: [...raw.exempt] };
+}

@@ -1,0 +1,41 @@
+/** `edns` and `tcp`: what roje accepts from clients over UDP and TCP. */
+import { type Static, Type } from '@sinclair/typebox';
+import { durationWithin } from '../config-error.js';
+import { duration, HOUR, SECOND, type SectionContext, section } from './common.js';
+
+export const EdnsSchema = section(
+  {
+    udpSize: Type.Integer({
+      minimum: 512,
+      maximum: 4096,
+      default: 1232,
+      description: 'the EDNS UDP payload size roje advertises and accepts (DNS Flag Day 2020: 1232)',
+    }),
+  },
+  'EDNS(0)',
+);
+
+export type EdnsConfig = Static<typeof EdnsSchema>;
+
+export function normalizeEdns(raw: EdnsConfig): EdnsConfig {
+  return { udpSize: raw.udpSize };
+}
+
+export const TcpSchema = section(
+  {
+    idleTimeout: duration('10s', 'close a client TCP connection idle for this long'),
+    maxConnections: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 1000 }),
+    maxPipelined: Type.Integer({ minimum: 1, maximum: 65535, default: 100 }),
+  },
+  'DNS over TCP from clients',
+);
+
+export type TcpConfig = ReturnType<typeof normalizeTcp>;
+
+export function normalizeTcp(ctx: SectionContext, raw: Static<typeof TcpSchema>) {
+  return {
+    idleTimeoutMs: durationWithin(ctx.file, 'tcp.idleTimeout', raw.idleTimeout, SECOND, HOUR),
+    maxConnections: raw.maxConnections,
+    maxPipelined: raw.maxPipelined,
+  };
+}
