@@ -20,6 +20,7 @@ import {
   RCODE,
 } from '../dns/constants.js';
 import { optLength, writeOpt } from '../dns/edns.js';
+import { encodeName } from '../dns/name.js';
 import type { ParsedQuery } from '../dns/types.js';
 import { RojeError } from '../errors.js';
 import { expandIPv6 } from '../net/address.js';
@@ -68,18 +69,6 @@ const POINTER_TO_QNAME = 0xc00c;
 const SOA_MNAME = 'roje.invalid';
 const SOA_RNAME = 'hostmaster.roje.invalid';
 
-function nameWire(name: string): Buffer {
-  const parts = name === '' ? [] : name.split('.');
-  const out = Buffer.alloc(parts.reduce((n, l) => n + l.length + 1, 1));
-  let p = 0;
-  for (const label of parts) {
-    out[p++] = label.length;
-    p += out.write(label, p, 'ascii');
-  }
-  out[p] = 0;
-  return out;
-}
-
 /** One RR owned by the question name (a compression pointer to offset 12). */
 function rrAtQname(type: number, ttl: number, rdata: Buffer): Buffer {
   const rr = Buffer.alloc(12 + rdata.length);
@@ -98,8 +87,8 @@ function rrAtQname(type: number, ttl: number, rdata: Buffer): Buffer {
  * (RFC 2308 §5).
  */
 function soaRecord(ttl: number): Buffer {
-  const mname = nameWire(SOA_MNAME);
-  const rname = nameWire(SOA_RNAME);
+  const mname = encodeName(SOA_MNAME);
+  const rname = encodeName(SOA_RNAME);
   const rdata = Buffer.alloc(mname.length + rname.length + 20);
   mname.copy(rdata, 0);
   rname.copy(rdata, mname.length);
@@ -235,7 +224,7 @@ export function localTemplate(records: readonly LocalRecord[], qtype: number, bl
   }
   if (answers.length === 0) {
     const cname = records.find((r) => r.type === 'CNAME');
-    if (cname !== undefined) answers.push(rrAtQname(QTYPE.CNAME, blockTtl, nameWire(cname.data)));
+    if (cname !== undefined) answers.push(rrAtQname(QTYPE.CNAME, blockTtl, encodeName(cname.data)));
   }
   if (answers.length > 0) return template(RCODE.NOERROR, answers, []);
   return template(RCODE.NOERROR, [], [soaRecord(blockTtl)]);

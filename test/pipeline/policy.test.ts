@@ -300,3 +300,27 @@ t.test('a policy that does not exist fails at construction', async (t) => {
     /policy "nope" is not defined/,
   );
 });
+
+t.test('explain: why a host is blocked for a client address, for the block page', async (t) => {
+  const stage = createPolicyStage(options());
+  t.same(stage.explain('www.Porn.example.', '192.168.1.10'), {
+    categories: ['adult'],
+    venue: null,
+    confidential: false,
+  });
+  t.same(stage.explain('abuse.example', '10.1.2.3'), {
+    categories: ['abuse'],
+    venue: 'cafe',
+    confidential: true,
+  });
+  t.same(stage.explain('social.example', '10.1.2.3'), {
+    categories: ['venue-deny'],
+    venue: 'cafe',
+    confidential: false,
+  });
+  t.equal(stage.explain('example.org', '192.168.1.10'), null, 'not blocked');
+  t.equal(stage.explain('porn.example', '10.1.2.3'), null, 'not blocked at the cafe');
+  for (const host of ['', '.', 'a..porn.example', `${'a'.repeat(64)}.porn.example`, 'bücher.porn.example']) {
+    t.equal(stage.explain(host, '192.168.1.10'), null, `not a name: ${JSON.stringify(host)}`);
+  }
+});

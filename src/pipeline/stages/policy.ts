@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { HEADER_SIZE, QTYPE, RCODE } from '../../dns/constants.js';
-import { skipName } from '../../dns/name.js';
+import { encodeName, skipName } from '../../dns/name.js';
 import {
   type ActionTemplates,
   actionTemplate,
@@ -33,7 +33,6 @@ import {
   type EffectivePolicy,
   effectivePolicies,
   type PolicySettings,
-  toWire,
   type VenueSettings,
 } from '../../policy/venues.js';
 import type { Answer, Query, Stage } from '../types.js';
@@ -227,20 +226,19 @@ export function createPolicyStage(options: PolicyStageOptions): PolicyStage {
     return inspect(query, pending, pi, s);
   };
   function explain(host: string, clientAddress: string): BlockExplanation | null {
-    const name = host.toLowerCase().replace(/\.$/, '');
-    if (
-      name.length === 0 ||
-      name.length > 253 ||
-      name.split('.').some((l) => l.length === 0 || l.length > 63)
-    ) {
-      return null;
+    let wire: Buffer;
+    try {
+      wire = encodeName(host.toLowerCase());
+    } catch {
+      return null; // not a name: nothing is blocked there
     }
+    if (wire.length === 1) return null; // the root
     const s = current();
     const v = venueOf(clientAddress);
     const pi = v < 0 ? s.policies.length - 1 : v;
     const policy = s.policies[pi];
     const d = emptyDecision();
-    const kind = decide(s.lists, policy, toWire(name), 0, emptyResult(), d);
+    const kind = decide(s.lists, policy, wire, 0, emptyResult(), d);
     if (kind === PASS) return null;
     const venue = v < 0 ? null : policy.venue;
     if (kind !== LIST_BLOCK) return { categories: ['venue-deny'], venue, confidential: false };

@@ -12,13 +12,14 @@ import {
   RCODE,
 } from '../../dns/constants.js';
 import { OPT_FIXED_SIZE, writeOpt } from '../../dns/edns.js';
+import { encodeName } from '../../dns/name.js';
 import {
   createEngineTable,
   SAFE_SEARCH_ON,
   type SafeSearchSettings,
   safeHosts,
 } from '../../policy/safesearch.js';
-import { createVenueResolver, DEFAULT_POLICY, toWire, type VenueSettings } from '../../policy/venues.js';
+import { createVenueResolver, DEFAULT_POLICY, type VenueSettings } from '../../policy/venues.js';
 import type { Answer, Query, Stage } from '../types.js';
 
 export interface SafeSearchStageOptions {
@@ -63,7 +64,7 @@ export function createSafeSearchStage(options: SafeSearchStageOptions): Stage {
     if (name === null) return null;
     let h = hosts.get(name);
     if (h === undefined) {
-      const wire = toWire(name);
+      const wire = encodeName(name);
       const template = Buffer.alloc(HEADER_SIZE + wire.length + 4 + OPT_FIXED_SIZE);
       setU16(template, 4, 1);
       wire.copy(template, HEADER_SIZE);
