@@ -9,6 +9,7 @@ import { isRejection, readQuery } from '../../src/dns/query.js';
 import { createPolicyStage, type PolicyStageOptions } from '../../src/pipeline/stages/policy.js';
 import type { Answer, Handler, Query } from '../../src/pipeline/types.js';
 import type { CompiledLists } from '../../src/policy/types.js';
+import { createVenueResolver } from '../../src/policy/venues.js';
 import { buildLists } from '../helpers/policy-lists.js';
 
 const LISTS = buildLists({
@@ -44,11 +45,13 @@ function options(over: Partial<PolicyStageOptions> = {}): PolicyStageOptions {
     },
     blockTtl: 60,
     blockPage: { ipv4: '192.0.2.80', ipv6: null },
-    udpSize: 1232,
     logger: { warn: () => {} },
     ...over,
   };
 }
+
+/** The venue of an address, as the context stage would set it on the query. */
+const venueOf = createVenueResolver(options().venues);
 
 function makeQuery(name: string, type = 'A', address = '192.168.1.10'): Query {
   const msg = dnsPacket.encode({
@@ -64,6 +67,8 @@ function makeQuery(name: string, type = 'A', address = '192.168.1.10'): Query {
     client: { address, port: 5000, transport: 'udp' as const },
     maxSize: 1232,
     receivedAt: 0,
+    venue: venueOf(address),
+    udpSize: 1232,
   });
 }
 

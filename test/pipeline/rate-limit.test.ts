@@ -19,7 +19,13 @@ function makeQuery(address: string, receivedAt: number, transport: 'udp' | 'tcp'
   });
   const parsed = readQuery(msg);
   if ('rcode' in parsed) throw new Error('bad test query');
-  return Object.assign(parsed, { client: { address, port: 5000, transport }, maxSize: 512, receivedAt });
+  return Object.assign(parsed, {
+    client: { address, port: 5000, transport },
+    maxSize: 512,
+    receivedAt,
+    venue: -1,
+    udpSize: 1232,
+  });
 }
 
 function limiter(overrides: Partial<RateLimitOptions> = {}): Handler {
@@ -28,7 +34,6 @@ function limiter(overrides: Partial<RateLimitOptions> = {}): Handler {
     burst: 5,
     slip: 2,
     isExempt: () => false,
-    udpSize: 1232,
     ...overrides,
   });
   return stage(() => OK);
@@ -131,7 +136,6 @@ t.test('slots must be a power of two', async (t) => {
       burst: 1,
       slip: 0,
       isExempt: () => false,
-      udpSize: 512,
       slots: 3,
     }),
   );

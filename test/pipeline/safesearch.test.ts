@@ -32,6 +32,8 @@ function query(
     client: { address: '127.0.0.1', port: 5353, transport: 'udp' as const },
     maxSize: 1232,
     receivedAt: 0,
+    venue: -1,
+    udpSize: 1232,
   }) as Query;
 }
 
@@ -56,7 +58,6 @@ t.test('the inner query is a real query for the safe host, with the client’s t
   const stage = createSafeSearchStage({
     venues: [],
     policies: { default: { safeSearch: SAFE_SEARCH_ON } },
-    udpSize: 1232,
   });
   for (const opts of [{}, { edns: true }, { edns: true, do: true, cd: true }]) {
     const { seen, handler } = recorder();
@@ -89,7 +90,6 @@ t.test('other names, other classes and policies without SafeSearch pass through 
   const on = createSafeSearchStage({
     venues: [],
     policies: { default: { safeSearch: SAFE_SEARCH_ON } },
-    udpSize: 1232,
   });
   const { seen, handler } = recorder();
   const q = query('www.example.com', 'A');
@@ -101,7 +101,6 @@ t.test('other names, other classes and policies without SafeSearch pass through 
   const off = createSafeSearchStage({
     venues: [],
     policies: { default: { safeSearch: SAFE_SEARCH_OFF } },
-    udpSize: 1232,
   });
   t.equal(off(handler), handler, 'nothing enforced anywhere: the stage is not in the way');
 });

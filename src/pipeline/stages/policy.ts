@@ -41,14 +41,16 @@ export interface PolicyStageOptions {
   /** The lists in force, read per query so that a list swap needs no new chain; null: none loaded. */
   lists: () => CompiledLists | null;
   venues: readonly VenueSettings[];
-  /** The venue of a client address (one resolver shared by the chain's stages); built from `venues` if absent. */
+  /**
+   * The venue of a client address, for explain() (queries carry theirs); the chain's shared resolver,
+   * built from `venues` if absent.
+   */
   venueOf?: (address: string) => number;
   /** Policy name -> settings; "default" is what clients of no venue get (block all, NXDOMAIN if absent). */
   policies: Readonly<Record<string, PolicySettings>>;
   /** Seconds. */
   blockTtl: number;
   blockPage: { ipv4?: string | null; ipv6?: string | null };
-  udpSize: number;
   logger: Pick<Logger, 'warn'>;
 }
 
@@ -94,7 +96,7 @@ export interface BlockExplanation {
 }
 
 export function createPolicyStage(options: PolicyStageOptions): PolicyStage {
-  const { blockTtl, udpSize, logger } = options;
+  const { blockTtl, logger } = options;
   const venueOf = options.venueOf ?? createVenueResolver(options.venues);
   const blockPage = {
     ...(options.blockPage.ipv4 != null ? { ipv4: options.blockPage.ipv4 } : {}),
@@ -104,13 +106,13 @@ export function createPolicyStage(options: PolicyStageOptions): PolicyStage {
   const templatesFor = (mode: BlockMode): ModeTemplates => {
     let t = modes.get(mode);
     if (t === undefined) {
-      t = buildModeTemplates(mode, { blockTtl, blockPage, udpSize });
+      t = buildModeTemplates(mode, { blockTtl, blockPage });
       modes.set(mode, t);
     }
     return t;
   };
   const actions: ActionTemplates = buildActionTemplates(blockTtl);
-  const denyOpt = venueDenyOpt(udpSize);
+  const denyOpt = venueDenyOpt();
   const lookup = emptyResult();
   const decision = emptyDecision();
   // CNAME targets decompressed here: lookupWire reads uncompressed names only.
@@ -129,7 +131,7 @@ export function createPolicyStage(options: PolicyStageOptions): PolicyStage {
       lists,
       policies,
       templates: policies.map((p) => templatesFor(p.blockMode)),
-      categoryOpts: lists.categories.map((c) => categoryOpt(c, udpSize)),
+      categoryOpts: lists.categories.map((c) => categoryOpt(c)),
       local: new Map(),
     };
   };
@@ -161,7 +163,7 @@ export function createPolicyStage(options: PolicyStageOptions): PolicyStage {
       }
     }
     return {
-      wire: renderBlock(query, t, opt),
+      wire: renderBlock(query, t, opt, query.udpSize),
       source: 'policy',
       rcode: t.rcode,
       block: { categories: d.categories, venue: policy.venueIndex },
@@ -214,7 +216,7 @@ export function createPolicyStage(options: PolicyStageOptions): PolicyStage {
 
   const stage: Stage = (next) => (query) => {
     const s = current();
-    const v = venueOf(query.client.address);
+    const v = query.venue;
     const pi = v < 0 ? s.policies.length - 1 : v;
     if (decide(s.lists, s.policies[pi], query.msg, HEADER_SIZE, lookup, decision) !== PASS) {
       return blockAnswer(query, pi, s, decision);
