@@ -96,54 +96,15 @@ export interface BlockExplanation {
 }
 
 export function createPolicyStage(options: PolicyStageOptions): PolicyStage {
-  const { blockTtl, logger } = options;
+  const { blockTtl } = options;
   const venueOf = options.venueOf ?? createVenueResolver(options.venues);
-  const blockPage = {
-    ...(options.blockPage.ipv4 != null ? { ipv4: options.blockPage.ipv4 } : {}),
-    ...(options.blockPage.ipv6 != null ? { ipv6: options.blockPage.ipv6 } : {}),
-  };
-  const modes = new Map<BlockMode, ModeTemplates>();
-  const templatesFor = (mode: BlockMode): ModeTemplates => {
-    let t = modes.get(mode);
-    if (t === undefined) {
-      t = buildModeTemplates(mode, { blockTtl, blockPage });
-      modes.set(mode, t);
-    }
-    return t;
-  };
+  const current = createListStates(options);
   const actions: ActionTemplates = buildActionTemplates(blockTtl);
   const denyOpt = venueDenyOpt();
   const lookup = emptyResult();
   const decision = emptyDecision();
   // CNAME targets decompressed here: lookupWire reads uncompressed names only.
   const target = Buffer.alloc(256);
-
-  // Each (policy, category) the lists lack is warned about once per chain, not on every list swap.
-  const warned = new Set<string>();
-  const build = (lists: CompiledLists): ListState => {
-    const policies = effectivePolicies(options.venues, options.policies, lists, (msg, fields) => {
-      const key = JSON.stringify(fields);
-      if (lists === EMPTY_LISTS || warned.has(key)) return;
-      warned.add(key);
-      logger.warn(fields, msg);
-    });
-    return {
-      lists,
-      policies,
-      templates: policies.map((p) => templatesFor(p.blockMode)),
-      categoryOpts: lists.categories.map((c) => categoryOpt(c)),
-      local: new Map(),
-    };
-  };
-  // Built now, so that a policy naming an unknown policy or a bad addition fails at startup; the lists
-  // are not read yet (the app may build its chain before it loads them), the first query does that.
-  let state = build(EMPTY_LISTS);
-
-  const current = (): ListState => {
-    const lists = options.lists() ?? EMPTY_LISTS;
-    if (lists !== state.lists) state = build(lists);
-    return state;
-  };
 
   function blockAnswer(query: Query, pi: number, s: ListState, d: Decision): Answer {
     const policy = s.policies[pi];
@@ -249,4 +210,50 @@ export function createPolicyStage(options: PolicyStageOptions): PolicyStage {
   }
 
   return Object.assign(stage, { prepare: () => void current(), explain });
+}
+
+/**
+ * The ListState of the lists in force, rebuilt when they are swapped (read per query, so a swap needs
+ * no new chain). Block mode templates are shared across rebuilds; each (policy, category) the lists
+ * lack is warned about once per chain, not on every swap.
+ */
+function createListStates(options: PolicyStageOptions): () => ListState {
+  const { blockTtl, logger } = options;
+  const blockPage = {
+    ...(options.blockPage.ipv4 != null ? { ipv4: options.blockPage.ipv4 } : {}),
+    ...(options.blockPage.ipv6 != null ? { ipv6: options.blockPage.ipv6 } : {}),
+  };
+  const modes = new Map<BlockMode, ModeTemplates>();
+  const templatesFor = (mode: BlockMode): ModeTemplates => {
+    let t = modes.get(mode);
+    if (t === undefined) {
+      t = buildModeTemplates(mode, { blockTtl, blockPage });
+      modes.set(mode, t);
+    }
+    return t;
+  };
+  const warned = new Set<string>();
+  const build = (lists: CompiledLists): ListState => {
+    const policies = effectivePolicies(options.venues, options.policies, lists, (msg, fields) => {
+      const key = JSON.stringify(fields);
+      if (lists === EMPTY_LISTS || warned.has(key)) return;
+      warned.add(key);
+      logger.warn(fields, msg);
+    });
+    return {
+      lists,
+      policies,
+      templates: policies.map((p) => templatesFor(p.blockMode)),
+      categoryOpts: lists.categories.map((c) => categoryOpt(c)),
+      local: new Map(),
+    };
+  };
+  // Built now, so that a policy naming an unknown policy or a bad addition fails at startup; the lists
+  // are not read yet (the app may build its chain before it loads them), the first query does that.
+  let state = build(EMPTY_LISTS);
+  return () => {
+    const lists = options.lists() ?? EMPTY_LISTS;
+    if (lists !== state.lists) state = build(lists);
+    return state;
+  };
 }
