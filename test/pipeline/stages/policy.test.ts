@@ -4,13 +4,13 @@
  */
 import dnsPacket from 'dns-packet';
 import t from 'tap';
-import { EDE, RCODE } from '../../src/dns/constants.js';
-import { isRejection, readQuery } from '../../src/dns/query.js';
-import { createPolicyStage, type PolicyStageOptions } from '../../src/pipeline/stages/policy.js';
-import type { Answer, Handler, Query } from '../../src/pipeline/types.js';
-import type { CompiledLists } from '../../src/policy/types.js';
-import { createVenueResolver } from '../../src/policy/venues.js';
-import { buildLists } from '../helpers/policy-lists.js';
+import { EDE, RCODE } from '../../../src/dns/constants.js';
+import { isRejection, readQuery } from '../../../src/dns/query.js';
+import { createPolicyStage, type PolicyStageOptions } from '../../../src/pipeline/stages/policy.js';
+import type { Answer, Handler, Query } from '../../../src/pipeline/types.js';
+import type { CompiledLists } from '../../../src/policy/types.js';
+import { createVenueResolver } from '../../../src/policy/venues.js';
+import { buildLists } from '../../helpers/policy-lists.js';
 
 const LISTS = buildLists({
   abuse: ['abuse.example'],

@@ -1,9 +1,9 @@
 import dnsPacket from 'dns-packet';
 import t from 'tap';
-import { isRejection, readQuery } from '../../src/dns/query.js';
-import { createSafeSearchStage } from '../../src/pipeline/stages/safesearch.js';
-import type { Answer, Handler, Query } from '../../src/pipeline/types.js';
-import { SAFE_SEARCH_OFF, SAFE_SEARCH_ON } from '../../src/policy/safesearch.js';
+import { isRejection, readQuery } from '../../../src/dns/query.js';
+import { createSafeSearchStage } from '../../../src/pipeline/stages/safesearch.js';
+import type { Answer, Handler, Query } from '../../../src/pipeline/types.js';
+import { SAFE_SEARCH_OFF, SAFE_SEARCH_ON } from '../../../src/policy/safesearch.js';
 
 function query(
   name: string,
