@@ -123,7 +123,8 @@ t.test('blockpage without an IPv6 address: AAAA is NODATA', async (t) => {
 });
 
 t.test('nxdomain, null and refused modes', async (t) => {
-  for (const type of ['A', 'AAAA', 'MX', 'HTTPS', 'TXT']) {
+  // dns-packet knows no HTTPS type (it would send type 0): UNKNOWN_65 is HTTPS.
+  for (const type of ['A', 'AAAA', 'MX', 'UNKNOWN_65', 'TXT']) {
     const nx = render('nxdomain', query('x.example', type));
     t.equal(nx.rcode, RCODE.NXDOMAIN, `nxdomain ${type}`);
     t.same(nx.packet.answers, []);
@@ -157,7 +158,8 @@ t.test('HTTPS and SVCB are NODATA in blockpage and null modes', async (t) => {
       t.equal(tpl.nscount, 1);
     }
   }
-  const https = render('blockpage', query('x.example', 'HTTPS'));
+  const https = render('blockpage', query('x.example', 'UNKNOWN_65'));
+  t.equal(query('x.example', 'UNKNOWN_65').qtype, 65);
   t.same(https.packet.answers, []);
   t.equal(https.rcode, RCODE.NOERROR);
 });

@@ -139,7 +139,8 @@ t.test('a venue blocks only its categories, in its own mode', async (t) => {
   const aaaa = run(stage, 'abuse.example', 'AAAA', '10.1.2.3');
   t.same(dnsPacket.decode(aaaa.wire).answers, [], 'no IPv6 block page: NODATA');
   t.equal(aaaa.rcode, RCODE.NOERROR);
-  const https = run(stage, 'abuse.example', 'HTTPS', '10.1.2.3');
+  // dns-packet knows no HTTPS type (it would send type 0): UNKNOWN_65 is HTTPS.
+  const https = run(stage, 'abuse.example', 'UNKNOWN_65', '10.1.2.3');
   t.same(dnsPacket.decode(https.wire).answers, [], 'HTTPS: NODATA');
   const refused = run(stage, 'x.abuse.example', 'MX', '10.2.0.9');
   t.equal(refused.rcode, RCODE.REFUSED, 'library: refused mode');
@@ -328,4 +329,30 @@ t.test('explain: why a host is blocked for a client address, for the block page'
   for (const host of ['', '.', 'a..porn.example', `${'a'.repeat(64)}.porn.example`, 'bücher.porn.example']) {
     t.equal(stage.explain(host, '192.168.1.10'), null, `not a name: ${JSON.stringify(host)}`);
   }
+});
+
+t.test("the venue is the query's, as the context stage resolved it, not looked up again", async (t) => {
+  const stage = createPolicyStage(options())(upstream().handler);
+  const cafeAddress = makeQuery('www.porn.example', 'A', '10.1.2.3');
+  t.equal(cafeAddress.venue, 0);
+  t.equal((stage(cafeAddress) as Answer).source, 'upstream', 'the cafe does not block adult');
+  const asDefault = Object.assign(makeQuery('www.porn.example', 'A', '10.1.2.3'), { venue: -1 });
+  t.equal(
+    (stage(asDefault) as Answer).source,
+    'policy',
+    'venue -1: the default policy, whatever the address',
+  );
+  const asLibrary = Object.assign(makeQuery('x.abuse.example', 'A', '192.168.1.10'), { venue: 1 });
+  const a = stage(asLibrary) as Answer;
+  t.equal(a.rcode, RCODE.REFUSED, "the library's block mode");
+  t.same(a.block, { categories: 1 << LISTS.categories.indexOf('abuse'), venue: 1 });
+});
+
+t.test("block answers advertise roje's UDP size from the query", async (t) => {
+  const stage = createPolicyStage(options())(upstream().handler);
+  const q = Object.assign(makeQuery('www.porn.example'), { udpSize: 1400 });
+  const opt = (dnsPacket.decode((stage(q) as Answer).wire).additionals ?? []).find((r) => r.type === 'OPT') as
+    | { udpPayloadSize: number }
+    | undefined;
+  t.equal(opt?.udpPayloadSize, 1400);
 });
