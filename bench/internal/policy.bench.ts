@@ -7,6 +7,7 @@
  *   - pass + CNAME: same, the answer holds a CNAME whose target is looked up too;
  *   - block: a listed name, answered from the NXDOMAIN template (EDE, SOA, the client's OPT).
  * Each row also runs with a venue policy (client address in a venue network, deny/allow additions).
+ * The stage rows run behind the context stage, which resolves the client's venue the stage reads.
  *
  * Run: node --import @tapjs/typescript/import bench/internal/policy.bench.ts
  * Skips (exit 0, with a message) when /work/shared/data is absent. Bounded: ~1 s per row.
@@ -16,10 +17,12 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import dnsPacket from 'dns-packet';
 import { isRejection, readQuery } from '../../src/dns/query.js';
+import { createContextStage } from '../../src/pipeline/stages/context.js';
 import { createPolicyStage } from '../../src/pipeline/stages/policy.js';
 import type { Answer, Handler, Query } from '../../src/pipeline/types.js';
 import { createListBuilder, loadArtifact } from '../../src/policy/compiled/index.js';
 import { emptyResult } from '../../src/policy/types.js';
+import { createVenueResolver } from '../../src/policy/venues.js';
 
 const DATA = fileURLToPath(new URL('../../../shared/data/', import.meta.url));
 const CHUNK = 200_000;
@@ -69,6 +72,9 @@ function query(name: string, address: string): Query {
     client: { address, port: 1, transport: 'udp' as const },
     maxSize: 1232,
     receivedAt: 0,
+    // Set by the context stage in front of the policy stage.
+    venue: -1,
+    udpSize: 0,
   });
 }
 
@@ -110,7 +116,6 @@ const stageOptions = {
   },
   blockTtl: 60,
   blockPage: {},
-  udpSize: 1232,
   logger: { warn: () => {} },
 };
 
@@ -151,7 +156,9 @@ for (const [client, address] of [
   const cnameAnswers = new Map(passQs.map((q) => [q.msg, answerFor(q.name, true)]));
   const plainNext: Handler = (q) => plainAnswers.get(q.msg) as Answer;
   const cnameNext: Handler = (q) => cnameAnswers.get(q.msg) as Answer;
-  const stage = createPolicyStage(stageOptions);
+  const policy = createPolicyStage(stageOptions);
+  const context = createContextStage({ venueOf: createVenueResolver(stageOptions.venues), udpSize: 1232 });
+  const stage = (next: Handler) => context(policy(next));
   const sourceOf = (h: Handler, q: Query) => (h(q) as Answer).source;
   // The lists' own lookup, so that the stage's share of a row can be told from the structure's.
   const result = emptyResult();

@@ -1,7 +1,8 @@
 /**
  * Domain names on the wire (RFC 1035 §3.1, §4.1.4): read, skip and compare, straight on the Buffer.
- * Every function here is on the per-query path: no closures, no per-label strings, one string per
- * name read. Malformed input yields -1 / null, never an exception.
+ * Every reader here is on the per-query path: no closures, no per-label strings, one string per
+ * name read. Malformed input yields -1 / null, never an exception. encodeName, the one writer, runs
+ * off the hot path (templates and tables built at load) and throws on what is not a name.
  */
 
 /** Longest name on the wire, length octets and the root octet included (RFC 1035 §2.3.4). */
@@ -151,4 +152,49 @@ export function equalIgnoreCase(a: Buffer, aOff: number, b: Buffer, bOff: number
     if (x !== y && ASCII_LOWER[x] !== ASCII_LOWER[y]) return false;
   }
   return true;
+}
+
+const DOT = 0x2e;
+const BACKSLASH = 0x5c;
+
+/**
+ * Wire form of a name given as text: length-prefixed labels and the root octet, in a Buffer of its
+ * own. For the names roje builds answers and match tables from (safe hosts, venue additions, the
+ * block answers' SOA and RPZ CNAME targets), never per query. Decided edge cases:
+ * - case is kept as given: tables matched case-insensitively against queries want lowercase names,
+ *   and their callers pass them so (normalizeListName, toLowerCase);
+ * - one trailing dot is the root's and optional: `example.com.` encodes as `example.com`, and `''`
+ *   and `.` are the root alone (one zero octet);
+ * - an empty label (`a..b`, `.a`), a label over 63 octets, a name over 255 octets on the wire, a
+ *   character outside ASCII (an IDN must be its A-label first) and a backslash (presentation escapes
+ *   such as readName writes are not decoded here) throw a RangeError that names the problem.
+ */
+export function encodeName(name: string): Buffer {
+  let len = name.length;
+  if (len > 0 && name.charCodeAt(len - 1) === DOT) len--;
+  // Each dot becomes a length octet, plus one for the first label and the root octet.
+  const size = len === 0 ? 1 : len + 2;
+  if (size > MAX_NAME_WIRE) throw notAName(name, `it is ${size} octets on the wire, over ${MAX_NAME_WIRE}`);
+  const out = Buffer.alloc(size);
+  if (len === 0) return out;
+  let start = 0;
+  for (let i = 0; i <= len; i++) {
+    const c = i < len ? name.charCodeAt(i) : DOT;
+    if (c === DOT) {
+      const l = i - start;
+      if (l === 0) throw notAName(name, 'it has an empty label');
+      if (l > MAX_LABEL) throw notAName(name, `a label is ${l} octets, over ${MAX_LABEL}`);
+      out[start] = l;
+      start = i + 1;
+    } else if (c > 0x7f || c === BACKSLASH) {
+      throw notAName(name, c === BACKSLASH ? 'escapes are not decoded' : 'give an IDN as its A-label (xn--)');
+    } else {
+      out[i + 1] = c;
+    }
+  }
+  return out;
+}
+
+function notAName(name: string, why: string): RangeError {
+  return new RangeError(`${JSON.stringify(name)} cannot be encoded as a domain name: ${why}`);
 }

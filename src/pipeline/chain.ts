@@ -15,6 +15,7 @@ import { createAclStage } from './stages/acl.js';
 import { createBypassStage } from './stages/bypass.js';
 import { createCacheStage } from './stages/cache.js';
 import { type ChaosName, createChaosStage } from './stages/chaos.js';
+import { createContextStage } from './stages/context.js';
 import { createForwardHandler } from './stages/forward.js';
 import { createPolicyStage, type PolicyStage } from './stages/policy.js';
 import { createRateLimitStage } from './stages/rate-limit.js';
@@ -76,7 +77,7 @@ export function buildChain(config: RojeConfig, previous: Chain | undefined, deps
   );
   const rateLimit = config.rateLimit;
   const share = 1 / Math.max(1, deps.rateShares ?? 1);
-  // One venue resolver (and its per-address memo) for the three stages that ask.
+  // One venue resolver (and its per-address memo): the context stage's, and the block page's explain().
   const venueOf = createVenueResolver(config.venues);
   const policy = createPolicyStage({
     lists: deps.lists,
@@ -85,11 +86,13 @@ export function buildChain(config: RojeConfig, previous: Chain | undefined, deps
     policies: config.policies,
     blockTtl: config.blockTtl,
     blockPage: config.blockPage,
-    udpSize,
     logger: deps.logger.child({ module: 'policy' }),
   });
   const handler = compose(
     [
+      // 0. Context before everything: the client's venue (rate limit, policy, SafeSearch) and roje's UDP
+      //    size (every answer), resolved once per query; the venue's memo makes a repeat client one lookup.
+      createContextStage({ venueOf, udpSize }),
       // 1. Rate limit first: every answer, REFUSED included, can be reflected at a forged UDP source.
       ...(rateLimit.enabled
         ? [
@@ -98,25 +101,23 @@ export function buildChain(config: RojeConfig, previous: Chain | undefined, deps
               burst: Math.max(1, Math.ceil(rateLimit.burst * share)),
               slip: rateLimit.slip,
               isExempt: createCidrMatcher(rateLimit.exempt),
-              venueOf,
               venues: config.venues.length,
               venueResponsesPerSecond: rateLimit.venueResponsesPerSecond * share,
               venueBurst: Math.max(1, Math.ceil(rateLimit.venueBurst * share)),
-              udpSize,
             }),
           ]
         : []),
       // 2. ACL: a client outside the served networks gets REFUSED before any work (no open resolver).
-      createAclStage({ isAllowed: createCidrMatcher(config.acl.allow), udpSize }),
+      createAclStage({ isAllowed: createCidrMatcher(config.acl.allow) }),
       // 3. Policy status over DNS (CH TXT version.roje., policy.roje.) for the clients roje serves, and
       //    answered even while not ready: a certifier should see which lists are missing.
-      createChaosStage({ enabled: config.chaos.enabled, strings: deps.chaosStrings, udpSize }),
+      createChaosStage({ enabled: config.chaos.enabled, strings: deps.chaosStrings }),
       // 4. Fail closed: until a good list is loaded (a feed not downloaded yet), SERVFAIL with EDE 14,
       //    never an unfiltered answer.
-      createReadyStage({ isReady: deps.isReady, udpSize }),
+      createReadyStage({ isReady: deps.isReady }),
       // 5. Bypass prevention before the lists: the names that switch devices to their own encrypted DNS
       //    are answered for everyone, whatever a venue's policy allows.
-      createBypassStage({ rules: config.bypass, blockTtl: config.blockTtl, udpSize }),
+      createBypassStage({ rules: config.bypass, blockTtl: config.blockTtl }),
       // 6. Policy before the cache: decisions differ per venue while the cache is shared by all, so a
       //    blocked name never reaches the cache or the upstream, and cache hits pass back through here
       //    to have their CNAME chains inspected like fresh upstream answers.
@@ -124,14 +125,13 @@ export function buildChain(config: RojeConfig, previous: Chain | undefined, deps
       // 7. SafeSearch after the policy (a blocked engine stays blocked, and the CNAME chain answered
       //    here is inspected like any other) and before the cache, which then keys and stores the safe
       //    host's answer that the stage asks for like any other query.
-      createSafeSearchStage({ venues: config.venues, venueOf, policies: config.policies, udpSize }),
+      createSafeSearchStage({ venues: config.venues, policies: config.policies }),
       // 8. Cache before forwarding; serve-stale lives here because only the cache holds expired answers.
-      createCacheStage({ cache, udpSize, serveStale: config.cache.serveStale }),
+      createCacheStage({ cache, serveStale: config.cache.serveStale }),
     ],
     // 9. Forward: coalesced, failed over across upstreams, prepared once for the cache.
     createForwardHandler({
       pool,
-      udpSize,
       ttl: {
         minTtl: config.cache.minTtl,
         maxTtl: config.cache.maxTtl,

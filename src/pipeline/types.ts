@@ -10,13 +10,24 @@ export interface ClientInfo {
   transport: TransportName;
 }
 
-/** A parsed query travelling down the chain, with its client and limits. */
+/**
+ * A parsed query travelling down the chain, with its client and limits. The responder sets `client`,
+ * `maxSize` and `receivedAt`; the context stage, first in the chain, sets `venue` and `udpSize` so
+ * that no later stage works them out again.
+ */
 export interface Query extends ParsedQuery {
   client: ClientInfo;
   /** The largest response this client can take: negotiated EDNS size for UDP, 65535 for TCP. */
   maxSize: number;
   /** performance.now() when the message arrived, for durations. */
   receivedAt: number;
+  /**
+   * The client's venue: its index in config `venues` (the longest matching network), or -1 for a
+   * client of no venue, who gets the default policy. Read by the rate limit, policy and SafeSearch.
+   */
+  venue: number;
+  /** The UDP payload size roje advertises in the OPT record of its answers (config `edns.udpSize`). */
+  udpSize: number;
 }
 
 /** Where an answer came from, for metrics and logs. */

@@ -2,7 +2,7 @@
  * Answers for blocked names, built from templates prepared once per configuration: the answer and
  * authority records as finished bytes (owner = a pointer to the question, TTL = blockTtl), and one OPT
  * record per EDE text. Per query: one exact-size allocation, the header, the client's question copied
- * (its case kept), the template bytes, and the client's DO bit patched into the OPT.
+ * (its case kept), the template bytes, and roje's UDP size and the client's DO bit patched into the OPT.
  */
 
 import { isIP } from 'node:net';
@@ -20,6 +20,7 @@ import {
   RCODE,
 } from '../dns/constants.js';
 import { optLength, writeOpt } from '../dns/edns.js';
+import { encodeName } from '../dns/name.js';
 import type { ParsedQuery } from '../dns/types.js';
 import { RojeError } from '../errors.js';
 import { expandIPv6 } from '../net/address.js';
@@ -34,8 +35,6 @@ export interface BlockAnswerOptions {
   blockTtl: number;
   /** Block page server addresses for mode `blockpage`; a family left out answers NODATA. */
   blockPage: { ipv4?: string; ipv6?: string };
-  /** The UDP payload size roje advertises in its OPT record. */
-  udpSize: number;
 }
 
 /** One prepared answer shape: RCODE plus the records after the question. */
@@ -57,7 +56,7 @@ export interface ModeTemplates {
   readonly svcb: Template;
 }
 
-/** A prebuilt OPT record carrying one EDE; DO is patched per query. */
+/** A prebuilt OPT record carrying one EDE; the UDP size and DO are patched per query (renderBlock). */
 export interface EdeOpt {
   readonly code: number;
   readonly text: string;
@@ -67,18 +66,6 @@ export interface EdeOpt {
 const POINTER_TO_QNAME = 0xc00c;
 const SOA_MNAME = 'roje.invalid';
 const SOA_RNAME = 'hostmaster.roje.invalid';
-
-function nameWire(name: string): Buffer {
-  const parts = name === '' ? [] : name.split('.');
-  const out = Buffer.alloc(parts.reduce((n, l) => n + l.length + 1, 1));
-  let p = 0;
-  for (const label of parts) {
-    out[p++] = label.length;
-    p += out.write(label, p, 'ascii');
-  }
-  out[p] = 0;
-  return out;
-}
 
 /** One RR owned by the question name (a compression pointer to offset 12). */
 function rrAtQname(type: number, ttl: number, rdata: Buffer): Buffer {
@@ -98,8 +85,8 @@ function rrAtQname(type: number, ttl: number, rdata: Buffer): Buffer {
  * (RFC 2308 §5).
  */
 function soaRecord(ttl: number): Buffer {
-  const mname = nameWire(SOA_MNAME);
-  const rname = nameWire(SOA_RNAME);
+  const mname = encodeName(SOA_MNAME);
+  const rname = encodeName(SOA_RNAME);
   const rdata = Buffer.alloc(mname.length + rname.length + 20);
   mname.copy(rdata, 0);
   rname.copy(rdata, mname.length);
@@ -235,7 +222,7 @@ export function localTemplate(records: readonly LocalRecord[], qtype: number, bl
   }
   if (answers.length === 0) {
     const cname = records.find((r) => r.type === 'CNAME');
-    if (cname !== undefined) answers.push(rrAtQname(QTYPE.CNAME, blockTtl, nameWire(cname.data)));
+    if (cname !== undefined) answers.push(rrAtQname(QTYPE.CNAME, blockTtl, encodeName(cname.data)));
   }
   if (answers.length > 0) return template(RCODE.NOERROR, answers, []);
   return template(RCODE.NOERROR, [], [soaRecord(blockTtl)]);
@@ -257,32 +244,34 @@ export function edeText(category: string): string {
   return `blocked: ${category}`;
 }
 
-/** A prebuilt OPT carrying EDE `code` with `text`, for roje's advertised UDP size. */
-export function buildEdeOpt(code: number, text: string, udpSize: number): EdeOpt {
+/** A prebuilt OPT carrying EDE `code` with `text`; its UDP size is written per answer. */
+export function buildEdeOpt(code: number, text: string): EdeOpt {
   const ede = [{ code, text }];
   const bytes = Buffer.alloc(optLength(ede));
-  writeOpt(bytes, 0, udpSize, 0, false, ede);
+  writeOpt(bytes, 0, 0, 0, false, ede);
   return { code, text, bytes };
 }
 
 /** EDE 15 (Blocked) for a list category, 17 (Filtered) for a venue's own deny additions. */
-export function categoryOpt(category: string, udpSize: number): EdeOpt {
-  return buildEdeOpt(EDE.BLOCKED, edeText(category), udpSize);
+export function categoryOpt(category: string): EdeOpt {
+  return buildEdeOpt(EDE.BLOCKED, edeText(category));
 }
 
-export function venueDenyOpt(udpSize: number): EdeOpt {
-  return buildEdeOpt(EDE.FILTERED, edeText('venue-deny'), udpSize);
+export function venueDenyOpt(): EdeOpt {
+  return buildEdeOpt(EDE.FILTERED, edeText('venue-deny'));
 }
 
+/** Offset of the UDP payload size (the CLASS field) within an OPT record: owner (1) + TYPE (2). */
+const OPT_UDP_SIZE = 3;
 /** Offset of the DO byte within an OPT record: owner (1) + TYPE (2) + CLASS (2) + ext-RCODE, VERSION (2). */
 const OPT_DO_BYTE = 7;
 
 /**
  * The block answer for one query: header (ID, OPCODE, RD and CD from the query; QR and RA set; AA
- * clear), the client's question as sent, the template's records, and `opt` (with the client's DO)
- * only when the client sent EDNS.
+ * clear), the client's question as sent, the template's records, and `opt` (advertising `udpSize`,
+ * with the client's DO) only when the client sent EDNS.
  */
-export function renderBlock(q: ParsedQuery, t: Template, opt: EdeOpt): Buffer {
+export function renderBlock(q: ParsedQuery, t: Template, opt: EdeOpt, udpSize: number): Buffer {
   const msg = q.msg;
   const qEnd = q.questionEnd;
   const records = t.records;
@@ -302,6 +291,7 @@ export function renderBlock(q: ParsedQuery, t: Template, opt: EdeOpt): Buffer {
   if (edns !== null) {
     const o = qEnd + records.length;
     out.set(optBytes, o);
+    setU16(out, o + OPT_UDP_SIZE, udpSize);
     if (edns.do) out[o + OPT_DO_BYTE] |= 0x80;
   }
   return out;

@@ -18,6 +18,8 @@
  * a DNS-level mode; engines without one are blocked as the category `nosafesearch` (README).
  */
 
+import { encodeName } from '../dns/name.js';
+
 export const SAFE_SEARCH_ENGINES = ['google', 'youtube', 'bing', 'duckduckgo'] as const;
 export type SafeSearchEngine = (typeof SAFE_SEARCH_ENGINES)[number];
 export const ENGINE_GOOGLE = 0;
@@ -134,18 +136,6 @@ function hashWire(buf: Uint8Array, start: number, end: number): number {
   return h >>> 0;
 }
 
-/** "www.example.com" -> wire labels with the root octet. */
-function wireOf(name: string): Buffer {
-  const labels = name.split('.');
-  const out = Buffer.alloc(labels.reduce((n, l) => n + l.length + 1, 1));
-  let p = 0;
-  for (const label of labels) {
-    out[p++] = label.length;
-    p += out.write(label, p, 'latin1');
-  }
-  return out;
-}
-
 export function createEngineTable(
   names: Readonly<Record<SafeSearchEngine, readonly string[]>> = ENGINE_NAMES,
 ): EngineTable {
@@ -153,7 +143,7 @@ export function createEngineTable(
   const engines: number[] = [];
   SAFE_SEARCH_ENGINES.forEach((engine, index) => {
     for (const name of names[engine]) {
-      wires.push(wireOf(name.toLowerCase()));
+      wires.push(encodeName(name.toLowerCase()));
       engines.push(index);
     }
   });

@@ -4,6 +4,7 @@
  * name is answered. Everything here runs at startup, on reload and once per list swap; the per-query
  * parts (venue of an address, the additions' match) allocate nothing on their common path.
  */
+import { encodeName } from '../dns/name.js';
 import { RojeError } from '../errors.js';
 import { createCidrMatcher, parseCidr } from '../net/cidr.js';
 import type { BlockMode } from './block-answer.js';
@@ -120,7 +121,7 @@ export function createAdditions(allow: readonly string[], deny: readonly string[
         `${what} ${kind}: ${JSON.stringify(raw)} is not a domain name (${n.reason}): give a name such as example.com`,
       );
     }
-    const wire = toWire(n.name);
+    const wire = encodeName(n.name);
     const list = byLength.get(wire.length) ?? [];
     const same = list.find((e) => e.wire.equals(wire));
     if (same !== undefined) {
@@ -173,18 +174,6 @@ function sameName(entry: Buffer, buf: Buffer, start: number): boolean {
     if (c !== entry[i]) return false;
   }
   return true;
-}
-
-/** "www.example.com" -> wire labels with the root octet. */
-export function toWire(name: string): Buffer {
-  const labels = name === '' ? [] : name.split('.');
-  const out = Buffer.alloc(labels.reduce((n, l) => n + l.length + 1, 1));
-  let p = 0;
-  for (const label of labels) {
-    out[p++] = label.length;
-    p += out.write(label, p, 'latin1');
-  }
-  return out;
 }
 
 /** A policy made ready for one CompiledLists: its categories as a bit mask, its additions as name sets. */

@@ -2,12 +2,12 @@ import dnsPacket from 'dns-packet';
 import t from 'tap';
 import { spliceCname } from '../../src/dns/cname-splice.js';
 import { EDE } from '../../src/dns/constants.js';
+import { encodeName } from '../../src/dns/name.js';
 import { prepareResponse } from '../../src/dns/prepare.js';
 import { isRejection, readQuery } from '../../src/dns/query.js';
 import { renderResponse } from '../../src/dns/render.js';
 import type { ParsedQuery } from '../../src/dns/types.js';
 import { isRojeError } from '../../src/errors.js';
-import { toWire } from '../../src/policy/venues.js';
 
 const BOUNDS = { minTtl: 0, maxTtl: 86400, negativeMaxTtl: 3600 };
 const OPTS = { udpSize: 1232, ede: [{ code: EDE.FORGED_ANSWER, text: 'safesearch' }], emptyTtl: 300 };
@@ -90,7 +90,7 @@ t.test('CNAME to the safe host, then its records; the client keeps its ID, case 
   const inner = innerAnswer('forcesafesearch.google.com', 'A', {
     answers: [{ type: 'A', name: 'forcesafesearch.google.com', ttl: 120, data: '216.239.38.120' }],
   });
-  const out = spliceCname(q, toWire('forcesafesearch.google.com'), inner, OPTS);
+  const out = spliceCname(q, encodeName('forcesafesearch.google.com'), inner, OPTS);
   const p = decode(out);
   t.equal(p.id, 0xbeef);
   t.equal(p.rcode, 'NOERROR');
@@ -135,7 +135,7 @@ t.test('EDNS: OPT with the client DO, EDE 4 and the inner EDEs', async (t) => {
     }),
   );
   const inner = renderResponse(prepareResponse(upstream, BOUNDS), innerQ, { age: 0, udpSize: 1232 });
-  const out = spliceCname(q, toWire('strict.bing.com'), inner, OPTS);
+  const out = spliceCname(q, encodeName('strict.bing.com'), inner, OPTS);
   const p = decode(out);
   t.equal(p.answers?.length, 2);
   t.equal(p.answers?.[0].type, 'CNAME');
@@ -163,7 +163,7 @@ t.test('EDNS: OPT with the client DO, EDE 4 and the inner EDEs', async (t) => {
  */
 function compressedInner(withOpt: boolean): Buffer {
   const header = Buffer.from([0, 0, 0x81, 0x80, 0, 1, 0, 2, 0, 1, 0, withOpt ? 1 : 0]);
-  const qname = toWire('strict.bing.com'); // at 12; "bing.com" at 12 + 7 = 19
+  const qname = encodeName('strict.bing.com'); // at 12; "bing.com" at 12 + 7 = 19
   const question = Buffer.concat([qname, Buffer.from([0, 1, 0, 1])]);
   const recStart = 12 + question.length;
   const cname = Buffer.concat([
@@ -188,7 +188,7 @@ t.test('compression pointers of the inner answer are moved with its records', as
     const q = clientQuery('www.BING.com', 'A', withOpt ? [opt()] : []);
     const inner = compressedInner(withOpt);
     t.equal(dnsPacket.decode(inner).answers?.[1].name, 'x.bing.com', 'the fixture decodes');
-    const p = decode(spliceCname(q, toWire('strict.bing.com'), inner, OPTS));
+    const p = decode(spliceCname(q, encodeName('strict.bing.com'), inner, OPTS));
     t.same(
       p.answers?.map((r) => [r.name, r.type, r.ttl, r.data]),
       [
@@ -227,7 +227,7 @@ t.test('NODATA and NXDOMAIN: the CNAME lasts as long as the negative answer, at 
     [3600, 300],
   ]) {
     const inner = innerAnswer('forcesafesearch.google.com', 'MX', { authorities: [soa(ttl)] });
-    const p = decode(spliceCname(q, toWire('forcesafesearch.google.com'), inner, OPTS));
+    const p = decode(spliceCname(q, encodeName('forcesafesearch.google.com'), inner, OPTS));
     t.equal(p.rcode, 'NOERROR');
     t.same(
       p.answers?.map((a) => [a.type, a.ttl]),
@@ -237,14 +237,15 @@ t.test('NODATA and NXDOMAIN: the CNAME lasts as long as the negative answer, at 
   }
   const nx = innerAnswer('forcesafesearch.google.com', 'A', { flags: 3, authorities: [soa(30)] });
   const p = decode(
-    spliceCname(clientQuery('google.com', 'A'), toWire('forcesafesearch.google.com'), nx, OPTS),
+    spliceCname(clientQuery('google.com', 'A'), encodeName('forcesafesearch.google.com'), nx, OPTS),
   );
   t.equal(p.rcode, 'NXDOMAIN');
   t.equal(p.answers?.[0]?.ttl, 30);
   const bare = innerAnswer('forcesafesearch.google.com', 'TXT', {});
   t.equal(
-    decode(spliceCname(clientQuery('google.com', 'TXT'), toWire('forcesafesearch.google.com'), bare, OPTS))
-      .answers?.[0]?.ttl,
+    decode(
+      spliceCname(clientQuery('google.com', 'TXT'), encodeName('forcesafesearch.google.com'), bare, OPTS),
+    ).answers?.[0]?.ttl,
     300,
     'no SOA: emptyTtl',
   );
@@ -277,7 +278,7 @@ t.test('a failed inner answer is passed on: its RCODE and EDEs, no records', asy
     }),
   );
   const inner = renderResponse(prepareResponse(upstream, BOUNDS), innerQ, { age: 0, udpSize: 1232 });
-  const p = decode(spliceCname(q, toWire('safe.duckduckgo.com'), inner, OPTS));
+  const p = decode(spliceCname(q, encodeName('safe.duckduckgo.com'), inner, OPTS));
   t.equal(p.rcode, 'SERVFAIL');
   t.equal(p.answers?.length, 0);
   t.equal(p.questions?.[0].name, 'duckduckgo.com');
@@ -291,7 +292,7 @@ t.test('a failed inner answer is passed on: its RCODE and EDEs, no records', asy
 
 t.test('null inner: the CNAME alone (a query of type CNAME)', async (t) => {
   const q = clientQuery('m.youtube.com', 'CNAME', [opt()]);
-  const p = decode(spliceCname(q, toWire('restrict.youtube.com'), null, OPTS));
+  const p = decode(spliceCname(q, encodeName('restrict.youtube.com'), null, OPTS));
   t.equal(p.rcode, 'NOERROR');
   t.same(
     p.answers?.map((a) => [a.name, a.type, a.ttl, a.data]),
@@ -302,7 +303,7 @@ t.test('null inner: the CNAME alone (a query of type CNAME)', async (t) => {
 
 t.test('inner answers that cannot be spliced throw ROJE_ERR_DNS_MALFORMED', async (t) => {
   const q = clientQuery('google.com', 'A');
-  const target = toWire('forcesafesearch.google.com');
+  const target = encodeName('forcesafesearch.google.com');
   const good = innerAnswer('forcesafesearch.google.com', 'A', {
     answers: [{ type: 'A', name: 'forcesafesearch.google.com', ttl: 120, data: '216.239.38.120' }],
   });
@@ -315,8 +316,8 @@ t.test('inner answers that cannot be spliced throw ROJE_ERR_DNS_MALFORMED', asyn
     ['another question', other, target],
     ['short', good.subarray(0, 20), target],
     ['a record cut short', good.subarray(0, good.length - 2), target],
-    ['a pointer past the records', pointsAhead, toWire('strict.bing.com')],
-    ['a pointer into the header', pointsIntoHeader, toWire('strict.bing.com')],
+    ['a pointer past the records', pointsAhead, encodeName('strict.bing.com')],
+    ['a pointer into the header', pointsIntoHeader, encodeName('strict.bing.com')],
   ];
   for (const [what, inner, tgt] of cases) {
     let caught: unknown = null;

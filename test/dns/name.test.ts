@@ -2,6 +2,7 @@ import dnsPacket from 'dns-packet';
 import t from 'tap';
 import {
   ASCII_LOWER,
+  encodeName,
   equalIgnoreCase,
   MAX_NAME_WIRE,
   type NameEnd,
@@ -161,4 +162,45 @@ t.test('never throws on random or mutated input', async (t) => {
     if (e !== out.end) t.fail(`skipName ${e} != readName end ${out.end} for ${buf.toString('hex')}@${off}`);
   }
   t.ok(nulls > 0, 'the loop did reach malformed names');
+});
+
+t.test('encodeName: length-prefixed labels and the root octet, case kept', async (t) => {
+  t.same(encodeName('www.Example.COM'), wire('www', 'Example', 'COM'), 'case as given');
+  t.same(encodeName('a-b_c.0123456789'), packetName.encode('a-b_c.0123456789'), 'agrees with dns-packet');
+  t.same(encodeName('xxx'), wire('xxx'), 'a bare top-level label');
+  t.same(encodeName('*.example'), wire('*', 'example'), 'a wildcard label is a byte like any other');
+  t.equal(readName(encodeName('Mixed.Case.test'), 0), 'mixed.case.test', 'readName reads it back');
+  const a = encodeName('example.com');
+  t.not(a, encodeName('example.com'), 'a Buffer of its own per call: callers may keep or patch it');
+});
+
+t.test('encodeName: one trailing dot is optional; empty and "." are the root', async (t) => {
+  t.same(encodeName('example.com.'), encodeName('example.com'));
+  t.same(encodeName(''), Buffer.from([0]));
+  t.same(encodeName('.'), Buffer.from([0]));
+});
+
+t.test('encodeName: the longest name and label encode; one octet more throws', async (t) => {
+  const l63 = 'a'.repeat(63);
+  const longest = `${l63}.${l63}.${l63}.${'b'.repeat(61)}`;
+  t.equal(encodeName(longest).length, MAX_NAME_WIRE);
+  t.same(encodeName(`${longest}.`), encodeName(longest), 'a trailing dot does not count');
+  t.throws(() => encodeName(`${longest}b`), {
+    name: 'RangeError',
+    message: /256 octets on the wire, over 255/,
+  });
+  t.equal(encodeName(l63)[0], 63);
+  t.throws(() => encodeName(`${l63}a.example`), { name: 'RangeError', message: /a label is 64 octets/ });
+});
+
+t.test('encodeName throws on what is not a name', async (t) => {
+  for (const bad of ['a..b', '.a', '..', 'a.b..']) {
+    t.throws(() => encodeName(bad), { name: 'RangeError', message: /empty label/ }, JSON.stringify(bad));
+  }
+  t.throws(
+    () => encodeName('bücher.example'),
+    { name: 'RangeError', message: /A-label/ },
+    'an IDN as U-label',
+  );
+  t.throws(() => encodeName('a\\.b.example'), { name: 'RangeError', message: /escapes/ }, 'readName escapes');
 });

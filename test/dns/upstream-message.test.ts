@@ -1,5 +1,6 @@
 import * as dnsPacket from 'dns-packet';
 import t from 'tap';
+import { encodeName } from '../../src/dns/name.js';
 import {
   buildUpstreamQuery,
   checkUpstreamResponse,
@@ -7,11 +8,6 @@ import {
   responseRcode,
   setId,
 } from '../../src/dns/upstream-message.js';
-
-function nameWire(name: string): Buffer {
-  const parts = name.split('.').map((l) => Buffer.concat([Buffer.from([l.length]), Buffer.from(l, 'ascii')]));
-  return Buffer.concat([...parts, Buffer.from([0])]);
-}
 
 function respond(query: Buffer, patch: Partial<dnsPacket.Packet> = {}, flags = 0): Buffer {
   const q = dnsPacket.decode(query);
@@ -25,7 +21,7 @@ function respond(query: Buffer, patch: Partial<dnsPacket.Packet> = {}, flags = 0
   });
 }
 
-const question = { nameWire: nameWire('www.example.test'), qtype: 1, qclass: 1, do: true, cd: false };
+const question = { nameWire: encodeName('www.example.test'), qtype: 1, qclass: 1, do: true, cd: false };
 
 t.test('buildUpstreamQuery: RD, CD as given, one question, OPT with size and DO', async (t) => {
   const q = buildUpstreamQuery(question, 0x1234, 1232);

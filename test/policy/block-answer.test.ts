@@ -28,8 +28,9 @@ const rrs = (list?: dnsPacket.Answer[]): RR[] => (list ?? []) as unknown as RR[]
 const OPTIONS: BlockAnswerOptions = {
   blockTtl: 60,
   blockPage: { ipv4: '192.0.2.80', ipv6: '2001:db8::80' },
-  udpSize: 1232,
 };
+/** roje's advertised UDP size, written into each answer's OPT. */
+const UDP_SIZE = 1232;
 
 function opt(flags = 0): dnsPacket.Answer {
   return { type: 'OPT', name: '.', udpPayloadSize: 4096, flags } as unknown as dnsPacket.Answer;
@@ -79,7 +80,7 @@ function render(
   options: BlockAnswerOptions = OPTIONS,
 ): Decoded {
   const tpl = pickTemplate(buildModeTemplates(mode, options), q.qtype);
-  return decode(renderBlock(q, tpl, categoryOpt(category, options.udpSize)));
+  return decode(renderBlock(q, tpl, categoryOpt(category), UDP_SIZE));
 }
 
 t.test('blockpage: A and AAAA point at the block page, other types NODATA with the SOA', async (t) => {
@@ -122,7 +123,8 @@ t.test('blockpage without an IPv6 address: AAAA is NODATA', async (t) => {
 });
 
 t.test('nxdomain, null and refused modes', async (t) => {
-  for (const type of ['A', 'AAAA', 'MX', 'HTTPS', 'TXT']) {
+  // dns-packet knows no HTTPS type (it would send type 0): UNKNOWN_65 is HTTPS.
+  for (const type of ['A', 'AAAA', 'MX', 'UNKNOWN_65', 'TXT']) {
     const nx = render('nxdomain', query('x.example', type));
     t.equal(nx.rcode, RCODE.NXDOMAIN, `nxdomain ${type}`);
     t.same(nx.packet.answers, []);
@@ -156,7 +158,8 @@ t.test('HTTPS and SVCB are NODATA in blockpage and null modes', async (t) => {
       t.equal(tpl.nscount, 1);
     }
   }
-  const https = render('blockpage', query('x.example', 'HTTPS'));
+  const https = render('blockpage', query('x.example', 'UNKNOWN_65'));
+  t.equal(query('x.example', 'UNKNOWN_65').qtype, 65);
   t.same(https.packet.answers, []);
   t.equal(https.rcode, RCODE.NOERROR);
 });
@@ -179,8 +182,18 @@ t.test('EDE 15 names the category and nothing more; OPT echoed only when the cli
 t.test('venue deny: EDE 17 Filtered', async (t) => {
   const q = query('x.example', 'A');
   const tpl = pickTemplate(buildModeTemplates('nxdomain', OPTIONS), q.qtype);
-  const r = decode(renderBlock(q, tpl, venueDenyOpt(1232)));
+  const r = decode(renderBlock(q, tpl, venueDenyOpt(), UDP_SIZE));
   t.same(r.ede, [{ code: EDE.FILTERED, text: 'blocked: venue-deny' }]);
+});
+
+t.test('one prebuilt OPT serves any UDP size: written into each answer, the OPT left as it is', async (t) => {
+  const q = query('x.example', 'A', 'do');
+  const tpl = pickTemplate(buildModeTemplates('nxdomain', OPTIONS), q.qtype);
+  const shared = categoryOpt('adult');
+  const before = Buffer.from(shared.bytes);
+  t.equal(decode(renderBlock(q, tpl, shared, 4000)).opt?.udpPayloadSize, 4000);
+  t.equal(decode(renderBlock(q, tpl, shared, 512)).opt?.udpPayloadSize, 512);
+  t.same(shared.bytes, before, 'neither the size nor DO is written into the shared OPT');
 });
 
 t.test('header: ID, RD and CD kept, QR and RA set, AA clear', async (t) => {
@@ -220,7 +233,7 @@ t.test('RPZ actions: NXDOMAIN and NODATA templates; local data per type', async 
     { type: 'TXT' as const, data: 'local policy' },
   ];
   const q = query('Loc.Example', 'A');
-  const a = decode(renderBlock(q, localTemplate(records, 1, 60), categoryOpt('rpz', 1232)));
+  const a = decode(renderBlock(q, localTemplate(records, 1, 60), categoryOpt('rpz'), UDP_SIZE));
   t.same(
     (a.packet.answers ?? []).map((r) => [r.name, (r as { data: unknown }).data]),
     [
@@ -229,20 +242,20 @@ t.test('RPZ actions: NXDOMAIN and NODATA templates; local data per type', async 
     ],
   );
   const txt = decode(
-    renderBlock(query('loc.example', 'TXT'), localTemplate(records, 16, 60), categoryOpt('rpz', 1232)),
+    renderBlock(query('loc.example', 'TXT'), localTemplate(records, 16, 60), categoryOpt('rpz'), UDP_SIZE),
   );
   t.same(
     (txt.packet.answers ?? []).map((r) => String((r as { data: Buffer[] }).data[0])),
     ['local policy'],
   );
   const aaaa = decode(
-    renderBlock(query('loc.example', 'AAAA'), localTemplate(records, 28, 60), categoryOpt('rpz', 1232)),
+    renderBlock(query('loc.example', 'AAAA'), localTemplate(records, 28, 60), categoryOpt('rpz'), UDP_SIZE),
   );
   t.same(aaaa.packet.answers, [], 'no AAAA local data: NODATA');
   t.equal(aaaa.packet.authorities?.[0]?.type, 'SOA');
   const cname = [{ type: 'CNAME' as const, data: 'safe.example' }];
   const c = decode(
-    renderBlock(query('loc.example', 'A'), localTemplate(cname, 1, 60), categoryOpt('rpz', 1232)),
+    renderBlock(query('loc.example', 'A'), localTemplate(cname, 1, 60), categoryOpt('rpz'), UDP_SIZE),
   );
   t.same(
     (c.packet.answers ?? []).map((r) => [r.type, (r as { data: unknown }).data]),

@@ -1,5 +1,6 @@
 import t from 'tap';
 import { YOUTUBE_MODES as CONFIG_YOUTUBE_MODES } from '../../src/config/schema.js';
+import { encodeName } from '../../src/dns/name.js';
 import {
   createEngineTable,
   ENGINE_BING,
@@ -15,11 +16,10 @@ import {
   safeHosts,
   YOUTUBE_MODES,
 } from '../../src/policy/safesearch.js';
-import { toWire } from '../../src/policy/venues.js';
 
 /** The name as it sits in a query: after 12 header bytes, with 4 question bytes behind it. */
 function inMessage(name: string): { buf: Buffer; end: number } {
-  const wire = toWire(name);
+  const wire = encodeName(name);
   const buf = Buffer.concat([Buffer.alloc(12), wire, Buffer.from([0, 1, 0, 1])]);
   return { buf, end: 12 + wire.length };
 }

@@ -1,4 +1,5 @@
 import t from 'tap';
+import { encodeName } from '../../src/dns/name.js';
 import {
   ADD_ALLOW,
   ADD_DENY,
@@ -6,7 +7,6 @@ import {
   createAdditions,
   createVenueResolver,
   effectivePolicies,
-  toWire,
   type VenueSettings,
 } from '../../src/policy/venues.js';
 
@@ -62,7 +62,7 @@ t.test('additions match names and their subtrees; the deepest entry decides, all
     'policy x',
   );
   t.equal(add.size, 9, 'a name in both lists is one entry');
-  const verdict = (name: string) => add.matchWire(toWire(name), 0);
+  const verdict = (name: string) => add.matchWire(encodeName(name), 0);
   t.equal(verdict('example.com'), ADD_ALLOW);
   t.equal(verdict('www.EXAMPLE.com'), ADD_ALLOW, 'case-insensitive');
   t.equal(verdict('a.example.com'), ADD_DENY, 'a deeper deny beats an allow above it');
@@ -76,14 +76,14 @@ t.test('additions match names and their subtrees; the deepest entry decides, all
   t.equal(verdict('wild.test'), ADD_ALLOW, '"*." entries cover their subtree');
   t.equal(verdict('site.xxx'), ADD_ALLOW, 'a bare TLD covers the TLD');
   t.equal(verdict('www.xn--bcher-kva.example'), ADD_ALLOW, 'IDN entries as A-labels');
-  const withOffset = Buffer.concat([Buffer.from([1, 2, 3]), toWire('www.deny.test')]);
+  const withOffset = Buffer.concat([Buffer.from([1, 2, 3]), encodeName('www.deny.test')]);
   t.equal(add.matchWire(withOffset, 3), ADD_DENY, 'reads from an offset');
   t.equal(add.matchWire(Buffer.from([3, 0x77, 0x77]), 0), ADD_NONE, 'a truncated name matches nothing');
   t.throws(
     () => createAdditions(['bad name'], [], 'policy x'),
     /policy x allow: "bad name" is not a domain name/,
   );
-  t.equal(createAdditions([], [], 'empty').matchWire(toWire('example.com'), 0), ADD_NONE);
+  t.equal(createAdditions([], [], 'empty').matchWire(encodeName('example.com'), 0), ADD_NONE);
 });
 
 t.test(

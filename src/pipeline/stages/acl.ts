@@ -5,7 +5,6 @@ import type { Stage } from '../types.js';
 export interface AclStageOptions {
   /** True when the client address belongs to a network roje serves. */
   isAllowed: (address: string) => boolean;
-  udpSize: number;
 }
 
 /**
@@ -13,9 +12,13 @@ export interface AclStageOptions {
  * roje must never be an open resolver.
  */
 export function createAclStage(options: AclStageOptions): Stage {
-  const { isAllowed, udpSize } = options;
+  const { isAllowed } = options;
   return (next) => (query) => {
     if (isAllowed(query.client.address)) return next(query);
-    return { wire: answerError(query, RCODE.REFUSED, { udpSize }), source: 'refused', rcode: RCODE.REFUSED };
+    return {
+      wire: answerError(query, RCODE.REFUSED, { udpSize: query.udpSize }),
+      source: 'refused',
+      rcode: RCODE.REFUSED,
+    };
   };
 }

@@ -22,7 +22,6 @@ export interface BypassRules {
 export interface BypassStageOptions {
   rules: BypassRules;
   blockTtl: number;
-  udpSize: number;
 }
 
 export const FIREFOX_CANARY = ['use-application-dns.net'];
@@ -35,7 +34,7 @@ export const DDR = ['resolver.arpa'];
  * from prebuilt templates with EDE 17 (Filtered). Each name covers its subdomains.
  */
 export function createBypassStage(options: BypassStageOptions): Stage {
-  const { rules, blockTtl, udpSize } = options;
+  const { rules, blockTtl } = options;
   const nxdomainNames = [
     ...(rules.firefoxCanary ? FIREFOX_CANARY : []),
     ...(rules.privateRelay ? PRIVATE_RELAY : []),
@@ -44,9 +43,9 @@ export function createBypassStage(options: BypassStageOptions): Stage {
   const nxdomain = createAdditions([], nxdomainNames, 'bypass prevention');
   const nodata = createAdditions([], nodataNames, 'bypass prevention');
   const templates = buildActionTemplates(blockTtl);
-  const opt: EdeOpt = buildEdeOpt(EDE.FILTERED, 'bypass prevention', udpSize);
+  const opt: EdeOpt = buildEdeOpt(EDE.FILTERED, 'bypass prevention');
   const answer = (t: Template, query: Query): Answer => ({
-    wire: renderBlock(query, t, opt),
+    wire: renderBlock(query, t, opt, query.udpSize),
     source: 'policy',
     rcode: t.rcode,
   });

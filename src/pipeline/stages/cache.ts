@@ -6,7 +6,6 @@ import type { Answer, Query, Stage } from '../types.js';
 
 export interface CacheStageOptions {
   cache: DnsCache;
-  udpSize: number;
   serveStale: {
     enabled: boolean;
     /** TTL given to stale records (RFC 8767 recommends 30 s). */
@@ -22,7 +21,7 @@ const STALE_EDE = [{ code: EDE.STALE_ANSWER }] as const;
  * when every upstream fails or answers SERVFAIL, an expired answer beats a SERVFAIL (RFC 8767).
  */
 export function createCacheStage(options: CacheStageOptions): Stage {
-  const { cache, udpSize } = options;
+  const { cache } = options;
   const { enabled: serveStale, answerTtl } = options.serveStale;
 
   return (next) => (query) => {
@@ -36,7 +35,7 @@ export function createCacheStage(options: CacheStageOptions): Stage {
     const hit = cache.get(key);
     if (hit !== undefined) {
       return {
-        wire: renderResponse(hit.response, query, { age: hit.age, udpSize }),
+        wire: renderResponse(hit.response, query, { age: hit.age, udpSize: query.udpSize }),
         source: 'cache',
         rcode: hit.response.rcode,
       };
@@ -69,7 +68,7 @@ export function createCacheStage(options: CacheStageOptions): Stage {
         age: stale.age,
         ttlOverride: answerTtl,
         ede: STALE_EDE,
-        udpSize,
+        udpSize: query.udpSize,
       }),
       source: 'stale',
       rcode: stale.response.rcode,

@@ -12,7 +12,6 @@ export interface ChaosStageOptions {
   enabled: boolean;
   /** The TXT strings for a name (read when asked, so they follow list swaps). Never an entry. */
   strings: (name: ChaosName) => readonly string[];
-  udpSize: number;
 }
 
 /**
@@ -23,7 +22,7 @@ export interface ChaosStageOptions {
  * serves are answered. `chaos.enabled: false` leaves the stage out, and CHAOS queries are then REFUSED too.
  */
 export function createChaosStage(options: ChaosStageOptions): Stage {
-  const { enabled, strings, udpSize } = options;
+  const { enabled, strings } = options;
   return (next) => (query) => {
     if (query.qclass !== QCLASS.CH) return next(query);
     const name = query.name.toLowerCase().replace(/\.$/, '');
@@ -31,10 +30,10 @@ export function createChaosStage(options: ChaosStageOptions): Stage {
     if (!known || (query.qtype !== QTYPE.TXT && query.qtype !== QTYPE.ANY)) {
       // A known name asked for another type: NODATA; anything else: REFUSED.
       const rcode = known ? RCODE.NOERROR : RCODE.REFUSED;
-      return { wire: answerError(query, rcode, { udpSize }), source: 'local', rcode };
+      return { wire: answerError(query, rcode, { udpSize: query.udpSize }), source: 'local', rcode };
     }
     return {
-      wire: txtAnswer(query, strings(name as ChaosName), udpSize),
+      wire: txtAnswer(query, strings(name as ChaosName), query.udpSize),
       source: 'local',
       rcode: RCODE.NOERROR,
     };

@@ -8,7 +8,6 @@ import type { Answer, Handler, Query } from '../types.js';
 export interface ForwardOptions {
   pool: UpstreamPool;
   ttl: TtlBounds;
-  udpSize: number;
 }
 
 /**
@@ -16,7 +15,7 @@ export interface ForwardOptions {
  * over between upstreams) and prepares the answer once, so the cache stage can store it as it is.
  */
 export function createForwardHandler(options: ForwardOptions): Handler {
-  const { pool, ttl, udpSize } = options;
+  const { pool, ttl } = options;
   // Queries coalesced by the pool share one result `wire`: the first to get it prepares it and hands
   // it to the cache stage, the others reuse that preparation and store nothing, so one upstream
   // exchange is one walk and one cache insert however many clients waited for it.
@@ -33,7 +32,7 @@ export function createForwardHandler(options: ForwardOptions): Handler {
     const shared = prepared.get(result.wire);
     if (shared !== undefined) {
       return {
-        wire: renderResponse(shared, query, { age: 0, udpSize }),
+        wire: renderResponse(shared, query, { age: 0, udpSize: query.udpSize }),
         source: 'upstream',
         rcode: shared.rcode,
       };
@@ -41,7 +40,7 @@ export function createForwardHandler(options: ForwardOptions): Handler {
     const fresh = prepareResponse(result.wire, ttl);
     prepared.set(result.wire, fresh);
     return {
-      wire: renderResponse(fresh, query, { age: 0, udpSize }),
+      wire: renderResponse(fresh, query, { age: 0, udpSize: query.udpSize }),
       source: 'upstream',
       rcode: fresh.rcode,
       upstream: fresh,

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { HEADER_SIZE, QTYPE, RCODE } from '../../dns/constants.js';
-import { skipName } from '../../dns/name.js';
+import { encodeName, skipName } from '../../dns/name.js';
 import {
   type ActionTemplates,
   actionTemplate,
@@ -33,7 +33,6 @@ import {
   type EffectivePolicy,
   effectivePolicies,
   type PolicySettings,
-  toWire,
   type VenueSettings,
 } from '../../policy/venues.js';
 import type { Answer, Query, Stage } from '../types.js';
@@ -42,14 +41,16 @@ export interface PolicyStageOptions {
   /** The lists in force, read per query so that a list swap needs no new chain; null: none loaded. */
   lists: () => CompiledLists | null;
   venues: readonly VenueSettings[];
-  /** The venue of a client address (one resolver shared by the chain's stages); built from `venues` if absent. */
+  /**
+   * The venue of a client address, for explain() (queries carry theirs); the chain's shared resolver,
+   * built from `venues` if absent.
+   */
   venueOf?: (address: string) => number;
   /** Policy name -> settings; "default" is what clients of no venue get (block all, NXDOMAIN if absent). */
   policies: Readonly<Record<string, PolicySettings>>;
   /** Seconds. */
   blockTtl: number;
   blockPage: { ipv4?: string | null; ipv6?: string | null };
-  udpSize: number;
   logger: Pick<Logger, 'warn'>;
 }
 
@@ -95,54 +96,15 @@ export interface BlockExplanation {
 }
 
 export function createPolicyStage(options: PolicyStageOptions): PolicyStage {
-  const { blockTtl, udpSize, logger } = options;
+  const { blockTtl } = options;
   const venueOf = options.venueOf ?? createVenueResolver(options.venues);
-  const blockPage = {
-    ...(options.blockPage.ipv4 != null ? { ipv4: options.blockPage.ipv4 } : {}),
-    ...(options.blockPage.ipv6 != null ? { ipv6: options.blockPage.ipv6 } : {}),
-  };
-  const modes = new Map<BlockMode, ModeTemplates>();
-  const templatesFor = (mode: BlockMode): ModeTemplates => {
-    let t = modes.get(mode);
-    if (t === undefined) {
-      t = buildModeTemplates(mode, { blockTtl, blockPage, udpSize });
-      modes.set(mode, t);
-    }
-    return t;
-  };
+  const current = createListStates(options);
   const actions: ActionTemplates = buildActionTemplates(blockTtl);
-  const denyOpt = venueDenyOpt(udpSize);
+  const denyOpt = venueDenyOpt();
   const lookup = emptyResult();
   const decision = emptyDecision();
   // CNAME targets decompressed here: lookupWire reads uncompressed names only.
   const target = Buffer.alloc(256);
-
-  // Each (policy, category) the lists lack is warned about once per chain, not on every list swap.
-  const warned = new Set<string>();
-  const build = (lists: CompiledLists): ListState => {
-    const policies = effectivePolicies(options.venues, options.policies, lists, (msg, fields) => {
-      const key = JSON.stringify(fields);
-      if (lists === EMPTY_LISTS || warned.has(key)) return;
-      warned.add(key);
-      logger.warn(fields, msg);
-    });
-    return {
-      lists,
-      policies,
-      templates: policies.map((p) => templatesFor(p.blockMode)),
-      categoryOpts: lists.categories.map((c) => categoryOpt(c, udpSize)),
-      local: new Map(),
-    };
-  };
-  // Built now, so that a policy naming an unknown policy or a bad addition fails at startup; the lists
-  // are not read yet (the app may build its chain before it loads them), the first query does that.
-  let state = build(EMPTY_LISTS);
-
-  const current = (): ListState => {
-    const lists = options.lists() ?? EMPTY_LISTS;
-    if (lists !== state.lists) state = build(lists);
-    return state;
-  };
 
   function blockAnswer(query: Query, pi: number, s: ListState, d: Decision): Answer {
     const policy = s.policies[pi];
@@ -162,7 +124,7 @@ export function createPolicyStage(options: PolicyStageOptions): PolicyStage {
       }
     }
     return {
-      wire: renderBlock(query, t, opt),
+      wire: renderBlock(query, t, opt, query.udpSize),
       source: 'policy',
       rcode: t.rcode,
       block: { categories: d.categories, venue: policy.venueIndex },
@@ -215,7 +177,7 @@ export function createPolicyStage(options: PolicyStageOptions): PolicyStage {
 
   const stage: Stage = (next) => (query) => {
     const s = current();
-    const v = venueOf(query.client.address);
+    const v = query.venue;
     const pi = v < 0 ? s.policies.length - 1 : v;
     if (decide(s.lists, s.policies[pi], query.msg, HEADER_SIZE, lookup, decision) !== PASS) {
       return blockAnswer(query, pi, s, decision);
@@ -227,20 +189,19 @@ export function createPolicyStage(options: PolicyStageOptions): PolicyStage {
     return inspect(query, pending, pi, s);
   };
   function explain(host: string, clientAddress: string): BlockExplanation | null {
-    const name = host.toLowerCase().replace(/\.$/, '');
-    if (
-      name.length === 0 ||
-      name.length > 253 ||
-      name.split('.').some((l) => l.length === 0 || l.length > 63)
-    ) {
-      return null;
+    let wire: Buffer;
+    try {
+      wire = encodeName(host.toLowerCase());
+    } catch {
+      return null; // not a name: nothing is blocked there
     }
+    if (wire.length === 1) return null; // the root
     const s = current();
     const v = venueOf(clientAddress);
     const pi = v < 0 ? s.policies.length - 1 : v;
     const policy = s.policies[pi];
     const d = emptyDecision();
-    const kind = decide(s.lists, policy, toWire(name), 0, emptyResult(), d);
+    const kind = decide(s.lists, policy, wire, 0, emptyResult(), d);
     if (kind === PASS) return null;
     const venue = v < 0 ? null : policy.venue;
     if (kind !== LIST_BLOCK) return { categories: ['venue-deny'], venue, confidential: false };
@@ -249,4 +210,50 @@ export function createPolicyStage(options: PolicyStageOptions): PolicyStage {
   }
 
   return Object.assign(stage, { prepare: () => void current(), explain });
+}
+
+/**
+ * The ListState of the lists in force, rebuilt when they are swapped (read per query, so a swap needs
+ * no new chain). Block mode templates are shared across rebuilds; each (policy, category) the lists
+ * lack is warned about once per chain, not on every swap.
+ */
+function createListStates(options: PolicyStageOptions): () => ListState {
+  const { blockTtl, logger } = options;
+  const blockPage = {
+    ...(options.blockPage.ipv4 != null ? { ipv4: options.blockPage.ipv4 } : {}),
+    ...(options.blockPage.ipv6 != null ? { ipv6: options.blockPage.ipv6 } : {}),
+  };
+  const modes = new Map<BlockMode, ModeTemplates>();
+  const templatesFor = (mode: BlockMode): ModeTemplates => {
+    let t = modes.get(mode);
+    if (t === undefined) {
+      t = buildModeTemplates(mode, { blockTtl, blockPage });
+      modes.set(mode, t);
+    }
+    return t;
+  };
+  const warned = new Set<string>();
+  const build = (lists: CompiledLists): ListState => {
+    const policies = effectivePolicies(options.venues, options.policies, lists, (msg, fields) => {
+      const key = JSON.stringify(fields);
+      if (lists === EMPTY_LISTS || warned.has(key)) return;
+      warned.add(key);
+      logger.warn(fields, msg);
+    });
+    return {
+      lists,
+      policies,
+      templates: policies.map((p) => templatesFor(p.blockMode)),
+      categoryOpts: lists.categories.map((c) => categoryOpt(c)),
+      local: new Map(),
+    };
+  };
+  // Built now, so that a policy naming an unknown policy or a bad addition fails at startup; the lists
+  // are not read yet (the app may build its chain before it loads them), the first query does that.
+  let state = build(EMPTY_LISTS);
+  return () => {
+    const lists = options.lists() ?? EMPTY_LISTS;
+    if (lists !== state.lists) state = build(lists);
+    return state;
+  };
 }

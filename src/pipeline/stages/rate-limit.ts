@@ -15,15 +15,13 @@ export interface RateLimitOptions {
   /** True for clients that are never limited (e.g. a NAT gateway that speaks for a whole venue). */
   isExempt: (address: string) => boolean;
   /**
-   * The venue of a client (index into the venue buckets), or -1. A venue's clients together get
+   * How many venues there are (query.venue indexes their buckets). A venue's clients together get
    * `venueResponsesPerSecond` (0: no venue limit), so that one venue cannot starve the others on a
    * resolver an ISP runs for many.
    */
-  venueOf?: (address: string) => number;
   venues?: number;
   venueResponsesPerSecond?: number;
   venueBurst?: number;
-  udpSize: number;
   /** Buckets in the table, a power of two. Default 65536 (1.5 MiB). */
   slots?: number;
 }
@@ -43,7 +41,7 @@ const DROP: Answer = { wire: Buffer.alloc(0), source: 'rate-limited', rcode: -1,
  * that bucket is full again (idle); otherwise both share it, which can only limit sooner, never later.
  */
 export function createRateLimitStage(options: RateLimitOptions): Stage {
-  const { responsesPerSecond, burst, slip, isExempt, udpSize } = options;
+  const { responsesPerSecond, burst, slip, isExempt } = options;
   const slots = options.slots ?? DEFAULT_SLOTS;
   if (!Number.isInteger(Math.log2(slots))) throw new RangeError('rate limit slots must be a power of two');
   const mask = slots - 1;
@@ -52,17 +50,15 @@ export function createRateLimitStage(options: RateLimitOptions): Stage {
   const stamp = new Float64Array(slots);
   const limited = new Uint32Array(slots);
   const perMs = responsesPerSecond / 1000;
-  const venueOf = options.venueOf;
   const venuePerMs = (options.venueResponsesPerSecond ?? 0) / 1000;
   const venueBurst = options.venueBurst ?? 0;
-  const venueLimited = venueOf !== undefined && venuePerMs > 0 && (options.venues ?? 0) > 0;
+  const venueLimited = venuePerMs > 0 && (options.venues ?? 0) > 0;
   const venueTokens = new Float64Array(options.venues ?? 0).fill(venueBurst);
   const venueStamp = new Float64Array(options.venues ?? 0);
   let venueOver = 0;
 
-  /** Takes a token from the client's venue bucket; false when the venue is over its rate. */
-  function venueAllows(address: string, now: number): boolean {
-    const v = (venueOf as (a: string) => number)(address);
+  /** Takes a token from venue `v`'s bucket; false when the venue is over its rate. */
+  function venueAllows(v: number, now: number): boolean {
     if (v < 0) return true;
     let available = venueTokens[v] + (venueStamp[v] === 0 ? venueBurst : (now - venueStamp[v]) * venuePerMs);
     if (available > venueBurst) available = venueBurst;
@@ -77,7 +73,7 @@ export function createRateLimitStage(options: RateLimitOptions): Stage {
 
   function limitedAnswer(query: Query, count: number): Answer {
     if (slip > 0 && count % slip === 0) {
-      const wire = answerError(query, RCODE.NOERROR, { udpSize });
+      const wire = answerError(query, RCODE.NOERROR, { udpSize: query.udpSize });
       wire[2] |= FLAG_TC >> 8;
       return { wire, source: 'rate-limited', rcode: RCODE.NOERROR };
     }
@@ -103,7 +99,7 @@ export function createRateLimitStage(options: RateLimitOptions): Stage {
     stamp[slot] = now;
     if (available >= 1) {
       tokens[slot] = available - 1;
-      if (!venueLimited || venueAllows(query.client.address, now)) return next(query);
+      if (!venueLimited || venueAllows(query.venue, now)) return next(query);
       return limitedAnswer(query, ++venueOver);
     }
     tokens[slot] = available;

@@ -5,7 +5,6 @@ import type { Stage } from '../types.js';
 export interface ReadyStageOptions {
   /** True once a good list is loaded: until then nothing may be answered unfiltered. */
   isReady: () => boolean;
-  udpSize: number;
 }
 
 const NOT_READY: readonly ExtendedError[] = [{ code: EDE.NOT_READY, text: 'filter lists not loaded yet' }];
@@ -15,11 +14,11 @@ const NOT_READY: readonly ExtendedError[] = [{ code: EDE.NOT_READY, text: 'filte
  * gets SERVFAIL with EDE 14 "Not Ready" rather than an unfiltered answer; clients retry or fail over.
  */
 export function createReadyStage(options: ReadyStageOptions): Stage {
-  const { isReady, udpSize } = options;
+  const { isReady } = options;
   return (next) => (query) => {
     if (isReady()) return next(query);
     return {
-      wire: answerError(query, RCODE.SERVFAIL, { udpSize, ede: NOT_READY }),
+      wire: answerError(query, RCODE.SERVFAIL, { udpSize: query.udpSize, ede: NOT_READY }),
       source: 'not-ready',
       rcode: RCODE.SERVFAIL,
     };

@@ -12,22 +12,21 @@ import {
   RCODE,
 } from '../../dns/constants.js';
 import { OPT_FIXED_SIZE, writeOpt } from '../../dns/edns.js';
+import { encodeName } from '../../dns/name.js';
 import {
   createEngineTable,
   SAFE_SEARCH_ON,
   type SafeSearchSettings,
   safeHosts,
 } from '../../policy/safesearch.js';
-import { createVenueResolver, DEFAULT_POLICY, toWire, type VenueSettings } from '../../policy/venues.js';
+import { DEFAULT_POLICY, type VenueSettings } from '../../policy/venues.js';
 import type { Answer, Query, Stage } from '../types.js';
 
 export interface SafeSearchStageOptions {
-  venues: readonly Pick<VenueSettings, 'networks' | 'policy'>[];
-  /** The venue of a client address (one resolver shared by the chain's stages); built from `venues` if absent. */
-  venueOf?: (address: string) => number;
+  /** The venues, in the order query.venue indexes them. */
+  venues: readonly Pick<VenueSettings, 'policy'>[];
   /** Policy name -> what it enforces; "default" is what clients of no venue get (everything on if absent). */
   policies: Readonly<Record<string, { safeSearch: SafeSearchSettings }>>;
-  udpSize: number;
 }
 
 /** CNAME TTL when the safe host has no address of the asked type (and no SOA says for how long). */
@@ -40,7 +39,10 @@ interface SafeHost {
   /** Lowercase wire name. */
   wire: Buffer;
   name: string;
-  /** Header + question (QTYPE, QCLASS patched per query) + an OPT record (kept only for EDNS clients). */
+  /**
+   * Header + question (QTYPE, QCLASS patched per query) + an OPT record (kept only for EDNS clients;
+   * its UDP size and DO patched per query).
+   */
   template: Buffer;
 }
 
@@ -55,19 +57,17 @@ interface SafeHost {
  * inspects the CNAME chain answered here like any other.
  */
 export function createSafeSearchStage(options: SafeSearchStageOptions): Stage {
-  const { udpSize } = options;
   const table = createEngineTable();
-  const venueOf = options.venueOf ?? createVenueResolver(options.venues);
   const hosts = new Map<string, SafeHost>();
   const hostFor = (name: string | null): SafeHost | null => {
     if (name === null) return null;
     let h = hosts.get(name);
     if (h === undefined) {
-      const wire = toWire(name);
+      const wire = encodeName(name);
       const template = Buffer.alloc(HEADER_SIZE + wire.length + 4 + OPT_FIXED_SIZE);
       setU16(template, 4, 1);
       wire.copy(template, HEADER_SIZE);
-      writeOpt(template, HEADER_SIZE + wire.length + 4, udpSize, 0, false);
+      writeOpt(template, HEADER_SIZE + wire.length + 4, 0, 0, false);
       h = { wire, name, template };
       hosts.set(name, h);
     }
@@ -86,12 +86,16 @@ export function createSafeSearchStage(options: SafeSearchStageOptions): Stage {
     if (query.qclass !== QCLASS.IN) return next(query);
     const engine = table.matchWire(query.msg, HEADER_SIZE, query.nameEnd);
     if (engine < 0) return next(query);
-    const v = venueOf(query.client.address);
+    const v = query.venue;
     const host = perVenue[v < 0 ? defaultIndex : v][engine];
     if (host === null) return next(query);
     if (query.qtype === QTYPE.CNAME) {
       return {
-        wire: spliceCname(query, host.wire, null, { udpSize, ede: FORGED, emptyTtl: SAFE_SEARCH_EMPTY_TTL }),
+        wire: spliceCname(query, host.wire, null, {
+          udpSize: query.udpSize,
+          ede: FORGED,
+          emptyTtl: SAFE_SEARCH_EMPTY_TTL,
+        }),
         source: 'local',
         rcode: RCODE.NOERROR,
         safeSearch: engine,
@@ -104,7 +108,7 @@ export function createSafeSearchStage(options: SafeSearchStageOptions): Stage {
 
   function answer(query: Query, host: SafeHost, engine: number, inner: Answer): Answer {
     const wire = spliceCname(query, host.wire, inner.wire, {
-      udpSize,
+      udpSize: query.udpSize,
       ede: FORGED,
       emptyTtl: SAFE_SEARCH_EMPTY_TTL,
     });
@@ -114,9 +118,12 @@ export function createSafeSearchStage(options: SafeSearchStageOptions): Stage {
       : { wire, source: inner.source, rcode: inner.rcode };
   }
 
-  /** The query for the safe host: the client's type, class, CD and DO, so it shares their cache entry. */
+  /**
+   * The query for the safe host: the client's type, class, CD and DO, so it shares their cache entry,
+   * and the client's venue and roje's UDP size, as the context stage gave them.
+   */
   function innerQuery(query: Query, host: SafeHost): Query {
-    const edns = query.edns;
+    const { edns, udpSize } = query;
     const questionEnd = HEADER_SIZE + host.wire.length + 4;
     const msg = Buffer.allocUnsafe(edns !== null ? host.template.length : questionEnd);
     host.template.copy(msg, 0, 0, msg.length);
@@ -126,6 +133,7 @@ export function createSafeSearchStage(options: SafeSearchStageOptions): Stage {
     setU16(msg, questionEnd - 2, query.qclass);
     if (edns !== null) {
       setU16(msg, 10, 1);
+      setU16(msg, questionEnd + 3, udpSize);
       if (edns.do) msg[questionEnd + 7] |= 0x80;
     }
     return {
@@ -141,6 +149,8 @@ export function createSafeSearchStage(options: SafeSearchStageOptions): Stage {
       client: query.client,
       maxSize: MAX_MESSAGE,
       receivedAt: query.receivedAt,
+      venue: query.venue,
+      udpSize,
     };
   }
 }

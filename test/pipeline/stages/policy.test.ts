@@ -4,12 +4,13 @@
  */
 import dnsPacket from 'dns-packet';
 import t from 'tap';
-import { EDE, RCODE } from '../../src/dns/constants.js';
-import { isRejection, readQuery } from '../../src/dns/query.js';
-import { createPolicyStage, type PolicyStageOptions } from '../../src/pipeline/stages/policy.js';
-import type { Answer, Handler, Query } from '../../src/pipeline/types.js';
-import type { CompiledLists } from '../../src/policy/types.js';
-import { buildLists } from '../helpers/policy-lists.js';
+import { EDE, RCODE } from '../../../src/dns/constants.js';
+import { isRejection, readQuery } from '../../../src/dns/query.js';
+import { createPolicyStage, type PolicyStageOptions } from '../../../src/pipeline/stages/policy.js';
+import type { Answer, Handler, Query } from '../../../src/pipeline/types.js';
+import type { CompiledLists } from '../../../src/policy/types.js';
+import { createVenueResolver } from '../../../src/policy/venues.js';
+import { buildLists } from '../../helpers/policy-lists.js';
 
 const LISTS = buildLists({
   abuse: ['abuse.example'],
@@ -44,11 +45,13 @@ function options(over: Partial<PolicyStageOptions> = {}): PolicyStageOptions {
     },
     blockTtl: 60,
     blockPage: { ipv4: '192.0.2.80', ipv6: null },
-    udpSize: 1232,
     logger: { warn: () => {} },
     ...over,
   };
 }
+
+/** The venue of an address, as the context stage would set it on the query. */
+const venueOf = createVenueResolver(options().venues);
 
 function makeQuery(name: string, type = 'A', address = '192.168.1.10'): Query {
   const msg = dnsPacket.encode({
@@ -64,6 +67,8 @@ function makeQuery(name: string, type = 'A', address = '192.168.1.10'): Query {
     client: { address, port: 5000, transport: 'udp' as const },
     maxSize: 1232,
     receivedAt: 0,
+    venue: venueOf(address),
+    udpSize: 1232,
   });
 }
 
@@ -134,7 +139,8 @@ t.test('a venue blocks only its categories, in its own mode', async (t) => {
   const aaaa = run(stage, 'abuse.example', 'AAAA', '10.1.2.3');
   t.same(dnsPacket.decode(aaaa.wire).answers, [], 'no IPv6 block page: NODATA');
   t.equal(aaaa.rcode, RCODE.NOERROR);
-  const https = run(stage, 'abuse.example', 'HTTPS', '10.1.2.3');
+  // dns-packet knows no HTTPS type (it would send type 0): UNKNOWN_65 is HTTPS.
+  const https = run(stage, 'abuse.example', 'UNKNOWN_65', '10.1.2.3');
   t.same(dnsPacket.decode(https.wire).answers, [], 'HTTPS: NODATA');
   const refused = run(stage, 'x.abuse.example', 'MX', '10.2.0.9');
   t.equal(refused.rcode, RCODE.REFUSED, 'library: refused mode');
@@ -299,4 +305,54 @@ t.test('a policy that does not exist fails at construction', async (t) => {
     () => createPolicyStage(options({ venues: [{ name: 'x', networks: ['10.0.0.0/8'], policy: 'nope' }] })),
     /policy "nope" is not defined/,
   );
+});
+
+t.test('explain: why a host is blocked for a client address, for the block page', async (t) => {
+  const stage = createPolicyStage(options());
+  t.same(stage.explain('www.Porn.example.', '192.168.1.10'), {
+    categories: ['adult'],
+    venue: null,
+    confidential: false,
+  });
+  t.same(stage.explain('abuse.example', '10.1.2.3'), {
+    categories: ['abuse'],
+    venue: 'cafe',
+    confidential: true,
+  });
+  t.same(stage.explain('social.example', '10.1.2.3'), {
+    categories: ['venue-deny'],
+    venue: 'cafe',
+    confidential: false,
+  });
+  t.equal(stage.explain('example.org', '192.168.1.10'), null, 'not blocked');
+  t.equal(stage.explain('porn.example', '10.1.2.3'), null, 'not blocked at the cafe');
+  for (const host of ['', '.', 'a..porn.example', `${'a'.repeat(64)}.porn.example`, 'bücher.porn.example']) {
+    t.equal(stage.explain(host, '192.168.1.10'), null, `not a name: ${JSON.stringify(host)}`);
+  }
+});
+
+t.test("the venue is the query's, as the context stage resolved it, not looked up again", async (t) => {
+  const stage = createPolicyStage(options())(upstream().handler);
+  const cafeAddress = makeQuery('www.porn.example', 'A', '10.1.2.3');
+  t.equal(cafeAddress.venue, 0);
+  t.equal((stage(cafeAddress) as Answer).source, 'upstream', 'the cafe does not block adult');
+  const asDefault = Object.assign(makeQuery('www.porn.example', 'A', '10.1.2.3'), { venue: -1 });
+  t.equal(
+    (stage(asDefault) as Answer).source,
+    'policy',
+    'venue -1: the default policy, whatever the address',
+  );
+  const asLibrary = Object.assign(makeQuery('x.abuse.example', 'A', '192.168.1.10'), { venue: 1 });
+  const a = stage(asLibrary) as Answer;
+  t.equal(a.rcode, RCODE.REFUSED, "the library's block mode");
+  t.same(a.block, { categories: 1 << LISTS.categories.indexOf('abuse'), venue: 1 });
+});
+
+t.test("block answers advertise roje's UDP size from the query", async (t) => {
+  const stage = createPolicyStage(options())(upstream().handler);
+  const q = Object.assign(makeQuery('www.porn.example'), { udpSize: 1400 });
+  const opt = (dnsPacket.decode((stage(q) as Answer).wire).additionals ?? []).find((r) => r.type === 'OPT') as
+    | { udpPayloadSize: number }
+    | undefined;
+  t.equal(opt?.udpPayloadSize, 1400);
 });

@@ -1,16 +1,16 @@
 import dnsPacket from 'dns-packet';
 import t from 'tap';
-import { readQuery } from '../../src/dns/query.js';
+import { readQuery } from '../../../src/dns/query.js';
 import {
   clientKey,
   createRateLimitStage,
   type RateLimitOptions,
-} from '../../src/pipeline/stages/rate-limit.js';
-import type { Answer, Handler, Query } from '../../src/pipeline/types.js';
+} from '../../../src/pipeline/stages/rate-limit.js';
+import type { Answer, Handler, Query } from '../../../src/pipeline/types.js';
 
 const OK: Answer = { wire: Buffer.from('ok'), source: 'upstream', rcode: 0 };
 
-function makeQuery(address: string, receivedAt: number, transport: 'udp' | 'tcp' = 'udp'): Query {
+function makeQuery(address: string, receivedAt: number, transport: 'udp' | 'tcp' = 'udp', venue = -1): Query {
   const msg = dnsPacket.encode({
     type: 'query',
     id: 42,
@@ -19,7 +19,13 @@ function makeQuery(address: string, receivedAt: number, transport: 'udp' | 'tcp'
   });
   const parsed = readQuery(msg);
   if ('rcode' in parsed) throw new Error('bad test query');
-  return Object.assign(parsed, { client: { address, port: 5000, transport }, maxSize: 512, receivedAt });
+  return Object.assign(parsed, {
+    client: { address, port: 5000, transport },
+    maxSize: 512,
+    receivedAt,
+    venue,
+    udpSize: 1232,
+  });
 }
 
 function limiter(overrides: Partial<RateLimitOptions> = {}): Handler {
@@ -28,7 +34,6 @@ function limiter(overrides: Partial<RateLimitOptions> = {}): Handler {
     burst: 5,
     slip: 2,
     isExempt: () => false,
-    udpSize: 1232,
     ...overrides,
   });
   return stage(() => OK);
@@ -124,6 +129,35 @@ t.test('a slot is taken over from an idle client, shared with a busy one', async
   t.same(outcomes(handler, '10.0.0.2', 5, 10_000), ['ok', 'ok', 'ok', 'ok', 'ok'], 'idle slot taken over');
 });
 
+t.test("a venue's clients share its bucket (the query's venue); clients of no venue have none", async (t) => {
+  const handler = limiter({ slip: 0, burst: 100, venues: 2, venueResponsesPerSecond: 10, venueBurst: 3 });
+  const run = (address: string, venue: number, at: number) => {
+    const a = handler(makeQuery(address, at, 'udp', venue)) as Answer;
+    return a === OK ? 'ok' : a.drop === true ? 'drop' : '?';
+  };
+  t.same(
+    ['10.1.0.1', '10.1.0.2', '10.1.0.3', '10.1.0.4'].map((a) => run(a, 0, 1000)),
+    ['ok', 'ok', 'ok', 'drop'],
+    'venue 0: a burst of three between its clients',
+  );
+  t.equal(run('10.2.0.1', 1, 1000), 'ok', 'venue 1 has its own bucket');
+  t.same(
+    [1, 2, 3, 4, 5].map((i) => run(`192.0.2.${i}`, -1, 1000)),
+    ['ok', 'ok', 'ok', 'ok', 'ok'],
+    'no venue: per-client limits only',
+  );
+  t.same(
+    [run('10.1.0.1', 0, 1100), run('10.1.0.2', 0, 1100)],
+    ['ok', 'drop'],
+    '10/s: one token back after 100 ms',
+  );
+  const noVenueLimit = limiter({ slip: 0, burst: 100, venues: 2, venueResponsesPerSecond: 0, venueBurst: 3 });
+  t.ok(
+    [...Array(10)].every((_, i) => noVenueLimit(makeQuery(`10.1.0.${i}`, 1000, 'udp', 0)) === OK),
+    'venueResponsesPerSecond 0: no venue limit',
+  );
+});
+
 t.test('slots must be a power of two', async (t) => {
   t.throws(() =>
     createRateLimitStage({
@@ -131,7 +165,6 @@ t.test('slots must be a power of two', async (t) => {
       burst: 1,
       slip: 0,
       isExempt: () => false,
-      udpSize: 512,
       slots: 3,
     }),
   );
