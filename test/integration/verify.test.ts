@@ -8,14 +8,14 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t, { type Test } from 'tap';
 import { verify } from '../../src/cli/verify.js';
-import { SAMPLES_DIR } from '../../src/config/filtering.js';
 import { exchange } from '../../src/verify/client.js';
 import type { VerifyReport } from '../../src/verify/report.js';
 import { loadSuite } from '../../src/verify/suite.js';
+import { ABUSE_CANARY, ABUSE_CANARY_FILE } from '../helpers/canaries.js';
 import { startFakeUpstream } from '../helpers/fake-upstream.js';
 import { capture } from '../helpers/io.js';
 import { sleep, startRoje, udpUrl } from '../helpers/roje.js';
@@ -62,7 +62,7 @@ async function filteringRoje(t: Test, withAdult: boolean) {
   const lists = [
     ...(withAdult ? [{ category: 'adult', path: unxz(dir, 'adult/hagezi-nsfw.adblock.txt.xz') }] : []),
     { category: 'doh-bypass', path: unxz(dir, 'rpz/hagezi-doh.rpz.xz') },
-    { category: 'abuse', name: 'canary', path: resolve(SAMPLES_DIR, 'abuse-test.txt'), format: 'abuse' },
+    { category: 'abuse', name: 'canary', path: ABUSE_CANARY_FILE, format: 'abuse' },
   ];
   return startRoje({ upstreams: [udpUrl(fake)], lists }, { t });
 }
@@ -88,7 +88,7 @@ t.test('against roje with every category on: every check passes, exit 0', async 
   t.equal(report.summary.failed, 0);
   t.same(new Set(report.results.map((r) => r.transport)), new Set(['udp', 'tcp']));
   t.match(stdout, /^PASS friendly-wifi against 127\.0\.0\.1:\d+: (\d+)\/\1 checks passed$/m);
-  const canary = report.results.find((r) => r.qname === 'canary-domain.abuse.roje.test');
+  const canary = report.results.find((r) => r.qname === ABUSE_CANARY.domain);
   t.match(canary?.answer, { rcode: 'NXDOMAIN', ede: [{ code: 15 }] }, 'the canary: NXDOMAIN with EDE 15');
   const google = report.results.find((r) => r.qname === 'www.google.com');
   t.match(google?.answer.records[0], { type: 'CNAME', data: 'forcesafesearch.google.com' });
