@@ -87,6 +87,8 @@ const HEADERS = {
   vary: 'Accept-Language',
 };
 
+// long-function: the validated options, the report window and the Fastify instances are the server's
+// state, shared by its handlers (showPage, takeReport) and build(), which makes one app per address.
 export function createBlockPageServer(options: BlockPageOptions, deps: BlockPageDeps): BlockPageServer {
   const help = resolveHelp(options.help);
   const defaultLang = options.defaultLang ?? 'sq';

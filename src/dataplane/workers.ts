@@ -56,7 +56,6 @@ export function createWorkersPlane(options: WorkersPlaneOptions): WorkersPlane {
       policies: c.policies,
       blockTtl: c.blockTtl,
       blockPage: c.blockPage,
-      udpSize: c.edns.udpSize,
       logger: logger.child({ module: 'policy' }),
     });
   }

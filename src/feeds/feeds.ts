@@ -99,6 +99,8 @@ interface FeedState {
   pending: Promise<FeedRefreshResult> | null;
 }
 
+// long-function: the sources' states, timers and store are the feed manager's state, shared by its inner
+// functions (attempt, fetchAndStore, schedule, refresh, accept).
 export async function createFeeds(options: FeedsOptions): Promise<Feeds> {
   const log = options.logger;
   const now = options.now ?? Date.now;

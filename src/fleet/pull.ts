@@ -111,6 +111,8 @@ export interface FleetPullerDeps {
 /** What current.json records: the artifact in force, its bytes in `file`. */
 type StoredState = Omit<PulledArtifact, 'bytes'> & { file: string };
 
+// long-function: the artifact in force, the timer and the stored state are the puller's state, shared by
+// its inner functions (open, fetch, store, attempt, pullOnce, schedule), none over 60 lines.
 export function createFleetPuller(config: FleetPullConfig, deps: FleetPullerDeps): FleetPuller {
   const log = deps.logger;
   const now = deps.now ?? Date.now;

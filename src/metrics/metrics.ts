@@ -157,6 +157,8 @@ export interface RojeMetrics {
   readonly contentType: string;
 }
 
+// long-function: most of it is METRICS, the one table that declares every metric (a few lines each) over
+// the registry and the hot-path counter arrays made here, which its collect() functions read.
 export function createMetrics(
   sources: MetricsSources,
   initial: BlockLabels,

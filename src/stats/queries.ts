@@ -111,6 +111,8 @@ export interface StatsQueries {
   series(query: SeriesQuery): StatsSeries;
 }
 
+// long-function: the statements prepared once per database (and cached per bucket and grouping) are its
+// state; summary() and series() are the two readers of them.
 export function createStatsQueries(db: StatsDatabase): StatsQueries {
   const totals = db.prepare<
     [Params],

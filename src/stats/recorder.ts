@@ -96,6 +96,9 @@ export function hourKey(ms: number): string {
   return `${new Date(Math.floor(ms / HOUR_MS) * HOUR_MS).toISOString().slice(0, 19)}Z`;
 }
 
+// long-function: the hour's counters (typed arrays grown in place, so the hot path allocates nothing) are
+// the recorder's state, shared by its inner functions (onAnswer, grow, snapshot, reset, rollover), none
+// over 30 lines.
 export function createStatsRecorder(
   options: StatsRecorderOptions,
   deps: StatsRecorderDeps = {},

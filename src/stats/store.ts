@@ -111,6 +111,8 @@ function instant(value: unknown, fallback: number): string {
   return new Date(Number.isNaN(ms) ? fallback : ms).toISOString();
 }
 
+// long-function: one open database, its prepared statements and its write queue are the store's state,
+// shared by its inner functions (merge, record, flush, prune), none over 30 lines.
 export function openStatsStore(options: StatsStoreOptions, deps: StatsStoreDeps): StatsStore {
   const retentionDays = options.retentionDays ?? 400;
   const flushIntervalMs = options.flushIntervalMs ?? 60_000;

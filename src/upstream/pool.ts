@@ -92,6 +92,9 @@ interface Upstream {
  * will not change by itself), then left alone for a backoff; once the backoff has passed, the next
  * query is also sent to it in the background as a probe, so a recovering upstream comes back without
  * a client waiting on it. When every upstream is down, they are all tried in the foreground.
+ *
+ * long-function: the upstreams' health and the coalescing map are the pool's state, shared by its inner
+ * functions (track, attempt, run, resolve, health, close).
  */
 export function createUpstreamPool(options: UpstreamPoolOptions, deps: UpstreamPoolDeps = {}): UpstreamPool {
   if (options.upstreams.length === 0) {

@@ -46,6 +46,9 @@ interface Connection {
  * reopened on demand after the server closes it and closed by us when idle. Unlike UDP, a response
  * that fails the anti-spoofing check is an error: nobody off-path can inject into the stream, so a
  * wrong answer means a broken server.
+ *
+ * long-function: the open connections are this transport's state, shared by its short inner functions
+ * (open, read frames, kill, settle, send, exchange, close).
  */
 export function createStreamTransport(
   target: UpstreamUrl,

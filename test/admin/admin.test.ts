@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import { request } from 'undici';
 import { hashToken } from '../../src/admin/auth.js';
+import { adminClient } from '../helpers/admin-client.js';
 import { startFakeUpstream } from '../helpers/fake-upstream.js';
 import { startRoje, udpUrl } from '../helpers/roje.js';
 
@@ -43,23 +44,16 @@ const roje = await startRoje({
   metrics: { listen: '127.0.0.1:0' },
 });
 t.teardown(() => roje.stop());
-const base = `http://${roje.app.opsAddresses().admin}`;
+const client = adminClient(roje, null);
 
-async function call(
+/** A call as the user of `token`'s role (none: no token). */
+function call(
   method: 'GET' | 'POST',
   path: string,
   options: { token?: keyof typeof TOKENS; body?: string; type?: string } = {},
 ) {
-  const headers: Record<string, string> = {};
-  if (options.token !== undefined) headers.authorization = `Bearer ${TOKENS[options.token]}`;
-  if (options.body !== undefined) headers['content-type'] = options.type ?? 'application/json';
-  const res = await request(`${base}${path}`, { method, headers, body: options.body });
-  const text = await res.body.text();
-  let json: Record<string, unknown> = {};
-  try {
-    json = JSON.parse(text) as Record<string, unknown>;
-  } catch {}
-  return { status: res.statusCode, headers: res.headers, text, json };
+  const token = options.token === undefined ? null : TOKENS[options.token];
+  return client.request(method, path, { token, body: options.body, type: options.type });
 }
 
 t.test('health and readiness need no token', async (t) => {
@@ -74,9 +68,7 @@ t.test('a token is required, and its role decides', async (t) => {
   t.equal(none.status, 401);
   t.equal(none.headers['www-authenticate'], 'Bearer realm="roje"');
   t.equal((await call('GET', '/metrics')).status, 401);
-  const wrong = await request(`${base}/api/v1/status`, { headers: { authorization: 'Bearer roje_nope' } });
-  t.equal(wrong.statusCode, 401);
-  await wrong.body.dump();
+  t.equal((await client.get('/api/v1/status', { token: 'roje_nope' })).status, 401);
   t.equal((await call('GET', '/api/v1/status', { token: 'auditor' })).status, 200);
   t.equal((await call('GET', '/api/v1/config', { token: 'auditor' })).status, 403, 'config view: operator');
   t.equal((await call('POST', '/api/v1/cache/flush', { token: 'auditor' })).status, 403);

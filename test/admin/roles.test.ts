@@ -4,8 +4,8 @@
  * document lists, so that a new route cannot skip this test.
  */
 import t from 'tap';
-import { request } from 'undici';
 import { hashToken, ROLES, type Role } from '../../src/admin/auth.js';
+import { adminClient } from '../helpers/admin-client.js';
 import { startFakeUpstream } from '../helpers/fake-upstream.js';
 import { startRoje, udpUrl } from '../helpers/roje.js';
 
@@ -20,7 +20,7 @@ const roje = await startRoje({
   },
 });
 t.teardown(() => roje.stop());
-const base = `http://${roje.app.opsAddresses().admin}`;
+const client = adminClient(roje, null);
 const period = 'from=2026-11-01&to=2026-11-02';
 
 // [method, path, least role (null: open), body]
@@ -51,12 +51,7 @@ const ROUTES: Array<['GET' | 'POST', string, Role | null, string?]> = [
 ];
 
 async function call(method: 'GET' | 'POST', path: string, role: Role | null, body?: string) {
-  const headers: Record<string, string> = {};
-  if (role !== null) headers.authorization = `Bearer ${token(role)}`;
-  if (body !== undefined) headers['content-type'] = 'application/json';
-  const res = await request(`${base}${path}`, { method, headers, body });
-  await res.body.dump();
-  return res.statusCode;
+  return (await client.request(method, path, { token: role === null ? null : token(role), body })).status;
 }
 
 t.test('each role on each route', async (t) => {
@@ -75,8 +70,9 @@ t.test('each role on each route', async (t) => {
 });
 
 t.test('the table covers every route of the OpenAPI document', async (t) => {
-  const res = await request(`${base}/api/v1/openapi.json`);
-  const doc = (await res.body.json()) as { paths: Record<string, Record<string, unknown>> };
+  const doc = (await client.get('/api/v1/openapi.json')).json as {
+    paths: Record<string, Record<string, unknown>>;
+  };
   const tested = new Set(
     ROUTES.map(
       ([m, p]) =>

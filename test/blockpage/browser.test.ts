@@ -9,8 +9,9 @@ import type { Page } from 'playwright-core';
 import t, { type Test } from 'tap';
 import { TEXT } from '../../src/blockpage/i18n.js';
 import type { BlockExplanation } from '../../src/blockpage/server.js';
-import { ABUSE_CANARY, EXPLAIN, hostProxy, startServer } from '../helpers/blockpage.js';
+import { EXPLAIN, hostProxy, startServer } from '../helpers/blockpage.js';
 import { BROWSER_TEST, openContext } from '../helpers/browser.js';
+import { BLOCKPAGE_ABUSE_CANARY } from '../helpers/canaries.js';
 import { pngInfo } from '../helpers/png.js';
 
 const DOCS = join(import.meta.dirname, '..', '..', 'docs');
@@ -159,13 +160,13 @@ t.test('a report typed and sent in the browser reaches onReport', BROWSER_TEST, 
 });
 
 t.test('the abuse page shows no name and no form', BROWSER_TEST, async (t) => {
-  const { url, reports } = await blockPage(t, ABUSE_CANARY);
+  const { url, reports } = await blockPage(t, BLOCKPAGE_ABUSE_CANARY);
   const { page, blocked } = await openContext(t, { locale: 'en-GB', viewport: { width: 390, height: 844 } });
   const response = await page.goto(url);
   t.equal(response?.status(), 403);
   t.equal(await page.locator('h1').innerText(), TEXT.en.abuseTitle);
   const html = await page.content();
-  t.notMatch(html, ABUSE_CANARY, 'the name is nowhere in the document');
+  t.notMatch(html, BLOCKPAGE_ABUSE_CANARY, 'the name is nowhere in the document');
   t.notMatch(html, 'canary', 'not even in part');
   t.notMatch(await page.title(), 'canary');
   t.equal(await page.locator('form').count(), 0, 'no report form');

@@ -5,7 +5,8 @@ import t, { type Test } from 'tap';
 import { request } from 'undici';
 import { createBlockPageServer, hostOf } from '../../src/blockpage/server.js';
 import { isRojeError } from '../../src/errors.js';
-import { ABUSE_CANARY, startServer } from '../helpers/blockpage.js';
+import { startServer } from '../helpers/blockpage.js';
+import { BLOCKPAGE_ABUSE_CANARY } from '../helpers/canaries.js';
 
 const FORM = 'application/x-www-form-urlencoded';
 
@@ -93,7 +94,9 @@ t.test('a host name is escaped on the page', async (t) => {
 t.test('the abuse page never shows the name, and nothing logs it', async (t) => {
   const { base, logs, reports } = await startServer(t);
   for (const lang of ['sq', 'en']) {
-    const page = await get(base, `/secret/${ABUSE_CANARY}/img.jpg?lang=${lang}`, { host: ABUSE_CANARY });
+    const page = await get(base, `/secret/${BLOCKPAGE_ABUSE_CANARY}/img.jpg?lang=${lang}`, {
+      host: BLOCKPAGE_ABUSE_CANARY,
+    });
     t.equal(page.status, 403);
     t.notMatch(page.body, 'canary-abuse', `${lang}: no name in the page`);
     t.notMatch(JSON.stringify(page.headers), 'canary-abuse', `${lang}: no name in the headers`);
@@ -101,7 +104,7 @@ t.test('the abuse page never shows the name, and nothing logs it', async (t) => 
     t.notMatch(page.body, 'Biblioteka', 'no venue either');
     checkHeaders(t, page.headers);
   }
-  const en = await get(base, '/?lang=en', { host: ABUSE_CANARY });
+  const en = await get(base, '/?lang=en', { host: BLOCKPAGE_ABUSE_CANARY });
   t.match(
     en.body,
     'Access has been denied by your internet access provider because this page may contain indecent images of children as identified by the Internet Watch Foundation.',
@@ -111,11 +114,11 @@ t.test('the abuse page never shows the name, and nothing logs it', async (t) => 
   const unflagged = await get(base, '/', { host: 'unflagged-abuse.roje.test' });
   t.match(unflagged.body, 'Internet Watch Foundation', 'the abuse category alone makes a page confidential');
   t.notMatch(unflagged.body, 'unflagged-abuse');
-  const report = await post(base, ABUSE_CANARY, `message=${ABUSE_CANARY}&lang=en`);
+  const report = await post(base, BLOCKPAGE_ABUSE_CANARY, `message=${BLOCKPAGE_ABUSE_CANARY}&lang=en`);
   t.equal(report.status, 403, 'no report taken for a confidential block');
   t.notMatch(report.body, 'canary-abuse');
   t.same(reports, [], 'nothing stored');
-  const head = await request(`${base}/`, { method: 'HEAD', headers: { host: ABUSE_CANARY } });
+  const head = await request(`${base}/`, { method: 'HEAD', headers: { host: BLOCKPAGE_ABUSE_CANARY } });
   await head.body.text();
   t.equal(head.statusCode, 403);
   t.notMatch(logs.join(''), 'canary-abuse', 'no log line holds the name');

@@ -10,6 +10,7 @@ import { parseAllDocuments } from 'yaml';
 import { serve } from '../../src/cli/serve.js';
 import { loadConfig } from '../../src/config/load.js';
 import { parseDuration } from '../../src/config/units.js';
+import { withClosedPort } from '../helpers/ports.js';
 
 // The Kubernetes manifests and the systemd unit in deploy/ are checked without a cluster: they parse,
 // point at each other (labels, ports, mounts), agree with the config they ship, and keep their
@@ -163,11 +164,12 @@ t.test('the readiness probe exits 0 on 200 and 1 on 503 or no answer', async (t)
   status = 503;
   t.equal(await run(script(`http://127.0.0.1:${port}`)), 1, 'not ready');
   // A closed port: connection refused.
-  const closed = createServer();
-  await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
-  const closedPort = (closed.address() as AddressInfo).port;
-  await new Promise<void>((resolve) => closed.close(() => resolve()));
-  t.equal(await run(script(`http://127.0.0.1:${closedPort}`)), 1, 'not listening');
+  const closed = await withClosedPort(
+    'tcp',
+    (port) => run(script(`http://127.0.0.1:${port}`)),
+    (code) => code === 1,
+  );
+  t.equal(closed, 1, 'not listening');
 });
 
 t.test('the container ports are the config listeners; the Services point at them', async (t) => {

@@ -8,7 +8,7 @@ import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { pino } from 'pino';
@@ -20,25 +20,10 @@ import { createAbuseHashStream } from '../../src/policy/abuse/format.js';
 import { abuseKey } from '../../src/policy/abuse/key.js';
 import { compileSources } from '../../src/policy/compile.js';
 import { loadArtifact } from '../../src/policy/compiled/index.js';
+import { ABUSE_CANARY, ABUSE_CANARY_SECRETS, ABUSE_CANARY_TEXT } from '../helpers/canaries.js';
 import { testCert } from '../helpers/certs.js';
 
 const KEY = abuseKey(Buffer.alloc(32, 0x7e));
-const CANARY_TEXT = readFileSync(
-  resolve(import.meta.dirname, '../../blocklists/samples/abuse-test.txt'),
-  'utf8',
-);
-const CANARY_STRINGS = [
-  'canary-domain.abuse.roje.test',
-  'canary-site.abuse.roje.test',
-  'canary-page.abuse.roje.test',
-  'canary-domain',
-  'canary-site',
-  'canary-page',
-  'canary',
-  'abuse.roje.test',
-  'gallery',
-  '0001.jpg',
-];
 const LIST = 'one.example.test\ntwo.example.test\n';
 
 type Route = (req: IncomingMessage, res: ServerResponse) => void;
@@ -174,7 +159,7 @@ t.test('a certificate file that is not PEM fails the download (no hang)', async 
 t.test(
   'download rewrite: the file holds what the stage made; size and hash are of the body served',
   async (t) => {
-    const server = createHttpServer((_req, res) => res.writeHead(200).end(CANARY_TEXT));
+    const server = createHttpServer((_req, res) => res.writeHead(200).end(ABUSE_CANARY_TEXT));
     server.listen(0, '127.0.0.1');
     await once(server, 'listening');
     t.teardown(() => new Promise<void>((r) => server.close(() => r())));
@@ -192,10 +177,10 @@ t.test(
       },
       { retries: 0 },
     );
-    t.match(got, { status: 'ok', bytes: Buffer.byteLength(CANARY_TEXT) });
+    t.match(got, { status: 'ok', bytes: Buffer.byteLength(ABUSE_CANARY_TEXT) });
     const stored = readFileSync(dest, 'utf8');
     t.match(stored, new RegExp(`^#roje-hashed key=${KEY.id}\\n([dp] [0-9a-f]{64}\\n){4}$`));
-    for (const s of CANARY_STRINGS) t.notOk(stored.includes(s), `"${s}" is not stored`);
+    for (const s of ABUSE_CANARY_SECRETS) t.notOk(stored.includes(s), `"${s}" is not stored`);
   },
 );
 
@@ -242,7 +227,7 @@ function allFiles(dir: string, depth = 0): string[] {
 t.test(
   'the feed manager stores a clear abuse feed hashed (over mTLS); the copy compiles and blocks',
   async (t) => {
-    let body = CANARY_TEXT;
+    let body = ABUSE_CANARY_TEXT;
     const srv = await mtlsServer(t, (_req, res) =>
       res.writeHead(200, { etag: `"${body.length}"` }).end(body),
     );
@@ -269,11 +254,11 @@ t.test(
     );
     for (const file of stored) {
       const bytes = readFileSync(file);
-      for (const s of CANARY_STRINGS)
+      for (const s of ABUSE_CANARY_SECRETS)
         t.notOk(bytes.includes(s), `${file.slice(stateDir.length)}: "${s}" absent`);
     }
     const logs = log.lines.join('');
-    for (const s of CANARY_STRINGS) t.notOk(logs.includes(s), `logs: "${s}" absent`);
+    for (const s of ABUSE_CANARY_SECRETS) t.notOk(logs.includes(s), `logs: "${s}" absent`);
     t.notOk(JSON.stringify(feeds.status()).includes('canary'), 'status shows no name');
 
     const { artifact } = await compileSources([{ name: 'iwf', category: 'abuse', path: path as string }], {
@@ -286,11 +271,7 @@ t.test(
         ...name.split('.').map((l) => Buffer.concat([Buffer.from([l.length]), Buffer.from(l)])),
         Buffer.from([0]),
       ]);
-    for (const name of [
-      'canary-domain.abuse.roje.test',
-      'www.canary-site.abuse.roje.test',
-      'canary-page.abuse.roje.test',
-    ]) {
+    for (const name of [ABUSE_CANARY.domain, `www.${ABUSE_CANARY.site}`, ABUSE_CANARY.page]) {
       t.equal(lists.lookupHashedWire(wire(name), 0), 1, `${name} blocked from the stored copy`);
     }
     t.equal(lists.lookupHashedWire(wire('example.test'), 0), 0);
@@ -298,7 +279,7 @@ t.test(
     // A refresh with the same body: unchanged or not-modified, and still nothing in clear.
     const [again] = await feeds.refresh();
     t.match(again.result, /^(unchanged|not-modified)$/);
-    body = `${CANARY_TEXT}second-canary.abuse.roje.test\n`;
+    body = `${ABUSE_CANARY_TEXT}second-canary.abuse.roje.test\n`;
     t.match((await feeds.refresh())[0], { result: 'updated', rules: 5 });
     for (const file of allFiles(stateDir)) {
       const bytes = readFileSync(file);
@@ -308,7 +289,7 @@ t.test(
 );
 
 t.test('an abuse feed without the key fails, and stores nothing', async (t) => {
-  const server = createHttpServer((_req, res) => res.writeHead(200).end(CANARY_TEXT));
+  const server = createHttpServer((_req, res) => res.writeHead(200).end(ABUSE_CANARY_TEXT));
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   t.teardown(() => new Promise<void>((r) => server.close(() => r())));
@@ -332,7 +313,7 @@ t.test('a stored copy hashed with another key is refused by the manager', async 
   const hashed: Buffer[] = [];
   const s = createAbuseHashStream(other, 'x');
   s.on('data', (c: Buffer) => hashed.push(c));
-  s.end(CANARY_TEXT);
+  s.end(ABUSE_CANARY_TEXT);
   await once(s, 'end');
   const dir = t.testdir({});
   writeFileSync(join(dir, 'theirs.txt'), Buffer.concat(hashed));

@@ -9,14 +9,13 @@ import {
   type BlockReport,
   createBlockPageServer,
 } from '../../src/blockpage/server.js';
+import { BLOCKPAGE_ABUSE_CANARY } from './canaries.js';
 
 /** Blocked names for the tests; the abuse canary stands in for a confidential feed entry. */
-export const ABUSE_CANARY = 'canary-abuse-7f3a.roje.test';
-
 export const EXPLAIN: Record<string, BlockExplanation> = {
   'adult.roje.test': { categories: ['adult'], venue: 'Biblioteka Kombëtare', confidential: false },
   'bet.roje.test': { categories: ['gambling', 'custom-x'], venue: null, confidential: false },
-  [ABUSE_CANARY]: { categories: ['abuse'], venue: 'Biblioteka Kombëtare', confidential: true },
+  [BLOCKPAGE_ABUSE_CANARY]: { categories: ['abuse'], venue: 'Biblioteka Kombëtare', confidential: true },
   // The flag forgotten: the category alone must make it confidential.
   'unflagged-abuse.roje.test': { categories: ['adult', 'abuse'], venue: null, confidential: false },
 };

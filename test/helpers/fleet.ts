@@ -11,6 +11,7 @@ import type { Test } from 'tap';
 import type { AbuseKey } from '../../src/policy/abuse/format.js';
 import { compileSources } from '../../src/policy/compile.js';
 import { generateSigningKeyPair } from '../../src/verify/sign.js';
+import { ABUSE_CANARY } from './canaries.js';
 
 export interface KeyPair {
   privateKey: KeyObject;
@@ -36,7 +37,7 @@ export async function artifactOf(dir: string, names: string[], abuse?: AbuseKey)
   const sources = [{ name: 'adult', category: 'adult', path }];
   if (abuse !== undefined) {
     const abusePath = `${path}.abuse`;
-    writeFileSync(abusePath, 'canary-domain.abuse.roje.test\n');
+    writeFileSync(abusePath, `${ABUSE_CANARY.domain}\n`);
     sources.push({ name: 'iwf', category: 'abuse', path: abusePath });
   }
   const { artifact } = await compileSources(

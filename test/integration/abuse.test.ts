@@ -12,25 +12,22 @@ import { createServer, request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import t from 'tap';
-import { request } from 'undici';
 import { hashToken } from '../../src/admin/auth.js';
-import { SAMPLES_DIR } from '../../src/config/filtering.js';
+import { adminClient } from '../helpers/admin-client.js';
+import {
+  ABUSE_CANARY,
+  ABUSE_CANARY_LABELS,
+  ABUSE_CANARY_NAMES,
+  ABUSE_CANARY_PAGE_PATH,
+  ABUSE_CANARY_TEXT,
+} from '../helpers/canaries.js';
 import { startFakeUpstream } from '../helpers/fake-upstream.js';
 import { type Roje, startRoje, udpUrl } from '../helpers/roje.js';
 
 const TOKEN = 'roje_abuse-test-token';
 const FEED_TOKEN = 'feed-secret-4b1d';
-const CANARY_FEED = readFileSync(join(SAMPLES_DIR, 'abuse-test.txt'), 'utf8');
 /** Every canary name and the distinctive label of each: none may appear in any output. */
-const CANARIES = [
-  'canary-domain.abuse.roje.test',
-  'canary-site.abuse.roje.test',
-  'canary-page.abuse.roje.test',
-  'canary-domain',
-  'canary-site',
-  'canary-page',
-  'gallery/0001.jpg',
-];
+const CANARIES = [...ABUSE_CANARY_NAMES, ...ABUSE_CANARY_LABELS, ABUSE_CANARY_PAGE_PATH];
 const VENUE_CLIENT = '127.0.0.3';
 
 const dir = t.testdir({ 'feed-token': `${FEED_TOKEN}\n`, 'adult.txt': 'porn.example\n' });
@@ -48,7 +45,7 @@ const server = createServer((req, res) => {
   else if (req.headers['if-none-match'] === etag) status = 304;
   seen.push({ auth: req.headers.authorization, ifNoneMatch: req.headers['if-none-match'], status });
   if (status !== 200) res.writeHead(status).end();
-  else res.writeHead(200, { 'content-type': 'text/plain', etag }).end(CANARY_FEED);
+  else res.writeHead(200, { 'content-type': 'text/plain', etag }).end(ABUSE_CANARY_TEXT);
 });
 await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
 t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
@@ -58,7 +55,7 @@ const fake = await startFakeUpstream({ apexes: ['example.test', 'roje.test'] });
 t.teardown(() => fake.close());
 fake.zone.set('www.example.test', 'A', [{ data: '198.51.100.1', ttl: 300 }]);
 // The host of a listed page also serves other content: it resolves unless its host is blocked.
-fake.zone.set('canary-page.abuse.roje.test', 'A', [{ data: '198.51.100.7', ttl: 300 }]);
+fake.zone.set(ABUSE_CANARY.page, 'A', [{ data: '198.51.100.7', ttl: 300 }]);
 
 const base = {
   upstreams: [udpUrl(fake)],
@@ -81,7 +78,7 @@ const base = {
     kids: {
       block: ['adult', 'abuse'],
       blockMode: 'blockpage',
-      allow: ['canary-domain.abuse.roje.test'],
+      allow: [ABUSE_CANARY.domain],
     },
   },
   venues: [{ name: 'biblioteka', networks: [`${VENUE_CLIENT}/32`], policy: 'kids' }],
@@ -94,18 +91,12 @@ const base = {
 /** Everything roje said over HTTP during the run, for the scan at the end. */
 const outputs: string[] = [];
 
+/** The admin API, every answer kept for the scan at the end. */
 async function api(roje: Roje, path: string, method: 'GET' | 'POST' = 'GET') {
-  const res = await request(`http://${roje.app.opsAddresses().admin}${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${TOKEN}`,
-      ...(method === 'POST' ? { 'content-type': 'application/json' } : {}),
-    },
-    body: method === 'POST' ? '{}' : undefined,
-  });
-  const text = await res.body.text();
-  outputs.push(path === '/api/v1/config' ? withoutOwnAllow(text) : text);
-  return { status: res.statusCode, text, json: () => JSON.parse(text) as Record<string, unknown> };
+  const client = adminClient(roje, TOKEN);
+  const res = method === 'POST' ? await client.post(path) : await client.get(path);
+  outputs.push(path === '/api/v1/config' ? withoutOwnAllow(res.text) : res.text);
+  return res;
 }
 
 /**
@@ -121,7 +112,7 @@ function withoutOwnAllow(text: string): string {
 /** The block page as a venue client's browser would fetch it (Host = the blocked name). */
 function blockPage(roje: Roje, host: string): Promise<{ status: number; html: string }> {
   return api(roje, '/api/v1/status').then((s) => {
-    const [listen] = (s.json().blockPage as { listen: Array<{ host: string; port: number }> }).listen;
+    const [listen] = (s.json.blockPage as { listen: Array<{ host: string; port: number }> }).listen;
     return new Promise((resolve, reject) => {
       const req = httpRequest(
         {
@@ -163,29 +154,29 @@ t.test('fetched with its token, stored hashed, blocked for every venue', async (
   t.teardown(() => roje.stop());
   const refreshed = await api(roje, '/api/v1/lists/refresh', 'POST');
   t.equal(refreshed.status, 200);
-  t.match(refreshed.json(), { feeds: [{ name: 'iwf-test', result: 'updated', rules: 4 }] });
+  t.match(refreshed.json, { feeds: [{ name: 'iwf-test', result: 'updated', rules: 4 }] });
   t.match(seen.at(-1), { auth: `Bearer ${FEED_TOKEN}`, status: 200 }, 'the bearer token was sent');
 
-  t.match(await answer(roje, 'canary-domain.abuse.roje.test'), BLOCKED, 'a domain entry');
-  t.match(await answer(roje, 'www.canary-domain.abuse.roje.test'), BLOCKED, 'and its subdomains');
-  t.match(await answer(roje, 'CANARY-SITE.abuse.roje.test'), BLOCKED, 'a site URL, any case');
-  t.match(await answer(roje, 'canary-domain.abuse.roje.test', '127.0.0.1'), BLOCKED, 'clients of no venue');
+  t.match(await answer(roje, ABUSE_CANARY.domain), BLOCKED, 'a domain entry');
+  t.match(await answer(roje, `www.${ABUSE_CANARY.domain}`), BLOCKED, 'and its subdomains');
+  t.match(await answer(roje, ABUSE_CANARY.site.toUpperCase()), BLOCKED, 'a site URL, any case');
+  t.match(await answer(roje, ABUSE_CANARY.domain, '127.0.0.1'), BLOCKED, 'clients of no venue');
   t.match(
-    await answer(roje, 'canary-page.abuse.roje.test'),
+    await answer(roje, ABUSE_CANARY.page),
     { status: 'NOERROR', addresses: ['198.51.100.7'] },
     'a page-level entry is counted, not enforced, by default',
   );
   t.match(await answer(roje, 'www.example.test'), { addresses: ['198.51.100.1'] }, 'the rest resolves');
-  const tcp = await roje.dig(['+tcp', '-b', VENUE_CLIENT, 'canary-domain.abuse.roje.test', 'AAAA']);
+  const tcp = await roje.dig(['+tcp', '-b', VENUE_CLIENT, ABUSE_CANARY.domain, 'AAAA']);
   t.equal(tcp.status, 'NOERROR');
   t.same(tcp.answers, [], 'AAAA: no block page IPv6 address configured, so NODATA');
 
-  const page = await blockPage(roje, 'canary-domain.abuse.roje.test');
+  const page = await blockPage(roje, ABUSE_CANARY.domain);
   t.equal(page.status, 403);
   t.match(page.html, /Internet Watch Foundation|IWF/, 'the IWF wording');
   t.notMatch(page.html, /<form/, 'no report form for this category');
 
-  const status = (await api(roje, '/api/v1/status')).json();
+  const status = (await api(roje, '/api/v1/status')).json;
   t.match(status.abuse, {
     sources: 1,
     entries: 2,
@@ -204,7 +195,7 @@ t.test('fetched with its token, stored hashed, blocked for every venue', async (
   t.match(metrics, /^roje_blocked_total\{[^}]*category="abuse"[^}]*\} [1-9]/m, 'blocks counted by category');
   const today = new Date().toISOString().slice(0, 10);
   const tomorrow = new Date(Date.now() + 86_400_000).toISOString().slice(0, 10);
-  const summary = (await api(roje, `/api/v1/stats/summary?from=${today}&to=${tomorrow}`)).json();
+  const summary = (await api(roje, `/api/v1/stats/summary?from=${today}&to=${tomorrow}`)).json;
   t.match(summary, { abuse: { entries: 2, pages: 2, pagesNotEnforced: 2 } }, 'reported as numbers');
   for (const path of ['/api/v1/config', '/api/v1/audit', '/api/v1/reports', '/api/v1/openapi.json']) {
     t.equal((await api(roje, path)).status, 200, path);
@@ -212,22 +203,22 @@ t.test('fetched with its token, stored hashed, blocked for every venue', async (
 
   // Polled with conditional requests: the next check is a 304 and changes nothing.
   const again = await api(roje, '/api/v1/lists/refresh', 'POST');
-  t.match(again.json(), { feeds: [{ name: 'iwf-test', result: 'not-modified' }] });
+  t.match(again.json, { feeds: [{ name: 'iwf-test', result: 'not-modified' }] });
   t.match(seen.at(-1), { ifNoneMatch: '"canary-v1"', status: 304 });
 });
 
 t.test('page-level entries block their host when the operator chooses it', async (t) => {
   await roje.stop();
   roje = await startRoje({ ...base, abuse: { pageEntries: 'block-host' } });
-  t.match(await answer(roje, 'canary-page.abuse.roje.test'), BLOCKED, 'the whole host');
+  t.match(await answer(roje, ABUSE_CANARY.page), BLOCKED, 'the whole host');
   t.match(
-    await answer(roje, 'www.canary-page.abuse.roje.test'),
+    await answer(roje, `www.${ABUSE_CANARY.page}`),
     { status: 'NXDOMAIN' },
     'only that host: a name under it is not the host of the page (the fake upstream does not know it)',
   );
-  const status = (await api(roje, '/api/v1/status')).json();
+  const status = (await api(roje, '/api/v1/status')).json;
   t.match(status.abuse, { entries: 3, pages: 2, pageEntries: 'block-host', pagesNotEnforced: 0 });
-  const audit = (await api(roje, '/api/v1/audit')).json();
+  const audit = (await api(roje, '/api/v1/audit')).json;
   t.match(
     JSON.stringify(audit),
     /abuse\.pageEntries=block-host/,
@@ -245,11 +236,11 @@ t.test('a stale feed warns and keeps blocking with the last good copy', async (t
   writeFileSync(metaPath, JSON.stringify({ ...meta, fetchedAt: old, checkedAt: old }));
   up = false;
   roje = await startRoje(base);
-  t.match(await answer(roje, 'canary-domain.abuse.roje.test'), BLOCKED, 'still blocked');
+  t.match(await answer(roje, ABUSE_CANARY.domain), BLOCKED, 'still blocked');
   const refreshed = await api(roje, '/api/v1/lists/refresh', 'POST');
-  t.match(refreshed.json(), { feeds: [{ name: 'iwf-test', result: 'failed' }] });
-  t.match(await answer(roje, 'canary-domain.abuse.roje.test'), BLOCKED, 'a failing feed keeps the last one');
-  const status = (await api(roje, '/api/v1/status')).json();
+  t.match(refreshed.json, { feeds: [{ name: 'iwf-test', result: 'failed' }] });
+  t.match(await answer(roje, ABUSE_CANARY.domain), BLOCKED, 'a failing feed keeps the last one');
+  const status = (await api(roje, '/api/v1/status')).json;
   t.match(status.abuse, { feeds: [{ name: 'iwf-test', stale: true }] });
   t.match(status.warnings, [/abuse feed "iwf-test" was last confirmed 13 h ago/]);
   const metrics = (await api(roje, '/metrics')).text;
@@ -273,7 +264,7 @@ t.test('no output of the run holds a canary name', async (t) => {
   await roje.stop();
   // Positive control: the scan finds the names where they are (the feed as served), so it can fail.
   t.ok(
-    CANARIES.every((c) => CANARY_FEED.includes(c)),
+    CANARIES.every((c) => ABUSE_CANARY_TEXT.includes(c)),
     'the scan would see the names in the feed itself',
   );
   const files: string[] = [];

@@ -5,8 +5,8 @@
  */
 import { join } from 'node:path';
 import t from 'tap';
-import { SAMPLES_DIR } from '../../src/config/filtering.js';
 import { VERSION } from '../../src/version.js';
+import { ABUSE_CANARY_FILE } from '../helpers/canaries.js';
 import { startFakeUpstream } from '../helpers/fake-upstream.js';
 import { startRoje, udpUrl } from '../helpers/roje.js';
 
@@ -17,7 +17,7 @@ const raw = {
   upstreams: [udpUrl(fake)],
   lists: [
     { category: 'adult', path: join(dir, 'adult.txt') },
-    { category: 'abuse', path: join(SAMPLES_DIR, 'abuse-test.txt'), name: 'iwf-sample' },
+    { category: 'abuse', path: ABUSE_CANARY_FILE, name: 'iwf-sample' },
   ],
 };
 

@@ -8,8 +8,8 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import t from 'tap';
-import { request } from 'undici';
 import { hashToken } from '../../src/admin/auth.js';
+import { adminClient } from '../helpers/admin-client.js';
 import { startFakeUpstream } from '../helpers/fake-upstream.js';
 import { startRoje, udpUrl } from '../helpers/roje.js';
 
@@ -47,56 +47,41 @@ async function blocked(roje: Awaited<ReturnType<typeof startRoje>>, name: string
 
 const names = (n: number) => Array.from({ length: n }, (_, i) => `site${i}.adult.example`).join('\n');
 
-async function api(base: string, method: 'GET' | 'POST', path: string) {
-  const res = await request(`${base}${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${TOKEN}`,
-      ...(method === 'POST' ? { 'content-type': 'application/json' } : {}),
-    },
-    body: method === 'POST' ? '{}' : undefined,
-  });
-  return { status: res.statusCode, json: (await res.body.json()) as Record<string, unknown> };
-}
-
 t.test(
   'no copy yet: SERVFAIL + EDE 14; refresh swaps in; shrink held; restart uses the stored copy',
   async (t) => {
     let roje = await startRoje(raw);
     t.teardown(() => roje.stop());
-    const admin = () => `http://${roje.app.opsAddresses().admin}`;
+    // roje is replaced by a restart below: each call asks the current one.
+    const api = () => adminClient(roje, TOKEN);
 
     const early = await roje.dig(['www.example.test', 'A']);
     t.equal(early.status, 'SERVFAIL', 'never unfiltered while the feed has no copy');
     t.match(early.ede, [{ code: 14, purpose: 'Not Ready' }]);
-    const notReady = await request(`${admin()}/ready`);
-    t.equal(notReady.statusCode, 503);
-    t.match(await notReady.body.json(), { ready: false, reason: /adult-feed/ });
+    const notReady = await api().get('/ready', { token: null });
+    t.equal(notReady.status, 503);
+    t.match(notReady.json, { ready: false, reason: /adult-feed/ });
 
     body = `${names(100)}\n`;
-    const refreshed = await api(admin(), 'POST', '/api/v1/lists/refresh');
+    const refreshed = await api().post('/api/v1/lists/refresh');
     t.equal(refreshed.status, 200);
     t.match(refreshed.json, { feeds: [{ name: 'adult-feed', result: 'updated', rules: 100 }] });
     t.ok(await blocked(roje, 'site7.adult.example'), 'the feed blocks');
     t.equal((await roje.dig(['www.example.test', 'A'])).status, 'NOERROR', 'the rest resolves');
-    t.equal((await request(`${admin()}/ready`)).statusCode, 200);
+    t.equal((await api().get('/ready', { token: null })).status, 200);
 
     // The publisher suddenly serves 30 names: held, the 100 stay in force.
     body = `${names(30)}\n`;
-    const held = await api(admin(), 'POST', '/api/v1/lists/refresh');
+    const held = await api().post('/api/v1/lists/refresh');
     t.match(held.json, { feeds: [{ name: 'adult-feed', result: 'held', rules: 30, previousRules: 100 }] });
     t.ok(await blocked(roje, 'site77.adult.example'), 'still the last good copy');
-    const status = await api(admin(), 'GET', '/api/v1/status');
+    const status = await api().get('/api/v1/status');
     t.match(status.json.feeds, [{ name: 'adult-feed', good: { rules: 100 }, held: { rules: 30 } }]);
-    const accepted = await api(admin(), 'POST', '/api/v1/lists/adult-feed/accept');
+    const accepted = await api().post('/api/v1/lists/adult-feed/accept');
     t.equal(accepted.status, 200);
     t.notOk(await blocked(roje, 'site77.adult.example'), 'accepted: 30 names now');
     t.ok(await blocked(roje, 'site7.adult.example'));
-    t.equal(
-      (await api(admin(), 'POST', '/api/v1/lists/adult-feed/accept')).status,
-      404,
-      'nothing held any more',
-    );
+    t.equal((await api().post('/api/v1/lists/adult-feed/accept')).status, 404, 'nothing held any more');
 
     // Restart with the feed down: the stored copy is used at once.
     await roje.stop();

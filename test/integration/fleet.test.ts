@@ -10,8 +10,9 @@ import { join } from 'node:path';
 import t from 'tap';
 import { request } from 'undici';
 import { hashToken } from '../../src/admin/auth.js';
-import { SAMPLES_DIR } from '../../src/config/filtering.js';
 import { writeSigningKeyPair } from '../../src/verify/sign.js';
+import { adminClient } from '../helpers/admin-client.js';
+import { ABUSE_CANARY, ABUSE_CANARY_FILE } from '../helpers/canaries.js';
 import { startFakeUpstream } from '../helpers/fake-upstream.js';
 import { startFileServer } from '../helpers/fleet.js';
 import { type Roje, startRoje, udpUrl } from '../helpers/roje.js';
@@ -36,7 +37,7 @@ const central = await startRoje(
     upstreams: [udpUrl(fake)],
     lists: [
       { category: 'adult', path: join(dir, 'adult.txt') },
-      { category: 'abuse', path: join(SAMPLES_DIR, 'abuse-test.txt'), name: 'iwf' },
+      { category: 'abuse', path: ABUSE_CANARY_FILE, name: 'iwf' },
     ],
     abuse: { keyFile: abuseKey },
     fleet: { publish: { signingKeyFile: keyFile } },
@@ -70,21 +71,8 @@ async function blocked(roje: Roje, name: string): Promise<boolean> {
   return r.status === 'NXDOMAIN' && r.ede.some((e) => e.code === 15);
 }
 
-async function api(roje: Roje, method: 'GET' | 'POST', path: string) {
-  const res = await request(`http://${roje.app.opsAddresses().admin}${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${OPS_TOKEN}`,
-      ...(method === 'POST' ? { 'content-type': 'application/json' } : {}),
-    },
-    body: method === 'POST' ? '{}' : undefined,
-  });
-  const text = await res.body.text();
-  return {
-    status: res.statusCode,
-    json: (text.startsWith('{') ? JSON.parse(text) : {}) as Record<string, unknown>,
-  };
-}
+/** The operator's client of an edge's admin API. */
+const ops = (roje: Roje) => adminClient(roje, OPS_TOKEN);
 
 t.test('the central publishes its lists, signed, with an ETag; edges need a token', async (t) => {
   const noToken = await request(artifactUrl);
@@ -109,18 +97,18 @@ t.test('edge: pulls, blocks like the central, 304 next; refuses unsigned and tam
   let edge = await startRoje(edgeConfig(state));
   t.teardown(() => edge.stop());
 
-  const first = await api(edge, 'POST', '/api/v1/lists/refresh');
+  const first = await ops(edge).post('/api/v1/lists/refresh');
   t.equal(first.status, 200);
   t.match(first.json.fleet, { result: /updated|unchanged/ }, 'the first pull (at start, or this one)');
   t.ok(await blocked(edge, 'porn.example'), 'the edge blocks what the central lists');
-  t.ok(await blocked(edge, 'canary-domain.abuse.roje.test'), 'the abuse canary too, with the shared key');
+  t.ok(await blocked(edge, ABUSE_CANARY.domain), 'the abuse canary too, with the shared key');
   t.equal((await edge.dig(['www.example.test', 'A'])).status, 'NOERROR', 'the rest resolves');
   t.equal(edge.app.lists()?.version, central.app.lists()?.version, 'the same lists');
   t.equal(edge.app.listsStatus()?.from, 'fleet');
 
-  const second = await api(edge, 'POST', '/api/v1/lists/refresh');
+  const second = await ops(edge).post('/api/v1/lists/refresh');
   t.match(second.json.fleet, { result: 'unchanged' }, 'ETag: 304 on the next pull');
-  const status = await api(edge, 'GET', '/api/v1/status');
+  const status = await ops(edge).get('/api/v1/status');
   t.match(status.json.fleet, {
     publish: null,
     pull: {
@@ -130,11 +118,7 @@ t.test('edge: pulls, blocks like the central, 304 next; refuses unsigned and tam
       lastRefusal: null,
     },
   });
-  const text = await (
-    await request(`http://${edge.app.opsAddresses().admin}/metrics`, {
-      headers: { authorization: `Bearer ${OPS_TOKEN}` },
-    })
-  ).body.text();
+  const { text } = await ops(edge).get('/metrics');
   t.match(text, /roje_fleet_pulls_total\{result="unchanged"\} [1-9]/);
   t.match(text, /roje_fleet_artifact_age_seconds \d/);
 
@@ -143,7 +127,7 @@ t.test('edge: pulls, blocks like the central, 304 next; refuses unsigned and tam
   const bytes = Buffer.from(central.app.lists()?.artifact as Uint8Array);
   server.files.set('/lists.rojebl', { body: bytes });
   await edge.app.reload(await edge.configFor(edgeConfig(state, server.url)));
-  const unsigned = await api(edge, 'POST', '/api/v1/lists/refresh');
+  const unsigned = await ops(edge).post('/api/v1/lists/refresh');
   t.match(unsigned.json.fleet, { result: 'refused', code: 'ROJE_ERR_FLEET_UNSIGNED' });
   t.ok(await blocked(edge, 'porn.example'), 'still the last good artifact');
 
@@ -153,7 +137,7 @@ t.test('edge: pulls, blocks like the central, 304 next; refuses unsigned and tam
   const tampered = Buffer.from(bytes);
   tampered[tampered.length - 64] ^= 0x20;
   server.files.set('/lists.rojebl', { body: tampered });
-  const refused = await api(edge, 'POST', '/api/v1/lists/refresh');
+  const refused = await ops(edge).post('/api/v1/lists/refresh');
   t.match(refused.json.fleet, { result: 'refused', code: 'ROJE_ERR_FLEET_SIGNATURE' });
   t.ok(await blocked(edge, 'porn.example'), 'still blocking with the last good artifact');
   t.ok(
@@ -164,12 +148,12 @@ t.test('edge: pulls, blocks like the central, 304 next; refuses unsigned and tam
     ),
     'logged with its code',
   );
-  const after = await api(edge, 'GET', '/api/v1/status');
+  const after = await ops(edge).get('/api/v1/status');
   t.match(after.json, { fleet: { pull: { lastRefusal: { code: 'ROJE_ERR_FLEET_SIGNATURE' } } } });
 
   // The genuine pair from the plain server is accepted (any static server can publish).
   server.files.set('/lists.rojebl', { body: bytes });
-  const genuine = await api(edge, 'POST', '/api/v1/lists/refresh');
+  const genuine = await ops(edge).post('/api/v1/lists/refresh');
   t.match(genuine.json.fleet, { result: /updated|unchanged/ });
 
   // Restart with the central down: the stored copy is verified and served at once.
@@ -179,8 +163,8 @@ t.test('edge: pulls, blocks like the central, 304 next; refuses unsigned and tam
   edge = await startRoje(edgeConfig(state));
   t.ok(await blocked(edge, 'porn.example'), 'filtered from the stored copy');
   t.equal((await edge.dig(['www.example.test', 'A'])).status, 'NOERROR');
-  t.equal((await request(`http://${edge.app.opsAddresses().admin}/ready`)).statusCode, 200);
-  const restarted = await api(edge, 'GET', '/api/v1/status');
+  t.equal((await ops(edge).get('/ready', { token: null })).status, 200);
+  const restarted = await ops(edge).get('/api/v1/status');
   t.match(restarted.json, { fleet: { pull: { artifact: { version: /^[0-9a-f]{64}$/ } } } });
 });
 
@@ -190,10 +174,10 @@ t.test('an edge without any artifact yet answers SERVFAIL with EDE 14', async (t
   const r = await edge.dig(['www.example.test', 'A']);
   t.equal(r.status, 'SERVFAIL', 'never unfiltered');
   t.match(r.ede, [{ code: 14 }]);
-  const ready = await request(`http://${edge.app.opsAddresses().admin}/ready`);
-  t.equal(ready.statusCode, 503);
-  t.match(await ready.body.json(), { ready: false, reason: /fleet artifact/ });
-  const pulled = await api(edge, 'POST', '/api/v1/lists/refresh');
+  const ready = await ops(edge).get('/ready', { token: null });
+  t.equal(ready.status, 503);
+  t.match(ready.json, { ready: false, reason: /fleet artifact/ });
+  const pulled = await ops(edge).post('/api/v1/lists/refresh');
   t.match(pulled.json.fleet, { result: 'failed', code: 'ROJE_ERR_FLEET_FETCH' });
   t.equal((await edge.dig(['www.example.test', 'A'])).status, 'SERVFAIL', 'still not ready');
 });

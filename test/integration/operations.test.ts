@@ -9,12 +9,14 @@ import { join } from 'node:path';
 import t from 'tap';
 import { request } from 'undici';
 import { hashToken } from '../../src/admin/auth.js';
+import { adminClient } from '../helpers/admin-client.js';
+import { LOCAL_ABUSE_CANARY } from '../helpers/canaries.js';
 import { startFakeUpstream } from '../helpers/fake-upstream.js';
 import { startRoje, udpUrl } from '../helpers/roje.js';
 
 const dir = t.testdir({});
 writeFileSync(join(dir, 'adult.txt'), 'porn.example\n');
-writeFileSync(join(dir, 'abuse.txt'), 'canary-abuse.example\n');
+writeFileSync(join(dir, 'abuse.txt'), `${LOCAL_ABUSE_CANARY}\n`);
 const TOKEN = 'roje_operations-test-token';
 
 const fake = await startFakeUpstream({ apexes: ['example.test'] });
@@ -34,25 +36,14 @@ const raw = {
   admin: { listen: '127.0.0.1:0', tokens: [{ name: 'ops', role: 'operator', sha256: hashToken(TOKEN) }] },
 };
 
-async function api(base: string, path: string, init: { method?: 'GET' | 'POST'; body?: string } = {}) {
-  const res = await request(`${base}${path}`, {
-    method: init.method ?? 'GET',
-    headers: {
-      authorization: `Bearer ${TOKEN}`,
-      ...(init.body ? { 'content-type': 'application/json' } : {}),
-    },
-    body: init.body,
-  });
-  return { status: res.statusCode, json: (await res.body.json()) as Record<string, unknown> };
-}
-
 const today = new Date().toISOString().slice(0, 10);
 const tomorrow = new Date(Date.now() + 86_400_000).toISOString().slice(0, 10);
 
 t.test('blocked name -> block page -> report -> admin API -> statistics', async (t) => {
   let roje = await startRoje(raw);
   t.teardown(() => roje.stop());
-  const admin = () => `http://${roje.app.opsAddresses().admin}`;
+  // roje is replaced by a restart below: each call asks the current one.
+  const api = () => adminClient(roje, TOKEN);
 
   const blocked = await roje.dig(['-b', '127.0.0.3', 'www.porn.example', 'A']);
   t.equal(blocked.status, 'NOERROR');
@@ -61,10 +52,10 @@ t.test('blocked name -> block page -> report -> admin API -> statistics', async 
     ['127.0.0.1'],
     'A points at the block page',
   );
-  await roje.dig(['canary-abuse.example', 'A']);
+  await roje.dig([LOCAL_ABUSE_CANARY, 'A']);
   t.equal((await roje.dig(['www.example.test', 'A'])).answers[0]?.data, '198.51.100.1');
 
-  const status = await api(admin(), '/api/v1/status');
+  const status = await api().get('/api/v1/status');
   const pageAddress = (status.json.blockPage as { listen: Array<{ host: string; port: number }> }).listen[0];
   const page = `http://${pageAddress.host}:${pageAddress.port}`;
 
@@ -79,7 +70,7 @@ t.test('blocked name -> block page -> report -> admin API -> statistics', async 
   t.match(html, /[Aa]dult/);
   t.match(html, /116 ?111/, 'the child helpline');
 
-  const abuse = await request(`${page}/`, { headers: { host: 'canary-abuse.example' } });
+  const abuse = await request(`${page}/`, { headers: { host: LOCAL_ABUSE_CANARY } });
   t.equal(abuse.statusCode, 403);
   t.notMatch(await abuse.body.text(), /canary-abuse/, 'an abuse-feed name is never echoed');
 
@@ -95,7 +86,7 @@ t.test('blocked name -> block page -> report -> admin API -> statistics', async 
   t.ok(report.statusCode < 400, `report accepted (${report.statusCode})`);
   await report.body.dump();
 
-  const reports = await api(admin(), '/api/v1/reports?status=open');
+  const reports = await api().get('/api/v1/reports?status=open');
   t.match(reports.json, {
     total: 1,
     reports: [
@@ -103,18 +94,12 @@ t.test('blocked name -> block page -> report -> admin API -> statistics', async 
     ],
   });
   const id = (reports.json.reports as Array<{ id: number }>)[0].id;
-  const reviewed = await api(admin(), `/api/v1/reports/${id}`, {
-    method: 'POST',
-    body: '{"status":"rejected"}',
-  });
+  const reviewed = await api().post(`/api/v1/reports/${id}`, { status: 'rejected' });
   t.equal(reviewed.status, 200);
   t.match(reviewed.json, { id, status: 'rejected', reviewedBy: 'ops' });
-  t.equal(
-    (await api(admin(), '/api/v1/reports/999', { method: 'POST', body: '{"status":"accepted"}' })).status,
-    404,
-  );
+  t.equal((await api().post('/api/v1/reports/999', { status: 'accepted' })).status, 404);
 
-  const summary = await api(admin(), `/api/v1/stats/summary?from=${today}&to=${tomorrow}`);
+  const summary = await api().get(`/api/v1/stats/summary?from=${today}&to=${tomorrow}`);
   t.equal(summary.status, 200);
   t.match(summary.json, { queries: 3, blocked: 2 });
   t.match(
@@ -134,12 +119,9 @@ t.test('blocked name -> block page -> report -> admin API -> statistics', async 
   // Restart on the same state directory: the counts are still there.
   await roje.stop();
   roje = await startRoje(raw);
-  const again = await api(admin(), `/api/v1/stats/summary?from=${today}&to=${tomorrow}`);
+  const again = await api().get(`/api/v1/stats/summary?from=${today}&to=${tomorrow}`);
   t.match(again.json, { queries: 3, blocked: 2 }, 'statistics survive a restart');
-  const series = await api(
-    admin(),
-    `/api/v1/stats/series?from=${today}&to=${tomorrow}&bucket=hour&by=category`,
-  );
+  const series = await api().get(`/api/v1/stats/series?from=${today}&to=${tomorrow}&bucket=hour&by=category`);
   t.equal(series.status, 200);
   t.equal((series.json.buckets as string[]).length, 24);
 });

@@ -6,9 +6,10 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
-import { request } from 'undici';
 import { hashToken } from '../../src/admin/auth.js';
 import { report } from '../../src/cli/report.js';
+import { adminClient } from '../helpers/admin-client.js';
+import { LOCAL_ABUSE_CANARY } from '../helpers/canaries.js';
 import { startFakeUpstream } from '../helpers/fake-upstream.js';
 import { capture } from '../helpers/io.js';
 import { startRoje, udpUrl } from '../helpers/roje.js';
@@ -16,7 +17,7 @@ import { startRoje, udpUrl } from '../helpers/roje.js';
 const dir = t.testdir({});
 writeFileSync(join(dir, 'adult.txt'), 'porn.example\nxxx.example\n');
 writeFileSync(join(dir, 'gambling.txt'), 'casino.example\n');
-writeFileSync(join(dir, 'abuse.txt'), 'canary-abuse.example\n');
+writeFileSync(join(dir, 'abuse.txt'), `${LOCAL_ABUSE_CANARY}\n`);
 const TOKEN = 'roje_report-test-token';
 const month = new Date().toISOString().slice(0, 7);
 const NAMES = /porn|xxx\.example|casino|canary-abuse|example\.test/;
@@ -49,7 +50,7 @@ const TRAFFIC: Array<[string, string, boolean]> = [
   ['127.0.0.3', 'b.porn.example', true],
   ['127.0.0.3', 'a.porn.example', true],
   ['127.0.0.3', 'casino.example', true],
-  ['127.0.0.3', 'canary-abuse.example', true],
+  ['127.0.0.3', LOCAL_ABUSE_CANARY, true],
   ['127.0.0.3', 'www.example.test', false],
   ['127.0.0.4', 'c.xxx.example', true],
   ['127.0.0.4', 'a.porn.example', true],
@@ -102,26 +103,17 @@ t.test('report from real traffic: admin API while serving, CLI on the file after
         `${name} blocked`,
       );
   }
-  const base = `http://${roje.app.opsAddresses().admin}`;
-  const get = async (q: string, auth = true) => {
-    const res = await request(`${base}/api/v1/reports/transparency?${q}`, {
-      headers: auth ? { authorization: `Bearer ${TOKEN}` } : {},
-    });
-    return {
-      status: res.statusCode,
-      type: String(res.headers['content-type']),
-      headers: res.headers,
-      body: await res.body.text(),
-    };
-  };
+  const api = adminClient(roje, TOKEN);
+  const get = (q: string, auth = true) =>
+    api.get(`/api/v1/reports/transparency?${q}`, auth ? {} : { token: null });
   const json = await get(`month=${month}`);
   t.equal(json.status, 200);
   t.match(json.type, /application\/json/);
-  t.notMatch(json.body, NAMES, 'no name in the JSON');
-  checkAll(t, JSON.parse(json.body) as Json);
-  t.match(JSON.parse(json.body), { operator: { sq: 'Bashkia e Tiranës' } });
+  t.notMatch(json.text, NAMES, 'no name in the JSON');
+  checkAll(t, JSON.parse(json.text) as Json);
+  t.match(JSON.parse(json.text), { operator: { sq: 'Bashkia e Tiranës' } });
 
-  const site = JSON.parse((await get(`month=${month}&site=sheshi`)).body) as Json;
+  const site = JSON.parse((await get(`month=${month}&site=sheshi`)).text) as Json;
   t.same(site.queries, { total: null, blocked: 4 });
   t.same(
     site.blocked.venues.map((v) => v.venue),
@@ -136,12 +128,12 @@ t.test('report from real traffic: admin API while serving, CLI on the file after
   t.equal(html.status, 200);
   t.match(html.type, /text\/html/);
   t.match(String(html.headers['content-security-policy']), /default-src 'none'/);
-  t.match(html.body, /Kërkesa të bllokuara/);
-  t.notMatch(html.body, NAMES, 'no name in the HTML');
+  t.match(html.text, /Kërkesa të bllokuara/);
+  t.notMatch(html.text, NAMES, 'no name in the HTML');
   const csv = await get(`month=${month}&format=csv`);
   t.match(csv.type, /text\/csv/);
-  t.match(csv.body, /blocked,,biblioteka,adult,requests,3\r\n/);
-  t.notMatch(csv.body, NAMES, 'no name in the CSV');
+  t.match(csv.text, /blocked,,biblioteka,adult,requests,3\r\n/);
+  t.notMatch(csv.text, NAMES, 'no name in the CSV');
 
   t.equal((await get('month=2026-13')).status, 400, 'a bad month is 400');
   t.equal((await get(`month=${month}&format=pdf`)).status, 400);

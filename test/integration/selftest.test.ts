@@ -7,13 +7,13 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import { request } from 'undici';
 import { hashToken } from '../../src/admin/auth.js';
-import { SAMPLES_DIR } from '../../src/config/filtering.js';
 import { extractEmbeddedReport } from '../../src/verify/html.js';
 import { verifySignedReport } from '../../src/verify/sign.js';
+import { adminClient } from '../helpers/admin-client.js';
+import { ABUSE_CANARY_FILE } from '../helpers/canaries.js';
 import { startFakeUpstream } from '../helpers/fake-upstream.js';
-import { type Roje, startRoje, udpUrl } from '../helpers/roje.js';
+import { startRoje, udpUrl } from '../helpers/roje.js';
 
 const TOKEN = 'roje_selftest-token';
 const AUDITOR = 'roje_selftest-auditor';
@@ -53,7 +53,7 @@ fake.zone.set('forcesafesearch.google.com', 'AAAA', [{ data: '2001:4860:4802:32:
 const lists = [
   { category: 'adult', path: join(dir, 'adult.txt') },
   { category: 'doh-bypass', path: join(dir, 'doh.txt') },
-  { category: 'abuse', path: join(SAMPLES_DIR, 'abuse-test.txt'), name: 'iwf-sample' },
+  { category: 'abuse', path: ABUSE_CANARY_FILE, name: 'iwf-sample' },
 ];
 const base = {
   upstreams: [udpUrl(fake)],
@@ -69,21 +69,11 @@ const base = {
   },
 };
 
-async function api(roje: Roje, path: string, token = TOKEN, method: 'GET' | 'POST' = 'GET') {
-  const res = await request(`http://${roje.app.opsAddresses().admin}${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${token}`,
-      ...(method === 'POST' ? { 'content-type': 'application/json' } : {}),
-    },
-    body: method === 'POST' ? '{}' : undefined,
-  });
-  return { status: res.statusCode, type: String(res.headers['content-type']), text: await res.body.text() };
-}
-
 t.test('the friendly-wifi suite passes against roje itself, signed and kept for auditors', async (t) => {
   const roje = await startRoje(base, { t });
-  const run = await api(roje, '/api/v1/selftest/run', TOKEN, 'POST');
+  const ops = adminClient(roje, TOKEN);
+  const auditor = adminClient(roje, AUDITOR);
+  const run = await ops.post('/api/v1/selftest/run');
   t.equal(run.status, 200, run.text);
   const summary = JSON.parse(run.text) as {
     id: string;
@@ -94,30 +84,26 @@ t.test('the friendly-wifi suite passes against roje itself, signed and kept for 
   };
   t.match(summary, { ok: true, failed: 0, signed: true, reason: 'operator' });
   t.ok(summary.passed >= 40, `${summary.passed} cases (UDP and TCP) passed`);
-  t.equal(
-    (await api(roje, '/api/v1/selftest/run', AUDITOR, 'POST')).status,
-    403,
-    'an auditor may not run it',
-  );
+  t.equal((await auditor.post('/api/v1/selftest/run')).status, 403, 'an auditor may not run it');
 
-  const listed = JSON.parse((await api(roje, '/api/v1/selftest', AUDITOR)).text) as {
+  const listed = JSON.parse((await auditor.get('/api/v1/selftest')).text) as {
     reports: Array<{ id: string }>;
   };
   t.equal(listed.reports[0].id, summary.id, 'the auditor sees the run');
-  const json = await api(roje, `/api/v1/selftest/${summary.id}`, AUDITOR);
+  const json = await auditor.get(`/api/v1/selftest/${summary.id}`);
   t.equal(json.status, 200);
   const publicKey = readFileSync(join(state, 'signing.key.pub'), 'utf8');
   t.match(verifySignedReport(json.text, publicKey), { valid: true }, 'signed with the deployment key');
   const report = JSON.parse(json.text) as { identity: { 'policy.roje': { strings: string[] } } };
   t.match(report.identity['policy.roje'].strings, [/^lists version=/], 'the list versions, from CH TXT');
-  const html = await api(roje, `/api/v1/selftest/${summary.id}?format=html`, AUDITOR);
+  const html = await auditor.get(`/api/v1/selftest/${summary.id}?format=html`);
   t.match(html.type, /text\/html/);
   t.match(verifySignedReport(html.text, publicKey), { valid: true }, 'the HTML verifies too');
   t.match(extractEmbeddedReport(html.text), /"signature"/, 'it embeds the signed report');
-  t.equal((await api(roje, '/api/v1/selftest/2026-01-01T00-00-00-000Z', AUDITOR)).status, 404);
-  t.equal((await api(roje, '/api/v1/selftest/..%2F..%2Fetc', AUDITOR)).status, 400, 'ids are validated');
+  t.equal((await auditor.get('/api/v1/selftest/2026-01-01T00-00-00-000Z')).status, 404);
+  t.equal((await auditor.get('/api/v1/selftest/..%2F..%2Fetc')).status, 400, 'ids are validated');
 
-  const metrics = (await api(roje, '/metrics')).text;
+  const metrics = (await ops.get('/metrics')).text;
   t.match(metrics, /^roje_selftest_success 1$/m);
   t.match(metrics, /^roje_selftest_cases\{result="fail"\} 0$/m);
   t.match(metrics, /^roje_selftest_last_run_timestamp_seconds \d+/m);
@@ -126,17 +112,19 @@ t.test('the friendly-wifi suite passes against roje itself, signed and kept for 
 
 t.test('a category switched off: the self-test fails and says which cases', async (t) => {
   const roje = await startRoje({ ...base, lists: lists.filter((l) => l.category !== 'adult') }, { t });
-  const summary = JSON.parse((await api(roje, '/api/v1/selftest/run', TOKEN, 'POST')).text) as {
+  const ops = adminClient(roje, TOKEN);
+  const auditor = adminClient(roje, AUDITOR);
+  const summary = JSON.parse((await ops.post('/api/v1/selftest/run')).text) as {
     ok: boolean;
     failed: number;
   };
   t.match(summary, { ok: false });
   t.equal(summary.failed, 12, 'the six adult cases, over UDP and TCP');
-  t.match((await api(roje, '/metrics')).text, /^roje_selftest_success 0$/m);
+  t.match((await ops.get('/metrics')).text, /^roje_selftest_success 0$/m);
   const warned = roje.logs.find((l) => l.msg === 'self-test FAILED');
   t.match(warned, { failedCases: [/^adult site/] });
   // The earlier run is kept across the restart (same stateDir), newest first.
-  const listed = JSON.parse((await api(roje, '/api/v1/selftest', AUDITOR)).text) as {
+  const listed = JSON.parse((await auditor.get('/api/v1/selftest')).text) as {
     reports: Array<{ ok: boolean }>;
   };
   t.match(listed.reports, [{ ok: false }, { ok: true }]);

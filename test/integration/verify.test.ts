@@ -8,14 +8,14 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t, { type Test } from 'tap';
 import { verify } from '../../src/cli/verify.js';
-import { SAMPLES_DIR } from '../../src/config/filtering.js';
 import { exchange } from '../../src/verify/client.js';
 import type { VerifyReport } from '../../src/verify/report.js';
 import { loadSuite } from '../../src/verify/suite.js';
+import { ABUSE_CANARY, ABUSE_CANARY_FILE } from '../helpers/canaries.js';
 import { startFakeUpstream } from '../helpers/fake-upstream.js';
 import { capture } from '../helpers/io.js';
 import { sleep, startRoje, udpUrl } from '../helpers/roje.js';
@@ -62,7 +62,7 @@ async function filteringRoje(t: Test, withAdult: boolean) {
   const lists = [
     ...(withAdult ? [{ category: 'adult', path: unxz(dir, 'adult/hagezi-nsfw.adblock.txt.xz') }] : []),
     { category: 'doh-bypass', path: unxz(dir, 'rpz/hagezi-doh.rpz.xz') },
-    { category: 'abuse', name: 'canary', path: resolve(SAMPLES_DIR, 'abuse-test.txt'), format: 'abuse' },
+    { category: 'abuse', name: 'canary', path: ABUSE_CANARY_FILE, format: 'abuse' },
   ];
   return startRoje({ upstreams: [udpUrl(fake)], lists }, { t });
 }
@@ -88,7 +88,7 @@ t.test('against roje with every category on: every check passes, exit 0', async 
   t.equal(report.summary.failed, 0);
   t.same(new Set(report.results.map((r) => r.transport)), new Set(['udp', 'tcp']));
   t.match(stdout, /^PASS friendly-wifi against 127\.0\.0\.1:\d+: (\d+)\/\1 checks passed$/m);
-  const canary = report.results.find((r) => r.qname === 'canary-domain.abuse.roje.test');
+  const canary = report.results.find((r) => r.qname === ABUSE_CANARY.domain);
   t.match(canary?.answer, { rcode: 'NXDOMAIN', ede: [{ code: 15 }] }, 'the canary: NXDOMAIN with EDE 15');
   const google = report.results.find((r) => r.qname === 'www.google.com');
   t.match(google?.answer.records[0], { type: 'CNAME', data: 'forcesafesearch.google.com' });
@@ -110,7 +110,7 @@ t.test('against roje without its adult list: exactly the adult checks fail, exit
   t.match(stdout, /^FAIL friendly-wifi/m);
 });
 
-/** A UDP port that was free a moment ago (unbound binds UDP and TCP on it). */
+/** A UDP port that was free a moment ago (unbound binds UDP and TCP on it), and may not be any more. */
 async function freePort(): Promise<number> {
   const s = createSocket('udp4');
   await new Promise<void>((ok) => s.bind(0, '127.0.0.1', ok));
@@ -125,15 +125,13 @@ t.test('against unbound with no filtering: it fails, exit 1', async (t) => {
     return;
   }
   const dir = t.testdir();
-  const port = await freePort();
   const conf = join(dir, 'unbound.conf');
   writeFileSync(
     join(dir, 'root.hints'),
     '. 3600000 IN NS a.root.verify.invalid.\na.root.verify.invalid. 3600000 IN A 127.0.0.1\n',
   );
   // Loopback only: it listens on 127.0.0.1, refuses everyone else, and forwards everything to the fake.
-  writeFileSync(
-    conf,
+  const unboundConf = (port: number) =>
     `server:
   interface: 127.0.0.1
   port: ${port}
@@ -159,30 +157,40 @@ remote-control:
 forward-zone:
   name: "."
   forward-addr: 127.0.0.1@${fake.port}
-`,
-  );
-  const child = spawn('/usr/sbin/unbound', ['-d', '-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr.on('data', (d) => {
-    stderr += d;
-  });
-  // Bounded lifetime: killed when the test ends, and after 90 s whatever happens.
-  const guard = setTimeout(() => child.kill('SIGKILL'), 90_000);
-  t.teardown(() => {
-    clearTimeout(guard);
-    child.kill('SIGKILL');
-  });
-  const server = { host: '127.0.0.1', port };
+`;
+  // unbound cannot be told to take port 0 and say which it got: it is given one that was free a moment
+  // ago. Another program may take it first (unbound then exits): a new port is tried, up to 3 times.
+  let port = 0;
   let ready = false;
-  for (let i = 0; i < 50 && !ready && child.exitCode === null; i++) {
-    const e = await exchange(server, {
-      qname: 'www.wikipedia.org',
-      qtype: 'A',
-      transport: 'udp',
-      timeoutMs: 200,
+  let stderr = '';
+  for (let attempt = 0; attempt < 3 && !ready; attempt++) {
+    port = await freePort();
+    writeFileSync(conf, unboundConf(port));
+    const child = spawn('/usr/sbin/unbound', ['-d', '-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
+    stderr = '';
+    child.stderr.on('data', (d) => {
+      stderr += d;
     });
-    ready = e.rcode === 'NOERROR';
-    if (!ready) await sleep(100);
+    // Bounded lifetime: killed when the test ends, and after 90 s whatever happens.
+    const guard = setTimeout(() => child.kill('SIGKILL'), 90_000);
+    t.teardown(() => {
+      clearTimeout(guard);
+      child.kill('SIGKILL');
+    });
+    const server = { host: '127.0.0.1', port };
+    for (let i = 0; i < 50 && !ready && child.exitCode === null; i++) {
+      const e = await exchange(server, {
+        qname: 'www.wikipedia.org',
+        qtype: 'A',
+        transport: 'udp',
+        timeoutMs: 200,
+      });
+      ready = e.rcode === 'NOERROR';
+      if (!ready) await sleep(100);
+    }
+    // An answer counts only from a running unbound, not from whatever else took the port.
+    ready &&= child.exitCode === null;
+    if (!ready) child.kill('SIGKILL');
   }
   t.ok(ready, `unbound answers on 127.0.0.1:${port} ${stderr}`);
   if (!ready) return;

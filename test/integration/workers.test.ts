@@ -7,9 +7,9 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import { request } from 'undici';
 import { hashToken } from '../../src/admin/auth.js';
 import { supportsReusePort } from '../../src/transport/reuse-port.js';
+import { adminClient } from '../helpers/admin-client.js';
 import { query, startFakeUpstream } from '../helpers/fake-upstream.js';
 import { mapLimit, spawnRoje } from '../helpers/process.js';
 import { answerData, rcodeName, udpUrl } from '../helpers/roje.js';
@@ -69,20 +69,8 @@ for (const mode of modes) {
     const roje = spawnRoje(['serve', '--config', configFile], { t });
     const { line, addresses } = await roje.ready(30_000);
     const server = addresses[0] as { host: string; port: number };
-    const base = `http://${line.admin as string}`;
-    const api = async (method: 'GET' | 'POST', path: string) => {
-      const res = await request(`${base}${path}`, {
-        method,
-        headers: {
-          authorization: `Bearer ${TOKEN}`,
-          ...(method === 'POST' ? { 'content-type': 'application/json' } : {}),
-        },
-        body: method === 'POST' ? '{}' : undefined,
-      });
-      const text = await res.body.text();
-      return { status: res.statusCode, text, json: () => JSON.parse(text) as Record<string, unknown> };
-    };
-    const workers = async () => (await api('GET', '/api/v1/status')).json().workers as WorkerStatus;
+    const api = adminClient(line.admin as string, TOKEN);
+    const workers = async () => (await api.get('/api/v1/status')).json.workers as WorkerStatus;
 
     const first = await workers();
     t.match(first, { mode, configured: 2, running: 2, restarts: 0 });
@@ -112,7 +100,7 @@ for (const mode of modes) {
 
     // The upstreams as the loops saw them: every query that reached the fake upstream, summed over loops
     // (the status once read the primary's idle pool: queries 0, srttMs null).
-    const upstreams = (await api('GET', '/api/v1/status')).json().upstreams as Array<{
+    const upstreams = (await api.get('/api/v1/status')).json.upstreams as Array<{
       queries: number;
       srttMs: number | null;
       state: string;
@@ -127,7 +115,7 @@ for (const mode of modes) {
     t.type(upstreams[0]?.srttMs, 'number', 'with a round-trip time');
     t.equal(upstreams[0]?.state, 'up');
 
-    const metrics = (await api('GET', '/metrics')).text;
+    const metrics = (await api.get('/metrics')).text;
     const sum = (re: RegExp) =>
       metrics
         .split('\n')
@@ -140,12 +128,12 @@ for (const mode of modes) {
 
     const today = new Date().toISOString().slice(0, 10);
     const tomorrow = new Date(Date.now() + 86_400_000).toISOString().slice(0, 10);
-    const summary = (await api('GET', `/api/v1/stats/summary?from=${today}&to=${tomorrow}`)).json();
+    const summary = (await api.get(`/api/v1/stats/summary?from=${today}&to=${tomorrow}`)).json;
     t.equal(summary.blocked, 200, 'the statistics store has every loop’s blocks');
 
     // A list swap reaches every loop.
     writeFileSync(listFile, 'blocked.example.test\nnew.example.test\n');
-    t.equal((await api('POST', '/api/v1/lists/refresh')).status, 200);
+    t.equal((await api.post('/api/v1/lists/refresh')).status, 200);
     const swapped = await mapLimit(
       Array.from({ length: 40 }, () => 'new.example.test'),
       10,
@@ -184,7 +172,7 @@ for (const mode of modes) {
         (n) => ask(server, n),
       );
       t.equal(again.filter(isBlocked).length, 40, 'the new loop has the swapped lists');
-      t.match((await api('GET', '/metrics')).text, /roje_worker_restarts_total 1/);
+      t.match((await api.get('/metrics')).text, /roje_worker_restarts_total 1/);
     }
 
     roje.kill('SIGTERM');

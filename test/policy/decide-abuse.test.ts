@@ -2,7 +2,7 @@
  * decide() with the abuse feed's hashed entries: they are checked first, so no venue allow addition, no
  * policy that leaves the category out and no other verdict can pass them.
  */
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import t from 'tap';
 import { abuseKey } from '../../src/policy/abuse/key.js';
 import { compileSources } from '../../src/policy/compile.js';
@@ -10,10 +10,10 @@ import { loadArtifact } from '../../src/policy/compiled/index.js';
 import { decide, EMPTY_LISTS, emptyDecision, LIST_BLOCK, PASS, VENUE_DENY } from '../../src/policy/decide.js';
 import { ACTION, emptyResult } from '../../src/policy/types.js';
 import { effectivePolicies, type PolicySettings } from '../../src/policy/venues.js';
+import { ABUSE_CANARY, ABUSE_CANARY_FILE } from '../helpers/canaries.js';
 
 const KEY = abuseKey(Buffer.alloc(32, 0x42));
-const CANARY = resolve(import.meta.dirname, '../../blocklists/samples/abuse-test.txt');
-const DOMAIN = 'canary-domain.abuse.roje.test';
+const DOMAIN = ABUSE_CANARY.domain;
 
 function wire(name: string): Buffer {
   const parts: Buffer[] = [];
@@ -27,7 +27,7 @@ t.test('hashed entries block whatever the venue policy says', async (t) => {
   const { artifact } = await compileSources(
     [
       { name: 'adult', category: 'adult', path: join(dir, 'adult.txt') },
-      { name: 'abuse', category: 'abuse', path: CANARY },
+      { name: 'abuse', category: 'abuse', path: ABUSE_CANARY_FILE },
     ],
     { abuse: { key: KEY, pageEntries: 'count' } },
   );
@@ -57,7 +57,7 @@ t.test('hashed entries block whatever the venue policy says', async (t) => {
   const out = emptyDecision();
 
   for (const policy of effective) {
-    for (const name of [DOMAIN, `www.${DOMAIN}`, 'canary-site.abuse.roje.test', DOMAIN.toUpperCase()]) {
+    for (const name of [DOMAIN, `www.${DOMAIN}`, ABUSE_CANARY.site, DOMAIN.toUpperCase()]) {
       const kind = decide(lists, policy, wire(name), 0, scratch, out);
       t.equal(kind, LIST_BLOCK, `${policy.venue}: ${name} blocked`);
       t.equal(out.categories, ABUSE_BIT, `${policy.venue}: by the abuse category`);
@@ -78,11 +78,7 @@ t.test('hashed entries block whatever the venue policy says', async (t) => {
   t.equal(out.categories, 0b01);
   t.equal(decide(lists, nothing, wire('adult.example.test'), 0, scratch, out), PASS);
   t.equal(decide(lists, denying, wire('other.example.test'), 0, scratch, out), PASS);
-  t.equal(
-    decide(lists, dflt, wire('canary-page.abuse.roje.test'), 0, scratch, out),
-    PASS,
-    'page hosts only counted',
-  );
+  t.equal(decide(lists, dflt, wire(ABUSE_CANARY.page), 0, scratch, out), PASS, 'page hosts only counted');
   // A venue deny on the abuse name: blocked either way; the abuse feed decides first.
   t.equal(decide(lists, denying, wire(DOMAIN), 0, scratch, out), LIST_BLOCK);
   t.not(out.kind, VENUE_DENY);

@@ -7,6 +7,7 @@ import { createStreamTransport } from '../../src/upstream/stream.js';
 import { createTransport } from '../../src/upstream/transport.js';
 import { parseUpstreamUrl } from '../../src/upstream/url.js';
 import { startFakeUpstream, toNameWire } from '../helpers/fake-upstream.js';
+import { withClosedPort } from '../helpers/ports.js';
 
 function q(name: string, qtype = 1): Buffer {
   return buildUpstreamQuery({ nameWire: toNameWire(name), qtype, qclass: 1, do: false, cd: false }, 0, 1232);
@@ -169,13 +170,15 @@ t.test('tcp: frames split across reads and several frames in one read', async (t
 });
 
 t.test('tcp: connection refused -> network error', async (t) => {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  const port = (server.address() as { port: number }).port;
-  await new Promise<void>((r) => server.close(() => r()));
-  const transport = createTransport(parseUpstreamUrl(`tcp://127.0.0.1:${port}`));
-  t.teardown(() => transport.close());
-  const err = await transport.exchange(q('www.example.test'), 2000).catch((e: unknown) => e);
+  const err = await withClosedPort(
+    'tcp',
+    (port) => {
+      const transport = createTransport(parseUpstreamUrl(`tcp://127.0.0.1:${port}`));
+      t.teardown(() => transport.close());
+      return transport.exchange(q('www.example.test'), 2000).catch((e: unknown) => e);
+    },
+    (e) => isRojeError(e, 'ROJE_ERR_UPSTREAM_NETWORK'),
+  );
   t.ok(isRojeError(err, 'ROJE_ERR_UPSTREAM_NETWORK'), String(err));
 });
 

@@ -1,4 +1,3 @@
-import { createSocket } from 'node:dgram';
 import * as dnsPacket from 'dns-packet';
 import t, { type Test } from 'tap';
 import { buildUpstreamQuery } from '../../src/dns/upstream-message.js';
@@ -6,6 +5,7 @@ import { isRojeError } from '../../src/errors.js';
 import { createTransport } from '../../src/upstream/transport.js';
 import { parseUpstreamUrl } from '../../src/upstream/url.js';
 import { startFakeUpstream, toNameWire } from '../helpers/fake-upstream.js';
+import { withClosedPort } from '../helpers/ports.js';
 
 function q(name: string, qtype = 1): Buffer {
   return buildUpstreamQuery({ nameWire: toNameWire(name), qtype, qclass: 1, do: false, cd: false }, 0, 1232);
@@ -107,13 +107,15 @@ t.test('silent upstream -> timeout', async (t) => {
 });
 
 t.test('a closed port fails fast with a network error (connected socket sees ICMP)', async (t) => {
-  const s = createSocket('udp4');
-  await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
-  const port = s.address().port;
-  await new Promise<void>((r) => s.close(() => r()));
-  const transport = createTransport(parseUpstreamUrl(`udp://127.0.0.1:${port}`));
-  t.teardown(() => transport.close());
-  const err = await transport.exchange(q('www.example.test'), 2000).catch((e: unknown) => e);
+  const err = await withClosedPort(
+    'udp',
+    (port) => {
+      const transport = createTransport(parseUpstreamUrl(`udp://127.0.0.1:${port}`));
+      t.teardown(() => transport.close());
+      return transport.exchange(q('www.example.test'), 2000).catch((e: unknown) => e);
+    },
+    (e) => isRojeError(e, 'ROJE_ERR_UPSTREAM_NETWORK'),
+  );
   t.ok(isRojeError(err, 'ROJE_ERR_UPSTREAM_NETWORK'), `got ${(err as Error).message}`);
 });
 

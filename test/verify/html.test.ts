@@ -5,14 +5,14 @@
  * passed and failed, print styles apply. ROJE_UPDATE_SCREENSHOTS=1 writes docs/verify-report.png.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import t from 'tap';
-import { SAMPLES_DIR } from '../../src/config/filtering.js';
 import { renderReportHtml } from '../../src/verify/html.js';
 import { runSuite } from '../../src/verify/runner.js';
 import { generateSigningKeyPair, signReport, verifySignedReport } from '../../src/verify/sign.js';
 import { loadSuite } from '../../src/verify/suite.js';
 import { BROWSER_TEST, openContext } from '../helpers/browser.js';
+import { ABUSE_CANARY_FILE } from '../helpers/canaries.js';
 import { startFakeUpstream } from '../helpers/fake-upstream.js';
 import { pngInfo } from '../helpers/png.js';
 import { startRoje, udpUrl } from '../helpers/roje.js';
@@ -47,7 +47,7 @@ t.test('the report in chromium: verdicts, self-contained, printable', BROWSER_TE
       lists: [
         { category: 'adult', path: adult },
         { category: 'doh-bypass', path: doh },
-        { category: 'abuse', name: 'canary', path: resolve(SAMPLES_DIR, 'abuse-test.txt'), format: 'abuse' },
+        { category: 'abuse', name: 'canary', path: ABUSE_CANARY_FILE, format: 'abuse' },
       ],
     },
     { t },

@@ -5,6 +5,7 @@ import { ConfigError } from '../../src/config/config-error.js';
 import { isRojeError } from '../../src/errors.js';
 import { SAFE_HOSTS } from '../../src/policy/safesearch.js';
 import { loadSuite, SUITES_DIR } from '../../src/verify/suite.js';
+import { ABUSE_CANARY } from '../helpers/canaries.js';
 
 t.test('the built-in friendly-wifi suite: found by name, every area covered', async (t) => {
   const suite = await loadSuite('friendly-wifi');
@@ -18,7 +19,7 @@ t.test('the built-in friendly-wifi suite: found by name, every area covered', as
     suite.cases.every((c) => c.transports.join() === 'udp,tcp'),
     'UDP and TCP by default',
   );
-  t.ok(suite.cases.some((c) => c.qname === 'canary-domain.abuse.roje.test' && c.expect === 'blocked'));
+  t.ok(suite.cases.some((c) => c.qname === ABUSE_CANARY.domain && c.expect === 'blocked'));
   t.ok(
     suite.cases.some((c) => c.qname === '_dns.resolver.arpa' && c.qtype === 'SVCB' && c.expect === 'nodata'),
   );

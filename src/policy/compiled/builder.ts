@@ -91,6 +91,8 @@ function mix2(a: number, b: number): number {
   return hashFinish(Math.imul(a, 0x9e3779b1) ^ Math.imul(b + 0x7f4a7c15, 0x85ebca6b));
 }
 
+// long-function: the trie being built (typed arrays grown in place) is the builder's state, shared by its
+// inner functions (intern a label, a node, a record; finish() lays it out).
 export function createListBuilder(): ListBuilder {
   const categories: string[] = [];
   const sources: SourceMeta[] = [];

@@ -2,8 +2,6 @@
  * The abuse feed format: every kind of line, the key directive, skipped lines that never quote their
  * text, and the hash stream that stores a downloaded feed hashed (no clear name reaches its output).
  */
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import t from 'tap';
@@ -18,24 +16,11 @@ import {
 import { abuseKey } from '../../../src/policy/abuse/key.js';
 import { createStats } from '../../../src/policy/parsers/stats.js';
 import type { ListRule } from '../../../src/policy/types.js';
+import { ABUSE_CANARY_SECRETS, ABUSE_CANARY_TEXT } from '../../helpers/canaries.js';
 
 const KEY = abuseKey(Buffer.alloc(32, 0x11));
 const OTHER = abuseKey(Buffer.alloc(32, 0x22));
 const hmac = KEY.hmac;
-const CANARY_FILE = resolve(import.meta.dirname, '../../../blocklists/samples/abuse-test.txt');
-const CANARY_TEXT = readFileSync(CANARY_FILE, 'utf8');
-/** Every string that would betray a canary entry if it showed up in hashed output. */
-const CANARY_STRINGS = [
-  'canary-domain.abuse.roje.test',
-  'canary-site.abuse.roje.test',
-  'canary-page.abuse.roje.test',
-  'canary-domain',
-  'canary-site',
-  'canary-page',
-  'gallery',
-  '0001.jpg',
-  'abuse.roje.test',
-];
 
 const domain = (name: string): AbuseLine => ({ kind: 'domain', digest: hmac.digest(name) });
 const page = (name: string): AbuseLine => ({ kind: 'page', digest: hmac.digest(name) });
@@ -175,7 +160,7 @@ async function hashStream(input: Buffer, size: number, key = KEY): Promise<strin
 }
 
 t.test('the hash stream: only a key directive and d/p lines, whatever the chunk sizes', async (t) => {
-  const clear = `${CANARY_TEXT}bücher.abuse.roje.test\r\nhttp://[2001:db8::1]/canary-ip\n# a comment: canary-comment.test\n`;
+  const clear = `${ABUSE_CANARY_TEXT}bücher.abuse.roje.test\r\nhttp://[2001:db8::1]/canary-ip\n# a comment: canary-comment.test\n`;
   const input = Buffer.from(clear, 'utf8');
   const direct = readAll(clear).rules;
   t.equal(direct.length, 5, 'five entries in the clear feed');
@@ -190,7 +175,14 @@ t.test('the hash stream: only a key directive and d/p lines, whatever the chunk 
       'then only d/p lines',
     );
     t.equal(lines.length, 6);
-    for (const s of [...CANARY_STRINGS, 'bücher', 'xn--bcher', 'canary-ip', 'canary-comment', '2001:db8']) {
+    for (const s of [
+      ...ABUSE_CANARY_SECRETS,
+      'bücher',
+      'xn--bcher',
+      'canary-ip',
+      'canary-comment',
+      '2001:db8',
+    ]) {
       t.notOk(out.includes(s), `chunks of ${size}: "${s}" absent`);
     }
     // Read back: the same rules as the clear feed gave.
@@ -206,7 +198,7 @@ t.test('the hash stream: only a key directive and d/p lines, whatever the chunk 
 });
 
 t.test('the hash stream: hashed input passes through; empty input; BOM; no newline at the end', async (t) => {
-  const hashed = await hashStream(Buffer.from(CANARY_TEXT), 0);
+  const hashed = await hashStream(Buffer.from(ABUSE_CANARY_TEXT), 0);
   t.equal(await hashStream(Buffer.from(hashed), 3), hashed, 'hashing a hashed copy changes nothing');
   t.equal(await hashStream(Buffer.alloc(0), 0), `#roje-hashed key=${KEY.id}\n`, 'empty: the directive only');
   const bom = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('a.example.test\nb.example.test')]);
@@ -220,7 +212,7 @@ t.test('the hash stream: hashed input passes through; empty input; BOM; no newli
 });
 
 t.test('the hash stream fails on another key directive and on an overlong line', async (t) => {
-  const otherHashed = await hashStream(Buffer.from(CANARY_TEXT), 0, OTHER);
+  const otherHashed = await hashStream(Buffer.from(ABUSE_CANARY_TEXT), 0, OTHER);
   await t.rejects(hashStream(Buffer.from(otherHashed), 5), { code: 'ROJE_ERR_ABUSE_KEY' });
   await t.rejects(hashStream(Buffer.alloc(70 * 1024, 0x61), 0), {
     code: 'ROJE_ERR_FEED_INVALID',

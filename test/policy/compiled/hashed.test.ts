@@ -4,7 +4,7 @@
  * ordinary categories; and the table on its own (duplicates, many entries, malformed names).
  */
 import { writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import t from 'tap';
 import { createAbuseHashStream } from '../../../src/policy/abuse/format.js';
 import { abuseKey } from '../../../src/policy/abuse/key.js';
@@ -20,28 +20,12 @@ import {
 } from '../../../src/policy/compiled/hashed.js';
 import { loadArtifact, readArtifact, writeArtifact } from '../../../src/policy/compiled/index.js';
 import type { CompiledLists, ListSource } from '../../../src/policy/types.js';
+import { ABUSE_CANARY, ABUSE_CANARY_FILE, ABUSE_CANARY_SECRETS } from '../../helpers/canaries.js';
 import { rng } from '../../helpers/rng.js';
 
 const KEY = abuseKey(Buffer.alloc(32, 0x5a));
 const OTHER = abuseKey(Buffer.alloc(32, 0x5b));
-const CANARY = resolve(import.meta.dirname, '../../../blocklists/samples/abuse-test.txt');
-const ABUSE: ListSource = { name: 'abuse-feed', category: 'abuse', path: CANARY };
-const NAMES = {
-  domain: 'canary-domain.abuse.roje.test',
-  site: 'canary-site.abuse.roje.test',
-  page: 'canary-page.abuse.roje.test',
-};
-/** Strings whose presence in an artifact would reveal the feed. */
-const SECRETS = [
-  ...Object.values(NAMES),
-  'canary-domain',
-  'canary-site',
-  'canary-page',
-  'abuse.roje.test',
-  'gallery',
-  '0001.jpg',
-  'canary',
-];
+const ABUSE: ListSource = { name: 'abuse-feed', category: 'abuse', path: ABUSE_CANARY_FILE };
 
 /** Uncompressed wire form of a presentation name (with its root label). */
 function wire(name: string): Buffer {
@@ -89,32 +73,32 @@ t.test(
       pagesBlocked: false,
     });
     for (const name of [
-      NAMES.domain,
-      `www.${NAMES.domain}`,
-      `a.b.c.${NAMES.domain}`,
-      NAMES.site,
-      `www.${NAMES.site}`,
+      ABUSE_CANARY.domain,
+      `www.${ABUSE_CANARY.domain}`,
+      `a.b.c.${ABUSE_CANARY.domain}`,
+      ABUSE_CANARY.site,
+      `www.${ABUSE_CANARY.site}`,
       'CANARY-DOMAIN.Abuse.ROJE.test',
-      `WWW.${NAMES.site.toUpperCase()}`,
+      `WWW.${ABUSE_CANARY.site.toUpperCase()}`,
     ]) {
       t.equal(hashedMask(lists, name), 1, `${name}: blocked in category bit 0`);
     }
     for (const name of [
-      NAMES.page,
-      `www.${NAMES.page}`,
+      ABUSE_CANARY.page,
+      `www.${ABUSE_CANARY.page}`,
       'abuse.roje.test',
       'roje.test',
       'test',
-      `x${NAMES.domain}`,
-      `${NAMES.domain}.evil`,
+      `x${ABUSE_CANARY.domain}`,
+      `${ABUSE_CANARY.domain}.evil`,
       'canary-domain.abuse.roje',
       'example.com',
     ]) {
       t.equal(hashedMask(lists, name), 0, `${name}: not blocked`);
     }
-    t.equal(lists.lookup(NAMES.domain).blocked, 0, 'the name trie holds no abuse entry');
+    t.equal(lists.lookup(ABUSE_CANARY.domain).blocked, 0, 'the name trie holds no abuse entry');
     t.equal(lists.entries, 2);
-    for (const s of SECRETS) {
+    for (const s of ABUSE_CANARY_SECRETS) {
       t.notOk(artifact.includes(s, 0, 'latin1'), `"${s}" is not in the artifact`);
       t.notOk(artifact.includes(s.toUpperCase(), 0, 'latin1'), `"${s.toUpperCase()}" is not in the artifact`);
     }
@@ -125,13 +109,14 @@ t.test('block-host: a page host is blocked, that exact host only', async (t) => 
   const { lists, report, artifact } = await compileCanary('block-host');
   t.equal(lists.hashedEntries, 3, 'both page entries share one host');
   t.match(report.sources[0], { rules: 4, pages: 2, pagesBlocked: true });
-  t.equal(hashedMask(lists, NAMES.page), 1);
-  t.equal(hashedMask(lists, NAMES.page.toUpperCase()), 1);
-  t.equal(hashedMask(lists, `www.${NAMES.page}`), 0, 'a name under a page host is not blocked');
-  t.equal(hashedMask(lists, `x.y.${NAMES.page}`), 0);
-  t.equal(hashedMask(lists, NAMES.domain), 1);
-  t.equal(hashedMask(lists, `www.${NAMES.domain}`), 1);
-  for (const s of SECRETS) t.notOk(artifact.includes(s, 0, 'latin1'), `"${s}" is not in the artifact`);
+  t.equal(hashedMask(lists, ABUSE_CANARY.page), 1);
+  t.equal(hashedMask(lists, ABUSE_CANARY.page.toUpperCase()), 1);
+  t.equal(hashedMask(lists, `www.${ABUSE_CANARY.page}`), 0, 'a name under a page host is not blocked');
+  t.equal(hashedMask(lists, `x.y.${ABUSE_CANARY.page}`), 0);
+  t.equal(hashedMask(lists, ABUSE_CANARY.domain), 1);
+  t.equal(hashedMask(lists, `www.${ABUSE_CANARY.domain}`), 1);
+  for (const s of ABUSE_CANARY_SECRETS)
+    t.notOk(artifact.includes(s, 0, 'latin1'), `"${s}" is not in the artifact`);
 });
 
 t.test(
@@ -150,12 +135,12 @@ t.test(
     const path = join(t.testdir({}), 'lists.bin');
     await writeArtifact(path, artifact);
     const fromFile = await readArtifact(path, { key: KEY });
-    t.equal(hashedMask(fromFile, NAMES.domain), 1);
+    t.equal(hashedMask(fromFile, ABUSE_CANARY.domain), 1);
     await t.rejects(readArtifact(path), { code: 'ROJE_ERR_ABUSE_KEY' });
     // Compiled with another key, the same feed gives other hashes: nothing shared, nothing matches.
     const other = await compileSources([ABUSE], { abuse: { key: OTHER, pageEntries: 'count' } });
     const o = loadArtifact(other.artifact, '(other)', { abuseKey: OTHER });
-    t.equal(hashedMask(o, NAMES.domain), 1);
+    t.equal(hashedMask(o, ABUSE_CANARY.domain), 1);
     t.not(other.artifact.subarray(-32).toString('hex'), artifact.subarray(-32).toString('hex'));
   },
 );
@@ -170,7 +155,7 @@ t.test('lists without abuse entries load without a key', async (t) => {
   );
   const lists = loadArtifact(artifact);
   t.equal(lists.hashedEntries, 0);
-  t.equal(hashedMask(lists, NAMES.domain), 0);
+  t.equal(hashedMask(lists, ABUSE_CANARY.domain), 0);
 });
 
 t.test('the compile worker gives the same lists', async (t) => {
@@ -184,16 +169,16 @@ t.test('the compile worker gives the same lists', async (t) => {
     here.lists.sources.map((s) => [s.name, s.entries, s.pages, s.pagesBlocked, s.sha256]),
   );
   for (const name of [
-    NAMES.domain,
-    `www.${NAMES.domain}`,
-    NAMES.site,
-    NAMES.page,
-    `www.${NAMES.page}`,
+    ABUSE_CANARY.domain,
+    `www.${ABUSE_CANARY.domain}`,
+    ABUSE_CANARY.site,
+    ABUSE_CANARY.page,
+    `www.${ABUSE_CANARY.page}`,
     'example.com',
   ]) {
     t.equal(hashedMask(lists, name), hashedMask(here.lists, name), name);
   }
-  for (const s of SECRETS)
+  for (const s of ABUSE_CANARY_SECRETS)
     t.notOk(there.artifact.includes(s, 0, 'latin1'), `"${s}" is not in the worker's artifact`);
 });
 
@@ -207,20 +192,20 @@ t.test('beside an ordinary category: both block, each with its own bit, in eithe
   };
   const first = await compileCanary('count', [ABUSE, adult]);
   t.same(first.lists.categories, ['abuse', 'adult']);
-  t.equal(hashedMask(first.lists, NAMES.domain), 0b01);
+  t.equal(hashedMask(first.lists, ABUSE_CANARY.domain), 0b01);
   t.equal(first.lists.lookup('www.adult.example.test').blocked, 0b10);
   t.equal(hashedMask(first.lists, 'adult.example.test'), 0, 'an adult name is not a hashed entry');
   t.equal(first.lists.entries, 4);
   const second = await compileCanary('count', [adult, ABUSE]);
   t.same(second.lists.categories, ['adult', 'abuse']);
-  t.equal(hashedMask(second.lists, NAMES.domain), 0b10, 'the abuse bit follows the category order');
+  t.equal(hashedMask(second.lists, ABUSE_CANARY.domain), 0b10, 'the abuse bit follows the category order');
   t.equal(second.lists.lookup('porn.example.test').blocked, 0b01);
-  t.equal(second.lists.lookup(NAMES.domain).blocked, 0);
+  t.equal(second.lists.lookup(ABUSE_CANARY.domain).blocked, 0);
 });
 
 t.test('formats: a confidential category reads only the abuse format, and only it does', async (t) => {
   const dir = t.testdir({
-    'a.hosts': '0.0.0.0 canary-domain.abuse.roje.test\n',
+    'a.hosts': `0.0.0.0 ${ABUSE_CANARY.domain}\n`,
     'b.txt': 'x.example.test\n',
   });
   await t.rejects(
@@ -262,7 +247,7 @@ t.test('a pre-hashed copy compiles like the clear feed; one for another key is r
     const s = createAbuseHashStream(key, 'test');
     const out: Buffer[] = [];
     s.on('data', (c: Buffer) => out.push(c));
-    s.end(await import('node:fs/promises').then((fs) => fs.readFile(CANARY)));
+    s.end(await import('node:fs/promises').then((fs) => fs.readFile(ABUSE_CANARY_FILE)));
     await new Promise((r) => s.on('end', r));
     return Buffer.concat(out);
   };
@@ -270,8 +255,8 @@ t.test('a pre-hashed copy compiles like the clear feed; one for another key is r
   writeFileSync(join(dir, 'theirs.txt'), await hashed(OTHER));
   const ours = await compileCanary('block-host', [{ ...ABUSE, path: join(dir, 'ours.txt') }]);
   t.equal(ours.lists.hashedEntries, 3);
-  t.equal(hashedMask(ours.lists, `www.${NAMES.domain}`), 1);
-  t.equal(hashedMask(ours.lists, NAMES.page), 1);
+  t.equal(hashedMask(ours.lists, `www.${ABUSE_CANARY.domain}`), 1);
+  t.equal(hashedMask(ours.lists, ABUSE_CANARY.page), 1);
   await t.rejects(compileCanary('count', [{ ...ABUSE, path: join(dir, 'theirs.txt') }]), {
     code: 'ROJE_ERR_ABUSE_KEY',
     message: /was hashed with key/,
@@ -324,7 +309,7 @@ t.test('the table: slot counts, duplicates merge, many entries found, others not
 
 t.test('malformed or odd wire names match nothing and do not throw', async (t) => {
   const { lists } = await compileCanary('count');
-  const good = wire(NAMES.domain);
+  const good = wire(ABUSE_CANARY.domain);
   t.equal(lists.lookupHashedWire(good, 0), 1);
   t.equal(lists.lookupHashedWire(good.subarray(0, good.length - 1), 0), 0, 'no root label');
   t.equal(lists.lookupHashedWire(good.subarray(0, 5), 0), 0, 'cut inside a label');
@@ -332,9 +317,9 @@ t.test('malformed or odd wire names match nothing and do not throw', async (t) =
   t.equal(lists.lookupHashedWire(Buffer.from([0]), 0), 0, 'the root');
   t.equal(lists.lookupHashedWire(good, good.length), 0, 'past the end');
   const long = wire(
-    `${'a'.repeat(63)}.${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(61)}.${NAMES.domain}`,
+    `${'a'.repeat(63)}.${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(61)}.${ABUSE_CANARY.domain}`,
   );
   t.equal(lists.lookupHashedWire(long, 0), 0, 'longer than a name can be');
-  const near = wire(`${'a'.repeat(63)}.${'b'.repeat(63)}.${'c'.repeat(63)}.${NAMES.domain}`);
+  const near = wire(`${'a'.repeat(63)}.${'b'.repeat(63)}.${'c'.repeat(63)}.${ABUSE_CANARY.domain}`);
   t.equal(lists.lookupHashedWire(near, 0), 1, 'a long name under a listed domain');
 });
