@@ -7,6 +7,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
 import { hashToken } from '../../src/admin/auth.js';
 import { adminClient } from '../helpers/admin-client.js';
@@ -61,6 +62,18 @@ t.test(
     const notReady = await api().get('/ready', { token: null });
     t.equal(notReady.status, 503);
     t.match(notReady.json, { ready: false, reason: /adult-feed/ });
+
+    // The scheduler's own first attempt (0-1 s after start, then up to three retries over ~10 s, all 503)
+    // must be over before the publisher serves, or it would take the list first and the refresh below
+    // would find it "unchanged".
+    const retryLater = async () => {
+      const [feed] = (await api().get('/api/v1/status')).json.feeds as Array<{
+        nextRefreshAt: string | null;
+      }>;
+      return feed?.nextRefreshAt != null && Date.parse(feed.nextRefreshAt) - Date.now() > 10_000;
+    };
+    for (let i = 0; i < 150 && !(await retryLater()); i++) await sleep(100);
+    t.ok(await retryLater(), 'the scheduled first attempt failed; the next is a minute away');
 
     body = `${names(100)}\n`;
     const refreshed = await api().post('/api/v1/lists/refresh');

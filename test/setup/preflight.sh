@@ -29,6 +29,7 @@ promtool                             prometheus       test   checks deploy/ aler
 /etc/ssl/certs/ca-certificates.crt   ca-certificates  test   a trust store for apt and npm behind TLS
 dnsperf                              dnsperf          bench  bench/load (npm run bench:*)
 taskset                              util-linux       bench  bench/load pins server and load to separate CPUs
+/usr/sbin/dnsmasq                    dnsmasq-base     bench  bench/load blocked: the blocklist peer (bench/load/dnsmasq.ts)
 '
 
 # Prints "probe package" for each missing row whose group is one of $1.
