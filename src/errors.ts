@@ -1,7 +1,7 @@
 /**
  * Every error roje raises carries a stable ROJE_ERR_<AREA>_<WHAT> code from this table, with its default
  * message and, for an error an HTTP client can meet (the admin API), the status it answers with, as
- * fastify's lib/errors.js does. The README's "Error codes" section documents each one;
+ * fastify's lib/errors.js does. docs/errors.md documents each one;
  * test/errors.test.ts keeps the two in step.
  */
 export interface ErrorSpec {
