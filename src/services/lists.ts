@@ -122,7 +122,7 @@ export function createListsService(options: ListsServiceOptions): ListsService {
     try {
       const loaded = await loadLists(
         state.config,
-        loaderDeps(options.loader, state.feeds, state.abuse, fleet),
+        loaderDeps(options.loader, state.feeds, state.abuse, fleet, inForce.current()),
       );
       inForce.swap(loaded, reasons.join('; '), seq, state.abuse?.key ?? null);
       return inForce.status();
@@ -240,9 +240,10 @@ async function prepareReload(p: ListsParts, next: RojeConfig): Promise<Change> {
     nextFeeds = await p.openFeeds(next, nextAbuse);
     const seq = inForce.nextCompile();
     // A compile failure does not fail the reload: the running lists stay, the rest of the config applies.
-    const loaded = await loadLists(next, loaderDeps(p.loader, nextFeeds, nextAbuse, fleetChange)).catch(
-      (err: unknown) => ({ err }),
-    );
+    const loaded = await loadLists(
+      next,
+      loaderDeps(p.loader, nextFeeds, nextAbuse, fleetChange, inForce.current()),
+    ).catch((err: unknown) => ({ err }));
     const change = fleetChange;
     const candidate = nextFeeds;
     return {
@@ -302,12 +303,14 @@ function loaderDeps(
   feeds: Feeds | null,
   abuse: AbuseCompileOptions | undefined,
   artifacts: Pick<Fleet, 'current'>,
+  inForce: LoadedListSet | null,
 ): ListsLoaderDeps {
   return {
     ...base,
     ...(feeds !== null ? { feeds } : {}),
     ...(abuse !== undefined ? { abuse } : {}),
     fleet: artifacts,
+    inForce,
   };
 }
 
