@@ -29,6 +29,7 @@ export interface AdminApiDeps {
     | 'view'
     | 'abuseStatus'
     | 'feeds'
+    | 'files'
     | 'fleet'
     | 'refresh'
     | 'accept'
@@ -80,6 +81,7 @@ function opsApi(
         lists: lists.view(),
         abuse,
         feeds: lists.feeds(),
+        files: lists.files(),
         fleet: lists.fleet().status(),
         cache: plane.cacheStats(),
         workers: plane.workers(),

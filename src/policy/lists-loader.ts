@@ -66,6 +66,8 @@ export interface ListsLoaderDeps {
   feeds?: FeedCopies;
   /** The fleet puller; without it a fleet edge's artifact counts as missing. */
   fleet?: FleetArtifacts;
+  /** Guards file sources (src/feeds/files.ts): an emptied or halved file is held, its good copy compiled. */
+  files?: { guard(source: ListSource): Promise<ListSource> };
   /**
    * The lists in force: when the configured sources would compile to their version (same contents,
    * same settings), they are returned as they are, without a compile (a config-only reload, a refresh
@@ -120,6 +122,10 @@ export async function loadLists(
     return { lists: emptyLists(), from: 'none', report: null, ms: ms(), missing: [] };
   }
   const { sources, missing } = resolveSources(config.lists, deps.feeds);
+  if (deps.files !== undefined) {
+    const feeds = new Set(config.lists.filter(isFeedSource).map((s) => s.name));
+    for (const [i, s] of sources.entries()) if (!feeds.has(s.name)) sources[i] = await deps.files.guard(s);
+  }
   if (await unchanged(deps.inForce ?? null, sources, missing, abuse)) {
     return deps.inForce as LoadedListSet;
   }
