@@ -30,9 +30,24 @@ export const FRIENDLY_WIFI_CATEGORIES = ['adult', 'abuse', 'doh-bypass'] as cons
 /** The bypass keys Friendly WiFi needs on: each one closes a way devices leave this resolver. */
 const BYPASS_KEYS = ['firefoxCanary', 'privateRelay', 'ddr'] as const;
 
+/**
+ * Every warning code and its kind. Stable: documented in docs/policies.md "Compliance profile" (a test
+ * keeps the two in step), so that tools and alerts may match on them.
+ */
+export const COMPLIANCE_CODES = {
+  'policy-not-blocking-adult': 'policy',
+  'policy-not-blocking-abuse': 'policy',
+  'policy-not-blocking-doh-bypass': 'policy',
+  'policy-safesearch-off': 'safesearch',
+  'bypass-prevention-off': 'bypass',
+  'category-without-source': 'lists',
+  'abuse-source-missing': 'abuse',
+  'abuse-feed-stale': 'abuse',
+} as const satisfies Record<string, ComplianceKind>;
+export type ComplianceCode = keyof typeof COMPLIANCE_CODES;
+
 export interface ComplianceWarning {
-  /** Stable: documented in docs/policies.md "Compliance profile"; safe to match on. */
-  code: string;
+  code: ComplianceCode;
   kind: ComplianceKind;
   /** One plain English sentence naming the policy, venue, key or source concerned. */
   message: string;
@@ -76,6 +91,10 @@ export function complianceReport(input: ComplianceInput): ComplianceReport {
   };
 }
 
+function warning(code: ComplianceCode, message: string): ComplianceWarning {
+  return { code, kind: COMPLIANCE_CODES[code], message };
+}
+
 /** Per kind, how many warnings (every kind present, 0 included, so that the metric never vanishes). */
 export function countByKind(warnings: readonly ComplianceWarning[]): Record<ComplianceKind, number> {
   const counts = Object.fromEntries(COMPLIANCE_KINDS.map((k) => [k, 0])) as Record<ComplianceKind, number>;
@@ -97,19 +116,21 @@ function policyWarnings(config: ComplianceInput['config']): ComplianceWarning[] 
     const who = describePolicy(name, venues);
     for (const category of FRIENDLY_WIFI_CATEGORIES) {
       if (policy.block === 'all' || policy.block.includes(category)) continue;
-      out.push({
-        code: `policy-not-blocking-${category}`,
-        kind: 'policy',
-        message: `${who} does not block the category "${category}" (Friendly WiFi requires it: add it to its block list)`,
-      });
+      out.push(
+        warning(
+          `policy-not-blocking-${category}`,
+          `${who} does not block the category "${category}" (Friendly WiFi requires it: add it to its block list)`,
+        ),
+      );
     }
     const off = safeSearchOff(policy.safeSearch);
     if (off.length > 0) {
-      out.push({
-        code: 'policy-safesearch-off',
-        kind: 'safesearch',
-        message: `${who} has SafeSearch off for ${off.join(', ')} (Friendly WiFi requires it on: set safeSearch: true)`,
-      });
+      out.push(
+        warning(
+          'policy-safesearch-off',
+          `${who} has SafeSearch off for ${off.join(', ')} (Friendly WiFi requires it on: set safeSearch: true)`,
+        ),
+      );
     }
   }
   return out;
@@ -131,11 +152,12 @@ function safeSearchOff(s: Readonly<SafeSearchSettings>): string[] {
 }
 
 function bypassWarnings(bypass: ComplianceInput['config']['bypass']): ComplianceWarning[] {
-  return BYPASS_KEYS.filter((key) => !bypass[key]).map((key) => ({
-    code: 'bypass-prevention-off',
-    kind: 'bypass',
-    message: `bypass.${key} is false: devices can leave this filtering resolver that way (Friendly WiFi requires it on)`,
-  }));
+  return BYPASS_KEYS.filter((key) => !bypass[key]).map((key) =>
+    warning(
+      'bypass-prevention-off',
+      `bypass.${key} is false: devices can leave this filtering resolver that way (Friendly WiFi requires it on)`,
+    ),
+  );
 }
 
 /**
@@ -151,16 +173,11 @@ function listsWarnings(categories: readonly string[] | null): ComplianceWarning[
     if (have.has(category)) continue;
     out.push(
       category === 'abuse'
-        ? {
-            code: 'abuse-source-missing',
-            kind: 'abuse',
-            message: NO_ABUSE_FEED_WARNING,
-          }
-        : {
-            code: 'category-without-source',
-            kind: 'lists',
-            message: `no list in force is in the category "${category}", so no policy blocks it: add a list of that category`,
-          },
+        ? warning('abuse-source-missing', NO_ABUSE_FEED_WARNING)
+        : warning(
+            'category-without-source',
+            `no list in force is in the category "${category}", so no policy blocks it: add a list of that category`,
+          ),
     );
   }
   return out;
@@ -170,11 +187,7 @@ function listsWarnings(categories: readonly string[] | null): ComplianceWarning[
 function staleAbuseWarnings(abuse: ComplianceInput['abuse'], maxAgeMs: number): ComplianceWarning[] {
   return (abuse?.feeds ?? [])
     .filter((f) => f.stale)
-    .map((f) => ({
-      code: 'abuse-feed-stale',
-      kind: 'abuse' as const,
-      message: staleAbuseFeedWarning(f, maxAgeMs),
-    }));
+    .map((f) => warning('abuse-feed-stale', staleAbuseFeedWarning(f, maxAgeMs)));
 }
 
 /** The report for a config and the lists in force (null: none loaded yet). */

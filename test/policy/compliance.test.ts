@@ -2,8 +2,10 @@
  * The compliance profile: every gap of a Friendly WiFi venue is one warning with a stable code and a
  * sentence naming the policy, venue, key or source (never a list entry); `profile: none` gives none.
  */
+import { readFileSync } from 'node:fs';
 import t from 'tap';
 import {
+  COMPLIANCE_CODES,
   COMPLIANCE_KINDS,
   type ComplianceInput,
   complianceReport,
@@ -145,4 +147,11 @@ t.test('counted by kind, every kind present', async (t) => {
   const counts = countByKind(complianceReport(input({}, { sourceCategories: ['abuse'] })).warnings);
   t.same(Object.keys(counts), [...COMPLIANCE_KINDS]);
   t.same(counts, { policy: 0, safesearch: 0, bypass: 0, lists: 2, abuse: 0 });
+});
+
+t.test('docs/policies.md lists every code with its kind, and nothing else', async (t) => {
+  const doc = readFileSync(new URL('../../docs/policies.md', import.meta.url), 'utf8');
+  const section = doc.split('## Compliance profile')[1] ?? '';
+  const rows = [...section.matchAll(/^\| `([a-z-]+)` \| ([a-z]+) \|/gm)].map((m) => [m[1], m[2]]);
+  t.same(rows, Object.entries(COMPLIANCE_CODES));
 });
