@@ -108,3 +108,13 @@ t.test('a reload that opens a gap shows it at once; one that closes it clears it
   t.same(seen.status.compliance.warnings, []);
   t.equal(seen.strings.at(-1), 'compliance profile=friendly-wifi warnings=0');
 });
+
+t.test('query loops in workers answer the same CH TXT strings', async (t) => {
+  const roje = await startRoje({ ...withoutAdult(), workers: 2 }, { t });
+  const { status, strings } = await observe(roje);
+  t.match(status.compliance.warnings, [{ code: 'policy-not-blocking-adult' }]);
+  t.same(strings.slice(-2), [
+    'compliance profile=friendly-wifi warnings=1',
+    `warning code=policy-not-blocking-adult ${status.compliance.warnings[0].message}`,
+  ]);
+});
