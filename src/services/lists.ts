@@ -128,12 +128,7 @@ export function createListsService(options: ListsServiceOptions): ListsService {
     scheduling: false,
   };
   const keys = createAbuseKeys({ logger: options.logger, audit: options.audit });
-  // Parsed sources are kept (in memory, and under stateDir) so that a compile parses only what changed.
-  const stateDir = options.config.stateDir;
-  const loader: ListsLoaderDeps = {
-    cache: createParseCache({ dir: stateDir === null ? null : join(stateDir, 'parsed') }),
-    ...options.loader,
-  };
+  const loader = withParseCache(options.config, options.loader);
   const parses = createListParses(options.logger.child({ module: 'lists' }));
   const fleet = createFleet({
     logger: options.logger.child({ module: 'fleet' }),
@@ -267,6 +262,12 @@ export function createListsService(options: ListsServiceOptions): ListsService {
     await state.feeds?.stop();
     await fleet.stop();
   }
+}
+
+/** Parsed sources kept (in memory, and under stateDir) so that a compile parses only what changed. */
+function withParseCache(config: RojeConfig, base: ListsLoaderDeps | undefined): ListsLoaderDeps {
+  const dir = config.stateDir === null ? null : join(config.stateDir, 'parsed');
+  return { cache: createParseCache({ dir }), ...base };
 }
 
 /** A reload's lists: compiled from the new config while holding the queue, swapped at commit. */
