@@ -24,6 +24,11 @@ interface CacheReply {
   keys: string[];
 }
 
+export interface CompileInWorkerOptions {
+  /** Parsed sources kept between compiles (parse-cache/): the worker parses only what is not in it. */
+  cache?: ParseCache;
+}
+
 /**
  * Compiles `sources` on a worker thread. Resolves with the artifact and the report; rejects with the
  * RojeError the compile raised (same code and message), or ROJE_ERR_LIST_COMPILE if the worker died.
@@ -33,8 +38,9 @@ interface CacheReply {
 export function compileInWorker(
   sources: readonly ListSource[],
   abuse?: AbuseCompileOptions,
-  cache?: ParseCache,
+  options: CompileInWorkerOptions = {},
 ): Promise<CompileResult> {
+  const cache = options.cache;
   return new Promise<CompileResult>((resolve, reject) => {
     let settled = false;
     const settle = (fn: () => void) => {

@@ -96,6 +96,7 @@ export async function compileSources(
 ): Promise<CompileResult> {
   const now = options.now ?? (() => new Date());
   const started = performance.now();
+  options.cache?.begin();
   const names = new Set<string>();
   for (const s of sources) {
     if (names.has(s.name)) {
@@ -107,7 +108,6 @@ export async function compileSources(
     names.add(s.name);
   }
 
-  options.cache?.begin();
   const builder = createListBuilder();
   const reports: SourceReport[] = [];
   let entries = 0;

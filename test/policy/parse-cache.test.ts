@@ -178,13 +178,13 @@ t.test('a failed compile keeps the cache as it was', async (t) => {
 t.test('the compile worker uses the cache and hands its new entries back', async (t) => {
   const { cacheDir } = fixtures(t);
   const cache = createParseCache({ dir: cacheDir });
-  const first = await compileInWorker(SAMPLE_LISTS, abuse, cache);
+  const first = await compileInWorker(SAMPLE_LISTS, abuse, { cache });
   t.same(
     first.report.sources.map((s) => s.cached === true),
     SAMPLE_LISTS.map(() => false),
   );
   t.equal(cache.entries().length, SAMPLE_LISTS.length, 'the worker handed its entries back');
-  const second = await compileInWorker(SAMPLE_LISTS, abuse, cache);
+  const second = await compileInWorker(SAMPLE_LISTS, abuse, { cache });
   t.same(
     second.report.sources.map((s) => s.cached === true),
     SAMPLE_LISTS.map(() => true),
