@@ -186,6 +186,7 @@ function appMetrics(
       upstreams: () => plane().upstreamHealth(),
       listSources: () => lists.sourceAges(),
       listRefreshes: () => lists.refreshResults(),
+      listParses: () => lists.parses(),
       serving: () => lists.ready(),
       abuse: () => lists.abuseStatus(),
       selfTest: lastSelfTest,

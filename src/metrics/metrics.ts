@@ -39,6 +39,8 @@ export interface MetricsSources {
   abuse(): AbuseStatus;
   /** The last self-test run, or null (none yet, or disabled). */
   selfTest(): { at: string; passed: number; failed: number; ok: boolean } | null;
+  /** Sources the list compiles parsed, and those taken from the parse cache; absent in query loops. */
+  listParses?(): { parsed: number; cached: number };
   /** Fleet edge pulls (src/fleet): counts per result, and the age of the artifact in force; null: not an edge. */
   fleet?(): FleetMetricsSource | null;
   /** The compliance profile's gaps for the config and lists in force; absent in query loops. */
@@ -442,6 +444,19 @@ export function createMetrics(
       collect() {
         this.reset();
         for (const r of sources.listRefreshes()) if (r.at !== null) this.set({ source: r.name }, r.at / 1000);
+      },
+    }),
+    new Counter({
+      name: 'roje_list_compile_sources_total',
+      help: 'Sources read by list compiles: parsed, or cached (unchanged bytes, taken from the parse cache)',
+      labelNames: ['result'] as const,
+      registers: [],
+      collect() {
+        this.reset();
+        const counts = sources.listParses?.();
+        if (counts === undefined) return;
+        this.inc({ result: 'parsed' }, counts.parsed);
+        this.inc({ result: 'cached' }, counts.cached);
       },
     }),
     new Counter({

@@ -9,22 +9,38 @@ import { isMainThread, parentPort, Worker, workerData } from 'node:worker_thread
 import { ERROR_CODES, RojeError, type RojeErrorCode } from '../errors.js';
 import { abuseKey, keyBytes } from './abuse/key.js';
 import { type AbuseCompileOptions, type CompileResult, compileSources } from './compile.js';
+import { createParseCache, type ParseCache } from './parse-cache/index.js';
 import type { ListSource } from './types.js';
 
 const MARK = 'rojeCompileWorker';
 
 type Reply =
-  | { ok: true; artifact: ArrayBuffer; report: CompileResult['report'] }
+  | { ok: true; artifact: ArrayBuffer; report: CompileResult['report']; cache: CacheReply | null }
   | { ok: false; code: string; message: string };
+
+/** The worker's parse cache after a compile: what it parsed, and what the compile used (to keep). */
+interface CacheReply {
+  added: Array<[string, Uint8Array]>;
+  keys: string[];
+}
+
+export interface CompileInWorkerOptions {
+  /** Parsed sources kept between compiles (parse-cache/): the worker parses only what is not in it. */
+  cache?: ParseCache;
+}
 
 /**
  * Compiles `sources` on a worker thread. Resolves with the artifact and the report; rejects with the
  * RojeError the compile raised (same code and message), or ROJE_ERR_LIST_COMPILE if the worker died.
+ * With a parse cache, the worker gets a copy of its entries (a Map cannot be shared), reads and writes
+ * its folder, and hands back what it parsed: the cache here then holds what the compile used.
  */
 export function compileInWorker(
   sources: readonly ListSource[],
   abuse?: AbuseCompileOptions,
+  options: CompileInWorkerOptions = {},
 ): Promise<CompileResult> {
+  const cache = options.cache;
   return new Promise<CompileResult>((resolve, reject) => {
     let settled = false;
     const settle = (fn: () => void) => {
@@ -39,6 +55,7 @@ export function compileInWorker(
           [MARK]: true,
           sources: sources.map((s) => ({ ...s })),
           abuse: abuse === undefined ? null : { key: keyBytes(abuse.key), pageEntries: abuse.pageEntries },
+          cache: cache === undefined ? null : { dir: cache.dir, seed: cache.entries() },
         },
       });
     } catch (err) {
@@ -51,8 +68,10 @@ export function compileInWorker(
     }
     worker.once('message', (reply: Reply) => {
       settle(() => {
-        if (reply.ok) resolve({ artifact: Buffer.from(reply.artifact), report: reply.report });
-        else reject(new RojeError(knownCode(reply.code), reply.message));
+        if (reply.ok) {
+          if (reply.cache !== null) cache?.adopt(reply.cache.added, reply.cache.keys);
+          resolve({ artifact: Buffer.from(reply.artifact), report: reply.report });
+        } else reject(new RojeError(knownCode(reply.code), reply.message));
       });
     });
     worker.once('error', (err) => {
@@ -72,6 +91,17 @@ export function compileInWorker(
   });
 }
 
+/** The entries' own buffers, moved rather than copied (never a shared pool: that would detach others). */
+function transferable(entries: ReadonlyArray<[string, Uint8Array]>): ArrayBuffer[] {
+  const out = new Set<ArrayBuffer>();
+  for (const [, e] of entries) {
+    if (e.byteOffset === 0 && e.byteLength === e.buffer.byteLength && e.buffer instanceof ArrayBuffer) {
+      out.add(e.buffer);
+    }
+  }
+  return [...out];
+}
+
 function knownCode(code: string): RojeErrorCode {
   return Object.hasOwn(ERROR_CODES, code) ? (code as RojeErrorCode) : 'ROJE_ERR_LIST_COMPILE';
 }
@@ -79,6 +109,7 @@ function knownCode(code: string): RojeErrorCode {
 interface WorkerInput {
   sources: ListSource[];
   abuse: { key: Uint8Array; pageEntries: AbuseCompileOptions['pageEntries'] } | null;
+  cache: { dir: string | null; seed: Array<[string, Uint8Array]> } | null;
 }
 
 async function runWorker(port: NonNullable<typeof parentPort>, input: WorkerInput): Promise<void> {
@@ -86,17 +117,25 @@ async function runWorker(port: NonNullable<typeof parentPort>, input: WorkerInpu
   let transfer: ArrayBuffer[] = [];
   try {
     const abuse = input.abuse;
-    const { artifact, report } = await compileSources(
-      input.sources,
-      abuse === null ? {} : { abuse: { key: abuseKey(abuse.key), pageEntries: abuse.pageEntries } },
-    );
+    const cache = input.cache === null ? undefined : createParseCache(input.cache);
+    const { artifact, report } = await compileSources(input.sources, {
+      ...(abuse === null ? {} : { abuse: { key: abuseKey(abuse.key), pageEntries: abuse.pageEntries } }),
+      ...(cache === undefined ? {} : { cache }),
+    });
     // Transfer needs an ArrayBuffer of its own: a Buffer may be a view into a larger (pooled) one.
     const whole = artifact.byteOffset === 0 && artifact.byteLength === artifact.buffer.byteLength;
     const bytes = whole
       ? (artifact.buffer as ArrayBuffer)
       : artifact.buffer.slice(artifact.byteOffset, artifact.byteOffset + artifact.byteLength);
-    reply = { ok: true, artifact: bytes as ArrayBuffer, report };
-    transfer = [bytes as ArrayBuffer];
+    const added = cache?.added() ?? [];
+    reply = {
+      ok: true,
+      artifact: bytes as ArrayBuffer,
+      report,
+      // After the compile the worker's cache holds exactly the entries it used.
+      cache: cache === undefined ? null : { added, keys: cache.entries().map(([key]) => key) },
+    };
+    transfer = [bytes as ArrayBuffer, ...transferable(added)];
   } catch (err) {
     reply =
       err instanceof RojeError

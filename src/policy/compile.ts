@@ -9,7 +9,7 @@ import { ABUSE_CANARY } from './abuse/canary.js';
 import type { AbuseKey } from './abuse/format.js';
 import { createListBuilder } from './compiled/index.js';
 import { listsVersion } from './lists-version.js';
-import { openList } from './parsers/index.js';
+import { openCachedList, type ParseCache } from './parse-cache/index.js';
 import {
   CONFIDENTIAL_CATEGORIES,
   type ListFormat,
@@ -42,6 +42,8 @@ export interface SourceReport {
   sha256: string;
   bytes: number;
   readAt: string;
+  /** Taken from the parse cache (hashed, not parsed); absent when it was parsed. */
+  cached?: boolean;
 }
 
 export interface CompileReport {
@@ -67,6 +69,8 @@ export interface CompileOptions {
   now?: () => Date;
   /** The deployment's abuse key and page entry setting: needed when a source is in a confidential category. */
   abuse?: AbuseCompileOptions;
+  /** Parsed sources kept between compiles (parse-cache/): only the sources whose bytes changed are parsed. */
+  cache?: ParseCache;
 }
 
 export interface AbuseCompileOptions {
@@ -92,6 +96,7 @@ export async function compileSources(
 ): Promise<CompileResult> {
   const now = options.now ?? (() => new Date());
   const started = performance.now();
+  options.cache?.begin();
   const names = new Set<string>();
   for (const s of sources) {
     if (names.has(s.name)) {
@@ -110,9 +115,10 @@ export async function compileSources(
     const bit = builder.category(source.category);
     const readAt = now().toISOString();
     const confidential = CONFIDENTIAL_CATEGORIES.has(source.category);
-    const opened = await openList(
+    const opened = await openCachedList(
       { ...source, format: abuseFormat(source, confidential) },
       options.abuse !== undefined ? { abuseKey: options.abuse.key } : {},
+      options.cache,
     );
     const blockPages = options.abuse?.pageEntries === 'block-host';
     let rules = 0;
@@ -173,6 +179,7 @@ export async function compileSources(
       bytes: opened.bytes(),
       readAt,
       ...(confidential ? { pages, pagesBlocked: blockPages } : {}),
+      ...(opened.cached ? { cached: true } : {}),
     });
   }
 
@@ -199,6 +206,7 @@ export async function compileSources(
   } catch (err) {
     throw wrap(err, 'building the artifact');
   }
+  await options.cache?.commit();
   const categories: string[] = [];
   for (const s of sources) if (!categories.includes(s.category)) categories.push(s.category);
   return {

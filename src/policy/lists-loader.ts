@@ -15,9 +15,10 @@ import {
   type CompileResult,
   compileSources,
 } from './compile.js';
-import { compileInWorker } from './compile-worker.js';
+import { type CompileInWorkerOptions, compileInWorker } from './compile-worker.js';
 import { createListBuilder, loadArtifact, readArtifact } from './compiled/index.js';
 import { versionOfSources } from './lists-version.js';
+import type { ParseCache } from './parse-cache/index.js';
 import type { CompiledLists, ListSource } from './types.js';
 
 export type ListsFrom = 'compiled' | 'lists' | 'fleet' | 'none';
@@ -59,6 +60,8 @@ export const IN_THREAD_MAX_BYTES = 64 * 1024;
 export interface ListsLoaderDeps {
   /** Replaces the choice between this thread and the worker (tests). */
   compile?: (sources: readonly ListSource[], abuse?: AbuseCompileOptions) => Promise<CompileResult>;
+  /** Parsed sources kept between compiles: a compile parses only the sources whose bytes changed. */
+  cache?: ParseCache;
   readArtifact?: (path: string, abuse?: AbuseCompileOptions) => Promise<CompiledLists>;
   /** The abuse key and page entry setting (src/policy/abuse): needed for abuse sources and hashed artifacts. */
   abuse?: AbuseCompileOptions;
@@ -129,7 +132,8 @@ export async function loadLists(
   if (await unchanged(deps.inForce ?? null, sources, missing, abuse)) {
     return deps.inForce as LoadedListSet;
   }
-  const { artifact, report } = await (deps.compile ?? compileLists)(sources, abuse);
+  const compile = deps.compile ?? ((s, a) => compileLists(s, a, { cache: deps.cache }));
+  const { artifact, report } = await compile(sources, abuse);
   const lists = loadArtifact(artifact, 'compiled from the configured lists', {
     trusted: true,
     abuseKey: abuse?.key ?? null,
@@ -184,8 +188,10 @@ export function resolveSources(
 export async function compileLists(
   sources: readonly ListSource[],
   abuse?: AbuseCompileOptions,
+  worker: CompileInWorkerOptions = {},
 ): Promise<CompileResult> {
-  const options = abuse === undefined ? {} : { abuse };
+  const cache = worker.cache;
+  const options = { ...(abuse === undefined ? {} : { abuse }), ...(cache === undefined ? {} : { cache }) };
   let total = 0;
   for (const source of sources) {
     try {
@@ -194,7 +200,7 @@ export async function compileLists(
       // Unreadable: compileSources raises the proper ROJE_ERR_LIST_READ, and quickly.
       return compileSources(sources, options);
     }
-    if (total >= IN_THREAD_MAX_BYTES) return compileInWorker(sources, abuse);
+    if (total >= IN_THREAD_MAX_BYTES) return compileInWorker(sources, abuse, worker);
   }
   return compileSources(sources, options);
 }

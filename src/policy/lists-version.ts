@@ -51,7 +51,8 @@ export async function versionOfSources(
   return listsVersion(versioned, abuse);
 }
 
-function fileSha256(path: string): Promise<string> {
+/** Hex SHA-256 of a file's bytes as stored. */
+export function fileSha256(path: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const hash = createHash('sha256');
     createReadStream(path, { highWaterMark: 1 << 20 })

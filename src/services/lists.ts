@@ -4,6 +4,7 @@
  * status and history. The lists are loaded before any listener opens (fail closed) and swapped whole;
  * a compile that fails keeps the last good lists.
  */
+import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { AuditLog } from '../admin/audit.js';
 import type { RojeConfig } from '../config/schema.js';
@@ -23,11 +24,13 @@ import {
   type LoadedListSet,
   loadLists,
 } from '../policy/lists-loader.js';
+import { createParseCache } from '../policy/parse-cache/index.js';
 import type { CompiledLists } from '../policy/types.js';
 import { type AbuseKeys, createAbuseKeys } from './abuse-keys.js';
 import { type CompileQueue, createCompileQueue } from './compile-queue.js';
 import type { Change, Service } from './lifecycle.js';
 import { createListsInForce, type ListsInForce, type SwapListener } from './lists-in-force.js';
+import { createListParses, type ListParses } from './lists-parses.js';
 import { type ListsView, listsView, refreshResults, sourceAges } from './lists-view.js';
 
 export type { ListsView, SwapListener };
@@ -85,6 +88,8 @@ export interface ListsService extends Service {
   onSwap(listener: SwapListener): void;
   /** Compiles started so far (tests). */
   compiles(): number;
+  /** Sources the compiles parsed, and those they took from the parse cache (metrics, tests). */
+  parses(): { parsed: number; cached: number };
 }
 
 /** What the service holds, shared with the reload and refresh paths below. */
@@ -105,7 +110,8 @@ interface ListsParts {
   fleet: Fleet;
   queue: CompileQueue<ListsStatus | null>;
   openFeeds(config: RojeConfig, abuse: AbuseCompileOptions | undefined): Promise<Feeds | null>;
-  loader: ListsLoaderDeps | undefined;
+  loader: ListsLoaderDeps;
+  parses: ListParses;
 }
 
 export function createListsService(options: ListsServiceOptions): ListsService {
@@ -122,6 +128,8 @@ export function createListsService(options: ListsServiceOptions): ListsService {
     scheduling: false,
   };
   const keys = createAbuseKeys({ logger: options.logger, audit: options.audit });
+  const loader = withParseCache(options.config, options.loader);
+  const parses = createListParses(options.logger.child({ module: 'lists' }));
   const fleet = createFleet({
     logger: options.logger.child({ module: 'fleet' }),
     abuseKey: () => state.abuse?.key ?? null,
@@ -131,10 +139,9 @@ export function createListsService(options: ListsServiceOptions): ListsService {
   const queue = createCompileQueue(async (reasons) => {
     const seq = inForce.nextCompile();
     try {
-      const loaded = await loadLists(
-        state.config,
-        loaderDeps(options.loader, state, fleet, inForce.current()),
-      );
+      const previous = inForce.current();
+      const loaded = await loadLists(state.config, loaderDeps(loader, state, fleet, previous));
+      parses.note(loaded, previous);
       inForce.swap(loaded, reasons.join('; '), seq, state.abuse?.key ?? null);
       return inForce.status();
     } catch (err) {
@@ -158,7 +165,7 @@ export function createListsService(options: ListsServiceOptions): ListsService {
     });
   }
 
-  const parts: ListsParts = { state, inForce, keys, fleet, queue, openFeeds, loader: options.loader };
+  const parts: ListsParts = { state, inForce, keys, fleet, queue, openFeeds, loader, parses };
 
   function checkedAt(): Map<string, string | undefined> {
     return new Map((state.feeds?.status() ?? []).map((f) => [f.name, f.good?.checkedAt]));
@@ -247,6 +254,7 @@ export function createListsService(options: ListsServiceOptions): ListsService {
     stopSchedules,
     onSwap: inForce.onSwap,
     compiles: inForce.compiles,
+    parses: parses.counts,
   };
 
   async function stopSchedules(): Promise<void> {
@@ -254,6 +262,12 @@ export function createListsService(options: ListsServiceOptions): ListsService {
     await state.feeds?.stop();
     await fleet.stop();
   }
+}
+
+/** Parsed sources kept (in memory, and under stateDir) so that a compile parses only what changed. */
+function withParseCache(config: RojeConfig, base: ListsLoaderDeps | undefined): ListsLoaderDeps {
+  const dir = config.stateDir === null ? null : join(config.stateDir, 'parsed');
+  return { cache: createParseCache({ dir }), ...base };
 }
 
 /** A reload's lists: compiled from the new config while holding the queue, swapped at commit. */
@@ -267,16 +281,13 @@ async function prepareReload(p: ListsParts, next: RojeConfig): Promise<Change> {
     fleetChange = await fleet.prepare(next);
     nextFeeds = await p.openFeeds(next, nextAbuse);
     const seq = inForce.nextCompile();
+    const previous = inForce.current();
     // A compile failure does not fail the reload: the running lists stay, the rest of the config applies.
     const loaded = await loadLists(
       next,
-      loaderDeps(
-        p.loader,
-        { feeds: nextFeeds, abuse: nextAbuse, files: state.files },
-        fleetChange,
-        inForce.current(),
-      ),
+      loaderDeps(p.loader, { feeds: nextFeeds, abuse: nextAbuse, files: state.files }, fleetChange, previous),
     ).catch((err: unknown) => ({ err }));
+    if (!('err' in loaded)) p.parses.note(loaded, previous);
     const change = fleetChange;
     const candidate = nextFeeds;
     return {
@@ -332,7 +343,7 @@ async function refreshSources(
 }
 
 function loaderDeps(
-  base: ListsLoaderDeps | undefined,
+  base: ListsLoaderDeps,
   inputs: Pick<ListsState, 'feeds' | 'abuse' | 'files'>,
   artifacts: Pick<Fleet, 'current'>,
   inForce: LoadedListSet | null,
