@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { describeConfig } from '../config/describe.js';
 import { loadConfig } from '../config/load.js';
+import { assertListsProvideCategories } from '../config/policy-categories.js';
 import { isRojeError } from '../errors.js';
 import { readFeedCopies } from '../feeds/store.js';
 import { isFeedSource } from '../feeds/types.js';
@@ -41,6 +42,7 @@ export async function checkConfig(
       ...(feeds !== undefined ? { feeds } : {}),
       abuse,
     });
+    assertListsProvideCategories(cfg, loaded);
     const l = loaded.lists;
     const entries =
       loaded.from === 'none'

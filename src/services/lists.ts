@@ -6,6 +6,7 @@
  */
 import type { Logger } from 'pino';
 import type { AuditLog } from '../admin/audit.js';
+import { assertListsProvideCategories } from '../config/policy-categories.js';
 import type { RojeConfig } from '../config/schema.js';
 import { RojeError } from '../errors.js';
 import { createFeeds, type FeedRefreshResult, type FeedStatus, type Feeds } from '../feeds/feeds.js';
@@ -124,6 +125,8 @@ export function createListsService(options: ListsServiceOptions): ListsService {
         state.config,
         loaderDeps(options.loader, state.feeds, state.abuse, fleet),
       );
+      // A new artifact or pull that lacks a category a policy blocks is refused like a broken one.
+      assertListsProvideCategories(state.config, loaded);
       inForce.swap(loaded, reasons.join('; '), seq, state.abuse?.key ?? null);
       return inForce.status();
     } catch (err) {
@@ -243,6 +246,9 @@ async function prepareReload(p: ListsParts, next: RojeConfig): Promise<Change> {
     const loaded = await loadLists(next, loaderDeps(p.loader, nextFeeds, nextAbuse, fleetChange)).catch(
       (err: unknown) => ({ err }),
     );
+    // Unlike a compile failure, a policy blocking a category the lists in force would lack refuses the
+    // whole reload: applying the rest would leave that category unfiltered.
+    assertListsProvideCategories(next, 'err' in loaded ? inForce.current() : loaded);
     const change = fleetChange;
     const candidate = nextFeeds;
     return {
