@@ -94,8 +94,13 @@ export async function serve(argv: readonly string[], io: Io): Promise<number> {
       reloading = reloading.then(async () => {
         if (stopping) return;
         try {
-          const next = await load();
-          await app.reload(next);
+          // Audited either way (admin/reload-audit.ts): a config that cannot be read here, or a
+          // reload the services refuse in app.reload.
+          const next = await load().catch((err: unknown) => {
+            app.reloadRefused(err, 'signal');
+            throw err;
+          });
+          await app.reload(next, 'signal');
           // Only once the reload took: a reload that fails to bind keeps the running log level too.
           logger.level = next.log.level;
         } catch (err) {
