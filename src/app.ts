@@ -15,6 +15,7 @@ import { createInProcessPlane } from './dataplane/in-process.js';
 import type { DataPlane } from './dataplane/types.js';
 import { createWorkersPlane, type WorkersPlane } from './dataplane/workers.js';
 import { createMetrics, type RojeMetrics } from './metrics/metrics.js';
+import { complianceInForce } from './policy/compliance.js';
 import type { ListsLoaderDeps, ListsStatus } from './policy/lists-loader.js';
 import type { CompiledLists } from './policy/types.js';
 import { createBlockPageService } from './services/block-page.js';
@@ -87,6 +88,7 @@ export function createApp(initial: RojeConfig, deps: AppDeps): App {
     lists,
     () => plane,
     () => selfTest.runner()?.last() ?? null,
+    () => config,
   );
   plane = workers
     ? createWorkersPlane({ config: initial, logger, lists })
@@ -210,6 +212,7 @@ function appMetrics(
   lists: ListsService,
   plane: () => DataPlane | WorkersPlane,
   lastSelfTest: () => { at: string; passed: number; failed: number; ok: boolean } | null,
+  inForce: () => RojeConfig,
 ): RojeMetrics {
   const loops = () => plane() as WorkersPlane;
   return createMetrics(
@@ -222,6 +225,7 @@ function appMetrics(
       abuse: () => lists.abuseStatus(),
       selfTest: lastSelfTest,
       fleet: () => lists.fleet().metrics(),
+      compliance: () => complianceInForce(inForce(), lists.lists(), lists.abuseStatus()),
     },
     { categories: [], venues: config.venues.map((v) => v.name) },
     config.workers.count > 1

@@ -6,6 +6,7 @@
 import { optionalCategoryWarnings } from '../config/policy-categories.js';
 import type { RojeConfig } from '../config/schema.js';
 import type { DataPlane } from '../dataplane/types.js';
+import { complianceInForce } from '../policy/compliance.js';
 import { buildTransparencyReport } from '../report/transparency.js';
 import type { BlockPageService } from '../services/block-page.js';
 import type { ListsService } from '../services/lists.js';
@@ -30,6 +31,7 @@ export interface AdminApiDeps {
     | 'view'
     | 'abuseStatus'
     | 'feeds'
+    | 'files'
     | 'fleet'
     | 'refresh'
     | 'accept'
@@ -69,6 +71,7 @@ function opsApi(
   return {
     status() {
       const abuse = lists.abuseStatus();
+      const compliance = complianceInForce(deps.config(), lists.current()?.lists ?? null, abuse);
       const store = deps.stats.store();
       const blockPage = deps.blockPage.addresses();
       return {
@@ -81,14 +84,23 @@ function opsApi(
         lists: lists.view(),
         abuse,
         feeds: lists.feeds(),
+        files: lists.files(),
         fleet: lists.fleet().status(),
         cache: plane.cacheStats(),
         workers: plane.workers(),
         stats: store === null ? null : { path: deps.config().stats.path, pending: store.pending() },
         blockPage: blockPage === null ? null : { listen: blockPage },
-        // Conditions an operator or certifier must act on (a stale or missing abuse feed, an optional
-        // category no list provides).
-        warnings: [...abuse.warnings, ...categoryWarnings(deps.config(), lists.current()?.lists ?? null)],
+        compliance,
+        // Conditions an operator or certifier must act on: a stale or missing abuse feed, the
+        // compliance profile's gaps (whose abuse ones read as the abuse status's, said once), and an
+        // optional category no list provides.
+        warnings: [
+          ...new Set([
+            ...abuse.warnings,
+            ...compliance.warnings.map((w) => w.message),
+            ...categoryWarnings(deps.config(), lists.current()?.lists ?? null),
+          ]),
+        ],
       };
     },
     ready,

@@ -17,6 +17,7 @@ import {
 } from './compile.js';
 import { compileInWorker } from './compile-worker.js';
 import { createListBuilder, loadArtifact, readArtifact } from './compiled/index.js';
+import { versionOfSources } from './lists-version.js';
 import type { CompiledLists, ListSource } from './types.js';
 
 export type ListsFrom = 'compiled' | 'lists' | 'fleet' | 'none';
@@ -65,6 +66,14 @@ export interface ListsLoaderDeps {
   feeds?: FeedCopies;
   /** The fleet puller; without it a fleet edge's artifact counts as missing. */
   fleet?: FleetArtifacts;
+  /** Guards file sources (src/feeds/files.ts): an emptied or halved file is held, its good copy compiled. */
+  files?: { guard(source: ListSource): Promise<ListSource> };
+  /**
+   * The lists in force: when the configured sources would compile to their version (same contents,
+   * same settings), they are returned as they are, without a compile (a config-only reload, a refresh
+   * that changed nothing).
+   */
+  inForce?: LoadedListSet | null;
 }
 
 /** What the app reports about its current lists (ready line, admin API later). */
@@ -113,12 +122,35 @@ export async function loadLists(
     return { lists: emptyLists(), from: 'none', report: null, ms: ms(), missing: [] };
   }
   const { sources, missing } = resolveSources(config.lists, deps.feeds);
+  if (deps.files !== undefined) {
+    const feeds = new Set(config.lists.filter(isFeedSource).map((s) => s.name));
+    for (const [i, s] of sources.entries()) if (!feeds.has(s.name)) sources[i] = await deps.files.guard(s);
+  }
+  if (await unchanged(deps.inForce ?? null, sources, missing, abuse)) {
+    return deps.inForce as LoadedListSet;
+  }
   const { artifact, report } = await (deps.compile ?? compileLists)(sources, abuse);
   const lists = loadArtifact(artifact, 'compiled from the configured lists', {
     trusted: true,
     abuseKey: abuse?.key ?? null,
   });
   return { lists, from: 'lists', report, ms: ms(), missing };
+}
+
+/** True when `sources` would compile to the lists already in force (same version, same missing feeds). */
+async function unchanged(
+  inForce: LoadedListSet | null,
+  sources: readonly ListSource[],
+  missing: readonly string[],
+  abuse: AbuseCompileOptions | undefined,
+): Promise<boolean> {
+  if (inForce === null || inForce.from !== 'lists') return false;
+  if (inForce.missing.join('\n') !== missing.join('\n')) return false;
+  const version = await versionOfSources(
+    sources,
+    abuse === undefined ? null : { keyId: abuse.key.id, pageEntries: abuse.pageEntries },
+  );
+  return version === inForce.lists.version;
 }
 
 /**
