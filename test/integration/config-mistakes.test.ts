@@ -118,7 +118,12 @@ if (problem !== null) {
       const config = site(dir, up, TYPO);
       config.policies.default = { ...config.policies.default, optionalCategories: ['porn'] } as never;
       writeConfig(file, config);
-      t.equal((await runRoje(['check-config', file])).code, 0);
+      const checked = await runRoje(['check-config', file]);
+      t.equal(checked.code, 0, checked.stderr);
+      t.match(
+        checked.stdout,
+        '\n  optional   policy "default" blocks the optional category "porn", which no list provides',
+      );
       const roje = spawnRoje(['serve', '--config', file], { t });
       const { line, addresses } = await roje.ready();
       const status = await adminClient(String(line.admin), TOKEN).get('/api/v1/status');
