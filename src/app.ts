@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { createAdminApi, describeDns } from './admin/api.js';
 import { createAuditLog } from './admin/audit.js';
+import { auditReload, type ReloadCause } from './admin/reload-audit.js';
 import type { AdminApi } from './admin/server.js';
 import type { DnsCacheStats } from './cache/dns-cache.js';
 import type { RojeConfig } from './config/schema.js';
@@ -31,8 +32,13 @@ export type { BoundAddress };
 export interface App {
   /** Starts every service in order; a failure stops those already started and rejects. */
   start(): Promise<void>;
-  /** Applies a new, already validated config without dropping a query; on failure nothing changed. */
-  reload(config: RojeConfig): Promise<void>;
+  /**
+   * Applies a new, already validated config without dropping a query; on failure nothing changed.
+   * With `who` (what set it off), the outcome is written to the audit log, taken or refused.
+   */
+  reload(config: RojeConfig, who?: ReloadCause): Promise<void>;
+  /** A reload whose config could not be read or is not valid: audited; nothing changed. */
+  reloadRefused(err: unknown, who: ReloadCause): void;
   /** Stops every service in reverse order; in-flight queries finish (bounded by shutdown.drainTimeout). */
   stop(): Promise<void>;
   addresses(): BoundAddress[];
@@ -150,13 +156,42 @@ export function createApp(initial: RojeConfig, deps: AppDeps): App {
 
   return {
     start: lifecycle.start,
-    async reload(next) {
-      await lifecycle.reload(next);
+    async reload(next, who) {
+      const before = config;
+      const listsBefore = lists.status()?.version ?? null;
+      const audited = (error?: unknown) =>
+        who !== undefined &&
+        auditReload(audit, {
+          who,
+          before,
+          next,
+          listsBefore,
+          listsAfter: lists.status()?.version ?? null,
+          error,
+        });
+      try {
+        await lifecycle.reload(next);
+      } catch (err) {
+        audited(err);
+        throw err;
+      }
       config = next;
+      audited();
       logger.info(
         { listen: describeDns(plane.addresses()), upstreams: next.upstreams.map((u) => u.url) },
         'config reloaded',
       );
+    },
+    reloadRefused(error, who) {
+      const version = lists.status()?.version ?? null;
+      auditReload(audit, {
+        who,
+        before: config,
+        next: null,
+        listsBefore: version,
+        listsAfter: version,
+        error,
+      });
     },
     stop: lifecycle.stop,
     addresses: () => plane.addresses(),

@@ -19,6 +19,7 @@ export const ERROR_CODES = {
   ROJE_ERR_CONFIG_PARSE: { message: 'the config file is not valid YAML' },
   ROJE_ERR_CONFIG_INVALID: { message: 'a config value is not valid' },
   ROJE_ERR_CONFIG_NO_UPSTREAM: { message: 'no upstream resolver is configured or found in resolv.conf' },
+  ROJE_ERR_CONFIG_CATEGORY_MISSING: { message: 'a policy blocks a category that no list provides' },
   // net
   ROJE_ERR_NET_CIDR: { message: 'a network (CIDR) is not valid' },
   // cache

@@ -3,6 +3,7 @@
  * routes (server.ts) validate, authorize and audit; this module only reads and acts. Grouped as the
  * routes are: operations, lists, statistics, reports, self-test.
  */
+import { optionalCategoryWarnings } from '../config/policy-categories.js';
 import type { RojeConfig } from '../config/schema.js';
 import type { DataPlane } from '../dataplane/types.js';
 import { complianceInForce } from '../policy/compliance.js';
@@ -90,9 +91,16 @@ function opsApi(
         stats: store === null ? null : { path: deps.config().stats.path, pending: store.pending() },
         blockPage: blockPage === null ? null : { listen: blockPage },
         compliance,
-        // Conditions an operator or certifier must act on: a stale or missing abuse feed, and the
-        // compliance profile's gaps (whose abuse ones read as the abuse status's, said once).
-        warnings: [...new Set([...abuse.warnings, ...compliance.warnings.map((w) => w.message)])],
+        // Conditions an operator or certifier must act on: a stale or missing abuse feed, the
+        // compliance profile's gaps (whose abuse ones read as the abuse status's, said once), and an
+        // optional category no list provides.
+        warnings: [
+          ...new Set([
+            ...abuse.warnings,
+            ...compliance.warnings.map((w) => w.message),
+            ...categoryWarnings(deps.config(), lists.current()?.lists ?? null),
+          ]),
+        ],
       };
     },
     ready,
@@ -165,6 +173,10 @@ export function describeDns(addresses: ReadonlyArray<{ host: string; port: numbe
 
 export function formatAddress(address: { host: string; port: number }): string {
   return address.host.includes(':') ? `[${address.host}]:${address.port}` : `${address.host}:${address.port}`;
+}
+
+function categoryWarnings(config: RojeConfig, lists: { categories: readonly string[] } | null): string[] {
+  return lists === null ? [] : optionalCategoryWarnings(config.policies, lists.categories);
 }
 
 /** The config for the admin API's view: token hashes and upstream credentials left out. */

@@ -1,6 +1,6 @@
 /**
- * The audit log: one JSON line per change made through the admin API (who, what, when, with what
- * result), appended to a file when the deployment has a state directory, and kept in memory for
+ * The audit log: one JSON line per change made through the admin API or by a config reload (who,
+ * what, when, with what result), appended to a file when the deployment has a state directory, and kept in memory for
  * `GET /api/v1/audit`. Reads are not audited: they change nothing.
  */
 import { appendFileSync, mkdirSync } from 'node:fs';
@@ -15,6 +15,12 @@ export interface AuditEntry {
   target?: string;
   result: 'ok' | 'failed' | 'denied';
   detail?: string;
+  /** A config reload: the keys that changed (dotted paths, never values). */
+  changes?: string[];
+  /** A config reload: the lists version (16 hex digits) before and after. */
+  lists?: { before: string | null; after: string | null };
+  /** A failed change: its ROJE_ERR_* code. */
+  code?: string;
 }
 
 export interface AuditLog {
@@ -34,7 +40,7 @@ export function createAuditLog(options: { path: string | null; logger: Logger })
       const entry: AuditEntry = { at: new Date().toISOString(), ...partial };
       recent.push(entry);
       if (recent.length > RECENT_MAX) recent.shift();
-      logger.info({ audit: entry }, 'admin action');
+      logger.info({ audit: entry }, entry.role === 'system' ? 'audited change' : 'admin action');
       if (path !== null) {
         try {
           // Synchronous on purpose: an audited change must not be acknowledged before it is recorded.

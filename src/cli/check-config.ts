@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { describeConfig } from '../config/describe.js';
 import { loadConfig } from '../config/load.js';
+import { assertListsProvideCategories, optionalCategoryWarnings } from '../config/policy-categories.js';
 import { isRojeError } from '../errors.js';
 import { readFeedCopies } from '../feeds/store.js';
 import { isFeedSource } from '../feeds/types.js';
@@ -44,6 +45,7 @@ export async function checkConfig(
       ...(feeds !== undefined ? { feeds } : {}),
       abuse,
     });
+    assertListsProvideCategories(cfg, loaded);
     const l = loaded.lists;
     const entries =
       loaded.from === 'none'
@@ -57,6 +59,10 @@ export async function checkConfig(
           ? [
               `feeds      no copy yet of ${loaded.missing.join(', ')} (roje serve fetches them before answering)`,
             ]
+          : []),
+        // Not errors (optionalCategories says so), but a category that blocks nothing is worth a line.
+        ...(loaded.missing.length === 0 && cfg.fleet.pull === null
+          ? optionalCategoryWarnings(cfg.policies, l.categories).map((w) => `optional   ${w}`)
           : []),
         ...complianceLines(
           // A fleet edge's lists are the central's: their categories are known once pulled, not here.

@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import type { ReloadCause } from '../admin/reload-audit.js';
 import { type App, createApp } from '../app.js';
 import { loadConfig } from '../config/load.js';
 import type { RojeConfig } from '../config/schema.js';
@@ -6,6 +7,7 @@ import { isRojeError } from '../errors.js';
 import { createLogger } from '../log.js';
 import { VERSION } from '../version.js';
 import type { Io } from './index.js';
+import { type ConfigWatcher, watchConfigFile } from './watch-config.js';
 
 const OPTIONS = {
   config: { type: 'string' },
@@ -15,9 +17,13 @@ const OPTIONS = {
   compiled: { type: 'string' },
   admin: { type: 'string' },
   blockpage: { type: 'string', multiple: true },
+  'watch-config': { type: 'boolean' },
 } as const;
 
-/** `roje serve`: runs until SIGTERM/SIGINT; SIGHUP reloads the config. Resolves with the exit code. */
+/**
+ * `roje serve`: runs until SIGTERM/SIGINT; SIGHUP (or, with --watch-config, a change to the config
+ * file) reloads the config. Resolves with the exit code.
+ */
 export async function serve(argv: readonly string[], io: Io): Promise<number> {
   let values: {
     config?: string;
@@ -27,11 +33,18 @@ export async function serve(argv: readonly string[], io: Io): Promise<number> {
     compiled?: string;
     admin?: string;
     blockpage?: string[];
+    'watch-config'?: boolean;
   };
   try {
     ({ values } = parseArgs({ args: [...argv], options: OPTIONS, strict: true, allowPositionals: false }));
   } catch (err) {
     io.stderr.write(`roje serve: ${(err as Error).message}\nRun "roje help" for usage.\n`);
+    return 2;
+  }
+  if (values['watch-config'] === true && values.config === undefined) {
+    io.stderr.write(
+      'roje serve: --watch-config needs --config FILE (the file to watch)\nRun "roje help" for usage.\n',
+    );
     return 2;
   }
   const load = () =>
@@ -65,14 +78,57 @@ export async function serve(argv: readonly string[], io: Io): Promise<number> {
     io.stderr.write(`roje: ${(err as Error).message}\n`);
     return 1;
   }
-  return new Promise<number>((resolve) => {
-    let stopping = false;
-    let reloading = Promise.resolve();
 
+  let stopping = false;
+  let reloading = Promise.resolve();
+  // A bad new config keeps the running one: reloading must never open or break the filter. Reloads
+  // run one at a time, in the order asked for.
+  const reload = (who: ReloadCause) => {
+    reloading = reloading.then(async () => {
+      if (stopping) return;
+      try {
+        // Audited either way (admin/reload-audit.ts): a config that cannot be read here, or a
+        // reload the services refuse in app.reload.
+        const next = await load().catch((err: unknown) => {
+          app.reloadRefused(err, who);
+          throw err;
+        });
+        await app.reload(next, who);
+        // Only once the reload took: a reload that fails to bind keeps the running log level too.
+        logger.level = next.log.level;
+      } catch (err) {
+        logger.error(
+          { who, err: isRojeError(err) ? err.message : err },
+          'reload failed; keeping the running config',
+        );
+      }
+    });
+  };
+  const onSignal = () => reload('signal');
+
+  // Before the ready line, like the signal handlers: whoever waits for it may edit the file at once.
+  let watcher: ConfigWatcher | null = null;
+  if (values['watch-config'] === true && config.source !== null) {
+    const file = config.source;
+    try {
+      watcher = await watchConfigFile(file, () => reload('file'), {
+        onError: (err) => logger.error({ err, file }, 'config file watch stopped; SIGHUP still reloads'),
+      });
+    } catch (err) {
+      // Asked for and not available (e.g. the inotify watch limit): say so rather than serve without.
+      logger.fatal({ err, file }, 'cannot watch the config file');
+      io.stderr.write(`roje: --watch-config: cannot watch ${file}: ${(err as Error).message}\n`);
+      await app.stop();
+      return 1;
+    }
+  }
+
+  return new Promise<number>((resolve) => {
     const stop = (signal: NodeJS.Signals) => {
       if (stopping) return;
       stopping = true;
       logger.info({ signal }, 'stopping: finishing in-flight queries');
+      watcher?.close();
       void reloading
         .then(() => app.stop())
         .then(
@@ -83,31 +139,13 @@ export async function serve(argv: readonly string[], io: Io): Promise<number> {
           },
         )
         .then((code) => {
-          process.off('SIGTERM', stop).off('SIGINT', stop).off('SIGHUP', reload);
+          process.off('SIGTERM', stop).off('SIGINT', stop).off('SIGHUP', onSignal);
           logger.info('stopped');
           resolve(code);
         });
     };
 
-    // A bad new config keeps the running one: reloading must never open or break the filter.
-    const reload = () => {
-      reloading = reloading.then(async () => {
-        if (stopping) return;
-        try {
-          const next = await load();
-          await app.reload(next);
-          // Only once the reload took: a reload that fails to bind keeps the running log level too.
-          logger.level = next.log.level;
-        } catch (err) {
-          logger.error(
-            { err: isRojeError(err) ? err.message : err },
-            'reload failed; keeping the running config',
-          );
-        }
-      });
-    };
-
-    process.on('SIGTERM', stop).on('SIGINT', stop).on('SIGHUP', reload);
+    process.on('SIGTERM', stop).on('SIGINT', stop).on('SIGHUP', onSignal);
     // Only now: whoever waits for this line (systemd, a supervisor, a test) may signal at once, and
     // a SIGHUP before its handler exists would kill the process.
     logger.info(
@@ -119,6 +157,7 @@ export async function serve(argv: readonly string[], io: Io): Promise<number> {
         upstreams: config.upstreams.map((u) => u.url),
         allow: config.acl.allow,
         lists: readyLists(app),
+        ...(watcher === null ? {} : { watchConfig: true }),
       },
       `roje ${VERSION} ready`,
     );

@@ -2,11 +2,12 @@ export const USAGE = `Usage: roje <command> [options]
 
 Commands:
   serve [--config FILE] [--listen HOST:PORT]... [--upstream URL]... [--list CATEGORY=PATH]...
-        [--compiled FILE] [--admin HOST:PORT] [--blockpage HOST:PORT]...
+        [--compiled FILE] [--admin HOST:PORT] [--blockpage HOST:PORT]... [--watch-config]
         Run the resolver. With no options: loopback, port 5353, the upstreams of /etc/resolv.conf,
         the bundled demo lists. --listen, --upstream and --list replace the config file's values and
         may be repeated; --compiled serves a precompiled artifact instead of compiling lists;
-        --admin replaces admin.listen (the admin API's address), --blockpage blockPage.listen.
+        --admin replaces admin.listen (the admin API's address), --blockpage blockPage.listen;
+        --watch-config reloads when the --config file changes, as SIGHUP does.
   compile --list CATEGORY=PATH... --out FILE [--format json] [--sign-key FILE]
           [--abuse-key FILE] [--abuse-pages count|block-host]
   compile --squidguard DIR [--category NAME]... --out FILE
@@ -35,6 +36,7 @@ Commands:
 
 Upstream URLs: udp://IP[:53]  tcp://IP[:53]  tls://IP[:853]#SERVERNAME  https://HOST[:443]/dns-query
 Signals (serve): SIGTERM/SIGINT finish in-flight queries and exit; SIGHUP reloads the config file.
+Reloads (SIGHUP, --watch-config) are audited, refused ones too (GET /api/v1/audit).
 Exit codes: 0 ok, 1 runtime failure (cannot bind, a list cannot be read or compiled; verify: a case
 failed), 2 bad command line or config.
 `;

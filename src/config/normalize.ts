@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { assertCategoriesProvided } from './policy-categories.js';
 import type { RawConfig, RojeConfig } from './schema.js';
 import { normalizeAbuse } from './sections/abuse.js';
 import { normalizeAcl } from './sections/acl.js';
@@ -58,7 +59,8 @@ export interface NormalizeDeps {
  * Each section normalizes itself (sections/*.ts). They run in this order, which is also the order a
  * config with several problems has them reported in: listen before upstreams (a resolv.conf
  * nameserver that is one of our own listen addresses would loop), lists and fleet together (an edge
- * takes its lists from the pulled artifact only), policies before venues and abuse (which check them).
+ * takes its lists from the pulled artifact only), policies before venues and abuse (which check them),
+ * and last each category a policy blocks against the lists' (policy-categories.ts).
  */
 export async function normalizeConfig(
   raw: RawConfig,
@@ -77,7 +79,7 @@ export async function normalizeConfig(
   const lists = normalizeLists(ctx, raw, flags);
   const fleet = normalizeFleetSection(ctx, raw, lists.compiled, flags);
   const policies = normalizePolicies(ctx, raw.policies, raw.blockPage);
-  return {
+  const config: RojeConfig = {
     source: file,
     listen,
     ...upstreams,
@@ -105,4 +107,11 @@ export async function normalizeConfig(
     metrics: normalizeMetrics(ctx, raw.metrics),
     stats: normalizeStats(ctx, raw.stats, raw.stateDir),
   };
+  // Last, so that a policy's own mistakes (abuse left out) are named first. The config's own lists
+  // name their categories now; an artifact's or a pull's are checked when read (services/lists.ts).
+  if (lists.compiled === null && fleet.pull === null) {
+    const categories = [...new Set(lists.lists.map((l) => l.category))];
+    assertCategoriesProvided(file, policies, categories, 'the configured lists');
+  }
+  return config;
 }

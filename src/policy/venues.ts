@@ -192,13 +192,13 @@ export interface EffectivePolicy {
 
 /**
  * One EffectivePolicy per venue, in venue order, then the default's (clients of no venue) last.
- * `warn` is told once per policy category the lists do not have (ignored: the policy blocks the rest).
+ * A category the lists lack has no bit: the config and the lists service refuse such a policy before
+ * it gets here (config/policy-categories.ts), unless it is `abuse` or optional, which the status reports.
  */
 export function effectivePolicies(
   venues: readonly VenueSettings[],
   policies: Readonly<Record<string, PolicySettings>>,
   lists: Pick<CompiledLists, 'categories'>,
-  warn: (message: string, fields: Record<string, unknown>) => void,
 ): EffectivePolicy[] {
   const perPolicy = new Map<string, Omit<EffectivePolicy, 'venue' | 'venueIndex'>>();
   const resolvePolicy = (name: string) => {
@@ -216,11 +216,7 @@ export function effectivePolicies(
     } else {
       for (const category of settings.block) {
         const bit = lists.categories.indexOf(category);
-        if (bit < 0) {
-          warn('policy blocks a category that no list provides; ignored', { policy: name, category });
-          continue;
-        }
-        mask |= 1 << bit;
+        if (bit >= 0) mask |= 1 << bit;
       }
     }
     p = {

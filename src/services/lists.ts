@@ -7,6 +7,7 @@
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { AuditLog } from '../admin/audit.js';
+import { assertListsProvideCategories } from '../config/policy-categories.js';
 import type { RojeConfig } from '../config/schema.js';
 import { RojeError } from '../errors.js';
 import { createFeeds, type FeedRefreshResult, type FeedStatus, type Feeds } from '../feeds/feeds.js';
@@ -142,6 +143,8 @@ export function createListsService(options: ListsServiceOptions): ListsService {
       const previous = inForce.current();
       const loaded = await loadLists(state.config, loaderDeps(loader, state, fleet, previous));
       parses.note(loaded, previous);
+      // A new artifact or pull that lacks a category a policy blocks is refused like a broken one.
+      assertListsProvideCategories(state.config, loaded);
       inForce.swap(loaded, reasons.join('; '), seq, state.abuse?.key ?? null);
       return inForce.status();
     } catch (err) {
@@ -288,6 +291,9 @@ async function prepareReload(p: ListsParts, next: RojeConfig): Promise<Change> {
       loaderDeps(p.loader, { feeds: nextFeeds, abuse: nextAbuse, files: state.files }, fleetChange, previous),
     ).catch((err: unknown) => ({ err }));
     if (!('err' in loaded)) p.parses.note(loaded, previous);
+    // Unlike a compile failure, a policy blocking a category the lists in force would lack refuses the
+    // whole reload: applying the rest would leave that category unfiltered.
+    assertListsProvideCategories(next, 'err' in loaded ? inForce.current() : loaded);
     const change = fleetChange;
     const candidate = nextFeeds;
     return {

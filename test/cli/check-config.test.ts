@@ -113,7 +113,7 @@ t.test('compliance warnings print and leave the exit code at 0; profile none pri
       'upstreams: [udp://127.0.0.1:5300]',
       'lists: [{ category: adult, path: adult.txt }]',
       'policies:',
-      '  cafe: { block: [abuse, doh-bypass] }',
+      '  cafe: { block: [abuse, doh-bypass], optionalCategories: [doh-bypass] }',
       'venues: [{ name: cafe-north, networks: [10.9.0.0/16], policy: cafe }]',
     ].join('\n'),
   });
@@ -128,6 +128,10 @@ t.test('compliance warnings print and leave the exit code at 0; profile none pri
   );
   t.match(out, /\n {2}warning {4}category-without-source: no list in force is in the category "doh-bypass"/);
   t.match(out, /\n {2}warning {4}abuse-source-missing: no abuse feed is configured/);
+  t.match(
+    out,
+    '\n  optional   policy "cafe" blocks the optional category "doh-bypass", which no list provides',
+  );
   t.equal(c.err(), '');
 
   const { writeFileSync, readFileSync } = await import('node:fs');

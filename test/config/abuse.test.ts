@@ -67,7 +67,7 @@ t.test('a policy whose block list leaves out "abuse" is refused, naming the poli
   expectMessage(t, empty, 'policies.default.block', /leaves out "abuse"/);
 
   const ok = await load({
-    lists: [],
+    lists: [{ category: 'adult', path: 'adult.txt' }],
     policies: { default: { block: 'all' }, cafe: { block: ['adult', 'abuse'] }, min: { block: ['abuse'] } },
   });
   t.same(ok.policies.cafe.block, ['adult', 'abuse']);

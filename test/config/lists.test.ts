@@ -166,19 +166,34 @@ t.test('policies: defaults filled in, names normalized, "default" always present
   // SafeSearch is on by default (README "SafeSearch").
   const safeSearch = { google: true, bing: true, duckduckgo: true, youtube: 'moderate' };
   t.same(cfg.policies, {
-    default: { block: 'all', blockMode: 'nxdomain', allow: [], deny: [], safeSearch },
+    default: { block: 'all', blockMode: 'nxdomain', optionalCategories: [], allow: [], deny: [], safeSearch },
     school: {
       block: ['adult', 'gambling', 'abuse'],
       blockMode: 'blockpage',
+      optionalCategories: [],
       allow: ['wikipedia.org', 'xn--bcher-kva.example'],
       deny: ['games.example'],
       safeSearch,
     },
-    cafe: { block: ['abuse'], blockMode: 'nxdomain', allow: [], deny: [], safeSearch },
+    cafe: {
+      block: ['abuse'],
+      blockMode: 'nxdomain',
+      optionalCategories: [],
+      allow: [],
+      deny: [],
+      safeSearch,
+    },
   });
   const own = await load({ policies: { default: { block: ['adult', 'abuse'], blockMode: 'refused' } } });
   t.same(own.policies, {
-    default: { block: ['adult', 'abuse'], blockMode: 'refused', allow: [], deny: [], safeSearch },
+    default: {
+      block: ['adult', 'abuse'],
+      blockMode: 'refused',
+      optionalCategories: [],
+      allow: [],
+      deny: [],
+      safeSearch,
+    },
   });
 });
 

@@ -133,6 +133,7 @@ t.test('an empty config gets every default, normalized', async (t) => {
       default: {
         block: 'all',
         blockMode: 'nxdomain',
+        optionalCategories: [],
         allow: [],
         deny: [],
         safeSearch: { google: true, bing: true, duckduckgo: true, youtube: 'moderate' },

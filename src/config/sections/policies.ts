@@ -39,6 +39,11 @@ const Policy = Type.Object(
       BLOCK_MODES.map((m) => Type.Literal(m)),
       { default: 'nxdomain', 'x-expected': POLICY_EXPECTED.blockMode },
     ),
+    optionalCategories: Type.Array(Category, {
+      default: [],
+      description:
+        'categories of `block` that the lists may lack (on this site on purpose): not an error, a status warning',
+    }),
     allow: Type.Array(Domain, { default: [], description: 'names (and their subdomains) never blocked' }),
     deny: Type.Array(Domain, { default: [], description: 'names (and their subdomains) always blocked' }),
     safeSearch: Type.Union(
@@ -69,7 +74,7 @@ const Policy = Type.Object(
   },
   {
     additionalProperties: false,
-    'x-expected': 'a mapping with keys block, blockMode, allow, deny, safeSearch',
+    'x-expected': 'a mapping with keys block, blockMode, optionalCategories, allow, deny, safeSearch',
   },
 );
 
@@ -82,6 +87,7 @@ type RawPolicy = Static<typeof Policy>;
 const DEFAULT_POLICY: RawPolicy = {
   block: 'all',
   blockMode: 'nxdomain',
+  optionalCategories: [],
   allow: [],
   deny: [],
   safeSearch: true,
@@ -123,16 +129,41 @@ function normalizePolicy(
       POLICY_EXPECTED.blockMode,
     );
   }
+  const block = p.block === 'all' ? ('all' as const) : [...new Set(p.block)];
   return {
-    /** "all" or category names, each once (categories the lists lack are the policy stage's concern). */
-    block: p.block === 'all' ? ('all' as const) : [...new Set(p.block)],
+    /** "all" or category names, each once; each one a list provides (config/policy-categories.ts). */
+    block,
     blockMode: p.blockMode,
+    /** Categories of `block` the lists may lack without it being an error. */
+    optionalCategories: optionalCategoriesOf(ctx, key, block, p.optionalCategories ?? []),
     /** Normalized names (lowercase A-labels, no trailing dot); each covers its subtree. */
     allow: domainList(ctx, `${key}.allow`, p.allow),
     deny: domainList(ctx, `${key}.deny`, p.deny),
     /** Per engine (src/policy/safesearch.ts): whether its names are answered with its SafeSearch host. */
     safeSearch: safeSearchOf(p.safeSearch),
   };
+}
+
+/** Each optional category must be one the policy blocks: otherwise the key says nothing (a typo). */
+function optionalCategoriesOf(
+  ctx: SectionContext,
+  key: string,
+  block: 'all' | readonly string[],
+  optional: readonly string[],
+): string[] {
+  optional.forEach((category, i) => {
+    if (block === 'all' || !block.includes(category)) {
+      throw invalidValue(
+        ctx.file,
+        `${key}.optionalCategories[${i}]`,
+        block === 'all'
+          ? 'nothing: with `block: all` every category the lists have is blocked and none can be missing'
+          : `one of the categories in ${key}.block (${block.join(', ')})`,
+        category,
+      );
+    }
+  });
+  return [...new Set(optional)];
 }
 
 /**

@@ -218,7 +218,7 @@ export function createPolicyStage(options: PolicyStageOptions): PolicyStage {
  * lack is warned about once per chain, not on every swap.
  */
 function createListStates(options: PolicyStageOptions): () => ListState {
-  const { blockTtl, logger } = options;
+  const { blockTtl } = options;
   const blockPage = {
     ...(options.blockPage.ipv4 != null ? { ipv4: options.blockPage.ipv4 } : {}),
     ...(options.blockPage.ipv6 != null ? { ipv6: options.blockPage.ipv6 } : {}),
@@ -232,14 +232,8 @@ function createListStates(options: PolicyStageOptions): () => ListState {
     }
     return t;
   };
-  const warned = new Set<string>();
   const build = (lists: CompiledLists): ListState => {
-    const policies = effectivePolicies(options.venues, options.policies, lists, (msg, fields) => {
-      const key = JSON.stringify(fields);
-      if (lists === EMPTY_LISTS || warned.has(key)) return;
-      warned.add(key);
-      logger.warn(fields, msg);
-    });
+    const policies = effectivePolicies(options.venues, options.policies, lists);
     return {
       lists,
       policies,
