@@ -12,6 +12,7 @@
  */
 
 import { ConfigError, wherePrefix } from './config-error.js';
+import { editDistance } from './edit-distance.js';
 import { ABUSE_CATEGORY } from './sections/abuse.js';
 
 /** What this check reads of a policy. */
@@ -114,18 +115,6 @@ export function nearestCategory(name: string, available: readonly string[]): str
   }
   const limit = Math.max(2, Math.floor(Math.max(name.length, best?.length ?? 0) / 3));
   return bestDistance <= limit ? best : null;
-}
-
-function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const row = [i];
-    for (let j = 1; j <= b.length; j++) {
-      row[j] = Math.min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    prev = row;
-  }
-  return prev[b.length];
 }
 
 /**

@@ -4,6 +4,7 @@ import { parseListenAddress } from '../net/address.js';
 import { cidrProblem } from '../net/cidr.js';
 import { parseUpstreamUrl } from '../upstream/url.js';
 import { ConfigError, invalidKey, invalidValue, wherePrefix } from './config-error.js';
+import { editDistance } from './edit-distance.js';
 import { ConfigSchema, EXPECTED, type RawConfig } from './schema.js';
 import { listenHint } from './sections/common.js';
 import { parseByteSize, parseDuration } from './units.js';
@@ -257,7 +258,7 @@ function suggest(name: string, instancePath: string, siblings: string[]): string
   let best: string | null = null;
   let bestDistance = Math.max(2, Math.floor(name.length / 3)) + 1;
   for (const k of siblings) {
-    const d = distance(lower, k.toLowerCase());
+    const d = editDistance(lower, k.toLowerCase());
     if (d < bestDistance) {
       best = join(k);
       bestDistance = d;
@@ -267,17 +268,4 @@ function suggest(name: string, instancePath: string, siblings: string[]): string
   // The right key in the wrong section ("maxTtl" at the top level): name where it belongs.
   const elsewhere = schemaKeyPaths().find((p) => p.split('.').pop()?.toLowerCase() === lower);
   return elsewhere ?? null;
-}
-
-/** Levenshtein distance; keys are short, so the plain O(n·m) table is fine. */
-function distance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= b.length; j++) {
-      cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    prev = cur;
-  }
-  return prev[b.length];
 }
