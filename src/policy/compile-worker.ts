@@ -4,11 +4,17 @@
  * (its own URL, marked by workerData), it compiles and posts the artifact back, transferring the bytes
  * rather than copying them. The worker resolves its URL like any module, so it runs from dist/ (.js) and
  * under tap's TypeScript loader (.ts: workers inherit the parent's execArgv and NODE_OPTIONS hooks).
+ * While it runs, the worker posts its progress (compile.ts onProgress: counts only) before the reply.
  */
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { ERROR_CODES, RojeError, type RojeErrorCode } from '../errors.js';
 import { abuseKey, keyBytes } from './abuse/key.js';
-import { type AbuseCompileOptions, type CompileResult, compileSources } from './compile.js';
+import {
+  type AbuseCompileOptions,
+  type CompileOptions,
+  type CompileResult,
+  compileSources,
+} from './compile.js';
 import type { ListSource } from './types.js';
 
 const MARK = 'rojeCompileWorker';
@@ -17,6 +23,22 @@ type Reply =
   | { ok: true; artifact: ArrayBuffer; report: CompileResult['report'] }
   | { ok: false; code: string; message: string };
 
+/** How far a compile got: rules so far (all sources), the source being read, ms since the compile began. */
+export interface CompileProgress {
+  rules: number;
+  source: string;
+  ms: number;
+}
+
+type Message = Reply | ({ progress: true } & CompileProgress);
+
+export interface CompileInWorkerOptions {
+  /** Called about every PROGRESS_EVERY_MS of a long compile (compile.ts), on the calling thread. */
+  onProgress?: (progress: CompileProgress) => void;
+  /** Least time between two progress messages (tests); default compile.ts's PROGRESS_EVERY_MS. */
+  progressEveryMs?: number;
+}
+
 /**
  * Compiles `sources` on a worker thread. Resolves with the artifact and the report; rejects with the
  * RojeError the compile raised (same code and message), or ROJE_ERR_LIST_COMPILE if the worker died.
@@ -24,6 +46,7 @@ type Reply =
 export function compileInWorker(
   sources: readonly ListSource[],
   abuse?: AbuseCompileOptions,
+  options: CompileInWorkerOptions = {},
 ): Promise<CompileResult> {
   return new Promise<CompileResult>((resolve, reject) => {
     let settled = false;
@@ -39,6 +62,8 @@ export function compileInWorker(
           [MARK]: true,
           sources: sources.map((s) => ({ ...s })),
           abuse: abuse === undefined ? null : { key: keyBytes(abuse.key), pageEntries: abuse.pageEntries },
+          progress: options.onProgress !== undefined,
+          progressEveryMs: options.progressEveryMs ?? null,
         },
       });
     } catch (err) {
@@ -49,7 +74,11 @@ export function compileInWorker(
       );
       return;
     }
-    worker.once('message', (reply: Reply) => {
+    worker.on('message', (reply: Message) => {
+      if ('progress' in reply) {
+        if (!settled) options.onProgress?.({ rules: reply.rules, source: reply.source, ms: reply.ms });
+        return;
+      }
       settle(() => {
         if (reply.ok) resolve({ artifact: Buffer.from(reply.artifact), report: reply.report });
         else reject(new RojeError(knownCode(reply.code), reply.message));
@@ -79,6 +108,8 @@ function knownCode(code: string): RojeErrorCode {
 interface WorkerInput {
   sources: ListSource[];
   abuse: { key: Uint8Array; pageEntries: AbuseCompileOptions['pageEntries'] } | null;
+  progress: boolean;
+  progressEveryMs: number | null;
 }
 
 async function runWorker(port: NonNullable<typeof parentPort>, input: WorkerInput): Promise<void> {
@@ -86,10 +117,22 @@ async function runWorker(port: NonNullable<typeof parentPort>, input: WorkerInpu
   let transfer: ArrayBuffer[] = [];
   try {
     const abuse = input.abuse;
-    const { artifact, report } = await compileSources(
-      input.sources,
-      abuse === null ? {} : { abuse: { key: abuseKey(abuse.key), pageEntries: abuse.pageEntries } },
-    );
+    const options: CompileOptions =
+      abuse === null ? {} : { abuse: { key: abuseKey(abuse.key), pageEntries: abuse.pageEntries } };
+    if (input.progress) {
+      const started = performance.now();
+      options.onProgress = (rules, source) => {
+        const progress: Message = {
+          progress: true,
+          rules,
+          source,
+          ms: Math.round(performance.now() - started),
+        };
+        port.postMessage(progress);
+      };
+      if (input.progressEveryMs !== null) options.progressEveryMs = input.progressEveryMs;
+    }
+    const { artifact, report } = await compileSources(input.sources, options);
     // Transfer needs an ArrayBuffer of its own: a Buffer may be a view into a larger (pooled) one.
     const whole = artifact.byteOffset === 0 && artifact.byteLength === artifact.buffer.byteLength;
     const bytes = whole

@@ -15,7 +15,7 @@ import {
   type CompileResult,
   compileSources,
 } from './compile.js';
-import { compileInWorker } from './compile-worker.js';
+import { type CompileInWorkerOptions, type CompileProgress, compileInWorker } from './compile-worker.js';
 import { createListBuilder, loadArtifact, readArtifact } from './compiled/index.js';
 import type { CompiledLists, ListSource } from './types.js';
 
@@ -65,6 +65,8 @@ export interface ListsLoaderDeps {
   feeds?: FeedCopies;
   /** The fleet puller; without it a fleet edge's artifact counts as missing. */
   fleet?: FleetArtifacts;
+  /** Told how far a long compile got (in the worker: compile-worker.ts), for the log. */
+  onProgress?: (progress: CompileProgress) => void;
 }
 
 /** What the app reports about its current lists (ready line, admin API later). */
@@ -113,7 +115,8 @@ export async function loadLists(
     return { lists: emptyLists(), from: 'none', report: null, ms: ms(), missing: [] };
   }
   const { sources, missing } = resolveSources(config.lists, deps.feeds);
-  const { artifact, report } = await (deps.compile ?? compileLists)(sources, abuse);
+  const compile = deps.compile ?? ((s, a) => compileLists(s, a, { onProgress: deps.onProgress }));
+  const { artifact, report } = await compile(sources, abuse);
   const lists = loadArtifact(artifact, 'compiled from the configured lists', {
     trusted: true,
     abuseKey: abuse?.key ?? null,
@@ -152,6 +155,7 @@ export function resolveSources(
 export async function compileLists(
   sources: readonly ListSource[],
   abuse?: AbuseCompileOptions,
+  progress: CompileInWorkerOptions = {},
 ): Promise<CompileResult> {
   const options = abuse === undefined ? {} : { abuse };
   let total = 0;
@@ -162,7 +166,7 @@ export async function compileLists(
       // Unreadable: compileSources raises the proper ROJE_ERR_LIST_READ, and quickly.
       return compileSources(sources, options);
     }
-    if (total >= IN_THREAD_MAX_BYTES) return compileInWorker(sources, abuse);
+    if (total >= IN_THREAD_MAX_BYTES) return compileInWorker(sources, abuse, progress);
   }
   return compileSources(sources, options);
 }

@@ -110,6 +110,12 @@ export function createListsService(options: ListsServiceOptions): ListsService {
     shareArtifact: options.shareArtifact,
   });
   const state: ListsState = { config: options.config, abuse: undefined, feeds: null, scheduling: false };
+  // A compile of millions of names takes seconds: its worker says how far it got (counts only).
+  const compileLogger = options.logger.child({ module: 'lists' });
+  const loader: ListsLoaderDeps = {
+    onProgress: (progress) => compileLogger.info(progress, 'compiling lists'),
+    ...options.loader,
+  };
   const keys = createAbuseKeys({ logger: options.logger, audit: options.audit });
   const fleet = createFleet({
     logger: options.logger.child({ module: 'fleet' }),
@@ -120,10 +126,7 @@ export function createListsService(options: ListsServiceOptions): ListsService {
   const queue = createCompileQueue(async (reasons) => {
     const seq = inForce.nextCompile();
     try {
-      const loaded = await loadLists(
-        state.config,
-        loaderDeps(options.loader, state.feeds, state.abuse, fleet),
-      );
+      const loaded = await loadLists(state.config, loaderDeps(loader, state.feeds, state.abuse, fleet));
       inForce.swap(loaded, reasons.join('; '), seq, state.abuse?.key ?? null);
       return inForce.status();
     } catch (err) {
@@ -147,7 +150,7 @@ export function createListsService(options: ListsServiceOptions): ListsService {
     });
   }
 
-  const parts: ListsParts = { state, inForce, keys, fleet, queue, openFeeds, loader: options.loader };
+  const parts: ListsParts = { state, inForce, keys, fleet, queue, openFeeds, loader };
 
   function checkedAt(): Map<string, string | undefined> {
     return new Map((state.feeds?.status() ?? []).map((f) => [f.name, f.good?.checkedAt]));
