@@ -14,6 +14,7 @@ import { createInProcessPlane } from './dataplane/in-process.js';
 import type { DataPlane } from './dataplane/types.js';
 import { createWorkersPlane, type WorkersPlane } from './dataplane/workers.js';
 import { createMetrics, type RojeMetrics } from './metrics/metrics.js';
+import { complianceInForce } from './policy/compliance.js';
 import type { ListsLoaderDeps, ListsStatus } from './policy/lists-loader.js';
 import type { CompiledLists } from './policy/types.js';
 import { createBlockPageService } from './services/block-page.js';
@@ -81,6 +82,7 @@ export function createApp(initial: RojeConfig, deps: AppDeps): App {
     lists,
     () => plane,
     () => selfTest.runner()?.last() ?? null,
+    () => config,
   );
   plane = workers
     ? createWorkersPlane({ config: initial, logger, lists })
@@ -175,6 +177,7 @@ function appMetrics(
   lists: ListsService,
   plane: () => DataPlane | WorkersPlane,
   lastSelfTest: () => { at: string; passed: number; failed: number; ok: boolean } | null,
+  inForce: () => RojeConfig,
 ): RojeMetrics {
   const loops = () => plane() as WorkersPlane;
   return createMetrics(
@@ -187,6 +190,7 @@ function appMetrics(
       abuse: () => lists.abuseStatus(),
       selfTest: lastSelfTest,
       fleet: () => lists.fleet().metrics(),
+      compliance: () => complianceInForce(inForce(), lists.lists(), lists.abuseStatus()),
     },
     { categories: [], venues: config.venues.map((v) => v.name) },
     config.workers.count > 1

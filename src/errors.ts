@@ -29,6 +29,10 @@ export const ERROR_CODES = {
     message: 'the format of a list cannot be detected or is not known',
     statusCode: 502,
   },
+  ROJE_ERR_LIST_EMPTY: {
+    message: 'a list file yields no rule and has no good copy to fall back on',
+    statusCode: 502,
+  },
   ROJE_ERR_LIST_CATEGORIES: { message: 'more categories than a compiled artifact can hold (32)' },
   ROJE_ERR_LIST_ARTIFACT: { message: 'a compiled list artifact is not valid (version, size or checksum)' },
   ROJE_ERR_LIST_COMPILE: { message: 'compiling the lists failed', statusCode: 502 },

@@ -5,6 +5,7 @@
  */
 import type { RojeConfig } from '../config/schema.js';
 import type { DataPlane } from '../dataplane/types.js';
+import { complianceInForce } from '../policy/compliance.js';
 import { buildTransparencyReport } from '../report/transparency.js';
 import type { BlockPageService } from '../services/block-page.js';
 import type { ListsService } from '../services/lists.js';
@@ -29,6 +30,7 @@ export interface AdminApiDeps {
     | 'view'
     | 'abuseStatus'
     | 'feeds'
+    | 'files'
     | 'fleet'
     | 'refresh'
     | 'accept'
@@ -68,6 +70,7 @@ function opsApi(
   return {
     status() {
       const abuse = lists.abuseStatus();
+      const compliance = complianceInForce(deps.config(), lists.current()?.lists ?? null, abuse);
       const store = deps.stats.store();
       const blockPage = deps.blockPage.addresses();
       return {
@@ -80,13 +83,16 @@ function opsApi(
         lists: lists.view(),
         abuse,
         feeds: lists.feeds(),
+        files: lists.files(),
         fleet: lists.fleet().status(),
         cache: plane.cacheStats(),
         workers: plane.workers(),
         stats: store === null ? null : { path: deps.config().stats.path, pending: store.pending() },
         blockPage: blockPage === null ? null : { listen: blockPage },
-        // Conditions an operator or certifier must act on (a stale or missing abuse feed).
-        warnings: [...abuse.warnings],
+        compliance,
+        // Conditions an operator or certifier must act on: a stale or missing abuse feed, and the
+        // compliance profile's gaps (whose abuse ones read as the abuse status's, said once).
+        warnings: [...new Set([...abuse.warnings, ...compliance.warnings.map((w) => w.message)])],
       };
     },
     ready,

@@ -27,7 +27,7 @@ export interface ListsApi {
    * incomplete.
    */
   listsArtifact?(): Promise<{ etag: string; artifact: Buffer; signature: string }>;
-  /** Promotes a held (suddenly shrunk) feed copy; false when nothing is held under that name. */
+  /** Promotes a held feed copy or list file; false when nothing is held under that name. */
   acceptList(name: string): Promise<boolean>;
   rejectList(name: string): Promise<boolean>;
 }

@@ -6,11 +6,14 @@ import { readFeedCopies } from '../feeds/store.js';
 import { isFeedSource } from '../feeds/types.js';
 import { readAbuseKeyIfAny } from '../policy/abuse/key.js';
 import { compileSources } from '../policy/compile.js';
+import { type ComplianceReport, complianceInForce } from '../policy/compliance.js';
 import { loadLists } from '../policy/lists-loader.js';
 
 /**
  * `roje check-config FILE`: validates a config the way `serve` would load it (resolv.conf included,
- * CA files read, lists compiled) and prints a summary. 0 when it is valid, 2 when it is not or the usage is wrong.
+ * CA files read, lists compiled) and prints a summary, then the compliance profile's warnings (which do
+ * not change the exit code: a gap is shown, not refused). 0 when it is valid, 2 when it is not or the
+ * usage is wrong.
  */
 export async function checkConfig(
   argv: readonly string[],
@@ -55,6 +58,11 @@ export async function checkConfig(
               `feeds      no copy yet of ${loaded.missing.join(', ')} (roje serve fetches them before answering)`,
             ]
           : []),
+        ...complianceLines(
+          // A fleet edge's lists are the central's: their categories are known once pulled, not here.
+          complianceInForce(cfg, cfg.fleet.pull === null ? l : null, null),
+          cfg.fleet.pull !== null,
+        ),
       ]
         .map((line) => `  ${line}\n`)
         .join('')}`,
@@ -65,4 +73,14 @@ export async function checkConfig(
     io.stderr.write(`roje: ${err.message}\n`);
     return 2;
   }
+}
+
+/** The profile line, then one line per warning (`warning <code>: <sentence>`). */
+function complianceLines(report: ComplianceReport, fleetEdge: boolean): string[] {
+  if (report.profile === 'none') return ['profile    none: no compliance checks'];
+  const n = report.warnings.length;
+  return [
+    `profile    ${report.profile}: ${n === 0 ? 'no compliance warnings' : `${n} compliance warning${n === 1 ? '' : 's'}`}${fleetEdge ? ' (the fleet lists are checked once pulled)' : ''}`,
+    ...report.warnings.map((w) => `warning    ${w.code}: ${w.message}`),
+  ];
 }

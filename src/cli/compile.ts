@@ -114,7 +114,7 @@ export async function compile(argv: readonly string[], io: Io): Promise<number> 
     const signed = sig === null ? null : { file: `${out}.sig`, keyId: sig.keyId, sha256: sig.sha256 };
     io.stdout.write(
       json
-        ? `${JSON.stringify({ out, version, ...(signed !== null ? { signature: signed } : {}), ...report }, null, 2)}\n`
+        ? `${JSON.stringify({ out, ...(signed !== null ? { signature: signed } : {}), ...report }, null, 2)}\n`
         : `${formatReport(out, version, report)}${signed === null ? '' : `signed ${signed.file}: key ${signed.keyId}, sha256 ${signed.sha256}\n`}`,
     );
     return 0;

@@ -13,6 +13,7 @@ import { normalizeListen } from './sections/listen.js';
 import { normalizeLists } from './sections/lists.js';
 import { normalizeLog, normalizeShutdown, normalizeStateDir } from './sections/operations.js';
 import { normalizeBlockTtl, normalizePolicies } from './sections/policies.js';
+import { normalizeProfile } from './sections/profile.js';
 import { normalizeRateLimit } from './sections/rate-limit.js';
 import { normalizeChaos, normalizeSelfTest } from './sections/self-test.js';
 import { normalizeStats } from './sections/stats.js';
@@ -95,6 +96,7 @@ export async function normalizeConfig(
     policies,
     venues: normalizeVenues(ctx, raw.venues, policies),
     bypass: normalizeBypass(raw.bypass),
+    profile: normalizeProfile(raw.profile),
     abuse: normalizeAbuse(ctx, raw.abuse, raw.policies, raw.stateDir),
     chaos: normalizeChaos(raw.chaos),
     selfTest: normalizeSelfTest(ctx, raw.selfTest, raw.stateDir),

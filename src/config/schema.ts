@@ -7,6 +7,7 @@
  * and their formats are described in sections/common.ts.
  */
 import { type Static, Type } from '@sinclair/typebox';
+import type { Profile } from '../policy/compliance.js';
 import { type AbuseConfig, AbuseSchema } from './sections/abuse.js';
 import { type AclConfig, AclSchema } from './sections/acl.js';
 import { type AdminConfig, AdminSchema, type MetricsConfig, MetricsSchema } from './sections/admin.js';
@@ -25,6 +26,7 @@ import {
   StateDirSchema,
 } from './sections/operations.js';
 import { BlockTtlSchema, POLICY_EXPECTED, PoliciesSchema, type PolicyConfig } from './sections/policies.js';
+import { ProfileSchema } from './sections/profile.js';
 import { type RateLimitConfig, RateLimitSchema } from './sections/rate-limit.js';
 import { type ChaosConfig, ChaosSchema, type SelfTestConfig, SelfTestSchema } from './sections/self-test.js';
 import { type StatsConfig, StatsSchema } from './sections/stats.js';
@@ -41,6 +43,7 @@ import { WorkerModeSchema, type WorkersConfig, WorkersSchema } from './sections/
 
 // The modes are those the policy code implements; it owns them.
 export { BLOCK_MODES, type BlockMode } from '../policy/block-answer.js';
+export { PROFILES, type Profile } from '../policy/compliance.js';
 export { YOUTUBE_MODES, type YouTubeMode } from '../policy/safesearch.js';
 export type { AbuseConfig } from './sections/abuse.js';
 export { DEFAULT_ACL_ALLOW } from './sections/acl.js';
@@ -87,6 +90,7 @@ export const ConfigSchema = Type.Object(
     policies: PoliciesSchema,
     venues: VenuesSchema,
     bypass: BypassSchema,
+    profile: ProfileSchema,
     selfTest: SelfTestSchema,
     chaos: ChaosSchema,
     abuse: AbuseSchema,
@@ -134,6 +138,8 @@ export interface RojeConfig {
   policies: Record<string, PolicyConfig>;
   venues: VenueConfig[];
   bypass: BypassConfig;
+  /** The compliance profile whose gaps are warned about (src/policy/compliance.ts). */
+  profile: Profile;
   abuse: AbuseConfig;
   chaos: ChaosConfig;
   selfTest: SelfTestConfig;

@@ -10,6 +10,7 @@ import { buildChain, type Chain } from '../pipeline/chain.js';
 import { type PolicyFacts, policyStrings } from '../pipeline/policy-strings.js';
 import { createQueryLog } from '../pipeline/query-log.js';
 import { createResponder } from '../pipeline/responder.js';
+import { complianceInForce } from '../policy/compliance.js';
 import type { CompiledLists } from '../policy/types.js';
 import { createStatsRecorder, type StatsRecorder } from '../stats/recorder.js';
 import type { Responder } from '../transport/types.js';
@@ -45,6 +46,10 @@ export interface QueryPath {
   refresh(): void;
 }
 
+function withCompliance(config: RojeConfig, facts: PolicyFacts): PolicyFacts {
+  return { ...facts, compliance: complianceInForce(config, facts.lists, facts.abuse) };
+}
+
 export function createQueryPath(options: QueryPathOptions): QueryPath {
   const { logger, metrics, lists } = options;
   const build = (config: RojeConfig, previous: Chain | undefined): Chain =>
@@ -52,7 +57,8 @@ export function createQueryPath(options: QueryPathOptions): QueryPath {
       logger,
       lists: lists.lists,
       isReady: lists.ready,
-      chaosStrings: (name) => policyStrings(name, lists.facts),
+      // The compliance gaps of the config this chain was built for (a reload builds a new chain).
+      chaosStrings: (name) => policyStrings(name, () => withCompliance(config, lists.facts())),
       onUpstreamAttempt: metrics.onUpstreamAttempt,
       onUpstreamQueueFull: metrics.onUpstreamQueueFull,
       ...(options.rateShares !== undefined ? { rateShares: options.rateShares } : {}),

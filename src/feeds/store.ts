@@ -54,12 +54,16 @@ export function feedsDir(stateDir: string): string {
   return join(stateDir, 'feeds');
 }
 
-export async function createFeedStore(stateDir: string): Promise<FeedStore> {
-  const dir = feedsDir(stateDir);
+export function createFeedStore(stateDir: string): Promise<FeedStore> {
+  return createCopyStore(feedsDir(stateDir));
+}
+
+/** The same good/held slots in any folder: the guarded file sources keep theirs in <stateDir>/files. */
+export async function createCopyStore(dir: string): Promise<FeedStore> {
   try {
     await mkdir(dir, { recursive: true, mode: 0o750 });
   } catch (err) {
-    throw storeError(`cannot create the feeds folder ${dir}`, err);
+    throw storeError(`cannot create the folder ${dir}`, err);
   }
   const path = (name: string, slot: Slot) => slotPath(dir, name, slot);
   const metaPath = (name: string, slot: Slot) => `${path(name, slot)}.json`;

@@ -21,6 +21,7 @@ import type { DnsCacheStats } from '../cache/dns-cache.js';
 import { QTYPE, RCODE } from '../dns/constants.js';
 import type { Answer, AnswerSource, Query } from '../pipeline/types.js';
 import type { AbuseStatus } from '../policy/abuse/status.js';
+import { COMPLIANCE_KINDS, type ComplianceReport, countByKind } from '../policy/compliance.js';
 import { SAFE_SEARCH_ENGINES } from '../policy/safesearch.js';
 import type { UpstreamHealth } from '../upstream/types.js';
 
@@ -40,6 +41,8 @@ export interface MetricsSources {
   selfTest(): { at: string; passed: number; failed: number; ok: boolean } | null;
   /** Fleet edge pulls (src/fleet): counts per result, and the age of the artifact in force; null: not an edge. */
   fleet?(): FleetMetricsSource | null;
+  /** The compliance profile's gaps for the config and lists in force; absent in query loops. */
+  compliance?(): ComplianceReport;
 }
 
 export interface FleetMetricsSource {
@@ -374,6 +377,18 @@ export function createMetrics(
       registers: [],
       collect() {
         this.set(sources.abuse().sources > 0 ? 1 : 0);
+      },
+    }),
+    new Gauge({
+      name: 'roje_compliance_warnings',
+      help: 'Compliance gaps of the profile in force (config `profile`; 0 for every kind under none), by kind',
+      labelNames: ['kind'] as const,
+      registers: [],
+      collect() {
+        this.reset();
+        if (sources.compliance === undefined) return;
+        const counts = countByKind(sources.compliance().warnings);
+        for (const kind of COMPLIANCE_KINDS) this.set({ kind }, counts[kind]);
       },
     }),
     new Gauge({

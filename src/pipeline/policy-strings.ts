@@ -4,6 +4,7 @@
  * every worker (src/workers) answer the same strings from the same facts.
  */
 import type { AbuseStatus } from '../policy/abuse/status.js';
+import type { ComplianceReport } from '../policy/compliance.js';
 import type { CompiledLists } from '../policy/types.js';
 import { VERSION } from '../version.js';
 import type { ChaosName } from './stages/chaos.js';
@@ -16,12 +17,22 @@ export interface PolicyFacts {
   checkedAt: ReadonlyMap<string, string | undefined>;
   abuse: AbuseStatus;
   now: number;
+  /** The compliance profile's gaps (src/policy/compliance.ts); absent: not said. */
+  compliance?: ComplianceReport;
 }
 
 export function policyStrings(name: ChaosName, facts: () => PolicyFacts): string[] {
   if (name === 'version.roje') return [`roje ${VERSION}`];
-  const { lists, missing, checkedAt, abuse, now } = facts();
-  if (lists === null) return ['lists none loaded'];
+  const { lists, missing, checkedAt, abuse, now, compliance } = facts();
+  // A certifier on the network sees the gaps too: one string per warning (a sentence, never an entry).
+  const gaps =
+    compliance === undefined
+      ? []
+      : [
+          `compliance profile=${compliance.profile} warnings=${compliance.warnings.length}`,
+          ...compliance.warnings.map((w) => `warning code=${w.code} ${w.message}`),
+        ];
+  if (lists === null) return ['lists none loaded', ...gaps];
   const age = (s: { name: string; readAt: string }) =>
     Math.max(0, Math.round((now - Date.parse(checkedAt.get(s.name) ?? s.readAt)) / 1000));
   return [
@@ -31,5 +42,6 @@ export function policyStrings(name: ChaosName, facts: () => PolicyFacts): string
         `source=${s.name} category=${s.category} entries=${s.entries} version=${s.sha256.slice(0, 12)} age=${age(s)}`,
     ),
     `abuse feeds=${abuse.sources} entries=${abuse.entries} stale=${abuse.feeds.filter((f) => f.stale).length}`,
+    ...gaps,
   ];
 }

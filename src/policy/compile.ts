@@ -8,6 +8,7 @@ import { RojeError } from '../errors.js';
 import { ABUSE_CANARY } from './abuse/canary.js';
 import type { AbuseKey } from './abuse/format.js';
 import { createListBuilder } from './compiled/index.js';
+import { listsVersion } from './lists-version.js';
 import { openList } from './parsers/index.js';
 import {
   CONFIDENTIAL_CATEGORIES,
@@ -49,6 +50,8 @@ export interface CompileReport {
   /** Rules across all sources. */
   entries: number;
   artifactBytes: number;
+  /** What decides answers, hashed (lists-version.ts): the same inputs give the same version anywhere. */
+  version: string;
   compiledAt: string;
   /** Wall time of the compile, milliseconds (for the report; never asserted on). */
   ms: number;
@@ -203,9 +206,15 @@ export async function compileSources(
     );
   }
   const compiledAt = now().toISOString();
+  const version = listsVersion(
+    sources.map((s, i) => ({ ...s, sha256: reports[i]?.sha256 ?? '' })),
+    options.abuse === undefined
+      ? null
+      : { keyId: options.abuse.key.id, pageEntries: options.abuse.pageEntries },
+  );
   let artifact: Buffer;
   try {
-    artifact = builder.finish({ compiledAt, hashedKeyId: options.abuse?.key.id ?? null });
+    artifact = builder.finish({ compiledAt, version, hashedKeyId: options.abuse?.key.id ?? null });
   } catch (err) {
     throw wrap(err, 'building the artifact');
   }
@@ -218,6 +227,7 @@ export async function compileSources(
       categories,
       entries,
       artifactBytes: artifact.length,
+      version,
       compiledAt,
       ms: performance.now() - started,
     },

@@ -17,6 +17,7 @@ import {
 } from './compile.js';
 import { type CompileInWorkerOptions, type CompileProgress, compileInWorker } from './compile-worker.js';
 import { createListBuilder, loadArtifact, readArtifact } from './compiled/index.js';
+import { versionOfSources } from './lists-version.js';
 import type { CompiledLists, ListSource } from './types.js';
 
 export type ListsFrom = 'compiled' | 'lists' | 'fleet' | 'none';
@@ -67,6 +68,14 @@ export interface ListsLoaderDeps {
   fleet?: FleetArtifacts;
   /** Told how far a long compile got (in the worker: compile-worker.ts), for the log. */
   onProgress?: (progress: CompileProgress) => void;
+  /** Guards file sources (src/feeds/files.ts): an emptied or halved file is held, its good copy compiled. */
+  files?: { guard(source: ListSource): Promise<ListSource> };
+  /**
+   * The lists in force: when the configured sources would compile to their version (same contents,
+   * same settings), they are returned as they are, without a compile (a config-only reload, a refresh
+   * that changed nothing).
+   */
+  inForce?: LoadedListSet | null;
 }
 
 /** What the app reports about its current lists (ready line, admin API later). */
@@ -115,6 +124,13 @@ export async function loadLists(
     return { lists: emptyLists(), from: 'none', report: null, ms: ms(), missing: [] };
   }
   const { sources, missing } = resolveSources(config.lists, deps.feeds);
+  if (deps.files !== undefined) {
+    const feeds = new Set(config.lists.filter(isFeedSource).map((s) => s.name));
+    for (const [i, s] of sources.entries()) if (!feeds.has(s.name)) sources[i] = await deps.files.guard(s);
+  }
+  if (await unchanged(deps.inForce ?? null, sources, missing, abuse)) {
+    return deps.inForce as LoadedListSet;
+  }
   const compile = deps.compile ?? ((s, a) => compileLists(s, a, { onProgress: deps.onProgress }));
   const { artifact, report } = await compile(sources, abuse);
   const lists = loadArtifact(artifact, 'compiled from the configured lists', {
@@ -122,6 +138,22 @@ export async function loadLists(
     abuseKey: abuse?.key ?? null,
   });
   return { lists, from: 'lists', report, ms: ms(), missing };
+}
+
+/** True when `sources` would compile to the lists already in force (same version, same missing feeds). */
+async function unchanged(
+  inForce: LoadedListSet | null,
+  sources: readonly ListSource[],
+  missing: readonly string[],
+  abuse: AbuseCompileOptions | undefined,
+): Promise<boolean> {
+  if (inForce === null || inForce.from !== 'lists') return false;
+  if (inForce.missing.join('\n') !== missing.join('\n')) return false;
+  const version = await versionOfSources(
+    sources,
+    abuse === undefined ? null : { keyId: abuse.key.id, pageEntries: abuse.pageEntries },
+  );
+  return version === inForce.lists.version;
 }
 
 /**

@@ -21,7 +21,10 @@ export interface ListsInForce {
   nextCompile(): number;
   /** Compiles numbered so far. */
   compiles(): number;
-  /** Puts `loaded` in force unless a compile that started later already is. */
+  /**
+   * Puts `loaded` in force unless a compile that started later already is, or it is the same lists
+   * (same version, same missing feeds): then nothing is swapped, no listener is told, no history row.
+   */
   swap(loaded: LoadedListSet, reason: string, seq: number, abuseKey: AbuseKey | null): void;
   /** A compile failed: the lists in force stay, the failure is kept for the status. */
   failed(err: unknown): void;
@@ -50,6 +53,12 @@ export function createListsInForce(options: { logger: Logger; shareArtifact: boo
         );
         return;
       }
+      if (set !== null && sameLists(set, loaded)) {
+        inForce = seq;
+        lastError = null;
+        log.info({ version: loaded.lists.version.slice(0, 16), reason }, 'lists unchanged: nothing to swap');
+        return;
+      }
       for (const l of listeners) l.beforeSwap?.();
       inForce = seq;
       set = options.shareArtifact ? shared(loaded, abuseKey) : loaded;
@@ -73,6 +82,12 @@ export function createListsInForce(options: { logger: Logger; shareArtifact: boo
       listeners.push(listener);
     },
   };
+}
+
+function sameLists(a: LoadedListSet, b: LoadedListSet): boolean {
+  return (
+    a.from === b.from && a.lists.version === b.lists.version && a.missing.join('\n') === b.missing.join('\n')
+  );
 }
 
 function logSwap(log: Logger, loaded: LoadedListSet, message: string): void {

@@ -9,6 +9,7 @@ import type { AuditLog } from '../admin/audit.js';
 import type { RojeConfig } from '../config/schema.js';
 import { RojeError } from '../errors.js';
 import { createFeeds, type FeedRefreshResult, type FeedStatus, type Feeds } from '../feeds/feeds.js';
+import { createFileGuard, type FileGuard, type FileSourceStatus } from '../feeds/files.js';
 import { isFeedSource } from '../feeds/types.js';
 import { createFleet, type Fleet, type FleetChange } from '../fleet/fleet.js';
 import type { PullOutcome } from '../fleet/pull.js';
@@ -64,6 +65,8 @@ export interface ListsService extends Service {
   /** What the CH TXT policy strings say. */
   facts(): PolicyFacts;
   feeds(): FeedStatus[];
+  /** The guarded list files: their good copy and any held content (counts and hashes, never entries). */
+  files(): FileSourceStatus[];
   fleet(): Fleet;
   /** Per source: entries and age, for the metrics. */
   sourceAges(): Array<{ name: string; category: string; entries: number; ageSeconds: number }>;
@@ -73,7 +76,7 @@ export interface ListsService extends Service {
   recompile(reason: string): Promise<ListsStatus | null>;
   /** Refreshes feeds (all, or the named sources), pulls (an edge), and recompiles if nothing else did. */
   refresh(sources: readonly string[] | undefined): Promise<RefreshOutcome>;
-  /** Accept or reject a held feed copy: false when there is no such feed or nothing is held. */
+  /** Accept or reject a held feed copy or list file: false when there is no such source or nothing is held. */
   accept(name: string): Promise<boolean>;
   reject(name: string): Promise<boolean>;
   /** Starts the refresh schedules (feeds, fleet pulls); stopSchedules() ends them. */
@@ -89,6 +92,8 @@ interface ListsState {
   config: RojeConfig;
   abuse: AbuseCompileOptions | undefined;
   feeds: Feeds | null;
+  /** The guarded list files (an emptied or halved file is held); null when the lists have none. */
+  files: FileGuard | null;
   /** Refresh schedules are running: a reload's new feeds start theirs at commit. */
   scheduling: boolean;
 }
@@ -109,7 +114,13 @@ export function createListsService(options: ListsServiceOptions): ListsService {
     logger: options.logger.child({ module: 'lists' }),
     shareArtifact: options.shareArtifact,
   });
-  const state: ListsState = { config: options.config, abuse: undefined, feeds: null, scheduling: false };
+  const state: ListsState = {
+    config: options.config,
+    abuse: undefined,
+    feeds: null,
+    files: null,
+    scheduling: false,
+  };
   // A compile of millions of names takes seconds: its worker says how far it got (counts only).
   const compileLogger = options.logger.child({ module: 'lists' });
   const loader: ListsLoaderDeps = {
@@ -126,7 +137,7 @@ export function createListsService(options: ListsServiceOptions): ListsService {
   const queue = createCompileQueue(async (reasons) => {
     const seq = inForce.nextCompile();
     try {
-      const loaded = await loadLists(state.config, loaderDeps(loader, state.feeds, state.abuse, fleet));
+      const loaded = await loadLists(state.config, loaderDeps(loader, state, fleet, inForce.current()));
       inForce.swap(loaded, reasons.join('; '), seq, state.abuse?.key ?? null);
       return inForce.status();
     } catch (err) {
@@ -174,6 +185,10 @@ export function createListsService(options: ListsServiceOptions): ListsService {
       // compile from their copies on disk; one that has none yet keeps roje answering SERVFAIL.
       try {
         state.abuse = await keys.load(state.config, undefined);
+        state.files = await createFileGuard({
+          stateDir: state.config.stateDir,
+          logger: options.logger.child({ module: 'lists' }),
+        });
         state.feeds = await openFeeds(state.config, state.abuse);
         await fleet.configure(state.config);
         await queue.request('lists loaded');
@@ -181,10 +196,14 @@ export function createListsService(options: ListsServiceOptions): ListsService {
       } catch (err) {
         await state.feeds?.stop();
         await fleet.stop();
+        await state.files?.close();
         throw err;
       }
     },
-    stop: () => stopSchedules(),
+    async stop() {
+      await stopSchedules();
+      await state.files?.close();
+    },
     prepare: (next) => prepareReload(parts, next),
     current: inForce.current,
     lists: () => inForce.current()?.lists ?? null,
@@ -208,11 +227,20 @@ export function createListsService(options: ListsServiceOptions): ListsService {
     feeds: () => state.feeds?.status() ?? [],
     fleet: () => fleet,
     sourceAges: () => sourceAges(inForce.current(), state.feeds?.status() ?? []),
-    refreshResults: () => refreshResults(state.feeds?.status() ?? []),
+    refreshResults: () => [
+      ...refreshResults(state.feeds?.status() ?? []),
+      // A held list file reads as a failed refresh: the category runs on an older copy.
+      ...(state.files?.status() ?? []).map((f) => ({
+        name: f.name,
+        ok: f.held === null,
+        at: f.good === null ? null : Date.parse(f.good.checkedAt),
+      })),
+    ],
     recompile: (reason) => queue.request(reason),
     refresh: (sources) => refreshSources(parts, sources),
-    accept: (name) => held(state.feeds, (f) => f.accept(name)),
-    reject: (name) => held(state.feeds, (f) => f.reject(name)),
+    files: () => state.files?.status() ?? [],
+    accept: (name) => decideHeld(parts, name, 'accept'),
+    reject: (name) => decideHeld(parts, name, 'reject'),
     startSchedules() {
       state.scheduling = true;
       // Fetches the feeds without a copy at once; each change recompiles and swaps the lists.
@@ -243,9 +271,15 @@ async function prepareReload(p: ListsParts, next: RojeConfig): Promise<Change> {
     nextFeeds = await p.openFeeds(next, nextAbuse);
     const seq = inForce.nextCompile();
     // A compile failure does not fail the reload: the running lists stay, the rest of the config applies.
-    const loaded = await loadLists(next, loaderDeps(p.loader, nextFeeds, nextAbuse, fleetChange)).catch(
-      (err: unknown) => ({ err }),
-    );
+    const loaded = await loadLists(
+      next,
+      loaderDeps(
+        p.loader,
+        { feeds: nextFeeds, abuse: nextAbuse, files: state.files },
+        fleetChange,
+        inForce.current(),
+      ),
+    ).catch((err: unknown) => ({ err }));
     const change = fleetChange;
     const candidate = nextFeeds;
     return {
@@ -302,16 +336,33 @@ async function refreshSources(
 
 function loaderDeps(
   base: ListsLoaderDeps | undefined,
-  feeds: Feeds | null,
-  abuse: AbuseCompileOptions | undefined,
+  inputs: Pick<ListsState, 'feeds' | 'abuse' | 'files'>,
   artifacts: Pick<Fleet, 'current'>,
+  inForce: LoadedListSet | null,
 ): ListsLoaderDeps {
+  const { feeds, abuse, files } = inputs;
   return {
     ...base,
     ...(feeds !== null ? { feeds } : {}),
     ...(abuse !== undefined ? { abuse } : {}),
+    ...(files !== null ? { files } : {}),
     fleet: artifacts,
+    inForce,
   };
+}
+
+/** A held feed copy or list file accepted (then compiled in) or rejected (the good copy stays). */
+async function decideHeld(p: ListsParts, name: string, verb: 'accept' | 'reject'): Promise<boolean> {
+  const files = p.state.files;
+  if (files === null || !files.has(name)) return held(p.state.feeds, (f) => f[verb](name));
+  try {
+    await files[verb](name);
+  } catch (err) {
+    if ((err as { code?: string }).code === 'ROJE_ERR_FEED_NOT_HELD') return false;
+    throw err;
+  }
+  if (verb === 'accept') await p.queue.request(`lists recompiled (list file ${name} accepted)`);
+  return true;
 }
 
 /** Accept or reject a held feed copy: false when there is no such feed or nothing is held. */

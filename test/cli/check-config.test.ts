@@ -105,3 +105,43 @@ t.test('lists, policies and venues are summarized; the lists are read and compil
   t.match(c.out(), 'lists      none: NOT FILTERING\n');
   t.match(c.out(), 'entries    no lists: NOT FILTERING\n');
 });
+
+t.test('compliance warnings print and leave the exit code at 0; profile none prints none', async (t) => {
+  const dir = t.testdir({
+    'adult.txt': 'one.example\n',
+    'roje.yaml': [
+      'upstreams: [udp://127.0.0.1:5300]',
+      'lists: [{ category: adult, path: adult.txt }]',
+      'policies:',
+      '  cafe: { block: [abuse, doh-bypass] }',
+      'venues: [{ name: cafe-north, networks: [10.9.0.0/16], policy: cafe }]',
+    ].join('\n'),
+  });
+  const file = join(dir, 'roje.yaml');
+  let c = capture();
+  t.equal(await checkConfig([file], c.io), 0, 'a gap is shown, not refused');
+  const out = c.out();
+  t.match(out, /\n {2}profile {4}friendly-wifi: 3 compliance warnings\n/);
+  t.match(
+    out,
+    '\n  warning    policy-not-blocking-adult: policy "cafe" (used by "cafe-north") does not block the category "adult"',
+  );
+  t.match(out, /\n {2}warning {4}category-without-source: no list in force is in the category "doh-bypass"/);
+  t.match(out, /\n {2}warning {4}abuse-source-missing: no abuse feed is configured/);
+  t.equal(c.err(), '');
+
+  const { writeFileSync, readFileSync } = await import('node:fs');
+  writeFileSync(file, `${readFileSync(file, 'utf8')}\nprofile: none\n`);
+  c = capture();
+  t.equal(await checkConfig([file], c.io), 0);
+  t.match(c.out(), /\n {2}profile {4}none: no compliance checks\n/);
+  t.notMatch(c.out(), /warning {4}/);
+});
+
+t.test('the bundled samples with a block-all default: no compliance warning', async (t) => {
+  const dir = t.testdir({ 'roje.yaml': 'upstreams: [udp://127.0.0.1:5300]\n' });
+  const c = capture();
+  t.equal(await checkConfig([join(dir, 'roje.yaml')], c.io), 0, c.err());
+  t.match(c.out(), /\n {2}profile {4}friendly-wifi: no compliance warnings\n/);
+  t.notMatch(c.out(), /warning {4}/);
+});

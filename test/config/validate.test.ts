@@ -140,6 +140,7 @@ t.test('an empty config gets every default, normalized', async (t) => {
     },
     venues: [],
     bypass: { firefoxCanary: true, privateRelay: true, ddr: true },
+    profile: 'friendly-wifi',
     abuse: { keyFile: null, pageEntries: 'count', maxAgeMs: 12 * 3_600_000 },
     chaos: { enabled: true },
     selfTest: {

@@ -185,6 +185,7 @@ t.test('every metric the dashboard and the rules name is one roje exports', asyn
     'roje_abuse_feed_age_seconds',
     'roje_abuse_feed_stale',
     'roje_abuse_feed_configured',
+    'roje_compliance_warnings',
     'roje_serving',
     ...PENDING_METRICS,
   ]) {
@@ -203,6 +204,7 @@ t.test('the alert rules parse and cover the issue list', async (t) => {
     'RojeAllUpstreamsDown',
     'RojeRefusingToServe',
     'RojeAbuseFeedNotConfigured',
+    'RojeComplianceGap',
   ]) {
     t.ok(names.includes(name), `${name} is defined`);
   }

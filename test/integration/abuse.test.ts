@@ -186,7 +186,18 @@ t.test('fetched with its token, stored hashed, blocked for every venue', async (
     feeds: [{ name: 'iwf-test', stale: false }],
     warnings: [],
   });
-  t.same(status.warnings, []);
+  // This config has no doh-bypass list: the compliance profile says so, and says nothing of the abuse feed.
+  const compliance = status.compliance as { warnings: Array<{ kind: string; message: string }> };
+  t.same(
+    compliance.warnings.filter((w) => w.kind === 'abuse'),
+    [],
+    'no abuse gap',
+  );
+  t.same(
+    status.warnings,
+    compliance.warnings.map((w) => w.message),
+    'no warning beyond the compliance profile',
+  );
   const metrics = (await api(roje, '/metrics')).text;
   t.match(metrics, /^roje_abuse_entries 2$/m);
   t.match(metrics, /^roje_abuse_page_entries\{enforced="false"\} 2$/m);

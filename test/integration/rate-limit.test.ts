@@ -6,11 +6,14 @@ const fake = await startFakeUpstream();
 t.teardown(() => fake.close());
 fake.zone.set('www.example.test', 'A', [{ data: '192.0.2.1', ttl: 300 }]);
 
-async function answered(server: { host: string; port: number }, count: number, transport: 'udp' | 'tcp') {
+async function answered(
+  server: { host: string; port: number },
+  count: number,
+  transport: 'udp' | 'tcp',
+  timeoutMs = 500,
+) {
   const results = await Promise.allSettled(
-    Array.from({ length: count }, () =>
-      query(server, 'www.example.test', 'A', { transport, timeoutMs: 500 }),
-    ),
+    Array.from({ length: count }, () => query(server, 'www.example.test', 'A', { transport, timeoutMs })),
   );
   return results.map((r) => {
     if (r.status === 'rejected') return 'none';
@@ -89,6 +92,9 @@ t.test('a venue shares one bucket across its clients; other venues are not affec
 t.test('the defaults leave hundreds of phones behind one NAT address alone', async (t) => {
   const roje = await startRoje({ upstreams: [udpUrl(fake)] }, { t });
   t.equal(roje.config.rateLimit.responsesPerSecond, 1000);
-  const seen = await answered(roje, 600, 'udp');
+  // Warm the cache first, and give a loaded CI machine time: what is measured is that none is refused
+  // or truncated, not how fast 600 sockets are served.
+  await roje.dig(['www.example.test']);
+  const seen = await answered(roje, 600, 'udp', 3000);
   t.equal(seen.filter((s) => s === 'answer').length, 600, '600 queries at once from one address');
 });

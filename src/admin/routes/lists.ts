@@ -1,5 +1,5 @@
 /**
- * Lists: refresh now, accept or discard a held (suddenly shrunk) feed copy, and the signed artifact that
+ * Lists: refresh now, accept or discard a held feed copy or list file, and the signed artifact that
  * fleet edges pull.
  */
 import { type Static, Type } from '@sinclair/typebox';
@@ -70,7 +70,7 @@ export const listsRoutes: FastifyPluginAsync<RoutesOptions<ListsApi>> = async (a
       {
         ...as('operator'),
         schema: {
-          summary: `${verb === 'accept' ? 'Accept' : 'Discard'} a held (suddenly shrunk) feed copy`,
+          summary: `${verb === 'accept' ? 'Accept' : 'Discard'} a held feed copy or list file (it shrank or yields no rule)`,
           params: NameParams,
           response: responses(),
         },

@@ -42,6 +42,17 @@ export interface AbuseStatusInput {
   now: number;
 }
 
+/** The warnings' wording, shared with the compliance profile (src/policy/compliance.ts) so that they read the same. */
+export const NO_ABUSE_FEED_WARNING =
+  'no abuse feed is configured: this network does not block the IWF-style abuse list (Friendly WiFi requires it)';
+
+export function staleAbuseFeedWarning(
+  feed: Pick<AbuseSourceStatus, 'name' | 'ageSeconds'>,
+  maxAgeMs: number,
+): string {
+  return `abuse feed "${feed.name}" was last confirmed ${Math.round(feed.ageSeconds / 3600)} h ago, more than abuse.maxAge (${Math.round(maxAgeMs / 3_600_000)} h)`;
+}
+
 export function abuseStatus(input: AbuseStatusInput): AbuseStatus {
   const sources = (input.lists?.sources ?? []).filter((s) => CONFIDENTIAL_CATEGORIES.has(s.category));
   const feeds = sources.map((s): AbuseSourceStatus => {
@@ -57,18 +68,8 @@ export function abuseStatus(input: AbuseStatusInput): AbuseStatus {
   });
   const pages = feeds.reduce((n, f) => n + f.pages, 0);
   const warnings: string[] = [];
-  if (input.lists !== null && sources.length === 0) {
-    warnings.push(
-      'no abuse feed is configured: this network does not block the IWF-style abuse list (Friendly WiFi requires it)',
-    );
-  }
-  for (const f of feeds) {
-    if (f.stale) {
-      warnings.push(
-        `abuse feed "${f.name}" was last confirmed ${Math.round(f.ageSeconds / 3600)} h ago, more than abuse.maxAge (${Math.round(input.maxAgeMs / 3_600_000)} h)`,
-      );
-    }
-  }
+  if (input.lists !== null && sources.length === 0) warnings.push(NO_ABUSE_FEED_WARNING);
+  for (const f of feeds) if (f.stale) warnings.push(staleAbuseFeedWarning(f, input.maxAgeMs));
   return {
     sources: sources.length,
     entries: input.lists?.hashedEntries ?? 0,

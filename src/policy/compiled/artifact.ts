@@ -141,7 +141,7 @@ export function loadArtifact(
     compiledAt: meta.compiledAt,
     entries: meta.entries,
     local: meta.local,
-    version: digest.toString('hex'),
+    version: meta.version ?? digest.toString('hex'),
     artifact: buf,
     hashed,
   });

@@ -45,10 +45,11 @@ export interface ListBuilder {
    */
   addHashed(digest: Uint8Array, scope: 'subtree' | 'listed', categoryBit: number): void;
   /**
-   * The artifact bytes. The builder cannot be used afterwards. `hashedKeyId` names the key of the
-   * hashed entries (required when there are any).
+   * The artifact bytes. The builder cannot be used afterwards. `version` is the lists version of the
+   * inputs (lists-version.ts); `hashedKeyId` names the key of the hashed entries (required when there
+   * are any).
    */
-  finish(options?: { compiledAt?: string; hashedKeyId?: string | null }): Buffer;
+  finish(options?: { compiledAt?: string; version?: string; hashedKeyId?: string | null }): Buffer;
 }
 
 /** Artifact metadata section (JSON). */
@@ -56,6 +57,8 @@ export interface ArtifactMeta {
   categories: string[];
   sources: SourceMeta[];
   compiledAt: string;
+  /** The inputs' lists version; absent in artifacts built without one (the checksum stands in). */
+  version?: string;
   entries: number;
   local: LocalRecord[][];
   /** Id of the key the hashed entries were made with; null when there are none. */
@@ -216,6 +219,7 @@ export function createListBuilder(): ListBuilder {
         categories,
         sources,
         compiledAt: options.compiledAt ?? new Date().toISOString(),
+        ...(options.version !== undefined ? { version: options.version } : {}),
         entries,
         local,
         hashedKeyId: hashed.length > 0 ? hashedKeyId : null,
