@@ -71,19 +71,40 @@ export class NameTrie {
   #labelOff = new Uint32Array(1 << 10);
   #labelLen = new Uint32Array(1 << 10);
   #labelCount = 0;
-  #labelTable = new Uint32Array(1 << 11);
+  /** [id + 1 (0 = empty), hash] pairs: a probe compares the hash before it reads the pool. */
+  #labelTable: Int32Array;
   readonly #scratch = new Uint8Array(64);
 
   // Nodes by id (id 0 is the root), and the (parent, label) -> id table.
-  #parent = new Uint32Array(1 << 12);
-  #w0 = new Int32Array(1 << 12);
-  #w1 = new Int32Array(1 << 12);
-  #len: Uint8Array = new Uint8Array(1 << 12);
-  #rec = new Uint32Array(1 << 12);
+  #parent: Uint32Array;
+  #w0: Int32Array;
+  #w1: Int32Array;
+  #len: Uint8Array;
+  #rec: Uint32Array;
   #count = 1;
-  #table = new Int32Array(ENTRY << 13);
+  #table: Int32Array;
   /** Grow the table past this many nodes (load 0.7). */
-  #limit = Math.floor((1 << 13) * 0.7);
+  #limit: number;
+
+  /**
+   * `expectedNodes` sizes the tables up front (a guess from the lists' sizes): growing a table of
+   * millions of entries rehashes every one of them, and that costs as much as filling it.
+   */
+  constructor(expectedNodes = 0) {
+    const nodes = Math.max(1 << 12, Math.min(expectedNodes, 1 << 26));
+    this.#parent = new Uint32Array(nodes);
+    this.#w0 = new Int32Array(nodes);
+    this.#w1 = new Int32Array(nodes);
+    this.#len = new Uint8Array(nodes);
+    this.#rec = new Uint32Array(nodes);
+    let slots = 1 << 13;
+    while (slots * 0.7 < nodes) slots *= 2;
+    this.#table = new Int32Array(ENTRY * slots);
+    this.#limit = Math.floor(slots * 0.7);
+    let labels = 1 << 11;
+    while (labels < nodes) labels *= 2;
+    this.#labelTable = new Int32Array(2 * labels);
+  }
 
   /** Nodes so far, the root included. */
   get count(): number {
@@ -110,7 +131,9 @@ export class NameTrie {
     let node = 0;
     // Labels from the right; at most 127 in a 253-character name.
     for (let guard = 0; guard < 128 && end > 0; guard++) {
-      const dot = name.lastIndexOf('.', end - 1);
+      // By hand: lastIndexOf is a call into the runtime, a tenth of the whole walk.
+      let dot = end - 1;
+      while (dot >= 0 && name.charCodeAt(dot) !== 0x2e) dot--;
       const start = dot + 1;
       const len = end - start;
       if (len < 1 || len > 63) return BAD_LABEL_LENGTH;
@@ -130,12 +153,15 @@ export class NameTrie {
       if (len > INLINE_LABEL || nul) {
         // A NUL byte would make the zero padding ambiguous: such a label is interned like a long one.
         const scratch = this.#scratch;
+        let h = hashStart(0);
         for (let i = 0; i < len; i++) {
-          const c = name.charCodeAt(start + i);
+          let c = name.charCodeAt(start + i);
           if (c > 0x7f) return NOT_ASCII;
-          scratch[i] = c >= 0x41 && c <= 0x5a ? c | 0x20 : c;
+          if (c >= 0x41 && c <= 0x5a) c |= 0x20;
+          scratch[i] = c;
+          h = hashByte(h, c);
         }
-        w0 = this.#intern(len);
+        w0 = this.#intern(len, hashFinish(h));
         w1 = INTERNED;
       }
       node = this.#child(node, w0, w1, len);
@@ -209,21 +235,25 @@ export class NameTrie {
     return hashFinish(h);
   }
 
-  /** Interns the label in scratch[0..len): its id, in order of first appearance. */
-  #intern(len: number): number {
+  /** Interns the label in scratch[0..len), whose #labelHash is `hash`: its id, in order of first appearance. */
+  #intern(len: number, hash: number): number {
     const scratch = this.#scratch;
-    const mask = this.#labelTable.length - 1;
-    let s = this.#labelHash(scratch, 0, len) & mask;
+    const table = this.#labelTable;
+    const mask = (table.length >>> 1) - 1;
+    const tag = hash | 0;
+    let s = hash & mask;
     for (;;) {
-      const v = this.#labelTable[s];
+      const v = table[s << 1];
       if (v === 0) break;
-      const id = v - 1;
-      if (this.#labelLen[id] === len) {
-        const pool = this.#pool;
-        const off = this.#labelOff[id];
-        let i = 0;
-        while (i < len && pool[off + i] === scratch[i]) i++;
-        if (i === len) return id;
+      if (table[(s << 1) + 1] === tag) {
+        const id = v - 1;
+        if (this.#labelLen[id] === len) {
+          const pool = this.#pool;
+          const off = this.#labelOff[id];
+          let i = 0;
+          while (i < len && pool[off + i] === scratch[i]) i++;
+          if (i === len) return id;
+        }
       }
       s = (s + 1) & mask;
     }
@@ -235,18 +265,22 @@ export class NameTrie {
     this.#labelOff[id] = this.#poolLen;
     this.#labelLen[id] = len;
     this.#poolLen += len;
-    this.#labelTable[s] = id + 1;
-    if (this.#labelCount * 2 > this.#labelTable.length) this.#rehashLabels();
+    table[s << 1] = id + 1;
+    table[(s << 1) + 1] = tag;
+    if (this.#labelCount * 2 > table.length >>> 1) this.#rehashLabels();
     return id;
   }
 
   #rehashLabels(): void {
-    const table = new Uint32Array(this.#labelTable.length * 2);
-    const mask = table.length - 1;
+    const slots = this.#labelTable.length;
+    const table = new Int32Array(slots * 2);
+    const mask = slots - 1;
     for (let id = 0; id < this.#labelCount; id++) {
-      let s = this.#labelHash(this.#pool, this.#labelOff[id], this.#labelLen[id]) & mask;
-      while (table[s] !== 0) s = (s + 1) & mask;
-      table[s] = id + 1;
+      const hash = this.#labelHash(this.#pool, this.#labelOff[id], this.#labelLen[id]);
+      let s = hash & mask;
+      while (table[s << 1] !== 0) s = (s + 1) & mask;
+      table[s << 1] = id + 1;
+      table[(s << 1) + 1] = hash | 0;
     }
     this.#labelTable = table;
   }
