@@ -4,11 +4,17 @@
  * (its own URL, marked by workerData), it compiles and posts the artifact back, transferring the bytes
  * rather than copying them. The worker resolves its URL like any module, so it runs from dist/ (.js) and
  * under tap's TypeScript loader (.ts: workers inherit the parent's execArgv and NODE_OPTIONS hooks).
+ * While it runs, the worker posts its progress (compile.ts onProgress: counts only) before the reply.
  */
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { ERROR_CODES, RojeError, type RojeErrorCode } from '../errors.js';
 import { abuseKey, keyBytes } from './abuse/key.js';
-import { type AbuseCompileOptions, type CompileResult, compileSources } from './compile.js';
+import {
+  type AbuseCompileOptions,
+  type CompileOptions,
+  type CompileResult,
+  compileSources,
+} from './compile.js';
 import { createParseCache, type ParseCache } from './parse-cache/index.js';
 import type { ListSource } from './types.js';
 
@@ -24,9 +30,22 @@ interface CacheReply {
   keys: string[];
 }
 
+/** How far a compile got: rules so far (all sources), the source being read, ms since the compile began. */
+export interface CompileProgress {
+  rules: number;
+  source: string;
+  ms: number;
+}
+
+type Message = Reply | ({ progress: true } & CompileProgress);
+
 export interface CompileInWorkerOptions {
   /** Parsed sources kept between compiles (parse-cache/): the worker parses only what is not in it. */
   cache?: ParseCache;
+  /** Called about every PROGRESS_EVERY_MS of a long compile (compile.ts), on the calling thread. */
+  onProgress?: (progress: CompileProgress) => void;
+  /** Least time between two progress messages (tests); default compile.ts's PROGRESS_EVERY_MS. */
+  progressEveryMs?: number;
 }
 
 /**
@@ -56,6 +75,8 @@ export function compileInWorker(
           sources: sources.map((s) => ({ ...s })),
           abuse: abuse === undefined ? null : { key: keyBytes(abuse.key), pageEntries: abuse.pageEntries },
           cache: cache === undefined ? null : { dir: cache.dir, seed: cache.entries() },
+          progress: options.onProgress !== undefined,
+          progressEveryMs: options.progressEveryMs ?? null,
         },
       });
     } catch (err) {
@@ -66,7 +87,11 @@ export function compileInWorker(
       );
       return;
     }
-    worker.once('message', (reply: Reply) => {
+    worker.on('message', (reply: Message) => {
+      if ('progress' in reply) {
+        if (!settled) options.onProgress?.({ rules: reply.rules, source: reply.source, ms: reply.ms });
+        return;
+      }
       settle(() => {
         if (reply.ok) {
           if (reply.cache !== null) cache?.adopt(reply.cache.added, reply.cache.keys);
@@ -110,6 +135,8 @@ interface WorkerInput {
   sources: ListSource[];
   abuse: { key: Uint8Array; pageEntries: AbuseCompileOptions['pageEntries'] } | null;
   cache: { dir: string | null; seed: Array<[string, Uint8Array]> } | null;
+  progress: boolean;
+  progressEveryMs: number | null;
 }
 
 async function runWorker(port: NonNullable<typeof parentPort>, input: WorkerInput): Promise<void> {
@@ -118,10 +145,23 @@ async function runWorker(port: NonNullable<typeof parentPort>, input: WorkerInpu
   try {
     const abuse = input.abuse;
     const cache = input.cache === null ? undefined : createParseCache(input.cache);
-    const { artifact, report } = await compileSources(input.sources, {
-      ...(abuse === null ? {} : { abuse: { key: abuseKey(abuse.key), pageEntries: abuse.pageEntries } }),
-      ...(cache === undefined ? {} : { cache }),
-    });
+    const options: CompileOptions =
+      abuse === null ? {} : { abuse: { key: abuseKey(abuse.key), pageEntries: abuse.pageEntries } };
+    if (cache !== undefined) options.cache = cache;
+    if (input.progress) {
+      const started = performance.now();
+      options.onProgress = (rules, source) => {
+        const progress: Message = {
+          progress: true,
+          rules,
+          source,
+          ms: Math.round(performance.now() - started),
+        };
+        port.postMessage(progress);
+      };
+      if (input.progressEveryMs !== null) options.progressEveryMs = input.progressEveryMs;
+    }
+    const { artifact, report } = await compileSources(input.sources, options);
     // Transfer needs an ArrayBuffer of its own: a Buffer may be a view into a larger (pooled) one.
     const whole = artifact.byteOffset === 0 && artifact.byteLength === artifact.buffer.byteLength;
     const bytes = whole

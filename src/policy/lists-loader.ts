@@ -15,7 +15,7 @@ import {
   type CompileResult,
   compileSources,
 } from './compile.js';
-import { type CompileInWorkerOptions, compileInWorker } from './compile-worker.js';
+import { type CompileInWorkerOptions, type CompileProgress, compileInWorker } from './compile-worker.js';
 import { createListBuilder, loadArtifact, readArtifact } from './compiled/index.js';
 import { versionOfSources } from './lists-version.js';
 import type { ParseCache } from './parse-cache/index.js';
@@ -69,6 +69,8 @@ export interface ListsLoaderDeps {
   feeds?: FeedCopies;
   /** The fleet puller; without it a fleet edge's artifact counts as missing. */
   fleet?: FleetArtifacts;
+  /** Told how far a long compile got (in the worker: compile-worker.ts), for the log. */
+  onProgress?: (progress: CompileProgress) => void;
   /** Guards file sources (src/feeds/files.ts): an emptied or halved file is held, its good copy compiled. */
   files?: { guard(source: ListSource): Promise<ListSource> };
   /**
@@ -132,7 +134,8 @@ export async function loadLists(
   if (await unchanged(deps.inForce ?? null, sources, missing, abuse)) {
     return deps.inForce as LoadedListSet;
   }
-  const compile = deps.compile ?? ((s, a) => compileLists(s, a, { cache: deps.cache }));
+  const compile =
+    deps.compile ?? ((s, a) => compileLists(s, a, { cache: deps.cache, onProgress: deps.onProgress }));
   const { artifact, report } = await compile(sources, abuse);
   const lists = loadArtifact(artifact, 'compiled from the configured lists', {
     trusted: true,

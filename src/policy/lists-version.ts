@@ -7,6 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { FORMAT_VERSION } from './compiled/layout.js';
 import { CONFIDENTIAL_CATEGORIES, type ListSource } from './types.js';
 
@@ -51,8 +52,36 @@ export async function versionOfSources(
   return listsVersion(versioned, abuse);
 }
 
-/** Hex SHA-256 of a file's bytes as stored. */
-export function fileSha256(path: string): Promise<string> {
+/**
+ * Digests by path, kept while the file is the same one (device, inode, size, modification time in ns).
+ * A config-only reload asks for the version of the lists in force, whose copies roje itself wrote (a
+ * temp file renamed into place: a new inode), so a repeat costs a stat instead of reading the list.
+ */
+const digests = new Map<string, { key: string; sha256: string }>();
+/** Paths remembered at most (a deployment has a handful of lists). */
+const MAX_DIGESTS = 256;
+const RACY_MS = 2_000;
+
+/** Hex SHA-256 of a file's bytes as stored (remembered while the file is the same one). */
+export async function fileSha256(path: string): Promise<string> {
+  const st = await stat(path, { bigint: true });
+  const key = `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
+  const known = digests.get(path);
+  if (known !== undefined && known.key === key) return known.sha256;
+  const sha256 = await readSha256(path);
+  // Only a file that did not change while it was read is remembered, and only once its times are older
+  // than the clock's granularity could hide (git's "racy" rule): a same-size rewrite within the same
+  // tick would otherwise keep its old digest.
+  const after = await stat(path, { bigint: true });
+  const settled = BigInt(Date.now() - RACY_MS) * 1_000_000n > after.ctimeNs;
+  if (settled && `${after.dev}:${after.ino}:${after.size}:${after.mtimeNs}:${after.ctimeNs}` === key) {
+    if (digests.size >= MAX_DIGESTS && !digests.has(path)) digests.clear();
+    digests.set(path, { key, sha256 });
+  }
+  return sha256;
+}
+
+function readSha256(path: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const hash = createHash('sha256');
     createReadStream(path, { highWaterMark: 1 << 20 })

@@ -128,8 +128,13 @@ export function createListsService(options: ListsServiceOptions): ListsService {
     files: null,
     scheduling: false,
   };
+  // A compile of millions of names takes seconds: its worker says how far it got (counts only).
+  const compileLogger = options.logger.child({ module: 'lists' });
+  const loader: ListsLoaderDeps = {
+    onProgress: (progress) => compileLogger.info(progress, 'compiling lists'),
+    ...withParseCache(options.config, options.loader),
+  };
   const keys = createAbuseKeys({ logger: options.logger, audit: options.audit });
-  const loader = withParseCache(options.config, options.loader);
   const parses = createListParses(options.logger.child({ module: 'lists' }));
   const fleet = createFleet({
     logger: options.logger.child({ module: 'fleet' }),

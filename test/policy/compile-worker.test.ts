@@ -14,7 +14,15 @@ t.test('the worker compiles what the calling thread would, and hands the bytes b
   // The abuse sample is hashed with the key handed to the worker: same key, same lookups.
   const abuse = { key: ephemeralAbuseKey(), pageEntries: 'count' as const };
   const here = await compileSources(SAMPLE_LISTS, { abuse });
-  const there = await compileInWorker(SAMPLE_LISTS, abuse);
+  const progress: { rules: number; source: string; ms: number }[] = [];
+  const there = await compileInWorker(SAMPLE_LISTS, abuse, {
+    onProgress: (p) => progress.push(p),
+    progressEveryMs: 0,
+  });
+  // The worker's progress reaches the calling thread before the reply: counts and source names only.
+  t.ok(progress.length > 0, 'progress posted from the worker');
+  t.ok(progress.every((p) => SAMPLE_LISTS.some((s) => s.name === p.source) && p.rules > 0 && p.ms >= 0));
+  t.same(Object.keys(progress[0]).sort(), ['ms', 'rules', 'source']);
   t.ok(Buffer.isBuffer(there.artifact));
   t.equal(there.artifact.length, here.artifact.length, 'same size (only compiledAt differs)');
   const a = loadArtifact(here.artifact, 'here', { abuseKey: abuse.key });

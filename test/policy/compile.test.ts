@@ -105,6 +105,39 @@ t.test('skipped lines are counted per reason with their line numbers', async (t)
   );
 });
 
+t.test(
+  'a long compile says how far it got: rules so far and the source being read, counts only',
+  async (t) => {
+    const names = Array.from({ length: 50_000 }, (_, i) => `n${i}.progress.example`);
+    const dir = t.testdir({ 'a.txt': `${names.join('\n')}\n`, 'b.txt': 'one.example\ntwo.example\n' });
+    const sources = [
+      { name: 'big', category: 'adult', path: join(dir, 'a.txt') },
+      { name: 'small', category: 'adult', path: join(dir, 'b.txt') },
+    ];
+    const seen: [number, string][] = [];
+    // A zero interval stands in for two seconds of a real compile: every chunk of the file reports.
+    const { report } = await compileSources(sources, {
+      progressEveryMs: 0,
+      onProgress: (rules, source) => seen.push([rules, source]),
+    });
+    t.ok(seen.length >= 2, `${seen.length} progress calls: the big file is read in several chunks`);
+    t.ok(
+      seen.every(([rules], i) => rules > 0 && (i === 0 || rules >= seen[i - 1][0])),
+      'the count only grows',
+    );
+    t.ok(
+      seen.every(([rules]) => rules <= report.entries),
+      'never more than the rules compiled',
+    );
+    t.same([...new Set(seen.map(([, s]) => s))], ['big', 'small'], 'named by source, in order');
+    t.equal(seen.at(-1)?.[0], report.entries, 'the last call counts every rule');
+
+    const quiet: number[] = [];
+    await compileSources(sources, { progressEveryMs: 60_000, onProgress: (rules) => quiet.push(rules) });
+    t.same(quiet, [], 'a compile shorter than the interval says nothing');
+  },
+);
+
 t.test('no sources: a valid artifact that blocks nothing', async (t) => {
   const { artifact, report } = await compileSources([]);
   t.same(report.sources, []);

@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { compileSources } from '../../src/policy/compile.js';
@@ -36,3 +36,19 @@ t.test('the abuse key counts only when an abuse source is there', async (t) => {
   t.not(listsVersion(withAbuse, k1), listsVersion(withAbuse, k2));
   t.not(listsVersion(withAbuse, k1), listsVersion(withAbuse, { ...k1, pageEntries: 'block-host' }));
 });
+
+t.test(
+  'a file rewritten in place, same size, gives a new version (the digest memo is keyed by the file)',
+  async (t) => {
+    const dir = t.testdir({ 'a.txt': 'one.example.test\n' });
+    const path = join(dir, 'a.txt');
+    const sources = [{ name: 'a', category: 'adult', path }];
+    // Old enough for the memo to keep its digest.
+    const old = new Date(Date.now() - 60_000);
+    utimesSync(path, old, old);
+    const first = await versionOfSources(sources, null);
+    t.equal(await versionOfSources(sources, null), first, 'the same file: the same version');
+    writeFileSync(path, 'two.example.test\n');
+    t.not(await versionOfSources(sources, null), first, 'same size, new bytes: a new version');
+  },
+);
