@@ -17,6 +17,7 @@ import {
 } from './compile.js';
 import { type CompileInWorkerOptions, type CompileProgress, compileInWorker } from './compile-worker.js';
 import { createListBuilder, loadArtifact, readArtifact } from './compiled/index.js';
+import type { CompiledCache } from './compiled-cache.js';
 import { versionOfSources } from './lists-version.js';
 import type { ParseCache } from './parse-cache/index.js';
 import type { CompiledLists, ListSource } from './types.js';
@@ -62,6 +63,8 @@ export interface ListsLoaderDeps {
   compile?: (sources: readonly ListSource[], abuse?: AbuseCompileOptions) => Promise<CompileResult>;
   /** Parsed sources kept between compiles: a compile parses only the sources whose bytes changed. */
   cache?: ParseCache;
+  /** Compiled lists kept by version (compiled-cache.ts): a start with the same sources compiles nothing. */
+  compiled?: CompiledCache;
   readArtifact?: (path: string, abuse?: AbuseCompileOptions) => Promise<CompiledLists>;
   /** The abuse key and page entry setting (src/policy/abuse): needed for abuse sources and hashed artifacts. */
   abuse?: AbuseCompileOptions;
@@ -131,9 +134,15 @@ export async function loadLists(
     const feeds = new Set(config.lists.filter(isFeedSource).map((s) => s.name));
     for (const [i, s] of sources.entries()) if (!feeds.has(s.name)) sources[i] = await deps.files.guard(s);
   }
-  if (await unchanged(deps.inForce ?? null, sources, missing, abuse)) {
-    return deps.inForce as LoadedListSet;
-  }
+  // What the sources would compile to, from their bytes (null: one cannot be read; the compile says why).
+  const version = await versionOfSources(
+    sources,
+    abuse === undefined ? null : { keyId: abuse.key.id, pageEntries: abuse.pageEntries },
+  );
+  const inForce = deps.inForce ?? null;
+  if (version !== null && unchanged(inForce, version, missing)) return inForce as LoadedListSet;
+  const kept = version === null ? null : ((await deps.compiled?.get(version, abuse?.key ?? null)) ?? null);
+  if (kept !== null) return { lists: kept.lists, from: 'lists', report: kept.report, ms: ms(), missing };
   const compile =
     deps.compile ?? ((s, a) => compileLists(s, a, { cache: deps.cache, onProgress: deps.onProgress }));
   const { artifact, report } = await compile(sources, abuse);
@@ -141,22 +150,14 @@ export async function loadLists(
     trusted: true,
     abuseKey: abuse?.key ?? null,
   });
+  await deps.compiled?.put(report, artifact);
   return { lists, from: 'lists', report, ms: ms(), missing };
 }
 
-/** True when `sources` would compile to the lists already in force (same version, same missing feeds). */
-async function unchanged(
-  inForce: LoadedListSet | null,
-  sources: readonly ListSource[],
-  missing: readonly string[],
-  abuse: AbuseCompileOptions | undefined,
-): Promise<boolean> {
+/** True when the sources' version is the lists already in force (and the same feeds are missing). */
+function unchanged(inForce: LoadedListSet | null, version: string, missing: readonly string[]): boolean {
   if (inForce === null || inForce.from !== 'lists') return false;
   if (inForce.missing.join('\n') !== missing.join('\n')) return false;
-  const version = await versionOfSources(
-    sources,
-    abuse === undefined ? null : { keyId: abuse.key.id, pageEntries: abuse.pageEntries },
-  );
   return version === inForce.lists.version;
 }
 

@@ -19,6 +19,7 @@ import type { PolicyFacts } from '../pipeline/policy-strings.js';
 import type { AbuseKey } from '../policy/abuse/format.js';
 import { type AbuseStatus, abuseStatus } from '../policy/abuse/status.js';
 import type { AbuseCompileOptions } from '../policy/compile.js';
+import { createCompiledCache } from '../policy/compiled-cache.js';
 import {
   type ListsLoaderDeps,
   type ListsStatus,
@@ -117,10 +118,8 @@ interface ListsParts {
 
 export function createListsService(options: ListsServiceOptions): ListsService {
   const feedsLogger = options.logger.child({ module: 'feeds' });
-  const inForce = createListsInForce({
-    logger: options.logger.child({ module: 'lists' }),
-    shareArtifact: options.shareArtifact,
-  });
+  const listsLogger = options.logger.child({ module: 'lists' });
+  const inForce = createListsInForce({ logger: listsLogger, shareArtifact: options.shareArtifact });
   const state: ListsState = {
     config: options.config,
     abuse: undefined,
@@ -128,14 +127,9 @@ export function createListsService(options: ListsServiceOptions): ListsService {
     files: null,
     scheduling: false,
   };
-  // A compile of millions of names takes seconds: its worker says how far it got (counts only).
-  const compileLogger = options.logger.child({ module: 'lists' });
-  const loader: ListsLoaderDeps = {
-    onProgress: (progress) => compileLogger.info(progress, 'compiling lists'),
-    ...withParseCache(options.config, options.loader),
-  };
+  const loader = compileDeps(options.config, options.loader, listsLogger);
   const keys = createAbuseKeys({ logger: options.logger, audit: options.audit });
-  const parses = createListParses(options.logger.child({ module: 'lists' }));
+  const parses = createListParses(listsLogger);
   const fleet = createFleet({
     logger: options.logger.child({ module: 'fleet' }),
     abuseKey: () => state.abuse?.key ?? null,
@@ -272,10 +266,21 @@ export function createListsService(options: ListsServiceOptions): ListsService {
   }
 }
 
-/** Parsed sources kept (in memory, and under stateDir) so that a compile parses only what changed. */
-function withParseCache(config: RojeConfig, base: ListsLoaderDeps | undefined): ListsLoaderDeps {
+/**
+ * The loader's helpers: parsed sources kept (in memory, and under stateDir) so that a compile parses
+ * only what changed; under stateDir, the compiled lists by version, so that a restart with the same lists
+ * compiles nothing; and the progress of a long compile (seconds for millions of names) in the log.
+ */
+function compileDeps(config: RojeConfig, base: ListsLoaderDeps | undefined, log: Logger): ListsLoaderDeps {
   const dir = config.stateDir === null ? null : join(config.stateDir, 'parsed');
-  return { cache: createParseCache({ dir }), ...base };
+  const compiled =
+    config.stateDir === null ? {} : { compiled: createCompiledCache(join(config.stateDir, 'compiled')) };
+  return {
+    onProgress: (progress) => log.info(progress, 'compiling lists'),
+    cache: createParseCache({ dir }),
+    ...compiled,
+    ...base,
+  };
 }
 
 /** A reload's lists: compiled from the new config while holding the queue, swapped at commit. */

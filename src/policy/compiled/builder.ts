@@ -82,13 +82,13 @@ const ACTION_KEY: Record<ListRule['action'], number> = {
 };
 const SCOPE_KEY: Record<ListRule['scope'], number> = { subtree: 0, exact: 1, below: 2 };
 
-// long-function: the records and the trie are the builder's state, shared by its inner functions (merge a
-// record, fail with the rule; finish() lays it out).
 export interface ListBuilderOptions {
   /** About how many names will be added (a guess is fine): sizes the trie once instead of growing it. */
   expectedNames?: number;
 }
 
+// long-function: the records and the trie are the builder's state, shared by its inner functions (merge a
+// record, fail with the rule; finish() lays it out).
 export function createListBuilder(options: ListBuilderOptions = {}): ListBuilder {
   const categories: string[] = [];
   const sources: SourceMeta[] = [];
