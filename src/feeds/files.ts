@@ -86,7 +86,8 @@ export async function createFileGuard(options: FileGuardOptions): Promise<FileGu
     const check = await checkList(source, source.path, `list "${source.name}" (${source.path})`).catch(
       (err: unknown) => err as RojeError,
     );
-    const rules = check instanceof Error ? 0 : check.rules;
+    const counted: Counted = check instanceof Error ? { rules: 0 } : check;
+    const rules = counted.rules;
     const why =
       check instanceof Error
         ? 'it yields no rule'
@@ -96,7 +97,7 @@ export async function createFileGuard(options: FileGuardOptions): Promise<FileGu
       if (check instanceof Error) throw emptyList(source);
     } else if (check instanceof Error || rules < (1 - maxShrink) * last.rules) {
       held.set(source.name, {
-        meta: meta(source, sha256, data.length, rules, at),
+        meta: meta(source, sha256, data.length, counted, at),
         previousRules: last.rules,
         why,
       });
@@ -108,7 +109,7 @@ export async function createFileGuard(options: FileGuardOptions): Promise<FileGu
     }
     const tmp = store.tempPath(slot);
     await writeFile(tmp, data, { mode: 0o640 });
-    const next = meta(source, sha256, data.length, rules, at);
+    const next = meta(source, sha256, data.length, counted, at);
     await store.commit(slot, 'good', tmp, next);
     good.set(source.name, next);
     held.delete(source.name);
@@ -157,9 +158,9 @@ export async function createFileGuard(options: FileGuardOptions): Promise<FileGu
       const { sha256, data } = await readDigest(source);
       const tmp = store.tempPath(slotName(name));
       await writeFile(tmp, data, { mode: 0o640 });
-      const rules =
-        sha256 === h.meta.sha256 ? h.meta.rules : (await checkList(source, tmp, `list "${name}"`)).rules;
-      const next = meta(source, sha256, data.length, rules, new Date().toISOString());
+      const counted: Counted =
+        sha256 === h.meta.sha256 ? h.meta : await checkList(source, tmp, `list "${name}"`);
+      const next = meta(source, sha256, data.length, counted, new Date().toISOString());
       await store.commit(slotName(name), 'good', tmp, next);
       good.set(name, next);
       held.delete(name);
@@ -176,16 +177,21 @@ export async function createFileGuard(options: FileGuardOptions): Promise<FileGu
   };
 }
 
-function meta(source: ListSource, sha256: string, bytes: number, rules: number, at: string): FeedMeta {
+/** What a check of the file counted (ListCheck); a file that yields nothing has only its 0 rules. */
+type Counted = Partial<Pick<FeedMeta, 'format' | 'skipped'>> & { rules: number };
+
+function meta(source: ListSource, sha256: string, bytes: number, counted: Counted, at: string): FeedMeta {
   return {
     url: source.path,
     etag: null,
     lastModified: null,
     sha256,
     bytes,
-    format: source.format === undefined || source.format === 'auto' ? 'domains' : source.format,
-    rules,
-    skipped: 0,
+    // The format the parser detected; for a file that yields nothing, the one asked for (auto: domains).
+    format:
+      counted.format ?? (source.format === undefined || source.format === 'auto' ? 'domains' : source.format),
+    rules: counted.rules,
+    skipped: counted.skipped ?? 0,
     fetchedAt: at,
     checkedAt: at,
   };

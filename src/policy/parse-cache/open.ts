@@ -8,7 +8,7 @@
 import type { AbuseKey } from '../abuse/format.js';
 import { CONFIDENTIAL_TEXT } from '../abuse/format.js';
 import { fileSha256 } from '../lists-version.js';
-import { type OpenedList, openList } from '../parsers/index.js';
+import { flattenBatches, type OpenedList, openList } from '../parsers/index.js';
 import type { ListRule, ListSource, ParseStats } from '../types.js';
 import { createRuleEncoder, decodeMeta, decodeRules } from './codec.js';
 import { type ParseCache, parseCacheKey } from './store.js';
@@ -38,7 +38,7 @@ export async function openCachedList(
   return {
     ...opened,
     batches,
-    rules: flatten(batches),
+    rules: flattenBatches(batches),
     get stats() {
       return opened.stats;
     },
@@ -57,7 +57,7 @@ function replay(entry: Uint8Array, sha256: string): CachedList {
     format: meta.format,
     stats,
     batches,
-    rules: flatten(batches),
+    rules: flattenBatches(batches),
     sha256: () => sha256,
     bytes: () => meta.bytes,
     close() {},
@@ -79,31 +79,4 @@ async function* record(
   // Abuse lines are never quoted (abuse/format.ts); the cache says so again rather than trust it.
   if (opened.format === 'abuse') for (const s of stats.samples) s.text = CONFIDENTIAL_TEXT;
   keep(encoder.finish({ format: opened.format, stats, bytes: opened.bytes() }).bytes, opened.sha256());
-}
-
-/** One rule at a time from batches, without an async generator step per rule. */
-function flatten(batches: AsyncIterable<ListRule[]>): AsyncIterable<ListRule> {
-  return {
-    [Symbol.asyncIterator]() {
-      const it = batches[Symbol.asyncIterator]();
-      let batch: ListRule[] = [];
-      let i = 0;
-      const refill = async (): Promise<IteratorResult<ListRule>> => {
-        for (;;) {
-          const r = await it.next();
-          if (r.done) return { done: true, value: undefined };
-          batch = r.value;
-          i = 0;
-          if (batch.length > 0) return { done: false, value: batch[i++] };
-        }
-      };
-      return {
-        next: () => (i < batch.length ? Promise.resolve({ done: false, value: batch[i++] }) : refill()),
-        return: async () => {
-          await it.return?.();
-          return { done: true, value: undefined };
-        },
-      };
-    },
-  };
 }

@@ -171,7 +171,7 @@ export async function openList(
   return {
     format,
     stats,
-    rules: flatten(batches),
+    rules: flattenBatches(batches),
     batches,
     sha256() {
       if (digest === null) throw new Error(`${label}: sha256() is known once its rules are consumed`);
@@ -227,27 +227,35 @@ async function* ruleBatches(
   }
 }
 
-/** One rule at a time from the batches, without an async generator step per rule. */
-function flatten(batches: AsyncGenerator<ListRule[]>): AsyncIterable<ListRule> {
-  let batch: ListRule[] = [];
-  let i = 0;
-  const refill = async (): Promise<IteratorResult<ListRule>> => {
-    for (;;) {
-      const r = await batches.next();
-      if (r.done) return { done: true, value: undefined };
-      batch = r.value;
-      i = 0;
-      if (batch.length > 0) return { done: false, value: batch[i++] };
-    }
-  };
-  const iterator: AsyncIterator<ListRule> = {
-    next: () => (i < batch.length ? Promise.resolve({ done: false, value: batch[i++] }) : refill()),
-    return: async () => {
-      await batches.return(undefined);
-      return { done: true, value: undefined };
+/**
+ * One rule at a time from batches of rules, without an async generator step per rule (a parser's batches,
+ * or a parse-cache entry's replay).
+ */
+export function flattenBatches(batches: AsyncIterable<ListRule[]>): AsyncIterable<ListRule> {
+  return {
+    [Symbol.asyncIterator]() {
+      const it = batches[Symbol.asyncIterator]();
+      let batch: ListRule[] = [];
+      let i = 0;
+      const refill = async (): Promise<IteratorResult<ListRule>> => {
+        for (;;) {
+          const r = await it.next();
+          if (r.done) return { done: true, value: undefined };
+          batch = r.value;
+          i = 0;
+          if (batch.length > 0) return { done: false, value: batch[i++] };
+        }
+      };
+      return {
+        next: () => (i < batch.length ? Promise.resolve({ done: false, value: batch[i++] }) : refill()),
+        // A consumer that stops early releases the source (the parser's file).
+        return: async () => {
+          await it.return?.();
+          return { done: true, value: undefined };
+        },
+      };
     },
   };
-  return { [Symbol.asyncIterator]: () => iterator };
 }
 
 /**
