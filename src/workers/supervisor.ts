@@ -13,6 +13,7 @@ import type { RojeConfig } from '../config/schema.js';
 import { mergeUpstreamHealth } from '../dataplane/upstream-health.js';
 import { RojeError } from '../errors.js';
 import type { WorkerMetrics } from '../metrics/metrics.js';
+import type { ClientInfo } from '../pipeline/types.js';
 import type { HourCounts } from '../stats/recorder.js';
 import type { BoundAddress, ListenAddress } from '../transport/types.js';
 import type { UpstreamHealth } from '../upstream/types.js';
@@ -63,6 +64,11 @@ export interface WorkerPool {
   reload(config: RojeConfig): void;
   /** Every running loop's metrics; a loop that does not answer in time is left out of this scrape. */
   metrics(): Promise<WorkerMetrics[]>;
+  /**
+   * One message answered by a running loop's chain as if `client` had sent it (the self-test); null when
+   * no loop runs, none answers within `timeoutMs`, or the answer is dropped.
+   */
+  exchange(query: Buffer, client: ClientInfo, timeoutMs: number): Promise<Buffer | null>;
   /** The loops' caches summed, from their last reports. */
   cacheStats(): DnsCacheStats;
   /** The upstreams as the loops see them, from their last reports (mergeUpstreamHealth). */
@@ -111,6 +117,9 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
   let nextMetricsId = 1;
   const backoff = new Array<number>(count).fill(0);
   const pendingMetrics = new Map<number, (m: WorkerMetrics) => void>();
+  const pendingExchanges = new Map<number, (answer: Uint8Array | null) => void>();
+  let nextExchangeId = 1;
+  let nextLoop = 0;
 
   /** Starts the loop of `index`; resolves with its addresses once it listens, rejects if it dies first. */
   function startLoop(index: number, listen: ListenAddress[]): Promise<BoundAddress[]> {
@@ -133,6 +142,7 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
           log,
           onCounts: options.onCounts,
           pendingMetrics,
+          pendingExchanges,
           listening(addresses) {
             slot.state = 'running';
             settled = true;
@@ -225,6 +235,26 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
     },
 
     metrics: () => Promise.all(running().map((s) => askMetrics(s, () => nextMetricsId++, pendingMetrics))),
+
+    exchange(query, client, timeoutMs) {
+      const loops = running();
+      if (loops.length === 0) return Promise.resolve(null);
+      // Turn by turn over the loops, so that each one's chain is exercised in time.
+      const slot = loops[nextLoop++ % loops.length] as Slot;
+      return new Promise<Buffer | null>((resolve) => {
+        const id = nextExchangeId++;
+        const timer = setTimeout(() => {
+          pendingExchanges.delete(id);
+          resolve(null);
+        }, timeoutMs);
+        pendingExchanges.set(id, (answer) => {
+          clearTimeout(timer);
+          pendingExchanges.delete(id);
+          resolve(answer === null ? null : Buffer.from(answer.buffer, answer.byteOffset, answer.byteLength));
+        });
+        slot.handle.send({ type: 'exchange', id, query, client });
+      });
+    },
 
     cacheStats: () => sumCacheStats(running().map((s) => s.last?.cache)),
 
@@ -366,6 +396,7 @@ interface LoopEvents {
   log: Logger;
   onCounts: (counts: HourCounts[]) => void;
   pendingMetrics: Map<number, (m: WorkerMetrics) => void>;
+  pendingExchanges: Map<number, (answer: Uint8Array | null) => void>;
   listening(addresses: BoundAddress[]): void;
   /** The loop failed; rejects its start if it had not started yet. */
   fatal(err: RojeError): void;
@@ -383,6 +414,9 @@ function onLoopMessage(slot: Slot, message: FromWorker, on: LoopEvents): void {
       return;
     case 'metrics':
       on.pendingMetrics.get(message.id)?.(message.metrics);
+      return;
+    case 'exchanged':
+      on.pendingExchanges.get(message.id)?.(message.answer);
       return;
     case 'fatal':
       on.log.error({ worker: slot.index, err: message.message, code: message.code }, 'query loop failed');
