@@ -4,16 +4,19 @@
  * and as a client of each venue (198.51.100.1, 203.0.113.1: documentation ranges, used only as client
  * addresses inside roje's chain, never as destinations). The permissive venue fails, the others pass;
  * each venue's report is signed, kept under its own name and named by its SHA-256; the metric and the
- * log say which venue; and the venues' questions count in no client metric.
+ * log say which venue; and the venues' questions count in no client metric. With workers, a query
+ * loop answers the venues' questions over its message port (the real binary, threads and processes).
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { hashToken } from '../../src/admin/auth.js';
+import { supportsReusePort } from '../../src/transport/reuse-port.js';
 import { verifySignedReport } from '../../src/verify/sign.js';
 import { adminClient } from '../helpers/admin-client.js';
 import { ABUSE_CANARY_FILE } from '../helpers/canaries.js';
+import { spawnRoje } from '../helpers/process.js';
 import { startRoje, udpUrl } from '../helpers/roje.js';
 import { startSelfTestUpstream } from '../helpers/selftest-upstream.js';
 
@@ -145,3 +148,28 @@ t.test('a venue whose policy lets adult sites through fails its self-test; the o
     'the counted queries are the no-venue run (4 identity questions and its cases)',
   );
 });
+
+const modes: Array<'processes' | 'threads'> = supportsReusePort() ? ['processes', 'threads'] : ['processes'];
+for (const mode of modes) {
+  t.test(`workers: 2 in ${mode}: a query loop answers as a client of each venue`, async (t) => {
+    const dir = t.testdir(LIST_FILES);
+    const configFile = join(dir, 'roje.yaml');
+    writeFileSync(
+      configFile,
+      JSON.stringify({ ...venuesConfig(dir), listen: ['127.0.0.1:0'], workers: 2, workerMode: mode }),
+    );
+    const roje = spawnRoje(['serve', '--config', configFile], { t });
+    const { line } = await roje.ready(30_000);
+    const ops = adminClient(line.admin as string, TOKEN);
+    const run = await ops.post('/api/v1/selftest/run');
+    t.equal(run.status, 200, run.text);
+    t.match((run.json as { venues: VenueResult[] }).venues, [
+      { venue: null, ok: true, failed: 0 },
+      { venue: 'school', ok: true, failed: 0 },
+      { venue: 'lounge', ok: false, failed: 12 },
+    ]);
+    const scraped = (await ops.get('/metrics')).text;
+    t.match(scraped, /^roje_selftest_failed_cases\{venue="lounge"\} 12$/m);
+    t.match(scraped, /^roje_selftest_failed_cases\{venue="school"\} 0$/m);
+  });
+}
