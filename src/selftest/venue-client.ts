@@ -14,5 +14,6 @@ export function venueClientAddress(networks: readonly string[]): string | null {
   // The network address itself is no host when there are two host bits or more (IPv4: and not broadcast).
   if (hostBits >= 2) w[7] += 1;
   if (version === 4) return `${w[6] >> 8}.${w[6] & 255}.${w[7] >> 8}.${w[7] & 255}`;
-  return [...w].map((x) => x.toString(16)).join(':');
+  // Through the CIDR parser once more for the canonical (RFC 5952) text of the address.
+  return parseCidr([...w].map((x) => x.toString(16)).join(':')).text.replace(/\/128$/, '');
 }
