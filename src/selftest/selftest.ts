@@ -126,7 +126,7 @@ export function createSelfTest(options: SelfTestOptions): SelfTest {
         file,
       };
       venues.push(result);
-      logResult(result, report, reason);
+      logResult(options.logger, result, report, reason);
     }
     const summary: SelfTestSummary = {
       id,
@@ -144,24 +144,6 @@ export function createSelfTest(options: SelfTestOptions): SelfTest {
     await persist(summary, reports);
     options.onResult?.(summary);
     return summary;
-  }
-
-  function logResult(result: SelfTestVenueResult, report: VerifyReport, reason: SelfTestReason): void {
-    const fields = {
-      venue: result.venue,
-      suite: report.suite.name,
-      passed: result.passed,
-      failed: result.failed,
-      reason,
-    };
-    if (result.ok) {
-      options.logger.info(fields, 'self-test passed');
-      return;
-    }
-    const failedCases = report.results
-      .filter((r) => r.verdict === 'fail')
-      .map((r) => `${r.name} (${r.transport})`);
-    options.logger.warn({ ...fields, failedCases }, 'self-test FAILED');
   }
 
   function runNow(reason: SelfTestReason = 'operator'): Promise<SelfTestSummary> {
@@ -239,4 +221,28 @@ export function createSelfTest(options: SelfTestOptions): SelfTest {
     get,
     last: () => (kept.length === 0 ? null : { ...kept[kept.length - 1].summary }),
   };
+}
+
+/** A passing venue at info; a failing one as a warning naming its failed cases (never an answer). */
+function logResult(
+  logger: SelfTestOptions['logger'],
+  result: SelfTestVenueResult,
+  report: VerifyReport,
+  reason: SelfTestReason,
+): void {
+  const fields = {
+    venue: result.venue,
+    suite: report.suite.name,
+    passed: result.passed,
+    failed: result.failed,
+    reason,
+  };
+  if (result.ok) {
+    logger.info(fields, 'self-test passed');
+    return;
+  }
+  const failedCases = report.results
+    .filter((r) => r.verdict === 'fail')
+    .map((r) => `${r.name} (${r.transport})`);
+  logger.warn({ ...fields, failedCases }, 'self-test FAILED');
 }

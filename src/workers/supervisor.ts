@@ -117,9 +117,7 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
   let nextMetricsId = 1;
   const backoff = new Array<number>(count).fill(0);
   const pendingMetrics = new Map<number, (m: WorkerMetrics) => void>();
-  const pendingExchanges = new Map<number, (answer: Uint8Array | null) => void>();
-  let nextExchangeId = 1;
-  let nextLoop = 0;
+  const exchanges = loopExchanges(() => running());
 
   /** Starts the loop of `index`; resolves with its addresses once it listens, rejects if it dies first. */
   function startLoop(index: number, listen: ListenAddress[]): Promise<BoundAddress[]> {
@@ -142,7 +140,7 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
           log,
           onCounts: options.onCounts,
           pendingMetrics,
-          pendingExchanges,
+          pendingExchanges: exchanges.pending,
           listening(addresses) {
             slot.state = 'running';
             settled = true;
@@ -235,26 +233,7 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
     },
 
     metrics: () => Promise.all(running().map((s) => askMetrics(s, () => nextMetricsId++, pendingMetrics))),
-
-    exchange(query, client, timeoutMs) {
-      const loops = running();
-      if (loops.length === 0) return Promise.resolve(null);
-      // Turn by turn over the loops, so that each one's chain is exercised in time.
-      const slot = loops[nextLoop++ % loops.length] as Slot;
-      return new Promise<Buffer | null>((resolve) => {
-        const id = nextExchangeId++;
-        const timer = setTimeout(() => {
-          pendingExchanges.delete(id);
-          resolve(null);
-        }, timeoutMs);
-        pendingExchanges.set(id, (answer) => {
-          clearTimeout(timer);
-          pendingExchanges.delete(id);
-          resolve(answer === null ? null : Buffer.from(answer.buffer, answer.byteOffset, answer.byteLength));
-        });
-        slot.handle.send({ type: 'exchange', id, query, client });
-      });
-    },
+    exchange: exchanges.ask,
 
     cacheStats: () => sumCacheStats(running().map((s) => s.last?.cache)),
 
@@ -373,6 +352,43 @@ function askMetrics(
       resolve(m);
     });
     slot.handle.send({ type: 'metrics', id });
+  });
+}
+
+/** The self-test's messages to the loops, turn by turn (each loop's chain is exercised in time). */
+function loopExchanges(running: () => Slot[]) {
+  const pending = new Map<number, (answer: Uint8Array | null) => void>();
+  let nextId = 1;
+  let nextLoop = 0;
+  return {
+    pending,
+    ask(query: Buffer, client: ClientInfo, timeoutMs: number): Promise<Buffer | null> {
+      const loops = running();
+      if (loops.length === 0) return Promise.resolve(null);
+      const slot = loops[nextLoop++ % loops.length] as Slot;
+      return askExchange(slot, nextId++, pending, { query, client, timeoutMs });
+    },
+  };
+}
+
+/** One message answered by a loop's chain; null when it does not answer within `timeoutMs`. */
+function askExchange(
+  slot: Slot,
+  id: number,
+  pending: Map<number, (answer: Uint8Array | null) => void>,
+  ask: { query: Buffer; client: ClientInfo; timeoutMs: number },
+): Promise<Buffer | null> {
+  return new Promise<Buffer | null>((resolve) => {
+    const timer = setTimeout(() => {
+      pending.delete(id);
+      resolve(null);
+    }, ask.timeoutMs);
+    pending.set(id, (answer) => {
+      clearTimeout(timer);
+      pending.delete(id);
+      resolve(answer === null ? null : Buffer.from(answer.buffer, answer.byteOffset, answer.byteLength));
+    });
+    slot.handle.send({ type: 'exchange', id, query: ask.query, client: ask.client });
   });
 }
 
