@@ -147,6 +147,19 @@ t.test('a venue whose policy lets adult sites through fails its self-test; the o
     socketQuestions,
     'the counted queries are the no-venue run (4 identity questions and its cases)',
   );
+  const now = Date.now();
+  const period = `from=${new Date(now - 3_600_000).toISOString()}&to=${new Date(now + 3_600_000).toISOString()}`;
+  const byVenue = (await auditor.get(`/api/v1/stats/series?${period}&by=venue`)).json as {
+    series: Array<{ key: string }>;
+    totals: { queries: number[] };
+  };
+  const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+  t.equal(sum(byVenue.totals.queries), socketQuestions, 'the statistics hold the no-venue run only');
+  t.same(
+    byVenue.series.map((s) => s.key),
+    ['(none)'],
+    'no block counted for the venues in the statistics',
+  );
 });
 
 const modes: Array<'processes' | 'threads'> = supportsReusePort() ? ['processes', 'threads'] : ['processes'];
