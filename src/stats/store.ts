@@ -43,6 +43,7 @@ export interface SelfTestResult {
   failed: number;
   /** SHA-256 (hex) of the run's report document, to match it with a kept or signed report. */
   sha256: string;
+  venue?: string | null;
 }
 
 export interface StatsStoreOptions {
