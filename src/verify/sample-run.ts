@@ -30,8 +30,9 @@ export async function runSample(options: RunSampleOptions): Promise<SampleRun> {
   const { specs, seed, sampleSize, key, onProgress, ...ask } = options;
   // Every list is drawn with the same seed: a list's sample does not depend on the others given.
   const drawn = specs.map((spec) => drawSample(spec.list.names, sampleSize, seed));
-  const perName = ask.transports.length * 2;
-  const total = drawn.reduce((sum, names) => sum + names.length * perName, 0);
+  const questions = (names: readonly string[]) =>
+    names.reduce((sum, name) => sum + ask.transports.length * (name.startsWith('www.') ? 1 : 2), 0);
+  const total = drawn.reduce((sum, names) => sum + questions(names), 0);
   let before = 0;
   const results = [];
   for (const [i, spec] of specs.entries()) {
@@ -41,7 +42,7 @@ export async function runSample(options: RunSampleOptions): Promise<SampleRun> {
         ? { onProgress: (done: number) => onProgress(Math.min(total, before + done), total) }
         : {}),
     });
-    before += drawn[i].length * perName;
+    before += questions(drawn[i]);
     results.push(
       summariseSample({
         kind: spec.kind,
