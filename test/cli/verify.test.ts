@@ -144,3 +144,72 @@ t.test('--tcp asks over TCP only; a silent server fails every check, exit 1', as
   t.equal(report.summary.failed, 3);
   t.ok(report.results.every((x) => x.answer.error === 'timeout after 200 ms'));
 });
+
+t.test('sample options: a bad option or file exits 2 naming it, before any question', async (t) => {
+  const dir = t.testdir();
+  const list = join(dir, 'list.txt');
+  writeFileSync(list, 'a.example.test\nb.example.test\n');
+  const key = join(dir, 'sample.key');
+  const cases: Array<[string[], RegExp]> = [
+    [['--sample', 'adult'], /--sample "adult": expected CATEGORY=FILE/],
+    [['--sample', `adult=${list}`, '--sample', `adult=${list}`], /category "adult" is given twice/],
+    [
+      ['--sample', `adult=${join(dir, 'missing.txt')}`],
+      /--sample adult= .*missing\.txt cannot be read \(ENOENT\)/,
+    ],
+    [['--allow-sample', join(dir, 'gone.txt')], /--allow-sample .*gone\.txt cannot be read/],
+    [['--sample', `adult=${list}`, '--min-rate', '1.5'], /--min-rate "1\.5": expected a rate from 0 to 1/],
+    [['--sample', `adult=${list}`, '--max-overblock', 'low'], /--max-overblock "low"/],
+    [
+      ['--sample', `adult=${list}`, '--sample-size', '0'],
+      /--sample-size "0": expected a whole number from 1/,
+    ],
+    [['--sample', `adult=${list}`, '--seed', '-1'], /--seed/],
+    [['--abuse-min-entries', 'many'], /--abuse-min-entries "many"/],
+  ];
+  for (const [argv, message] of cases) {
+    const r = await cli(verify, ['--server', server, '--sample-key', key, ...argv]);
+    t.equal(r.code, 2, argv.join(' '));
+    t.match(r.err, message);
+  }
+  const badKey = join(dir, 'bad.key');
+  writeFileSync(badKey, 'not hex\n');
+  const r = await cli(verify, ['--server', server, '--sample', `adult=${list}`, '--sample-key', badKey]);
+  t.equal(r.code, 2);
+  t.match(r.err, /bad\.key is not a key/);
+});
+
+t.test('a sample against a silent server: no answers are errors, never blocked', async (t) => {
+  const dir = t.testdir();
+  const suite = join(dir, 'small.yaml');
+  writeFileSync(suite, SUITE);
+  const list = join(dir, 'list.txt');
+  writeFileSync(list, '0.0.0.0 a.example.test\n0.0.0.0 b.example.test\n0.0.0.0 c.example.test\n');
+  const silent = await startFakeUpstream();
+  t.teardown(() => silent.close());
+  silent.behave('*', { silent: true });
+  const out = join(dir, 'silent.json');
+  const run = await cli(verify, [
+    '--server',
+    `127.0.0.1:${silent.port}`,
+    '--suite',
+    suite,
+    '--timeout',
+    '200ms',
+    '--out',
+    out,
+    '--sample',
+    `adult=${list}`,
+    '--sample-key',
+    join(dir, 'sample.key'),
+    '--seed',
+    '1',
+  ]);
+  t.equal(run.code, 1);
+  const report = JSON.parse(readFileSync(out, 'utf8')) as VerifyReport;
+  t.match(report.sample?.results[0], { asked: 3, blocked: 0, errors: 3, rate: 0, verdict: 'fail' });
+  t.ok(report.sample?.results[0].names.every((n) => n.answers === 'TTTT'));
+  t.match(run.out, /FAIL sample adult: 0\/3 blocked .*3 name\(s\) without a usable answer/);
+  t.match(run.err, /sample: seed 1 .*sample\.key \(id [0-9a-f]{16}, created now\)/);
+  t.notOk(/[abc]\.example\.test/.test(readFileSync(out, 'utf8') + run.out + run.err), 'no name in clear');
+});
