@@ -94,7 +94,7 @@ function abuseSection(a: AbuseEvidence | undefined): string {
 <h2>Abuse category</h2>
 <table id="abuse"><tbody><tr class="${a.verdict}"><th scope="row">Evidence</th><td>${esc(EVIDENCE_WORDS[a.evidence])}</td><td class="verdict">${a.verdict === 'pass' ? 'PASS' : 'FAIL'}</td></tr>
 <tr><th scope="row">Finding</th><td colspan="2">${esc(a.reason)}</td></tr></tbody></table>
-<p class="muted">The abuse canary checks prove only that roje wired its abuse category in; a certifier's own sample, or roje's stated source, size and age, judge the list itself.</p>
+<p class="muted">The suite's roje-specific abuse checks (a synthetic test name) prove only that roje wired its abuse category in; a certifier's own sample, or roje's stated source, size and age, judge the list itself.</p>
 </section>`;
 }
 

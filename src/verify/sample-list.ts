@@ -1,6 +1,7 @@
 /**
  * A certifier's own list for sampled verification: read it (one name a line; hosts lines, adblock
- * `||name^` rules and `#`/`!` comments are accepted, so a published list can be given as it is), then
+ * `||name^` rules, URLs (their host) and `#`/`!` comments are accepted, so a published list can be
+ * given as it is), then
  * draw a seeded random sample of it. The list may be confidential: nothing here logs or returns a name
  * except to the caller that asks the resolver.
  */
@@ -33,7 +34,13 @@ export function nameOfLine(raw: string): string | null | undefined {
   if (adblock !== null) line = adblock[1];
   const fields = line.split(/\s+/);
   // hosts: "0.0.0.0 name" (only the first name: aliases are rare in blocklists and would bias the draw).
-  const candidate = (isIP(fields[0]) !== 0 ? (fields[1] ?? '') : fields[0]).toLowerCase().replace(/\.$/, '');
+  const candidate = (isIP(fields[0]) !== 0 ? (fields[1] ?? '') : fields[0])
+    .toLowerCase()
+    // A URL (abuse lists are written so) stands for its host: DNS can only filter the host.
+    .replace(/^[a-z][a-z0-9+.-]*:\/\//, '')
+    .replace(/[/?#].*$/, '')
+    .replace(/:\d+$/, '')
+    .replace(/\.$/, '');
   if (candidate.startsWith('*.')) return undefined;
   if (NOT_SITES.has(candidate) || !HOSTNAME.test(candidate)) return undefined;
   return candidate;

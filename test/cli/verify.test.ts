@@ -9,7 +9,9 @@ import t from 'tap';
 import { keygen } from '../../src/cli/keygen.js';
 import { parseServer, verify } from '../../src/cli/verify.js';
 import { verifyReport } from '../../src/cli/verify-report.js';
+import { extractEmbeddedReport } from '../../src/verify/html.js';
 import type { VerifyReport } from '../../src/verify/report.js';
+import { ABUSE_CANARY_FILE, ABUSE_CANARY_SECRETS } from '../helpers/canaries.js';
 import { startFakeUpstream } from '../helpers/fake-upstream.js';
 import { capture } from '../helpers/io.js';
 import { startRoje, udpUrl } from '../helpers/roje.js';
@@ -212,4 +214,46 @@ t.test('a sample against a silent server: no answers are errors, never blocked',
   t.match(run.out, /FAIL sample adult: 0\/3 blocked .*3 name\(s\) without a usable answer/);
   t.match(run.err, /sample: seed 1 .*sample\.key \(id [0-9a-f]{16}, created now\)/);
   t.notOk(/[abc]\.example\.test/.test(readFileSync(out, 'utf8') + run.out + run.err), 'no name in clear');
+});
+
+t.test('--sample abuse=FILE: the abuse category judged by the sample, no entry in any output', async (t) => {
+  const dir = t.testdir();
+  const suite = join(dir, 'plain.yaml');
+  writeFileSync(
+    suite,
+    'name: plain\ncases:\n  - { name: resolves, qname: www.example.test, expect: allowed }\n',
+  );
+  const withAbuse = await startRoje({
+    upstreams: [udpUrl(fake)],
+    lists: [{ category: 'abuse', name: 'iwf', path: ABUSE_CANARY_FILE, format: 'abuse' }],
+  });
+  t.teardown(() => withAbuse.stop());
+  const out = join(dir, 'abuse.html');
+  // The certifier's abuse list, as such lists are written (URLs), given as it is.
+  const run = await cli(verify, [
+    '--server',
+    `127.0.0.1:${withAbuse.port}`,
+    '--suite',
+    suite,
+    '--out',
+    out,
+    '--sample',
+    `abuse=${ABUSE_CANARY_FILE}`,
+    '--sample-key',
+    join(dir, 'sample.key'),
+    '--min-rate',
+    '0.1',
+  ]);
+  const report = JSON.parse(extractEmbeddedReport(readFileSync(out, 'utf8'))) as VerifyReport;
+  const abuse = report.sample?.results.find((r) => r.category === 'abuse');
+  t.equal(abuse?.asked, 3, 'the three hosts of the feed');
+  t.ok((abuse?.blocked ?? 0) >= 2, 'the whole-domain and site entries are blocked');
+  t.match(report.abuse, { evidence: 'sample', verdict: 'pass', reason: /certifier's sample/ });
+  t.match(run.out, /PASS abuse category \(evidence: certifier sample\)/);
+  const outputs = readFileSync(out, 'utf8') + run.out + run.err;
+  t.same(
+    ABUSE_CANARY_SECRETS.filter((s) => outputs.includes(s)),
+    [],
+    'no abuse entry, label or part of one in the report or the output',
+  );
 });

@@ -13,6 +13,9 @@ t.test('lines of every format', async (t) => {
   t.equal(nameOfLine('127.0.0.1\tadult.example # note'), 'adult.example');
   t.equal(nameOfLine('||adult.example^'), 'adult.example', 'adblock');
   t.equal(nameOfLine('adult.example CNAME .'), 'adult.example', 'RPZ');
+  t.equal(nameOfLine('https://site.example/'), 'site.example', 'a URL: its host');
+  t.equal(nameOfLine('http://page.example:8080/a/b.jpg?x=1'), 'page.example');
+  t.equal(nameOfLine('page.example/gallery/1.jpg'), 'page.example', 'a URL without a scheme');
   t.equal(nameOfLine('# comment'), null);
   t.equal(nameOfLine('! adblock comment'), null);
   t.equal(nameOfLine('   '), null);
