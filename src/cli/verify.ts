@@ -226,7 +226,7 @@ async function loadSamples(args: VerifyArgs): Promise<{ specs: SampleSpec[]; key
     specs.push({
       kind: 'allow',
       category: 'allow',
-      list: await readSampleList(args.allowSample, '--allow-sample'),
+      list: await readSampleList(args.allowSample, '--allow-sample '),
       threshold: args.maxOverblock,
     });
   }

@@ -46,20 +46,24 @@ export function nameOfLine(raw: string): string | null | undefined {
   return candidate;
 }
 
-/** Reads a list file; throws ROJE_ERR_VERIFY_SAMPLE naming the file when it cannot or holds no name. */
-export async function readSampleList(file: string, what = '--sample'): Promise<SampleList> {
+/**
+ * Reads a list file; throws ROJE_ERR_VERIFY_SAMPLE naming the file (after `option`, e.g.
+ * "--sample adult=") when it cannot or holds no name.
+ */
+export async function readSampleList(file: string, option = ''): Promise<SampleList> {
+  const what = `${option}${file}`;
   let bytes: Buffer;
   try {
     bytes = await readFile(file);
   } catch (err) {
     throw new RojeError(
       'ROJE_ERR_VERIFY_SAMPLE',
-      `${what} ${file} cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+      `${what} cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
       { cause: err },
     );
   }
   if (bytes.length > MAX_LIST_BYTES) {
-    throw new RojeError('ROJE_ERR_VERIFY_SAMPLE', `${what} ${file} is larger than 256 MiB`);
+    throw new RojeError('ROJE_ERR_VERIFY_SAMPLE', `${what} is larger than 256 MiB`);
   }
   const seen = new Set<string>();
   let skipped = 0;
@@ -71,7 +75,7 @@ export async function readSampleList(file: string, what = '--sample'): Promise<S
   if (seen.size === 0) {
     throw new RojeError(
       'ROJE_ERR_VERIFY_SAMPLE',
-      `${what} ${file} holds no domain name (one a line; hosts and adblock lines are accepted)`,
+      `${what} holds no domain name (one a line; hosts and adblock lines are accepted)`,
     );
   }
   return {

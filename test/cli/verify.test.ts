@@ -157,7 +157,7 @@ t.test('sample options: a bad option or file exits 2 naming it, before any quest
     [['--sample', `adult=${list}`, '--sample', `adult=${list}`], /category "adult" is given twice/],
     [
       ['--sample', `adult=${join(dir, 'missing.txt')}`],
-      /--sample adult= .*missing\.txt cannot be read \(ENOENT\)/,
+      /--sample adult=\/.*missing\.txt cannot be read \(ENOENT\)/,
     ],
     [['--allow-sample', join(dir, 'gone.txt')], /--allow-sample .*gone\.txt cannot be read/],
     [['--sample', `adult=${list}`, '--min-rate', '1.5'], /--min-rate "1\.5": expected a rate from 0 to 1/],

@@ -39,7 +39,7 @@ t.test('a file: distinct names, skipped lines, digest; errors name the file', as
     code: 'ROJE_ERR_VERIFY_SAMPLE',
     message: /empty\.txt holds no domain name/,
   });
-  await t.rejects(readSampleList(join(dir, 'missing.txt'), '--allow-sample'), {
+  await t.rejects(readSampleList(join(dir, 'missing.txt'), '--allow-sample '), {
     code: 'ROJE_ERR_VERIFY_SAMPLE',
     message: /--allow-sample .*missing\.txt cannot be read \(ENOENT\)/,
   });
