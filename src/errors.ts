@@ -109,6 +109,9 @@ export const ERROR_CODES = {
   ROJE_ERR_VERIFY_SUITE: { message: 'a verify suite cannot be read or is not valid' },
   ROJE_ERR_VERIFY_KEY: { message: 'a signing or public key cannot be read, created or parsed' },
   ROJE_ERR_VERIFY_REPORT: { message: 'a verify report cannot be read or holds no signed report' },
+  ROJE_ERR_VERIFY_SAMPLE: {
+    message: "a certifier's sample list or sample key cannot be read, created or holds no usable name",
+  },
 } as const satisfies Record<`ROJE_ERR_${string}`, ErrorSpec>;
 
 export type RojeErrorCode = keyof typeof ERROR_CODES;

@@ -22,7 +22,10 @@ Commands:
         Validate a config file and print a summary; exit code 2 when it is not valid.
   verify --server HOST:PORT [--tcp | --transports udp,tcp] [--suite friendly-wifi|FILE]
          --out report.html|report.json [--sign-key FILE] [--block-address IP]... [--timeout 2s]
-        Run a compliance suite against any DNS resolver; exit 0 only if every case passes.
+         [--sample CATEGORY=FILE]... [--allow-sample FILE] [--sample-size N] [--seed S] [--min-rate R]
+         [--max-overblock R] [--sample-key FILE] [--abuse-min-entries N] [--qps N]
+        Run a compliance suite against any DNS resolver, and a random sample of your own lists (names
+        recorded as keyed hashes only); exit 0 only if every case, sample and the abuse evidence pass.
   verify-report FILE --key PUB.pem
         Check a signed verify report offline; exit 1 when it was changed or signed by another key.
   keygen --out FILE

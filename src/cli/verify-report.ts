@@ -1,6 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { isRojeError } from '../errors.js';
+import { sampleSummaryLines } from '../verify/sample-output.js';
+import { sampleInconsistency } from '../verify/sampler.js';
 import { readPublicKey, verifySignedReport } from '../verify/sign.js';
 import type { Io } from './index.js';
 
@@ -48,11 +50,22 @@ export async function verifyReport(argv: readonly string[], io: Io): Promise<num
       io.stderr.write(`roje verify-report: ${file}: INVALID: ${outcome.reason}\n`);
       return 1;
     }
+    // Signed by roje, yet checked: a sample's counts, rate, interval and verdict follow from its names.
+    const inconsistent = sampleInconsistency(outcome.report);
+    if (inconsistent !== null) {
+      io.stderr.write(`roje verify-report: ${file}: INVALID: ${inconsistent}\n`);
+      return 1;
+    }
     const s = outcome.report.summary;
     io.stdout.write(
       `${file}: valid signature by ${outcome.fingerprint}\n` +
         `  suite ${outcome.report.suite.name} against ${outcome.report.server.host}:${outcome.report.server.port}, ` +
-        `${outcome.report.finishedAt}: ${s.passed}/${s.cases} checks passed\n`,
+        `${outcome.report.finishedAt}: ${s.passed}/${s.cases} checks passed\n` +
+        sampleSummaryLines(outcome.report)
+          .split('\n')
+          .filter((line) => line !== '')
+          .map((line) => `  ${line}\n`)
+          .join(''),
     );
     return 0;
   } catch (err) {

@@ -4,7 +4,15 @@
  * <script type="application/json"> block, and is a pure function of it, so `roje verify-report`
  * can check both the signature and that the visible page was not edited.
  */
-import type { AnswerSeen, CaseResult, ChaosAnswer, VerifyReport } from './report.js';
+import {
+  type AbuseEvidence,
+  type AnswerSeen,
+  type CaseResult,
+  type ChaosAnswer,
+  reportPassed,
+  type SampleRun,
+  type VerifyReport,
+} from './report.js';
 
 const EMBED_ID = 'roje-verify-report';
 const EMBED_RE = new RegExp(`<script type="application/json" id="${EMBED_ID}">([^<]*)</script>`);
@@ -42,27 +50,82 @@ function answerCell(a: AnswerSeen): string {
     .join('');
 }
 
+const VERDICT_WORD = { pass: 'PASS', fail: 'FAIL', 'not-applicable': 'N/A' } as const;
+const VERDICT_CLASS = { pass: 'pass', fail: 'fail', 'not-applicable': 'na' } as const;
+
 function resultRow(r: CaseResult, i: number): string {
-  const cls = r.verdict === 'pass' ? 'pass' : 'fail';
-  return `<tr class="${cls}"><td>${i + 1}</td><td>${esc(r.name)}${r.category !== undefined ? `<div class="muted">${esc(r.category)}</div>` : ''}</td><td class="mono">${esc(r.qname)}</td><td>${esc(r.qtype)}</td><td>${esc(r.transport.toUpperCase())}</td><td>${esc(r.expected)}</td><td class="verdict">${r.verdict === 'pass' ? 'PASS' : 'FAIL'}<div class="muted">${esc(r.reason)}</div></td><td class="mono">${answerCell(r.answer)}</td><td class="num">${r.answer.ms.toFixed(1)}</td></tr>`;
+  const cls = VERDICT_CLASS[r.verdict];
+  return `<tr class="${cls}"><td>${i + 1}</td><td>${esc(r.name)}${r.category !== undefined ? `<div class="muted">${esc(r.category)}</div>` : ''}</td><td class="mono">${esc(r.qname)}</td><td>${esc(r.qtype)}</td><td>${esc(r.transport.toUpperCase())}</td><td>${esc(r.expected)}</td><td class="verdict">${VERDICT_WORD[r.verdict]}<div class="muted">${esc(r.reason)}</div></td><td class="mono">${answerCell(r.answer)}</td><td class="num">${r.answer.ms.toFixed(1)}</td></tr>`;
 }
 
 /** Checks per suite category (cases without one under "other"), in the suite's order. */
 function categoryRows(results: CaseResult[]): string {
-  const by = new Map<string, { passed: number; failed: number }>();
+  const by = new Map<string, { passed: number; failed: number; na: number }>();
   for (const r of results) {
     const key = r.category ?? 'other';
-    const row = by.get(key) ?? { passed: 0, failed: 0 };
+    const row = by.get(key) ?? { passed: 0, failed: 0, na: 0 };
     if (r.verdict === 'pass') row.passed++;
-    else row.failed++;
+    else if (r.verdict === 'fail') row.failed++;
+    else row.na++;
     by.set(key, row);
   }
   return [...by]
-    .map(
-      ([category, c]) =>
-        `<tr class="${c.failed === 0 ? 'pass' : 'fail'}"><td>${esc(category)}</td><td class="num">${c.passed + c.failed}</td><td class="num">${c.passed}</td><td class="num verdict">${c.failed === 0 ? 'PASS' : `${c.failed} FAILED`}</td></tr>`,
-    )
+    .map(([category, c]) => {
+      const word = c.failed > 0 ? `${c.failed} FAILED` : c.passed === 0 && c.na > 0 ? 'N/A' : 'PASS';
+      const cls = c.failed > 0 ? 'fail' : c.passed === 0 && c.na > 0 ? 'na' : 'pass';
+      return `<tr class="${cls}"><td>${esc(category)}</td><td class="num">${c.passed + c.failed + c.na}</td><td class="num">${c.passed}</td><td class="num verdict">${word}</td></tr>`;
+    })
     .join('\n');
+}
+
+function pct(x: number): string {
+  return `${(x * 100).toFixed(1)} %`;
+}
+
+const EVIDENCE_WORDS: Record<AbuseEvidence['evidence'], string> = {
+  sample: "the certifier's sample",
+  'roje-policy': 'the roje policy string (policy.roje. CH TXT)',
+  none: 'none: not judged',
+};
+
+function abuseSection(a: AbuseEvidence | undefined): string {
+  if (a === undefined) return '';
+  return `<section>
+<h2>Abuse category</h2>
+<table id="abuse"><tbody><tr class="${a.verdict}"><th scope="row">Evidence</th><td>${esc(EVIDENCE_WORDS[a.evidence])}</td><td class="verdict">${a.verdict === 'pass' ? 'PASS' : 'FAIL'}</td></tr>
+<tr><th scope="row">Finding</th><td colspan="2">${esc(a.reason)}</td></tr></tbody></table>
+<p class="muted">The suite's roje-specific abuse checks (a synthetic test name) prove only that roje wired its abuse category in; a certifier's own sample, or roje's stated source, size and age, judge the list itself.</p>
+</section>`;
+}
+
+function sampleSection(run: SampleRun | undefined): string {
+  if (run === undefined) return '';
+  const rows = run.results.map((r) => {
+    const bound = r.rule.bound === 'low' ? `low end ≥ ${pct(r.rule.min)}` : `high end ≤ ${pct(r.rule.max)}`;
+    return `<tr class="${r.verdict}"><td>${r.kind === 'allow' ? 'allow (over-blocking)' : esc(r.category)}<div class="muted mono">list sha256 ${esc(r.list.sha256.slice(0, 16))}…, ${r.list.names} names</div></td><td class="num">${r.asked}</td><td class="num">${r.blocked}</td><td class="num">${r.notBlocked}</td><td class="num">${r.errors}</td><td class="num">${pct(r.rate)}</td><td class="num">${pct(r.interval.low)} – ${pct(r.interval.high)}</td><td>${bound}</td><td class="verdict">${r.verdict === 'pass' ? 'PASS' : 'FAIL'}</td></tr>`;
+  });
+  const odd = run.results.flatMap((r) =>
+    r.names
+      .filter((n) => (r.kind === 'block' ? n.verdict !== 'blocked' : n.verdict !== 'not-blocked'))
+      .map(
+        (n) =>
+          `<tr><td>${esc(r.category)}</td><td class="mono">${esc(n.hash)}</td><td>${esc(n.verdict)}</td><td class="mono">${esc(n.answers)}</td></tr>`,
+      ),
+  );
+  return `<section>
+<h2>Sampled verification</h2>
+<table id="sample">
+<thead><tr><th>Sample</th><th class="num">Names</th><th class="num">Blocked</th><th class="num">Not blocked</th><th class="num">No answer</th><th class="num">Block rate</th><th class="num">95 % interval (Wilson)</th><th>Passes when</th><th>Verdict</th></tr></thead>
+<tbody>
+${rows.join('\n')}
+</tbody>
+</table>
+<p class="muted">Up to ${run.sampleSize} names drawn at random (seed ${run.seed}) from each of the certifier's lists, each asked as itself and as its www. form (${esc(run.questions.join(', '))}); a name counts as blocked only when every answer was a block. Names are recorded as ${esc(run.hash)} with the certifier's key <span class="mono">${esc(run.keyId)}</span>, never in clear.</p>
+<details><summary>${odd.length} sampled name(s) not as expected (keyed hashes; answers: B blocked, R resolved, N NXDOMAIN/NODATA, S other rcode, T no answer)</summary>
+<table id="sample-names"><thead><tr><th>Sample</th><th>HMAC</th><th>Verdict</th><th>Answers</th></tr></thead><tbody>
+${odd.join('\n')}
+</tbody></table></details>
+</section>`;
 }
 
 function chaosRow(name: string, a: ChaosAnswer): string {
@@ -92,6 +155,7 @@ dl{display:grid;grid-template-columns:max-content 1fr;gap:4px 16px;margin:0}dt{c
 tr.pass .verdict{color:var(--pass);font-weight:700}
 tr.fail .verdict{color:var(--fail);font-weight:700}
 tr.fail{background:var(--fail-bg)}
+tr.na .verdict{color:var(--muted);font-weight:700}
 .num{text-align:right;white-space:nowrap}
 .err{color:var(--fail)}
 footer{margin-top:24px;color:var(--muted);font-size:12px}
@@ -102,7 +166,7 @@ tr.fail,.banner{-webkit-print-color-adjust:exact;print-color-adjust:exact}}
 /** The whole page. Deterministic: the same report gives the same bytes. */
 export function renderReportHtml(report: VerifyReport): string {
   const s = report.summary;
-  const ok = s.failed === 0 && s.cases > 0;
+  const ok = reportPassed(report);
   const server = `${report.server.host.includes(':') ? `[${report.server.host}]` : report.server.host}:${report.server.port}`;
   const sig = report.signature;
   const id = report.identity;
@@ -119,7 +183,7 @@ export function renderReportHtml(report: VerifyReport): string {
 <h1>DNS filtering verification report</h1>
 <div class="muted">Suite <b>${esc(report.suite.name)}</b> run against <b class="mono">${esc(server)}</b> by roje ${esc(report.roje.version)}</div>
 </header>
-<div class="banner ${ok ? 'pass' : 'fail'}" id="verdict">${ok ? 'PASS' : 'FAIL'}: ${s.passed} of ${s.cases} checks passed${s.failed > 0 ? `, ${s.failed} failed` : ''}</div>
+<div class="banner ${ok ? 'pass' : 'fail'}" id="verdict">${ok ? 'PASS' : 'FAIL'}: ${s.passed} of ${s.cases} checks passed${s.failed > 0 ? `, ${s.failed} failed` : ''}${s.notApplicable !== undefined ? `, ${s.notApplicable} not applicable (roje-specific)` : ''}${report.sample !== undefined ? `; samples ${report.sample.results.filter((r) => r.verdict === 'pass').length} of ${report.sample.results.length} passed` : ''}${report.abuse !== undefined ? `; abuse category ${report.abuse.verdict === 'pass' ? 'passed' : 'FAILED'}` : ''}</div>
 <section>
 <h2>By category</h2>
 <table id="categories">
@@ -129,6 +193,7 @@ ${categoryRows(report.results)}
 </tbody>
 </table>
 </section>
+${abuseSection(report.abuse)}${sampleSection(report.sample)}
 <section>
 <h2>Run</h2>
 <dl>

@@ -23,7 +23,8 @@ export interface CaseResult {
   transport: VerifyTransport;
   expected: Expectation;
   category?: string;
-  verdict: 'pass' | 'fail';
+  /** not-applicable: a roje-specific case (`requires: roje`) asked of another resolver; it does not fail the run. */
+  verdict: 'pass' | 'fail' | 'not-applicable';
   reason: string;
   answer: AnswerSeen;
 }
@@ -63,9 +64,75 @@ export interface VerifyReport {
   identity: ResolverIdentity;
   startedAt: string;
   finishedAt: string;
-  summary: { cases: number; passed: number; failed: number };
+  summary: { cases: number; passed: number; failed: number; notApplicable?: number };
   results: CaseResult[];
+  /** How the abuse category was judged, when the suite or a sample covers it. */
+  abuse?: AbuseEvidence;
+  /** Sampled verification with the certifier's own lists (`--sample`, `--allow-sample`). */
+  sample?: SampleRun;
   signature?: ReportSignature;
+}
+
+/**
+ * How one sampled name fared. `answers` holds one letter per question, in the order of `questions`
+ * in the run: B blocked, R resolved, N NXDOMAIN or NODATA without a block mark, S another rcode
+ * (SERVFAIL...), T no answer (timeout, network error), - not asked (a www. name has no www. form).
+ */
+export interface SampledName {
+  /** HMAC-SHA-256(sample key, name) in hex: the name itself is never in a report. */
+  hash: string;
+  verdict: 'blocked' | 'not-blocked' | 'error';
+  answers: string;
+}
+
+export interface SampleResult {
+  /** block: names that must be blocked (--sample CATEGORY=FILE); allow: names that must resolve. */
+  kind: 'block' | 'allow';
+  category: string;
+  /** The list drawn from: its digest and size (never its path or names). */
+  list: { sha256: string; names: number; skipped: number };
+  /** Names drawn (all of the list when it is smaller than --sample-size). */
+  asked: number;
+  blocked: number;
+  notBlocked: number;
+  /** Names with no usable answer to some question and no answer that resolved: not counted as blocked. */
+  errors: number;
+  /** blocked / asked: for an allow sample, the over-blocking rate. */
+  rate: number;
+  /** Wilson 95 % interval of the rate. */
+  interval: { low: number; high: number };
+  /** block: pass iff interval.low >= min; allow: pass iff interval.high <= max. */
+  rule: { bound: 'low'; min: number } | { bound: 'high'; max: number };
+  verdict: 'pass' | 'fail';
+  names: SampledName[];
+}
+
+export interface SampleRun {
+  /** The PRNG seed: the same list, seed and size draw the same names. */
+  seed: number;
+  sampleSize: number;
+  hash: 'HMAC-SHA-256';
+  /** Id of the certifier's sample key (sha256 of it, 16 hex digits); the key is never in a report. */
+  keyId: string;
+  /** What each letter of SampledName.answers is: "name/udp", "www/tcp", ... */
+  questions: string[];
+  results: SampleResult[];
+}
+
+/** The abuse category's evidence: a certifier's sample, roje's own policy string, or nothing. */
+export interface AbuseEvidence {
+  evidence: 'sample' | 'roje-policy' | 'none';
+  verdict: 'pass' | 'fail';
+  reason: string;
+  /** From policy.roje. CH TXT, with evidence roje-policy. */
+  policy?: {
+    sources: number;
+    entries: number;
+    /** Oldest abuse source's age, seconds (null: no source). */
+    maxAgeSeconds: number | null;
+    minEntries: number;
+    maxAgeLimitSeconds: number;
+  };
 }
 
 export function answerSeen(e: Exchange): AnswerSeen {
@@ -79,7 +146,12 @@ export function answerSeen(e: Exchange): AnswerSeen {
   };
 }
 
-/** The report's exit code: 0 when every case passed. */
+/** The report's exit code: 0 when every case passed, the abuse evidence holds and every sample passed. */
 export function reportPassed(report: VerifyReport): boolean {
-  return report.summary.failed === 0 && report.summary.cases > 0;
+  return (
+    report.summary.failed === 0 &&
+    report.summary.cases > 0 &&
+    report.abuse?.verdict !== 'fail' &&
+    (report.sample?.results ?? []).every((r) => r.verdict === 'pass')
+  );
 }

@@ -4,6 +4,7 @@
  * rate limiting must not see a burst from the auditor). Every question is bounded by timeoutMs.
  */
 import { VERSION } from '../version.js';
+import { isRojeIdentity } from './abuse-evidence.js';
 import {
   type Exchange,
   exchange,
@@ -73,6 +74,8 @@ export async function runSuite(options: RunSuiteOptions): Promise<VerifyReport> 
     identity[name] = chaos(e);
   }
 
+  // A roje-specific case (the abuse canary) is still asked of another resolver, and shown, but not judged.
+  const roje = isRojeIdentity(identity);
   const results: CaseResult[] = [];
   for (const c of options.suite.cases) {
     for (const transport of c.transports.filter((t) => transports.includes(t))) {
@@ -92,13 +95,14 @@ export async function runSuite(options: RunSuiteOptions): Promise<VerifyReport> 
         transport,
         expected: c.expect,
         ...(c.category !== undefined ? { category: c.category } : {}),
-        verdict: j.pass ? 'pass' : 'fail',
-        reason: j.reason,
+        verdict: c.requires === 'roje' && !roje ? 'not-applicable' : j.pass ? 'pass' : 'fail',
+        reason: c.requires === 'roje' && !roje ? `not applicable: not roje (${j.reason})` : j.reason,
         answer: answerSeen(e),
       });
     }
   }
   const passed = results.filter((r) => r.verdict === 'pass').length;
+  const notApplicable = results.filter((r) => r.verdict === 'not-applicable').length;
   const { suite } = options;
   return {
     format: REPORT_FORMAT,
@@ -114,7 +118,12 @@ export async function runSuite(options: RunSuiteOptions): Promise<VerifyReport> 
     identity,
     startedAt,
     finishedAt: now().toISOString(),
-    summary: { cases: results.length, passed, failed: results.length - passed },
+    summary: {
+      cases: results.length,
+      passed,
+      failed: results.length - passed - notApplicable,
+      ...(notApplicable > 0 ? { notApplicable } : {}),
+    },
     results,
   };
 }

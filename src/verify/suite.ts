@@ -55,6 +55,7 @@ const CaseSchema = Type.Object(
       ),
     ),
     category: Type.Optional(expected('a category name (text)', Type.String({ minLength: 1, maxLength: 64 }))),
+    requires: Type.Optional(expected('roje (a check only roje can pass)', Type.Literal('roje'))),
     safeHost: Type.Optional(
       expected('a safe host name, or a list of them', Type.Union([Host, Type.Array(Host, { minItems: 1 })])),
     ),
@@ -83,6 +84,8 @@ export interface SuiteCase {
   expect: Expectation;
   transports: VerifyTransport[];
   category?: string;
+  /** 'roje': a roje-specific check (the abuse canary), not applicable to another resolver. */
+  requires?: 'roje';
   /** For safesearch: the CNAME targets that count (lowercase, no trailing dot). */
   safeHosts?: string[];
 }
@@ -187,6 +190,7 @@ export function parseSuite(raw: unknown, file: string, sha256: string): Suite {
       expect: c.expect,
       transports: (c.transports as VerifyTransport[] | undefined) ?? [...VERIFY_TRANSPORTS],
       ...(c.category !== undefined ? { category: c.category } : {}),
+      ...(c.requires !== undefined ? { requires: c.requires } : {}),
       ...(safeHosts !== undefined ? { safeHosts } : {}),
     };
   });

@@ -9,7 +9,9 @@ import t from 'tap';
 import { keygen } from '../../src/cli/keygen.js';
 import { parseServer, verify } from '../../src/cli/verify.js';
 import { verifyReport } from '../../src/cli/verify-report.js';
+import { extractEmbeddedReport } from '../../src/verify/html.js';
 import type { VerifyReport } from '../../src/verify/report.js';
+import { ABUSE_CANARY_FILE, ABUSE_CANARY_SECRETS } from '../helpers/canaries.js';
 import { startFakeUpstream } from '../helpers/fake-upstream.js';
 import { capture } from '../helpers/io.js';
 import { startRoje, udpUrl } from '../helpers/roje.js';
@@ -143,4 +145,115 @@ t.test('--tcp asks over TCP only; a silent server fails every check, exit 1', as
   const report = JSON.parse(readFileSync(out, 'utf8')) as VerifyReport;
   t.equal(report.summary.failed, 3);
   t.ok(report.results.every((x) => x.answer.error === 'timeout after 200 ms'));
+});
+
+t.test('sample options: a bad option or file exits 2 naming it, before any question', async (t) => {
+  const dir = t.testdir();
+  const list = join(dir, 'list.txt');
+  writeFileSync(list, 'a.example.test\nb.example.test\n');
+  const key = join(dir, 'sample.key');
+  const cases: Array<[string[], RegExp]> = [
+    [['--sample', 'adult'], /--sample "adult": expected CATEGORY=FILE/],
+    [['--sample', `adult=${list}`, '--sample', `adult=${list}`], /category "adult" is given twice/],
+    [
+      ['--sample', `adult=${join(dir, 'missing.txt')}`],
+      /--sample adult=\/.*missing\.txt cannot be read \(ENOENT\)/,
+    ],
+    [['--allow-sample', join(dir, 'gone.txt')], /--allow-sample .*gone\.txt cannot be read/],
+    [['--sample', `adult=${list}`, '--min-rate', '1.5'], /--min-rate "1\.5": expected a rate from 0 to 1/],
+    [['--sample', `adult=${list}`, '--max-overblock', 'low'], /--max-overblock "low"/],
+    [
+      ['--sample', `adult=${list}`, '--sample-size', '0'],
+      /--sample-size "0": expected a whole number from 1/,
+    ],
+    [['--sample', `adult=${list}`, '--seed', '-1'], /--seed/],
+    [['--abuse-min-entries', 'many'], /--abuse-min-entries "many"/],
+  ];
+  for (const [argv, message] of cases) {
+    const r = await cli(verify, ['--server', server, '--sample-key', key, ...argv]);
+    t.equal(r.code, 2, argv.join(' '));
+    t.match(r.err, message);
+  }
+  const badKey = join(dir, 'bad.key');
+  writeFileSync(badKey, 'not hex\n');
+  const r = await cli(verify, ['--server', server, '--sample', `adult=${list}`, '--sample-key', badKey]);
+  t.equal(r.code, 2);
+  t.match(r.err, /bad\.key is not a key/);
+});
+
+t.test('a sample against a silent server: no answers are errors, never blocked', async (t) => {
+  const dir = t.testdir();
+  const suite = join(dir, 'small.yaml');
+  writeFileSync(suite, SUITE);
+  const list = join(dir, 'list.txt');
+  writeFileSync(list, '0.0.0.0 a.example.test\n0.0.0.0 b.example.test\n0.0.0.0 c.example.test\n');
+  const silent = await startFakeUpstream();
+  t.teardown(() => silent.close());
+  silent.behave('*', { silent: true });
+  const out = join(dir, 'silent.json');
+  const run = await cli(verify, [
+    '--server',
+    `127.0.0.1:${silent.port}`,
+    '--suite',
+    suite,
+    '--timeout',
+    '200ms',
+    '--out',
+    out,
+    '--sample',
+    `adult=${list}`,
+    '--sample-key',
+    join(dir, 'sample.key'),
+    '--seed',
+    '1',
+  ]);
+  t.equal(run.code, 1);
+  const report = JSON.parse(readFileSync(out, 'utf8')) as VerifyReport;
+  t.match(report.sample?.results[0], { asked: 3, blocked: 0, errors: 3, rate: 0, verdict: 'fail' });
+  t.ok(report.sample?.results[0].names.every((n) => n.answers === 'TTTT'));
+  t.match(run.out, /FAIL sample adult: 0\/3 blocked .*3 name\(s\) without a usable answer/);
+  t.match(run.err, /sample: seed 1 .*sample\.key \(id [0-9a-f]{16}, created now\)/);
+  t.notOk(/[abc]\.example\.test/.test(readFileSync(out, 'utf8') + run.out + run.err), 'no name in clear');
+});
+
+t.test('--sample abuse=FILE: the abuse category judged by the sample, no entry in any output', async (t) => {
+  const dir = t.testdir();
+  const suite = join(dir, 'plain.yaml');
+  writeFileSync(
+    suite,
+    'name: plain\ncases:\n  - { name: resolves, qname: www.example.test, expect: allowed }\n',
+  );
+  const withAbuse = await startRoje({
+    upstreams: [udpUrl(fake)],
+    lists: [{ category: 'abuse', name: 'iwf', path: ABUSE_CANARY_FILE, format: 'abuse' }],
+  });
+  t.teardown(() => withAbuse.stop());
+  const out = join(dir, 'abuse.html');
+  // The certifier's abuse list, as such lists are written (URLs), given as it is.
+  const run = await cli(verify, [
+    '--server',
+    `127.0.0.1:${withAbuse.port}`,
+    '--suite',
+    suite,
+    '--out',
+    out,
+    '--sample',
+    `abuse=${ABUSE_CANARY_FILE}`,
+    '--sample-key',
+    join(dir, 'sample.key'),
+    '--min-rate',
+    '0.1',
+  ]);
+  const report = JSON.parse(extractEmbeddedReport(readFileSync(out, 'utf8'))) as VerifyReport;
+  const abuse = report.sample?.results.find((r) => r.category === 'abuse');
+  t.equal(abuse?.asked, 3, 'the three hosts of the feed');
+  t.ok((abuse?.blocked ?? 0) >= 2, 'the whole-domain and site entries are blocked');
+  t.match(report.abuse, { evidence: 'sample', verdict: 'pass', reason: /certifier's sample/ });
+  t.match(run.out, /PASS abuse category \(evidence: certifier sample\)/);
+  const outputs = readFileSync(out, 'utf8') + run.out + run.err;
+  t.same(
+    ABUSE_CANARY_SECRETS.filter((s) => outputs.includes(s)),
+    [],
+    'no abuse entry, label or part of one in the report or the output',
+  );
 });

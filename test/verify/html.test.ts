@@ -7,8 +7,12 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
+import { judgeAbuse } from '../../src/verify/abuse-evidence.js';
 import { renderReportHtml } from '../../src/verify/html.js';
+import { blockAddressSet } from '../../src/verify/judge.js';
+import type { VerifyReport } from '../../src/verify/report.js';
 import { runSuite } from '../../src/verify/runner.js';
+import { runSample } from '../../src/verify/sample-run.js';
 import { generateSigningKeyPair, signReport, verifySignedReport } from '../../src/verify/sign.js';
 import { loadSuite } from '../../src/verify/suite.js';
 import { BROWSER_TEST, openContext } from '../helpers/browser.js';
@@ -110,3 +114,85 @@ t.test('the report in chromium: verdicts, self-contained, printable', BROWSER_TE
   t.same(errors, [], 'no console or page error');
   t.same(blocked, [], 'nothing was requested: the page is self-contained');
 });
+
+t.test(
+  'a sampled run in chromium: the sample and abuse sections, no name in the page',
+  BROWSER_TEST,
+  async (t) => {
+    const dir = t.testdir();
+    // The resolver blocks 3 of the certifier's 10 names: the sample fails, visibly.
+    const adult = join(dir, 'adult.txt');
+    writeFileSync(adult, 'pornhub.com\nxvideos.com\nxnxx.com\n');
+    const roje = await startRoje(
+      {
+        upstreams: [udpUrl(fake)],
+        lists: [
+          { category: 'adult', path: adult },
+          { category: 'abuse', name: 'canary', path: ABUSE_CANARY_FILE, format: 'abuse' },
+        ],
+      },
+      { t },
+    );
+    const secret = [
+      'pornhub.com',
+      'xvideos.com',
+      'xnxx.com',
+      ...Array.from({ length: 7 }, (_, i) => `s${i}.secret.com`),
+    ];
+    const popular = Array.from({ length: 10 }, (_, i) => `p${i}.popular.org`);
+    for (const name of [...secret, ...popular]) {
+      fake.zone.set(name, 'A', [{ data: '198.51.100.200', ttl: 300 }]);
+      fake.zone.set(`www.${name}`, 'A', [{ data: '198.51.100.200', ttl: 300 }]);
+    }
+    const server = { host: roje.host, port: roje.port };
+    const list = (names: string[]) => ({ file: 'x', sha256: 'a'.repeat(64), names, skipped: 0 });
+    const base = await runSuite({ server, suite });
+    const sample = await runSample({
+      specs: [
+        { kind: 'block', category: 'adult', list: list(secret), threshold: 0.9 },
+        { kind: 'allow', category: 'allow', list: list(popular), threshold: 0.3 },
+      ],
+      seed: 7,
+      sampleSize: 100,
+      key: { key: Buffer.alloc(32, 1), id: '0123456789abcdef' },
+      server,
+      transports: ['udp', 'tcp'],
+      timeoutMs: 2000,
+      blockAddresses: blockAddressSet(),
+      qps: 0,
+    });
+    const report: VerifyReport = {
+      ...base,
+      sample,
+      abuse: judgeAbuse({ identity: base.identity, minEntries: 1000 }),
+    };
+    const html = renderReportHtml(report);
+    // pornhub.com and friends are in the page (the suite asks them); the secret names are not.
+    t.notOk(/s\d\.secret\.com|p\d\.popular\.org/.test(html), 'no sampled name in the page');
+
+    const { page, errors, blocked } = await openContext(t, { viewport: { width: 1280, height: 1000 } });
+    await page.setContent(html, { waitUntil: 'load' });
+    t.match(
+      await page.locator('#verdict').innerText(),
+      /^FAIL: .*samples 1 of 2 passed; abuse category FAILED$/,
+    );
+    t.match(
+      await page.locator('#sample tbody tr.fail').innerText(),
+      /adult[\s\S]*10\s+3\s+7\s+0\s+30\.0 %[\s\S]*FAIL/,
+    );
+    t.match(
+      await page.locator('#sample tbody tr.pass').innerText(),
+      /allow \(over-blocking\)[\s\S]*10\s+0\s+10/,
+    );
+    t.match(await page.locator('#abuse').innerText(), /roje policy string[\s\S]*FAIL[\s\S]*fewer than 1000/);
+    t.equal(await page.locator('#sample-names tbody tr').count(), 7, 'the 7 names not blocked, as hashes');
+    await page.locator('details > summary').first().click();
+    await page.locator('#sample').scrollIntoViewIfNeeded();
+    await page.screenshot({
+      path: UPDATE ? join(SHOTS, 'verify-report-sample.png') : join(dir, 'verify-report-sample.png'),
+      animations: 'disabled',
+    });
+    t.same(errors, [], 'no console or page error');
+    t.same(blocked, [], 'self-contained');
+  },
+);
