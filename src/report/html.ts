@@ -174,8 +174,7 @@ function categoryTable(r: TransparencyReport): string {
 
 function uptimeSection(r: TransparencyReport): string {
   const u = r.uptime;
-  const first =
-    u.firstStart !== null ? `<p>${both(H.firstStart)}: ${time(u.firstStart)}</p>` : '';
+  const first = u.firstStart !== null ? `<p>${both(H.firstStart)}: ${time(u.firstStart)}</p>` : '';
   if (u.from === null || u.to === null) return `<p>${both(H.notStarted)}</p>${first}`;
   return `<p>${both(H.servedHours)}: <strong>${num(u.servedHours)}</strong> (${pct(u.percent, 1)} ${both(H.ofPeriod)})</p>
 <p>${both(H.measured)} ${time(u.from)} ${both(H.until)} ${time(u.to)}</p>${first}`;

@@ -108,6 +108,7 @@ export interface TransparencyReport {
   };
   /** Wrong-block reports from the block page: received in the month, and reviewed in it. */
   appeals: {
+    /** Each report once (by category, one naming several categories counts in each). */
     received: number;
     accepted: number;
     rejected: number;
@@ -255,12 +256,7 @@ export function buildTransparencyReport(
       failures: sum(tests, (v) => v.failures),
       venues: tests,
     },
-    appeals: {
-      received: sum(data.appeals, (a) => a.received),
-      accepted: sum(data.appeals, (a) => a.accepted),
-      rejected: sum(data.appeals, (a) => a.rejected),
-      byCategory: data.appeals,
-    },
+    appeals: { ...data.appealTotals, byCategory: data.appeals },
     generatedAt: localIso(now, zone),
     generator: `roje ${VERSION}`,
   };

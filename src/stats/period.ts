@@ -63,6 +63,8 @@ export interface PeriodData {
   selfTests: SelfTestRow[];
   /** Per category; a report naming several categories ("adult,gambling") counts in each. */
   appeals: AppealCounts[];
+  /** Each report once. */
+  appealTotals: Omit<AppealCounts, 'category'>;
 }
 
 export interface PeriodQueries {
@@ -147,9 +149,11 @@ export function createPeriodQueries(db: StatsDatabase): PeriodQueries {
     return out;
   }
 
-  function appeals(params: Params): AppealCounts[] {
+  function appeals(params: Params): Pick<PeriodData, 'appeals' | 'appealTotals'> {
     const byCategory = new Map<string, AppealCounts>();
+    const totals = { received: 0, accepted: 0, rejected: 0 };
     const add = (categories: string, field: 'received' | 'accepted' | 'rejected', n: number) => {
+      totals[field] += n;
       for (const raw of categories.split(',')) {
         const category = raw.trim();
         if (category === '') continue;
@@ -163,7 +167,8 @@ export function createPeriodQueries(db: StatsDatabase): PeriodQueries {
     };
     for (const r of received.all(params)) add(r.category, 'received', r.n);
     for (const r of reviewed.all(params)) add(r.category, r.status as 'accepted' | 'rejected', r.n);
-    return [...byCategory.values()].sort((a, b) => a.category.localeCompare(b.category));
+    const sorted = [...byCategory.values()].sort((a, b) => a.category.localeCompare(b.category));
+    return { appeals: sorted, appealTotals: totals };
   }
 
   return {
@@ -200,7 +205,7 @@ export function createPeriodQueries(db: StatsDatabase): PeriodQueries {
         firstStart: readFirstStart(db),
         listChanges: contentChanges(params),
         selfTests: selfTests.all(params),
-        appeals: appeals(params),
+        ...appeals(params),
       };
     },
   };

@@ -55,6 +55,7 @@ export const SAMPLE: PeriodData = {
     { category: 'adult', received: 5, accepted: 2, rejected: 1 },
     { category: 'gambling', received: 1, accepted: 0, rejected: 1 },
   ],
+  appealTotals: { received: 6, accepted: 2, rejected: 2 },
 };
 
 export function source(data: PeriodData = SAMPLE) {

@@ -22,7 +22,11 @@ t.test('months in Europe/Tirane: local midnight, summer and winter offsets', asy
   const oct = monthBounds('2026-10', 'Europe/Tirane');
   t.equal(iso(oct.fromMs), '2026-09-30T22:00:00.000Z');
   t.equal(iso(oct.toMs), '2026-10-31T23:00:00.000Z');
-  t.equal((oct.toMs - oct.fromMs) / 3_600_000, 31 * 24 + 1, 'the month with the DST change has an extra hour');
+  t.equal(
+    (oct.toMs - oct.fromMs) / 3_600_000,
+    31 * 24 + 1,
+    'the month with the DST change has an extra hour',
+  );
   const jan = monthBounds('2027-01', 'Europe/Tirane');
   t.equal(iso(jan.fromMs), '2026-12-31T23:00:00.000Z', 'across a year');
   const apr = monthBounds('2026-04', 'Europe/Tirane');
@@ -60,7 +64,12 @@ t.test('the report document', async (t) => {
           blockedPercent: 3.03,
           byCategory: { adult: 700, abuse: 3, gambling: 210 },
         },
-        { venue: 'Sheshi Skënderbej', queries: 18_210, blocked: 400, byCategory: { adult: 380, malware: 20 } },
+        {
+          venue: 'Sheshi Skënderbej',
+          queries: 18_210,
+          blocked: 400,
+          byCategory: { adult: 380, malware: 20 },
+        },
       ],
       byCategory: [{ category: 'adult', count: 1080, percentOfQueries: 2.24 }],
     },
@@ -105,7 +114,11 @@ t.test('uptime of an instance started mid-month counts from its first start', as
     periodSeconds: served,
     percent: 100,
   });
-  const tirane = buildTransparencyReport(source(data), { month: '2026-10', now: NOW, timeZone: 'Europe/Tirane' });
+  const tirane = buildTransparencyReport(source(data), {
+    month: '2026-10',
+    now: NOW,
+    timeZone: 'Europe/Tirane',
+  });
   t.equal(tirane.uptime.from, '2026-10-06T12:00:00+02:00', 'stated in the zone');
   t.equal(tirane.uptime.to, '2026-11-01T00:00:00+01:00');
   const before = buildTransparencyReport(source(data), { month: '2026-09', now: NOW });
@@ -116,7 +129,11 @@ t.test('uptime of an instance started mid-month counts from its first start', as
     month: '2026-10',
     now: Date.parse('2026-10-06T12:00:00Z'),
   });
-  t.match(running.uptime, { periodSeconds: 7200, percent: 50 }, 'to the generation time in the current month');
+  t.match(
+    running.uptime,
+    { periodSeconds: 7200, percent: 50 },
+    'to the generation time in the current month',
+  );
 });
 
 t.test('self-test digests: a stored run id (a timestamp) is not shown as a SHA-256', async (t) => {
@@ -131,7 +148,11 @@ t.test('self-test digests: a stored run id (a timestamp) is not shown as a SHA-2
   t.equal(r.selfTests.venues.find((v) => v.venue === null)?.results[0]?.sha256, null);
   const html = renderReportHtml(r);
   t.notMatch(html, /2026-10-02T04-05/, 'no timestamp in the SHA-256 column');
-  t.match(html, new RegExp(`<code>${'cd'.repeat(32)}</code>`), 'the whole digest, to compare with a kept report');
+  t.match(
+    html,
+    new RegExp(`<code>${'cd'.repeat(32)}</code>`),
+    'the whole digest, to compare with a kept report',
+  );
   t.match(html, /Clients of no site/);
 });
 
@@ -177,7 +198,7 @@ t.test('HTML: bilingual, self-contained, escaped, zone stated', async (t) => {
   t.match(html, /2026-10-01 00:00 – 2026-11-01 00:00/, 'the month in local time');
   t.match(html, /2026-10-02 06:00/, 'a list update at 04:00 UTC shown at 06:00 in Tirane');
   t.match(html, /&lt;b&gt;x&lt;\/b&gt;/);
-  t.match(html, /50\.00 %/, 'the venue\'s blocked share');
+  t.match(html, /50\.00 %/, "the venue's blocked share");
   t.notMatch(html, /<script|\b(src|href)=/i);
   t.match(reportCsp(), /default-src 'none'; style-src 'sha256-/);
   t.equal(
