@@ -1,7 +1,8 @@
 /**
  * The hot-path side of the statistics: counts answers for the current hour in typed arrays, indexed
- * by (venue, category bit, action), so that a steady-state query allocates nothing, reads no clock
- * and touches no disk. Names are resolved only when the counts are drained (by the store's flush, once a minute).
+ * by (venue, category bit, action), and every answer once per venue (one increment at the venue index
+ * the context stage set), so that a steady-state query allocates nothing, builds no string, reads no
+ * clock and touches no disk. Names are resolved only when the counts are drained (by the store's flush, once a minute).
  *
  * Privacy: only counts. No client address and no domain ever enters this module's state: a blocked
  * name only moves a HyperLogLog register (hll.ts), keyed with the store's salt, for the distinct count.
