@@ -198,6 +198,14 @@ t.test('report from real traffic: admin API while serving, CLI on the file after
     'CLI --time-zone',
   );
   checkAll(t, JSON.parse(zoned.out()) as Json);
+  // --config: the file, the zone and the operator come from the config.
+  const configFile = join(dir, 'roje.json');
+  writeFileSync(configFile, JSON.stringify({ ...raw, admin: { listen: null } }));
+  const configured = capture();
+  t.equal(await report(['--month', month, '--config', configFile], configured.io), 0, 'CLI --config');
+  const fromConfig = JSON.parse(configured.out()) as Json;
+  checkAll(t, fromConfig);
+  t.match(fromConfig, { operator: { en: 'Tirana Municipality' } });
   const out = join(dir, 'report.html');
   const io = capture();
   t.equal(await report(['--month', month, '--stats', statsPath, '--format', 'html', '--out', out], io.io), 0);
