@@ -14,7 +14,7 @@ import type { RojeConfig } from './config/schema.js';
 import { createInProcessPlane } from './dataplane/in-process.js';
 import type { DataPlane } from './dataplane/types.js';
 import { createWorkersPlane, type WorkersPlane } from './dataplane/workers.js';
-import { createMetrics, type RojeMetrics } from './metrics/metrics.js';
+import { createMetrics, type RojeMetrics, type SelfTestMetricsSource } from './metrics/metrics.js';
 import { complianceInForce } from './policy/compliance.js';
 import type { ListsLoaderDeps, ListsStatus } from './policy/lists-loader.js';
 import type { CompiledLists } from './policy/types.js';
@@ -103,6 +103,8 @@ export function createApp(initial: RojeConfig, deps: AppDeps): App {
     config: initial,
     logger,
     addresses: () => plane.addresses(),
+    venues: () => config.venues,
+    exchange: (query, client) => plane.exchange(query, client),
     stats,
   });
   const blockPage = createBlockPageService({ config: initial, logger, plane, stats });
@@ -211,7 +213,7 @@ function appMetrics(
   config: RojeConfig,
   lists: ListsService,
   plane: () => DataPlane | WorkersPlane,
-  lastSelfTest: () => { at: string; passed: number; failed: number; ok: boolean } | null,
+  lastSelfTest: () => SelfTestMetricsSource | null,
   inForce: () => RojeConfig,
 ): RojeMetrics {
   const loops = () => plane() as WorkersPlane;

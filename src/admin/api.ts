@@ -14,7 +14,6 @@ import type { SelfTestService } from '../services/self-test.js';
 import type { StatsService } from '../services/stats.js';
 import { dashboardCsp, dashboardHtml } from '../stats/dashboard.js';
 import { redactUpstreamUrl } from '../upstream/url.js';
-import { renderReportHtml } from '../verify/html.js';
 import { VERSION } from '../version.js';
 import type { AdminApi } from './server.js';
 
@@ -159,12 +158,12 @@ function selfTestApi(deps: AdminApiDeps): Part<'selfTests' | 'selfTestReport' | 
       const runner = selfTest.runner();
       return { enabled: runner !== null, reports: runner?.list() ?? [] };
     },
-    selfTestReport: (id, format) => {
-      const report = selfTest.runner()?.get(id) ?? null;
-      if (report === null) return null;
+    selfTestReport: (id, format, venue) => {
+      const body = selfTest.runner()?.get(id, venue, format) ?? null;
+      if (body === null) return null;
       return format === 'html'
-        ? { contentType: 'text/html; charset=utf-8', body: renderReportHtml(report) }
-        : { contentType: 'application/json; charset=utf-8', body: `${JSON.stringify(report, null, 2)}\n` };
+        ? { contentType: 'text/html; charset=utf-8', body }
+        : { contentType: 'application/json; charset=utf-8', body };
     },
     runSelfTest: () => selfTest.required().runNow('operator'),
   };

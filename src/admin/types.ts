@@ -51,8 +51,15 @@ export interface ReportsApi {
 export interface SelfTestApi {
   /** The kept self-test runs, newest first. */
   selfTests(): unknown;
-  /** One kept self-test report as JSON or HTML, or null when there is none with that id. */
-  selfTestReport(id: string, format: 'json' | 'html'): { contentType: string; body: string } | null;
+  /**
+   * One kept self-test report as JSON (the kept bytes, which the run's sha256 names) or HTML, for a
+   * venue's clients or (venue null) clients of no venue; null when there is none.
+   */
+  selfTestReport(
+    id: string,
+    format: 'json' | 'html',
+    venue: string | null,
+  ): { contentType: string; body: string } | null;
   /** Runs the self-test now and returns its summary (ROJE_ERR_SELFTEST_DISABLED when it is disabled). */
   runSelfTest(): Promise<unknown>;
 }

@@ -124,6 +124,7 @@ export function createInProcessPlane(options: InProcessPlaneOptions): DataPlane 
       path?.recorder?.useSalt(s);
     },
     explain: (host, clientAddress) => path?.chain().policy.explain(host, clientAddress) ?? null,
+    exchange: async (query, client) => (path === null ? null : await path.internal(query, client)),
   };
 }
 

@@ -35,6 +35,11 @@ export interface QueryPathOptions {
 
 export interface QueryPath {
   readonly responder: Responder;
+  /**
+   * The same chain for roje's own questions (the self-test as a client of a venue): answered like any
+   * client's, but counted nowhere (metrics, statistics, query log), since they are not client traffic.
+   */
+  readonly internal: Responder;
   /** Counts per hour, venue and category, when statistics are on. */
   readonly recorder: StatsRecorder | null;
   chain(): Chain;
@@ -83,6 +88,11 @@ export function createQueryPath(options: QueryPathOptions): QueryPath {
     },
   });
 
+  const internal = createResponder({
+    current: () => chain,
+    logger: logger.child({ module: 'responder' }),
+  });
+
   function refresh(): void {
     chain.policy.prepare();
     metrics.setBlockLabels({
@@ -93,6 +103,7 @@ export function createQueryPath(options: QueryPathOptions): QueryPath {
 
   return {
     responder,
+    internal,
     recorder,
     chain: () => chain,
     build: (config) => build(config, chain),

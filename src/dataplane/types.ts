@@ -6,6 +6,7 @@
  */
 import type { DnsCacheStats } from '../cache/dns-cache.js';
 import type { BlockExplanation } from '../pipeline/stages/policy.js';
+import type { ClientInfo } from '../pipeline/types.js';
 import type { Service } from '../services/lifecycle.js';
 import type { SwapListener } from '../services/lists.js';
 import type { HourCounts } from '../stats/recorder.js';
@@ -31,4 +32,10 @@ export interface DataPlane extends Service, SwapListener {
   useSalt(salt: Uint8Array): void;
   /** Why the block page's host is blocked for this client (the block page asks). */
   explain(host: string, clientAddress: string): BlockExplanation | null;
+  /**
+   * Answers one DNS message in-process, as if `client` had sent it: through the listeners' chain (ACL,
+   * rate limit, venue, policy, cache, upstream), but counted in no metric or statistic. null: no answer
+   * (dropped, or no query loop running). The self-test asks as a client of each venue through this.
+   */
+  exchange(query: Buffer, client: ClientInfo): Promise<Buffer | null>;
 }

@@ -18,6 +18,8 @@ import type { DataPlane } from './types.js';
 
 /** How often the query loops get fresh feed times for their CH TXT strings. */
 const STATE_INTERVAL_MS = 10_000;
+/** Bounds one in-process exchange through a loop (the self-test's own timeout is shorter). */
+const EXCHANGE_TIMEOUT_MS = 10_000;
 
 export interface WorkersPlaneOptions {
   config: RojeConfig;
@@ -131,6 +133,7 @@ export function createWorkersPlane(options: WorkersPlaneOptions): WorkersPlane {
       pool.broadcast({ type: 'salt', salt: s });
     },
     explain: (host, clientAddress) => explainer.explain(host, clientAddress),
+    exchange: (query, client) => pool.exchange(query, client, EXCHANGE_TIMEOUT_MS),
     loopMetrics: () => pool.metrics(),
   };
 }

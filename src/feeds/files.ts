@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { systemReason } from '../config/config-error.js';
 import { RojeError } from '../errors.js';
+import type { SourceReport } from '../policy/compile.js';
 import { CONFIDENTIAL_CATEGORIES, type ListSource } from '../policy/types.js';
 import { checkList, createCopyStore, type FeedMeta } from './store.js';
 import { FEED_DEFAULTS, FEED_NAME_RE } from './types.js';
@@ -30,6 +31,8 @@ export interface FileSourceStatus {
 export interface FileGuard {
   /** The source to compile for a file source: its last good copy (a confidential one as it is). */
   guard(source: ListSource): Promise<ListSource>;
+  /** Takes the rule counts of the files compiled from the compile's report (after a first check). */
+  counted(report: { sources: readonly CompiledSource[] }): Promise<void>;
   /** Is `name` a file guarded so far? */
   has(name: string): boolean;
   status(): FileSourceStatus[];
@@ -62,6 +65,18 @@ export async function createFileGuard(options: FileGuardOptions): Promise<FileGu
   const good = new Map<string, FeedMeta>();
   const held = new Map<string, Held>();
 
+  /** Replaces a partial count (a file's first check stopped at its first rule) with the compile's. */
+  async function counted(report: { sources: readonly CompiledSource[] }): Promise<void> {
+    for (const r of report.sources) {
+      const g = good.get(r.name);
+      if (g === undefined || g.counted !== false || g.sha256 !== r.sha256) continue;
+      const { counted: _, ...rest } = g;
+      const next: FeedMeta = { ...rest, format: r.format, rules: r.rules, skipped: r.skippedTotal };
+      await store.writeMeta(slotName(r.name), 'good', next);
+      good.set(r.name, next);
+    }
+  }
+
   async function guard(source: ListSource): Promise<ListSource> {
     if (CONFIDENTIAL_CATEGORIES.has(source.category)) return source;
     const slot = slotName(source.name);
@@ -83,9 +98,10 @@ export async function createFileGuard(options: FileGuardOptions): Promise<FileGu
     }
     if (last !== null && held.get(source.name)?.meta.sha256 === sha256) return copy;
     const at = new Date().toISOString();
-    const check = await checkList(source, source.path, `list "${source.name}" (${source.path})`).catch(
-      (err: unknown) => err as RojeError,
-    );
+    // A file with no good copy needs only to yield a rule; the compile counts the rest (counted()).
+    const check = await checkList(source, source.path, `list "${source.name}" (${source.path})`, undefined, {
+      firstRuleOnly: last === null,
+    }).catch((err: unknown) => err as RojeError);
     const counted: Counted = check instanceof Error ? { rules: 0 } : check;
     const rules = counted.rules;
     const why =
@@ -127,6 +143,7 @@ export async function createFileGuard(options: FileGuardOptions): Promise<FileGu
 
   return {
     guard,
+    counted,
     has: (name) => byName.has(name),
     status: () =>
       [...byName.values()].map((s) => {
@@ -178,7 +195,10 @@ export async function createFileGuard(options: FileGuardOptions): Promise<FileGu
 }
 
 /** What a check of the file counted (ListCheck); a file that yields nothing has only its 0 rules. */
-type Counted = Partial<Pick<FeedMeta, 'format' | 'skipped'>> & { rules: number };
+type Counted = Partial<Pick<FeedMeta, 'format' | 'skipped'>> & { rules: number; complete?: boolean };
+
+/** What counted() reads of a compile report's source (policy/compile.ts SourceReport). */
+type CompiledSource = Pick<SourceReport, 'name' | 'sha256' | 'format' | 'rules' | 'skippedTotal'>;
 
 function meta(source: ListSource, sha256: string, bytes: number, counted: Counted, at: string): FeedMeta {
   return {
@@ -192,6 +212,7 @@ function meta(source: ListSource, sha256: string, bytes: number, counted: Counte
       counted.format ?? (source.format === undefined || source.format === 'auto' ? 'domains' : source.format),
     rules: counted.rules,
     skipped: counted.skipped ?? 0,
+    ...(counted.complete === false ? { counted: false as const } : {}),
     fetchedAt: at,
     checkedAt: at,
   };

@@ -26,6 +26,11 @@ export interface FeedMeta {
   format: ListFormat;
   rules: number;
   skipped: number;
+  /**
+   * False while `rules` and `skipped` are only what a check up to the first rule saw (a list file seen for
+   * the first time: files.ts); the compile's counts replace them. Absent: complete.
+   */
+  counted?: false;
   /** When this content was downloaded (ISO 8601). */
   fetchedAt: string;
   /** When the server last confirmed it (a 304 or the same bytes again), or fetchedAt. */
@@ -156,21 +161,26 @@ export interface ListCheck {
   format: ListFormat;
   rules: number;
   skipped: number;
+  /** False when the check stopped at the first rule (`firstRuleOnly`): the counts are partial. */
+  complete: boolean;
 }
 
 /**
  * Parses a downloaded copy with the compiler's own parsers. A copy is good only if it parses and
  * yields at least one rule: an HTML error page served with status 200 parses to nothing.
- * Throws ROJE_ERR_FEED_INVALID naming the source.
+ * Throws ROJE_ERR_FEED_INVALID naming the source. `firstRuleOnly` stops at the first batch that holds a
+ * rule: enough to tell a list from an empty one, without parsing a million lines twice.
  */
 export async function checkList(
   source: { name: string; category: string; format?: ListFormat | 'auto' },
   file: string,
   label: string,
   abuseKey?: AbuseKey,
+  options: { firstRuleOnly?: boolean } = {},
 ): Promise<ListCheck> {
   let opened: Awaited<ReturnType<typeof openList>>;
   let rules = 0;
+  let complete = true;
   try {
     opened = await openList(
       {
@@ -182,7 +192,13 @@ export async function checkList(
       },
       abuseKey !== undefined ? { abuseKey } : {},
     );
-    for await (const batch of opened.batches) rules += batch.length;
+    for await (const batch of opened.batches) {
+      rules += batch.length;
+      if (rules > 0 && options.firstRuleOnly === true) {
+        complete = false;
+        break;
+      }
+    }
   } catch (err) {
     // The parser names the temp file: say "it" instead.
     const own = `list "${source.name}" (${file})`;
@@ -199,7 +215,7 @@ export async function checkList(
       `${label}: the download holds no rules (${opened.stats.lines} lines, ${skipped} skipped as ${opened.format}): not used`,
     );
   }
-  return { format: opened.format, rules, skipped };
+  return { format: opened.format, rules, skipped, complete };
 }
 
 function checkName(name: string): string {

@@ -38,7 +38,7 @@ export interface MetricsSources {
   /** The abuse feed's counts and ages (never entries). */
   abuse(): AbuseStatus;
   /** The last self-test run, or null (none yet, or disabled). */
-  selfTest(): { at: string; passed: number; failed: number; ok: boolean } | null;
+  selfTest(): SelfTestMetricsSource | null;
   /** Sources the list compiles parsed, and those taken from the parse cache; absent in query loops. */
   listParses?(): { parsed: number; cached: number };
   /** Fleet edge pulls (src/fleet): counts per result, and the age of the artifact in force; null: not an edge. */
@@ -46,6 +46,18 @@ export interface MetricsSources {
   /** The compliance profile's gaps for the config and lists in force; absent in query loops. */
   compliance?(): ComplianceReport;
 }
+
+/** The last self-test run: its totals, and per venue (null: clients of no venue) its failed cases. */
+export interface SelfTestMetricsSource {
+  at: string;
+  passed: number;
+  failed: number;
+  ok: boolean;
+  venues?: ReadonlyArray<{ venue: string | null; failed: number }>;
+}
+
+/** The `venue` label of clients of no venue in the self-test metrics: no venue name can be "-". */
+export const SELFTEST_NO_VENUE = '-';
 
 export interface FleetMetricsSource {
   pulls: Readonly<Record<(typeof FLEET_PULL_RESULTS)[number], number>> | null;
@@ -424,6 +436,18 @@ export function createMetrics(
         if (last === null) return;
         this.set({ result: 'pass' }, last.passed);
         this.set({ result: 'fail' }, last.failed);
+      },
+    }),
+    new Gauge({
+      name: 'roje_selftest_failed_cases',
+      help: `Failed cases of the last self-test, by venue whose clients it asked as ("${SELFTEST_NO_VENUE}": clients of no venue)`,
+      labelNames: ['venue'] as const,
+      registers: [],
+      collect() {
+        this.reset();
+        for (const v of sources.selfTest()?.venues ?? []) {
+          this.set({ venue: v.venue ?? SELFTEST_NO_VENUE }, v.failed);
+        }
       },
     }),
     new Gauge({

@@ -8,6 +8,7 @@
  */
 import { stat } from 'node:fs/promises';
 import type { RojeConfig } from '../config/schema.js';
+import type { FileGuard } from '../feeds/files.js';
 import { isFeedSource } from '../feeds/types.js';
 import {
   type AbuseCompileOptions,
@@ -75,7 +76,7 @@ export interface ListsLoaderDeps {
   /** Told how far a long compile got (in the worker: compile-worker.ts), for the log. */
   onProgress?: (progress: CompileProgress) => void;
   /** Guards file sources (src/feeds/files.ts): an emptied or halved file is held, its good copy compiled. */
-  files?: { guard(source: ListSource): Promise<ListSource> };
+  files?: Pick<FileGuard, 'guard' | 'counted'>;
   /**
    * The lists in force: when the configured sources would compile to their version (same contents,
    * same settings), they are returned as they are, without a compile (a config-only reload, a refresh
@@ -142,7 +143,10 @@ export async function loadLists(
   const inForce = deps.inForce ?? null;
   if (version !== null && unchanged(inForce, version, missing)) return inForce as LoadedListSet;
   const kept = version === null ? null : ((await deps.compiled?.get(version, abuse?.key ?? null)) ?? null);
-  if (kept !== null) return { lists: kept.lists, from: 'lists', report: kept.report, ms: ms(), missing };
+  if (kept !== null) {
+    await deps.files?.counted(kept.report);
+    return { lists: kept.lists, from: 'lists', report: kept.report, ms: ms(), missing };
+  }
   const compile =
     deps.compile ?? ((s, a) => compileLists(s, a, { cache: deps.cache, onProgress: deps.onProgress }));
   const { artifact, report } = await compile(sources, abuse);
@@ -150,6 +154,7 @@ export async function loadLists(
     trusted: true,
     abuseKey: abuse?.key ?? null,
   });
+  await deps.files?.counted(report);
   await deps.compiled?.put(report, artifact);
   return { lists, from: 'lists', report, ms: ms(), missing };
 }

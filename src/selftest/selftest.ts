@@ -1,34 +1,61 @@
 /**
- * The scheduled self-test: roje runs a verify suite (default `friendly-wifi`) against its own listener,
- * daily and shortly after every list swap, signs the report with the deployment's Ed25519 key when it
- * has one, keeps the last reports (in memory, and in <stateDir>/selftest when there is one) for the
- * auditor role, and exports the result as metrics. A run never overlaps another; a failing run is
- * logged as a warning, and an error inside a run is a failed run, never a crash.
+ * The scheduled self-test: roje runs a verify suite (default `friendly-wifi`) against itself once per
+ * target, daily and shortly after every list swap: as a client of no venue, and as a client of each
+ * configured venue (src/services/self-test.ts says how). Each target's report is signed with the
+ * deployment's Ed25519 key when it has one and kept (in memory, and in <stateDir>/selftest when there is
+ * one: kept.ts) for the auditor role; the results are exported as metrics per venue. A run never
+ * overlaps another; a failing target is logged as a warning, and an error inside a run is a failed run,
+ * never a crash.
  */
-import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { Logger } from 'pino';
+import { renderReportHtml } from '../verify/html.js';
 import type { VerifyReport } from '../verify/report.js';
+import { pruneRuns, RUN_ID_RE, readRuns, reportFileName, reportText, writeRun } from './kept.js';
+
+/** One target's result within a run. */
+export interface SelfTestVenueResult {
+  /** The venue's name, or null: clients of no venue. */
+  venue: string | null;
+  /** The client address the questions were asked as (a venue's network), or null over the socket. */
+  clientAddress: string | null;
+  passed: number;
+  failed: number;
+  ok: boolean;
+  /** SHA-256 (hex) of the kept report file: the signed report JSON, byte for byte. */
+  sha256: string;
+  /** The kept report's file name (in <stateDir>/selftest when there is one). */
+  file: string;
+}
 
 export interface SelfTestSummary {
   id: string;
   at: string;
   suite: string;
+  /** Summed over the targets. */
   passed: number;
   failed: number;
+  /** Every target passed every case. */
   ok: boolean;
   signed: boolean;
   /** What started it: schedule, list swap or an operator. */
   reason: SelfTestReason;
+  /** Per target: clients of no venue first, then the venues in config order. */
+  venues: SelfTestVenueResult[];
 }
 
 export type SelfTestReason = 'schedule' | 'list-swap' | 'operator' | 'start';
 
+/** Who the suite asks as. */
+export interface SelfTestTarget {
+  venue: string | null;
+  clientAddress: string | null;
+  /** Runs the suite as this client and returns the (signed, when a key is configured) report. */
+  run(): Promise<VerifyReport>;
+}
+
 export interface SelfTestOptions {
-  /** Where to ask: the first DNS listener (a wildcard address becomes loopback), or null when none. */
-  target: () => { host: string; port: number } | null;
-  /** Runs the suite against the target and returns the (signed, when a key is configured) report. */
-  run: (target: { host: string; port: number }) => Promise<VerifyReport>;
+  /** The targets of a run now, or null when there is nothing to ask (no DNS listener). */
+  targets: () => SelfTestTarget[] | null;
   intervalMs: number;
   /** Delay after a list swap (swaps in a burst share one run). */
   afterSwapDelayMs: number;
@@ -38,7 +65,7 @@ export interface SelfTestOptions {
   dir: string | null;
   logger: Pick<Logger, 'info' | 'warn' | 'error'>;
   /** After each run (metrics, statistics). */
-  onResult?: (summary: SelfTestSummary, report: VerifyReport) => void;
+  onResult?: (summary: SelfTestSummary) => void;
 }
 
 export interface SelfTest {
@@ -49,17 +76,16 @@ export interface SelfTest {
   /** Runs now (waits for a run in progress first) and returns its summary. */
   runNow(reason?: SelfTestReason): Promise<SelfTestSummary>;
   list(): SelfTestSummary[];
-  /** A kept report, or null. */
-  get(id: string): VerifyReport | null;
+  /** A kept report as JSON (the kept bytes) or HTML, or null; venue null: clients of no venue. */
+  get(id: string, venue: string | null, format: 'json' | 'html'): string | null;
   last(): SelfTestSummary | null;
 }
 
 interface Kept {
   summary: SelfTestSummary;
-  report: VerifyReport;
+  /** Report texts by file name. */
+  reports: Map<string, string>;
 }
-
-const ID_RE = /^[0-9TZ-]{15,40}$/;
 
 export function createSelfTest(options: SelfTestOptions): SelfTest {
   const kept: Kept[] = [];
@@ -69,39 +95,54 @@ export function createSelfTest(options: SelfTestOptions): SelfTest {
   let stopped = true;
 
   async function runOnce(reason: SelfTestReason): Promise<SelfTestSummary> {
-    const target = options.target();
+    const targets = options.targets();
     const at = new Date().toISOString();
     const id = at.replace(/[:.]/g, '-');
-    let report: VerifyReport;
-    if (target === null) throw new Error('no DNS listener to test');
-    try {
-      report = await options.run(target);
-    } catch (err) {
-      options.logger.error({ err: (err as Error).message }, 'self-test could not run');
-      throw err;
+    if (targets === null) throw new Error('no DNS listener to test');
+    const venues: SelfTestVenueResult[] = [];
+    const reports = new Map<string, string>();
+    let suite = '';
+    let signed = targets.length > 0;
+    for (const target of targets) {
+      let report: VerifyReport;
+      try {
+        report = await target.run();
+      } catch (err) {
+        options.logger.error({ venue: target.venue, err: (err as Error).message }, 'self-test could not run');
+        throw err;
+      }
+      const file = reportFileName(id, target.venue);
+      const { text, sha256 } = reportText(report);
+      reports.set(file, text);
+      suite = report.suite.name;
+      signed &&= report.signature !== undefined;
+      const result: SelfTestVenueResult = {
+        venue: target.venue,
+        clientAddress: target.clientAddress,
+        passed: report.summary.passed,
+        failed: report.summary.failed,
+        ok: report.summary.failed === 0 && report.summary.cases > 0,
+        sha256,
+        file,
+      };
+      venues.push(result);
+      logResult(options.logger, result, report, reason);
     }
     const summary: SelfTestSummary = {
       id,
       at,
-      suite: report.suite.name,
-      passed: report.summary.passed,
-      failed: report.summary.failed,
-      ok: report.summary.failed === 0 && report.summary.cases > 0,
-      signed: report.signature !== undefined,
+      suite,
+      passed: venues.reduce((n, v) => n + v.passed, 0),
+      failed: venues.reduce((n, v) => n + v.failed, 0),
+      ok: venues.length > 0 && venues.every((v) => v.ok),
+      signed,
       reason,
+      venues,
     };
-    kept.push({ summary, report });
+    kept.push({ summary, reports });
     while (kept.length > options.keep) kept.shift();
-    await persist(summary, report);
-    const fields = { suite: summary.suite, passed: summary.passed, failed: summary.failed, reason };
-    if (summary.ok) options.logger.info(fields, 'self-test passed');
-    else {
-      const failedCases = report.results
-        .filter((r) => r.verdict === 'fail')
-        .map((r) => `${r.name} (${r.transport})`);
-      options.logger.warn({ ...fields, failedCases }, 'self-test FAILED');
-    }
-    options.onResult?.(summary, report);
+    await persist(summary, reports);
+    options.onResult?.(summary);
     return summary;
   }
 
@@ -117,18 +158,12 @@ export function createSelfTest(options: SelfTestOptions): SelfTest {
     return next;
   }
 
-  async function persist(summary: SelfTestSummary, report: VerifyReport): Promise<void> {
+  async function persist(summary: SelfTestSummary, reports: Map<string, string>): Promise<void> {
     if (options.dir === null) return;
     try {
-      await mkdir(options.dir, { recursive: true, mode: 0o750 });
-      const file = join(options.dir, `${summary.id}.json`);
-      const tmp = `${file}.tmp`;
-      await writeFile(tmp, `${JSON.stringify({ summary, report }, null, 2)}\n`, { mode: 0o640 });
-      await rename(tmp, file);
-      const files = (await readdir(options.dir)).filter((f) => f.endsWith('.json')).sort();
-      for (const old of files.slice(0, Math.max(0, files.length - options.keep))) {
-        await rm(join(options.dir, old), { force: true });
-      }
+      const files = [...reports].map(([file, text]) => ({ file, text }));
+      await writeRun(options.dir, summary.id, summary, files);
+      await pruneRuns(options.dir, options.keep);
     } catch (err) {
       options.logger.warn({ err: (err as Error).message }, 'self-test report not stored');
     }
@@ -136,20 +171,20 @@ export function createSelfTest(options: SelfTestOptions): SelfTest {
 
   async function load(): Promise<void> {
     if (options.dir === null) return;
-    let files: string[];
-    try {
-      files = (await readdir(options.dir)).filter((f) => f.endsWith('.json')).sort();
-    } catch {
-      return;
-    }
-    for (const f of files.slice(-options.keep)) {
-      try {
-        const k = JSON.parse(await readFile(join(options.dir, f), 'utf8')) as Kept;
-        if (ID_RE.test(k.summary.id)) kept.push(k);
-      } catch {
-        // A damaged file is skipped: the next run writes a good one.
+    for (const run of await readRuns(options.dir, options.keep)) {
+      const summary = run.summary as SelfTestSummary;
+      // Only runs of this layout (per-venue results); an older one is left on disk for pruning.
+      if (RUN_ID_RE.test(summary?.id ?? '') && Array.isArray(summary.venues)) {
+        kept.push({ summary, reports: run.reports });
       }
     }
+  }
+
+  function get(id: string, venue: string | null, format: 'json' | 'html'): string | null {
+    const run = kept.find((k) => k.summary.id === id);
+    const text = run?.reports.get(reportFileName(id, venue)) ?? null;
+    if (text === null || format === 'json') return text;
+    return renderReportHtml(JSON.parse(text) as VerifyReport);
   }
 
   function background(reason: SelfTestReason): void {
@@ -183,7 +218,31 @@ export function createSelfTest(options: SelfTestOptions): SelfTest {
     },
     runNow,
     list: () => kept.map((k) => ({ ...k.summary })).reverse(),
-    get: (id) => kept.find((k) => k.summary.id === id)?.report ?? null,
+    get,
     last: () => (kept.length === 0 ? null : { ...kept[kept.length - 1].summary }),
   };
+}
+
+/** A passing venue at info; a failing one as a warning naming its failed cases (never an answer). */
+function logResult(
+  logger: SelfTestOptions['logger'],
+  result: SelfTestVenueResult,
+  report: VerifyReport,
+  reason: SelfTestReason,
+): void {
+  const fields = {
+    venue: result.venue,
+    suite: report.suite.name,
+    passed: result.passed,
+    failed: result.failed,
+    reason,
+  };
+  if (result.ok) {
+    logger.info(fields, 'self-test passed');
+    return;
+  }
+  const failedCases = report.results
+    .filter((r) => r.verdict === 'fail')
+    .map((r) => `${r.name} (${r.transport})`);
+  logger.warn({ ...fields, failedCases }, 'self-test FAILED');
 }

@@ -1,16 +1,24 @@
 /**
- * The scheduled self-test as a service (selftest/selftest.ts): the verify suite against roje's own
- * first DNS listener, daily and after each list swap, signed, its results in the statistics. Settings
- * are read at start, like the listeners'. A signing key that cannot be read or created leaves the
+ * The scheduled self-test as a service (selftest/selftest.ts), daily and after each list swap, signed,
+ * its results in the statistics. A run asks the suite once as a client of no venue, over roje's first
+ * DNS listener (a real socket, from loopback), and once per venue as a client of that venue: a socket
+ * cannot send from a venue's address (it is not local), so those questions go through the data plane's
+ * in-process exchange, the listeners' own chain, with the venue's first host address as the client
+ * (selftest/venue-client.ts). The venues are read at each run (a reload may change them); the other
+ * settings at start, like the listeners'. A signing key that cannot be read or created leaves the
  * reports unsigned, with an error logged: filtering does not depend on it.
  */
 import type { KeyObject } from 'node:crypto';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { RojeConfig } from '../config/schema.js';
+import type { DataPlane } from '../dataplane/types.js';
 import { RojeError } from '../errors.js';
-import { createSelfTest, type SelfTest } from '../selftest/selftest.js';
+import { createSelfTest, type SelfTest, type SelfTestTarget } from '../selftest/selftest.js';
+import { venueClientAddress } from '../selftest/venue-client.js';
 import type { BoundAddress } from '../transport/types.js';
+import type { RawExchange } from '../verify/client.js';
+import type { VerifyReport } from '../verify/report.js';
 import { runSuite } from '../verify/runner.js';
 import { loadOrCreateSigningKey, signReport } from '../verify/sign.js';
 import { loadSuite } from '../verify/suite.js';
@@ -33,6 +41,10 @@ export function createSelfTestService(options: {
   logger: Logger;
   /** The DNS addresses to ask (the first is used). */
   addresses: () => BoundAddress[];
+  /** The venues in force (config `venues`, after reloads). */
+  venues: () => RojeConfig['venues'];
+  /** The data plane's in-process exchange: a question as a client of a venue. */
+  exchange: DataPlane['exchange'];
   stats: Pick<StatsService, 'store'>;
 }): SelfTestService {
   const c = options.config.selfTest;
@@ -56,22 +68,57 @@ export function createSelfTestService(options: {
     return { host, port: a.port };
   }
 
+  /** As a client of `address`, through the listeners' chain; a dropped question is a failed one. */
+  function asClient(address: string): RawExchange {
+    return async (query, transport, timeoutMs) => {
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<null>((resolve) => {
+        timer = setTimeout(() => resolve(null), timeoutMs);
+      });
+      const answer = await Promise.race([
+        options.exchange(query, { address, port: 0, transport }),
+        timeout,
+      ]).finally(() => clearTimeout(timer));
+      if (answer === null) throw new Error(`no answer within ${timeoutMs} ms (dropped or timed out)`);
+      return answer;
+    };
+  }
+
+  /** Clients of no venue over the socket, then each venue through the exchange; null: no listener. */
+  function targets(key: KeyObject | null): SelfTestTarget[] | null {
+    const to = target();
+    if (to === null) return null;
+    const b = options.config.blockPage;
+    const run = async (extra: { sourceAddress?: string; exchange?: RawExchange }): Promise<VerifyReport> => {
+      const report = await runSuite({
+        server: to,
+        suite: await loadSuite(c.suite),
+        blockAddresses: [b.ipv4, b.ipv6].filter((x): x is string => x !== null),
+        ...extra,
+      });
+      return key === null ? report : signReport(report, key);
+    };
+    const list: SelfTestTarget[] = [{ venue: null, clientAddress: null, run: () => run({}) }];
+    for (const venue of options.venues()) {
+      const address = venueClientAddress(venue.networks);
+      if (address === null) continue;
+      list.push({
+        venue: venue.name,
+        clientAddress: address,
+        // The report names the listener and, as sourceAddress, the client asked as.
+        run: () => run({ sourceAddress: address, exchange: asClient(address) }),
+      });
+    }
+    return list;
+  }
+
   return {
     name: 'self-test',
     async start() {
       if (!c.enabled) return;
       const key = await signingKey();
-      const b = options.config.blockPage;
       const runner = createSelfTest({
-        target,
-        run: async (to) => {
-          const report = await runSuite({
-            server: to,
-            suite: await loadSuite(c.suite),
-            blockAddresses: [b.ipv4, b.ipv6].filter((x): x is string => x !== null),
-          });
-          return key === null ? report : signReport(report, key);
-        },
+        targets: () => targets(key),
         intervalMs: c.intervalMs,
         afterSwap: c.afterSwap,
         afterSwapDelayMs: SWAP_DELAY_MS,
@@ -79,13 +126,17 @@ export function createSelfTestService(options: {
         dir: options.config.stateDir === null ? null : join(options.config.stateDir, 'selftest'),
         logger: log,
         onResult: (summary) => {
-          options.stats.store()?.recordSelfTest({
-            at: summary.at,
-            suite: summary.suite,
-            passed: summary.passed,
-            failed: summary.failed,
-            sha256: summary.id,
-          });
+          for (const v of summary.venues) {
+            options.stats.store()?.recordSelfTest({
+              at: summary.at,
+              suite: summary.suite,
+              passed: v.passed,
+              failed: v.failed,
+              // The kept report file's digest (the signed report JSON), not the run id.
+              sha256: v.sha256,
+              venue: v.venue,
+            });
+          }
         },
       });
       await runner.start();

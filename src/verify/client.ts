@@ -58,7 +58,12 @@ export interface ExchangeOptions {
   timeoutMs: number;
   /** Local address to send from (a venue's network, for a resolver with per-venue policies). */
   sourceAddress?: string;
+  /** Asks instead of a socket (roje's self-test as a client of a venue, src/services/self-test.ts). */
+  via?: RawExchange;
 }
+
+/** One query's wire bytes in, the answer's out, over `transport`; rejects when no answer comes. */
+export type RawExchange = (query: Buffer, transport: VerifyTransport, timeoutMs: number) => Promise<Buffer>;
 
 const TYPE_NAMES = new Map<number, string>(Object.entries(QTYPE).map(([name, n]) => [n, name]));
 const RCODE_NAMES = [
@@ -191,15 +196,18 @@ export async function exchange(server: DnsServerAddress, options: ExchangeOption
   const id = randomBytes(2).readUInt16BE(0);
   const query = encodeQuery(id, options.qname, qtype, options.qclass === 'CH' ? QCLASS.CH : QCLASS.IN);
   const start = process.hrtime.bigint();
+  const ask: RawExchange =
+    options.via ??
+    ((q, transport, timeoutMs) =>
+      transport === 'udp'
+        ? askUdp(server, q, timeoutMs, options.sourceAddress)
+        : askTcp(server, q, timeoutMs, options.sourceAddress));
   try {
-    let message =
-      options.transport === 'udp'
-        ? await askUdp(server, query, options.timeoutMs, options.sourceAddress)
-        : await askTcp(server, query, options.timeoutMs, options.sourceAddress);
+    let message = await ask(query, options.transport, options.timeoutMs);
     let decoded = decodeAnswer(message);
     let retriedTcp = false;
     if (decoded.tc && options.transport === 'udp') {
-      message = await askTcp(server, query, options.timeoutMs, options.sourceAddress);
+      message = await ask(query, 'tcp', options.timeoutMs);
       decoded = decodeAnswer(message);
       retriedTcp = true;
     }

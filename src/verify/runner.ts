@@ -4,7 +4,13 @@
  * rate limiting must not see a burst from the auditor). Every question is bounded by timeoutMs.
  */
 import { VERSION } from '../version.js';
-import { type Exchange, exchange, VERIFY_TRANSPORTS, type VerifyTransport } from './client.js';
+import {
+  type Exchange,
+  exchange,
+  type RawExchange,
+  VERIFY_TRANSPORTS,
+  type VerifyTransport,
+} from './client.js';
 import { blockAddressSet, judge } from './judge.js';
 import {
   answerSeen,
@@ -28,6 +34,8 @@ export interface RunSuiteOptions {
   blockAddresses?: string[];
   /** For tests: the clock. */
   now?: () => Date;
+  /** Asks through this instead of sockets to `server` (which the report still names). */
+  exchange?: RawExchange;
 }
 
 export const DEFAULT_TIMEOUT_MS = 2000;
@@ -46,6 +54,7 @@ export async function runSuite(options: RunSuiteOptions): Promise<VerifyReport> 
   const transports = options.transports ?? [...VERIFY_TRANSPORTS];
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const source = options.sourceAddress !== undefined ? { sourceAddress: options.sourceAddress } : {};
+  const via = options.exchange !== undefined ? { via: options.exchange } : {};
   const blockAddresses = options.blockAddresses ?? [];
   const blockSet = blockAddressSet(blockAddresses);
   const startedAt = now().toISOString();
@@ -59,6 +68,7 @@ export async function runSuite(options: RunSuiteOptions): Promise<VerifyReport> 
       transport: transports[0],
       timeoutMs,
       ...source,
+      ...via,
     });
     identity[name] = chaos(e);
   }
@@ -72,6 +82,7 @@ export async function runSuite(options: RunSuiteOptions): Promise<VerifyReport> 
         transport,
         timeoutMs,
         ...source,
+        ...via,
       });
       const j = judge(c, e, blockSet);
       results.push({

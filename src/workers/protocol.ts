@@ -7,6 +7,7 @@
 import type { DnsCacheStats } from '../cache/dns-cache.js';
 import type { RojeConfig } from '../config/schema.js';
 import type { WorkerMetrics } from '../metrics/metrics.js';
+import type { ClientInfo } from '../pipeline/types.js';
 import type { HourCounts } from '../stats/recorder.js';
 import type { BoundAddress, ListenAddress, ListenerStats } from '../transport/types.js';
 import type { UpstreamHealth } from '../upstream/types.js';
@@ -49,6 +50,8 @@ export type ToWorker =
   | { type: 'salt'; salt: Uint8Array }
   | { type: 'flush-cache' }
   | { type: 'metrics'; id: number }
+  /** One of roje's own questions (the self-test as a client of a venue), answered by the loop's chain. */
+  | { type: 'exchange'; id: number; query: Uint8Array; client: ClientInfo }
   | { type: 'stop' };
 
 /** What a loop reports every second and before it stops: statistics deltas and its counters. */
@@ -68,6 +71,8 @@ export type FromWorker =
   | { type: 'lists-loaded'; version: string }
   | WorkerReport
   | { type: 'metrics'; id: number; metrics: WorkerMetrics }
+  /** The answer to an `exchange`, or null (none: dropped). */
+  | { type: 'exchanged'; id: number; answer: Uint8Array | null }
   | { type: 'fatal'; message: string; code?: string }
   | { type: 'stopped' };
 

@@ -121,6 +121,14 @@ export function createQueryLoop(init: WorkerInit, link: QueryLoopLink, logger: L
     await previous.pool.close();
   }
 
+  function exchange(message: Extract<ToWorker, { type: 'exchange' }>): void {
+    const q = message.query;
+    const send = (answer: Buffer | null) => link.send({ type: 'exchanged', id: message.id, answer });
+    Promise.resolve()
+      .then(() => path.internal(Buffer.from(q.buffer, q.byteOffset, q.byteLength), message.client))
+      .then(send, () => send(null));
+  }
+
   async function stop(): Promise<void> {
     if (reportTimer !== null) clearInterval(reportTimer);
     await Promise.all(listeners.map((l) => l.close()));
@@ -153,6 +161,10 @@ export function createQueryLoop(init: WorkerInit, link: QueryLoopLink, logger: L
           return;
         case 'metrics':
           link.send({ type: 'metrics', id: message.id, metrics: await metrics.registry.getMetricsAsJSON() });
+          return;
+        case 'exchange':
+          // Not awaited: an answer waiting on an upstream must not hold up the messages behind it.
+          exchange(message);
           return;
         case 'stop':
           return stop();

@@ -13,6 +13,7 @@ import type { RojeConfig } from '../config/schema.js';
 import { mergeUpstreamHealth } from '../dataplane/upstream-health.js';
 import { RojeError } from '../errors.js';
 import type { WorkerMetrics } from '../metrics/metrics.js';
+import type { ClientInfo } from '../pipeline/types.js';
 import type { HourCounts } from '../stats/recorder.js';
 import type { BoundAddress, ListenAddress } from '../transport/types.js';
 import type { UpstreamHealth } from '../upstream/types.js';
@@ -63,6 +64,11 @@ export interface WorkerPool {
   reload(config: RojeConfig): void;
   /** Every running loop's metrics; a loop that does not answer in time is left out of this scrape. */
   metrics(): Promise<WorkerMetrics[]>;
+  /**
+   * One message answered by a running loop's chain as if `client` had sent it (the self-test); null when
+   * no loop runs, none answers within `timeoutMs`, or the answer is dropped.
+   */
+  exchange(query: Buffer, client: ClientInfo, timeoutMs: number): Promise<Buffer | null>;
   /** The loops' caches summed, from their last reports. */
   cacheStats(): DnsCacheStats;
   /** The upstreams as the loops see them, from their last reports (mergeUpstreamHealth). */
@@ -111,6 +117,7 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
   let nextMetricsId = 1;
   const backoff = new Array<number>(count).fill(0);
   const pendingMetrics = new Map<number, (m: WorkerMetrics) => void>();
+  const exchanges = loopExchanges(() => running());
 
   /** Starts the loop of `index`; resolves with its addresses once it listens, rejects if it dies first. */
   function startLoop(index: number, listen: ListenAddress[]): Promise<BoundAddress[]> {
@@ -133,6 +140,7 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
           log,
           onCounts: options.onCounts,
           pendingMetrics,
+          pendingExchanges: exchanges.pending,
           listening(addresses) {
             slot.state = 'running';
             settled = true;
@@ -225,6 +233,7 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
     },
 
     metrics: () => Promise.all(running().map((s) => askMetrics(s, () => nextMetricsId++, pendingMetrics))),
+    exchange: exchanges.ask,
 
     cacheStats: () => sumCacheStats(running().map((s) => s.last?.cache)),
 
@@ -346,6 +355,43 @@ function askMetrics(
   });
 }
 
+/** The self-test's messages to the loops, turn by turn (each loop's chain is exercised in time). */
+function loopExchanges(running: () => Slot[]) {
+  const pending = new Map<number, (answer: Uint8Array | null) => void>();
+  let nextId = 1;
+  let nextLoop = 0;
+  return {
+    pending,
+    ask(query: Buffer, client: ClientInfo, timeoutMs: number): Promise<Buffer | null> {
+      const loops = running();
+      if (loops.length === 0) return Promise.resolve(null);
+      const slot = loops[nextLoop++ % loops.length] as Slot;
+      return askExchange(slot, nextId++, pending, { query, client, timeoutMs });
+    },
+  };
+}
+
+/** One message answered by a loop's chain; null when it does not answer within `timeoutMs`. */
+function askExchange(
+  slot: Slot,
+  id: number,
+  pending: Map<number, (answer: Uint8Array | null) => void>,
+  ask: { query: Buffer; client: ClientInfo; timeoutMs: number },
+): Promise<Buffer | null> {
+  return new Promise<Buffer | null>((resolve) => {
+    const timer = setTimeout(() => {
+      pending.delete(id);
+      resolve(null);
+    }, ask.timeoutMs);
+    pending.set(id, (answer) => {
+      clearTimeout(timer);
+      pending.delete(id);
+      resolve(answer === null ? null : Buffer.from(answer.buffer, answer.byteOffset, answer.byteLength));
+    });
+    slot.handle.send({ type: 'exchange', id, query: ask.query, client: ask.client });
+  });
+}
+
 /** Asks a loop to stop (it drains and reports), and ends it if it has not after `graceMs`. */
 function stopLoop(slot: Slot, graceMs: number): Promise<void> {
   return new Promise<void>((resolve) => {
@@ -366,6 +412,7 @@ interface LoopEvents {
   log: Logger;
   onCounts: (counts: HourCounts[]) => void;
   pendingMetrics: Map<number, (m: WorkerMetrics) => void>;
+  pendingExchanges: Map<number, (answer: Uint8Array | null) => void>;
   listening(addresses: BoundAddress[]): void;
   /** The loop failed; rejects its start if it had not started yet. */
   fatal(err: RojeError): void;
@@ -383,6 +430,9 @@ function onLoopMessage(slot: Slot, message: FromWorker, on: LoopEvents): void {
       return;
     case 'metrics':
       on.pendingMetrics.get(message.id)?.(message.metrics);
+      return;
+    case 'exchanged':
+      on.pendingExchanges.get(message.id)?.(message.answer);
       return;
     case 'fatal':
       on.log.error({ worker: slot.index, err: message.message, code: message.code }, 'query loop failed');

@@ -12,8 +12,8 @@ import { extractEmbeddedReport } from '../../src/verify/html.js';
 import { verifySignedReport } from '../../src/verify/sign.js';
 import { adminClient } from '../helpers/admin-client.js';
 import { ABUSE_CANARY_FILE } from '../helpers/canaries.js';
-import { startFakeUpstream } from '../helpers/fake-upstream.js';
 import { startRoje, udpUrl } from '../helpers/roje.js';
+import { startSelfTestUpstream } from '../helpers/selftest-upstream.js';
 
 const TOKEN = 'roje_selftest-token';
 const AUDITOR = 'roje_selftest-auditor';
@@ -23,32 +23,8 @@ const dir = t.testdir({
 });
 const state = join(dir, 'state');
 
-const fake = await startFakeUpstream({
-  apexes: [
-    'google.com',
-    'youtube.com',
-    'bing.com',
-    'duckduckgo.com',
-    'wikipedia.org',
-    'bbc.co.uk',
-    'e-albania.al',
-    'unicef.org',
-  ],
-});
+const fake = await startSelfTestUpstream();
 t.teardown(() => fake.close());
-for (const [name, address] of [
-  ['forcesafesearch.google.com', '216.239.38.120'],
-  ['restrictmoderate.youtube.com', '216.239.38.119'],
-  ['strict.bing.com', '204.79.197.220'],
-  ['safe.duckduckgo.com', '52.250.41.2'],
-  ['www.wikipedia.org', '198.51.100.10'],
-  ['www.bbc.co.uk', '198.51.100.11'],
-  ['e-albania.al', '198.51.100.12'],
-  ['www.unicef.org', '198.51.100.13'],
-]) {
-  fake.zone.set(name, 'A', [{ data: address, ttl: 300 }]);
-}
-fake.zone.set('forcesafesearch.google.com', 'AAAA', [{ data: '2001:4860:4802:32::78', ttl: 300 }]);
 
 const lists = [
   { category: 'adult', path: join(dir, 'adult.txt') },

@@ -1,6 +1,10 @@
-/** The scheduled self-test: its kept runs, one signed report as JSON or HTML, and a run on demand. */
+/**
+ * The scheduled self-test: its kept runs (each with a result per venue), one venue's signed report as
+ * JSON or HTML, and a run on demand.
+ */
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
+import { NAME_PATTERN } from '../../config/sections/common.js';
 import type { SelfTestApi } from '../types.js';
 import { as, audited, type RoutesOptions, responses, sendError } from './shared.js';
 
@@ -9,7 +13,15 @@ const SelfTestParams = Type.Object(
   { additionalProperties: false },
 );
 const SelfTestQuery = Type.Object(
-  { format: Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('html')])) },
+  {
+    format: Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('html')])),
+    venue: Type.Optional(
+      Type.String({
+        pattern: NAME_PATTERN,
+        description: 'the venue whose clients the report asked as; absent: clients of no venue',
+      }),
+    ),
+  },
   { additionalProperties: false },
 );
 
@@ -18,7 +30,11 @@ export const selfTestRoutes: FastifyPluginAsync<RoutesOptions<SelfTestApi>> = as
     '/api/v1/selftest',
     {
       ...as('auditor'),
-      schema: { summary: 'The kept self-test runs, newest first', response: responses() },
+      schema: {
+        summary:
+          'The kept self-test runs, newest first, each with its result per venue (venue null: clients of no venue)',
+        response: responses(),
+      },
     },
     async () => api.selfTests(),
   );
@@ -27,7 +43,8 @@ export const selfTestRoutes: FastifyPluginAsync<RoutesOptions<SelfTestApi>> = as
     {
       ...as('auditor'),
       schema: {
-        summary: 'One self-test report (signed when roje has a signing key), as JSON or HTML',
+        summary:
+          'One self-test report (signed when roje has a signing key) of a venue (?venue=) or of clients of no venue, as JSON or HTML',
         params: SelfTestParams,
         querystring: SelfTestQuery,
         response: responses(),
@@ -35,9 +52,16 @@ export const selfTestRoutes: FastifyPluginAsync<RoutesOptions<SelfTestApi>> = as
     },
     async (req, reply) => {
       const { id } = req.params as Static<typeof SelfTestParams>;
-      const format = (req.query as Static<typeof SelfTestQuery>).format ?? 'json';
-      const found = api.selfTestReport(id, format);
-      if (found === null) return sendError(reply, 404, `no self-test report ${id}`);
+      const query = req.query as Static<typeof SelfTestQuery>;
+      const venue = query.venue ?? null;
+      const found = api.selfTestReport(id, query.format ?? 'json', venue);
+      if (found === null) {
+        return sendError(
+          reply,
+          404,
+          `no self-test report ${id}${venue === null ? '' : ` for venue ${venue}`}`,
+        );
+      }
       return reply.type(found.contentType).send(found.body);
     },
   );

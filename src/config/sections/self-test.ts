@@ -11,7 +11,7 @@ export const SelfTestSchema = section(
   {
     enabled: Type.Boolean({
       default: true,
-      description: 'run a verify suite against roje itself on a schedule and after list swaps',
+      description: 'run a verify suite against roje itself, per venue, on a schedule and after list swaps',
     }),
     suite: Type.String({
       minLength: 1,
@@ -31,7 +31,7 @@ export const SelfTestSchema = section(
       'Ed25519 private key (PEM) that signs the reports; null: <stateDir>/signing.key (created), unsigned without a stateDir',
     ),
   },
-  'the scheduled self-test (roje verify against its own listener)',
+  'the scheduled self-test (roje verify against itself, as a client of each venue and of none)',
 );
 
 export type SelfTestConfig = ReturnType<typeof normalizeSelfTest>;

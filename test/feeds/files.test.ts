@@ -1,0 +1,63 @@
+/**
+ * The file guard's first check of a file it has no good copy of stops at the first rule (the compile
+ * parses the file anyway); the compile's counts then replace the partial ones, so that a later halving
+ * of the file is measured against the whole list.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import t from 'tap';
+import { createFileGuard } from '../../src/feeds/files.js';
+import { compileSources } from '../../src/policy/compile.js';
+
+const quiet = { info() {}, warn() {} };
+const names = (n: number) => Array.from({ length: n }, (_, i) => `site${i}.adult.example`).join('\n');
+
+t.test('a first check stops at the first rule; the compile counts the rest', async (t) => {
+  // Large enough to span several line chunks, so that the first batch is not the whole file.
+  const dir = t.testdir({ 'adult.txt': `${names(60_000)}\n` });
+  const file = join(dir, 'adult.txt');
+  const stateDir = join(dir, 'state');
+  const guard = await createFileGuard({ stateDir, logger: quiet });
+  t.teardown(() => guard.close());
+  const source = { name: 'adult-file', category: 'adult', path: file };
+
+  const copy = await guard.guard(source);
+  t.not(copy.path, file, 'the good copy is compiled, not the file');
+  const partial = guard.status()[0]?.good?.rules ?? 0;
+  t.ok(partial > 0 && partial < 60_000, `the first check counted part of the file (${partial} rules)`);
+  const metaFile = join(stateDir, 'files', 'adult-file.json');
+  t.equal(JSON.parse(readFileSync(metaFile, 'utf8')).counted, false, 'the stored count says it is partial');
+
+  const { report } = await compileSources([copy]);
+  await guard.counted(report);
+  t.equal(guard.status()[0]?.good?.rules, 60_000, 'the compile counted every rule');
+  t.notOk('counted' in JSON.parse(readFileSync(metaFile, 'utf8')), 'the stored count is complete');
+
+  // Halved: measured against the whole list, so it is held.
+  writeFileSync(file, `${names(25_000)}\n`);
+  const again = await guard.guard(source);
+  t.equal(again.path, copy.path);
+  t.match(guard.status()[0], { good: { rules: 60_000 }, held: { rules: 25_000, previousRules: 60_000 } });
+});
+
+t.test('a count from another content is not taken', async (t) => {
+  const dir = t.testdir({ 'adult.txt': `${names(60_000)}\n`, 'other.txt': `${names(10)}\n` });
+  const guard = await createFileGuard({ stateDir: join(dir, 'state'), logger: quiet });
+  t.teardown(() => guard.close());
+  await guard.guard({ name: 'adult-file', category: 'adult', path: join(dir, 'adult.txt') });
+  const partial = guard.status()[0]?.good?.rules;
+  const { report } = await compileSources([
+    { name: 'adult-file', category: 'adult', path: join(dir, 'other.txt') },
+  ]);
+  await guard.counted(report);
+  t.equal(guard.status()[0]?.good?.rules, partial, 'a report of other bytes leaves the count alone');
+});
+
+t.test('a file with no good copy that yields no rule still stops the start', async (t) => {
+  const dir = t.testdir({ 'adult.txt': '# nothing yet\n' });
+  const guard = await createFileGuard({ stateDir: join(dir, 'state'), logger: quiet });
+  t.teardown(() => guard.close());
+  await t.rejects(guard.guard({ name: 'adult-file', category: 'adult', path: join(dir, 'adult.txt') }), {
+    code: 'ROJE_ERR_LIST_EMPTY',
+  });
+});
