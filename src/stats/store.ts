@@ -45,7 +45,6 @@ export interface SelfTestResult {
   failed: number;
   /** SHA-256 (hex) of the run's signed report document, to match it with a kept report. */
   sha256: string;
-  venue?: string | null;
 }
 
 /** A self-test result as stored: venue null for clients of no venue (and for runs before venues). */
