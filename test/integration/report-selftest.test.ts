@@ -63,7 +63,7 @@ t.test('the report shows the self-tests per venue with the digests of the signed
 
   const month = localIso(Date.now(), 'Europe/Tirane').slice(0, 7);
   const res = await ops.get(`/api/v1/reports/transparency?month=${month}`);
-  t.equal(res.status, 200, res.text);
+  t.equal(res.status, 200, 'the report');
   const venues = (res.json as { selfTests: { venues: ReportVenue[] } }).selfTests.venues;
   t.same(
     venues.map((v) => v.venue),
