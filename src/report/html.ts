@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import { categoryName, type LocalText } from '../blockpage/i18n.js';
 import { escapeHtml } from '../blockpage/render.js';
+import { NO_VENUE } from '../stats/recorder.js';
 import type { TransparencyReport } from './transparency.js';
 
 /** Headings, Albanian first (the municipality's language), then English. */
@@ -25,8 +26,8 @@ const H = {
     en: 'Blocked requests by site and category',
   },
   blockedNote: {
-    sq: 'Një kërkesë e bllokuar nga disa kategori numërohet në secilën prej tyre; kolona "Të bllokuara" e numëron një herë. "(none)": klientë jashtë çdo vendndodhjeje.',
-    en: 'A request blocked by several categories counts in each; the "Blocked" column counts it once. "(none)": clients of no site.',
+    sq: 'Një kërkesë e bllokuar nga disa kategori numërohet në secilën prej tyre; kolona "Të bllokuara" e numëron një herë.',
+    en: 'A request blocked by several categories counts in each; the "Blocked" column counts it once.',
   },
   byCategory: { sq: 'Sipas kategorisë', en: 'By category' },
   venue: { sq: 'Vendndodhja', en: 'Site' },
@@ -146,7 +147,7 @@ function blockedTable(r: TransparencyReport): string {
   return table(
     [both(H.venue), both(H.queries), both(H.blocked), both(H.share), ...cats.map(category)],
     r.blocked.venues.map((v) => [
-      esc(v.venue),
+      v.venue === NO_VENUE ? both(H.noVenue) : esc(v.venue),
       num(v.queries),
       num(v.blocked),
       pct(v.blockedPercent, 2),

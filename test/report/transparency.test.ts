@@ -185,7 +185,14 @@ t.test('CSV: one tidy table, quoted as RFC 4180 wants, no formula injection', as
 });
 
 t.test('HTML: bilingual, self-contained, escaped, zone stated', async (t) => {
-  const data = { ...SAMPLE, venues: [{ venue: '<b>x</b>', queries: 2, blocked: 1 }], blocks: [] };
+  const data = {
+    ...SAMPLE,
+    venues: [
+      { venue: '<b>x</b>', queries: 2, blocked: 1 },
+      { venue: '(none)', queries: 4, blocked: 0 },
+    ],
+    blocks: [],
+  };
   const html = renderReportHtml(
     buildTransparencyReport(source(data), { month: '2026-10', now: NOW, timeZone: 'Europe/Tirane' }),
   );
@@ -199,6 +206,11 @@ t.test('HTML: bilingual, self-contained, escaped, zone stated', async (t) => {
   t.match(html, /2026-10-02 06:00/, 'a list update at 04:00 UTC shown at 06:00 in Tirane');
   t.match(html, /&lt;b&gt;x&lt;\/b&gt;/);
   t.match(html, /50\.00 %/, "the venue's blocked share");
+  t.match(
+    html,
+    /<td>Klientë jashtë çdo vendndodhjeje <span class="en">\/ Clients of no site<\/span><\/td><td>4<\/td>/,
+    'clients of no venue named in words',
+  );
   t.notMatch(html, /<script|\b(src|href)=/i);
   t.match(reportCsp(), /default-src 'none'; style-src 'sha256-/);
   t.equal(
