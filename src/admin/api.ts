@@ -143,7 +143,11 @@ function statsApi(
     reports: (q) => stats.required().listReports(q),
     reviewReport: (id, status, by) => stats.required().reviewReport(id, status, by),
     transparencyReport: (q) =>
-      buildTransparencyReport(stats.flushed(), { ...q, operator: deps.config().blockPage.operatorName }),
+      buildTransparencyReport(stats.flushed(), {
+        ...q,
+        operator: deps.config().blockPage.operatorName,
+        timeZone: deps.config().timeZone,
+      }),
   };
 }
 

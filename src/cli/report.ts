@@ -9,7 +9,7 @@ import { openStatsReader } from '../stats/period.js';
 import type { Io } from './index.js';
 
 export const REPORT_USAGE =
-  'Usage: roje report --month YYYY-MM [--site NAME] [--format html|csv|json] (--config FILE | --stats PATH) [--out FILE]';
+  'Usage: roje report --month YYYY-MM [--site NAME] [--format html|csv|json] [--time-zone ZONE] (--config FILE | --stats PATH) [--out FILE]';
 
 const OPTIONS = {
   month: { type: 'string' },
@@ -17,6 +17,7 @@ const OPTIONS = {
   format: { type: 'string' },
   config: { type: 'string' },
   stats: { type: 'string' },
+  'time-zone': { type: 'string' },
   out: { type: 'string', short: 'o' },
 } as const;
 
@@ -24,7 +25,8 @@ class UsageError extends Error {}
 
 /**
  * `roje report`: the transparency report of one month from the statistics database, to stdout or
- * --out. --config reads stats.path and the operator's name from a config; --stats names the file.
+ * --out. --config reads stats.path, timeZone and the operator's name from a config; --stats names the
+ * file. --time-zone (an IANA name) overrides the config's zone; UTC without either.
  * The file is only read (an older schema is migrated first). Exit 0 ok, 2 bad usage or no database.
  */
 export async function report(argv: readonly string[], io: Io): Promise<number> {
@@ -34,6 +36,7 @@ export async function report(argv: readonly string[], io: Io): Promise<number> {
     format?: string;
     config?: string;
     stats?: string;
+    'time-zone'?: string;
     out?: string;
   };
   let format: ReportFormat;
@@ -53,6 +56,7 @@ export async function report(argv: readonly string[], io: Io): Promise<number> {
   try {
     let path = values.stats as string;
     let operator: LocalText | null = null;
+    let timeZone = values['time-zone'];
     if (values.config !== undefined) {
       const cfg = await loadConfig({ file: values.config });
       if (!cfg.stats.enabled || cfg.stats.path === ':memory:') {
@@ -63,11 +67,17 @@ export async function report(argv: readonly string[], io: Io): Promise<number> {
       }
       path = cfg.stats.path;
       operator = cfg.blockPage.operatorName;
+      timeZone ??= cfg.timeZone;
     }
     const reader = openStatsReader(path);
     let body: string;
     try {
-      const data = buildTransparencyReport(reader, { month: values.month, site: values.site, operator });
+      const data = buildTransparencyReport(reader, {
+        month: values.month,
+        site: values.site,
+        operator,
+        timeZone,
+      });
       body = renderReport(data, format).body;
     } finally {
       reader.close();

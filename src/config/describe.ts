@@ -41,7 +41,7 @@ export function describeConfig(cfg: RojeConfig): string[] {
     `venues     ${[...cfg.venues.map((v) => `${v.name} (${v.networks.join(', ')}) -> ${v.policy}`), 'other clients -> default'].join('; ')}`,
     `log        ${cfg.log.level}${cfg.log.queries ? ', per-query logs ON' : ''}`,
     `admin      ${cfg.admin.listen === null ? 'off' : `${formatListenAddress(cfg.admin.listen)}, ${cfg.admin.tokens.length} token${cfg.admin.tokens.length === 1 ? '' : 's'}`}${cfg.metrics.listen !== null ? `; metrics also on ${formatListenAddress(cfg.metrics.listen)}` : ''}`,
-    `state      ${cfg.stateDir ?? 'memory only'}; statistics ${cfg.stats.enabled ? `${cfg.stats.path}, kept ${cfg.stats.retentionDays} days` : 'off'}`,
+    `state      ${cfg.stateDir ?? 'memory only'}; statistics ${cfg.stats.enabled ? `${cfg.stats.path}, kept ${cfg.stats.retentionDays} days; reports in ${cfg.timeZone}` : 'off'}`,
     `blockpage  ${cfg.blockPage.listen.length === 0 ? 'off' : cfg.blockPage.listen.map(formatListenAddress).join(', ')}${cfg.blockPage.refuseTls.length > 0 ? `; TLS refused on ${cfg.blockPage.refuseTls.map(formatListenAddress).join(', ')}` : ''}`,
   ];
 }

@@ -18,6 +18,7 @@ import { normalizeProfile } from './sections/profile.js';
 import { normalizeRateLimit } from './sections/rate-limit.js';
 import { normalizeChaos, normalizeSelfTest } from './sections/self-test.js';
 import { normalizeStats } from './sections/stats.js';
+import { normalizeTimeZone } from './sections/time-zone.js';
 import { normalizeEdns, normalizeTcp } from './sections/transport.js';
 import { normalizeUpstreams } from './sections/upstreams.js';
 import { normalizeVenues } from './sections/venues.js';
@@ -106,6 +107,7 @@ export async function normalizeConfig(
     admin: await normalizeAdmin(ctx, raw.admin, flags.admin),
     metrics: normalizeMetrics(ctx, raw.metrics),
     stats: normalizeStats(ctx, raw.stats, raw.stateDir),
+    timeZone: normalizeTimeZone(ctx, raw.timeZone),
   };
   // Last, so that a policy's own mistakes (abuse left out) are named first. The config's own lists
   // name their categories now; an artifact's or a pull's are checked when read (services/lists.ts).

@@ -30,6 +30,7 @@ import { ProfileSchema } from './sections/profile.js';
 import { type RateLimitConfig, RateLimitSchema } from './sections/rate-limit.js';
 import { type ChaosConfig, ChaosSchema, type SelfTestConfig, SelfTestSchema } from './sections/self-test.js';
 import { type StatsConfig, StatsSchema } from './sections/stats.js';
+import { TimeZoneSchema } from './sections/time-zone.js';
 import { type EdnsConfig, EdnsSchema, type TcpConfig, TcpSchema } from './sections/transport.js';
 import {
   ResolvConfSchema,
@@ -97,6 +98,7 @@ export const ConfigSchema = Type.Object(
     stateDir: StateDirSchema,
     admin: AdminSchema,
     stats: StatsSchema,
+    timeZone: TimeZoneSchema,
     metrics: MetricsSchema,
   },
   { additionalProperties: false, 'x-expected': 'a mapping of config keys' },
@@ -148,4 +150,6 @@ export interface RojeConfig {
   admin: AdminConfig;
   metrics: MetricsConfig;
   stats: StatsConfig;
+  /** IANA time zone of the transparency report ("UTC", "Europe/Tirane"). */
+  timeZone: string;
 }

@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import { categoryName, type LocalText } from '../blockpage/i18n.js';
 import { escapeHtml } from '../blockpage/render.js';
+import { NO_VENUE } from '../stats/recorder.js';
 import type { TransparencyReport } from './transparency.js';
 
 /** Headings, Albanian first (the municipality's language), then English. */
@@ -15,20 +16,20 @@ const H = {
   allSites: { sq: 'Të gjitha vendndodhjet', en: 'All sites' },
   operator: { sq: 'Operatori', en: 'Operator' },
   summary: { sq: 'Përmbledhje', en: 'Summary' },
+  timeZone: { sq: 'Zona kohore', en: 'Time zone' },
   queries: { sq: 'Kërkesa DNS', en: 'DNS queries' },
-  queriesSite: {
-    sq: 'nuk numërohen për vendndodhje',
-    en: 'not counted per site',
-  },
   blocked: { sq: 'Kërkesa të bllokuara', en: 'Blocked requests' },
+  share: { sq: 'Pjesa e bllokuar', en: 'Blocked share' },
+  ofQueries: { sq: 'e kërkesave', en: 'of queries' },
   blockedBy: {
     sq: 'Kërkesa të bllokuara sipas vendndodhjes dhe kategorisë',
     en: 'Blocked requests by site and category',
   },
   blockedNote: {
-    sq: 'Një kërkesë e bllokuar nga disa kategori numërohet në secilën prej tyre; kolona "Gjithsej" e numëron një herë.',
-    en: 'A request blocked by several categories counts in each; the "Total" column counts it once.',
+    sq: 'Një kërkesë e bllokuar nga disa kategori numërohet në secilën prej tyre; kolona "Të bllokuara" e numëron një herë.',
+    en: 'A request blocked by several categories counts in each; the "Blocked" column counts it once.',
   },
+  byCategory: { sq: 'Sipas kategorisë', en: 'By category' },
   venue: { sq: 'Vendndodhja', en: 'Site' },
   total: { sq: 'Gjithsej', en: 'Total' },
   distinct: { sq: 'Emra të ndryshëm të bllokuar (vlerësim)', en: 'Distinct blocked names (estimates)' },
@@ -39,7 +40,7 @@ const H = {
   category: { sq: 'Kategoria', en: 'Category' },
   estimate: { sq: 'Vlerësim', en: 'Estimate' },
   lists: { sq: 'Përditësimet e listave', en: 'List updates' },
-  at: { sq: 'Koha (UTC)', en: 'Time (UTC)' },
+  at: { sq: 'Koha', en: 'Time' },
   version: { sq: 'Versioni', en: 'Version' },
   entries: { sq: 'Rregulla', en: 'Entries' },
   sources: { sq: 'Burime', en: 'Sources' },
@@ -47,6 +48,10 @@ const H = {
   uptime: { sq: 'Koha në shërbim', en: 'Uptime' },
   servedHours: { sq: 'Orë në shërbim', en: 'Hours served' },
   ofPeriod: { sq: 'e periudhës', en: 'of the period' },
+  measured: { sq: 'Matur nga', en: 'Measured from' },
+  until: { sq: 'deri më', en: 'to' },
+  firstStart: { sq: 'Nisja e parë e kësaj instance', en: 'First start of this instance' },
+  notStarted: { sq: 'Instanca nuk ishte në punë këtë muaj.', en: 'The instance did not exist this month.' },
   selfTests: { sq: 'Vetëtestimet', en: 'Self-tests' },
   runs: { sq: 'Ekzekutime', en: 'Runs' },
   passes: { sq: 'Të suksesshme', en: 'Passed' },
@@ -54,6 +59,16 @@ const H = {
   suite: { sq: 'Suita', en: 'Suite' },
   passed: { sq: 'Raste të kaluara', en: 'Cases passed' },
   failed: { sq: 'Raste të dështuara', en: 'Cases failed' },
+  noVenue: { sq: 'Klientë jashtë çdo vendndodhjeje', en: 'Clients of no site' },
+  noDigest: { sq: 'pa gjurmë', en: 'not recorded' },
+  appeals: { sq: 'Ankesat për bllokim të gabuar', en: 'Wrong-block reports' },
+  received: { sq: 'Të marra', en: 'Received' },
+  accepted: { sq: 'Të pranuara', en: 'Accepted' },
+  rejected: { sq: 'Të refuzuara', en: 'Rejected' },
+  appealsNote: {
+    sq: 'Të marra: dërguar këtë muaj nga faqja e bllokimit. Të pranuara dhe të refuzuara: shqyrtuar këtë muaj.',
+    en: 'Received: sent this month from the block page. Accepted and rejected: reviewed this month.',
+  },
   none: { sq: 'Asnjë', en: 'None' },
   generated: { sq: 'Krijuar më', en: 'Generated' },
   by: { sq: 'nga', en: 'by' },
@@ -64,6 +79,7 @@ const STYLE = `
 * { box-sizing: border-box; }
 body { margin: 0 auto; max-width: 1000px; padding: 24px; font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: var(--fg); background: #fff; }
 h1 { font-size: 22px; margin: 0 0 4px; color: var(--accent); }
+h3 { font-size: 14px; margin: 14px 0 4px; }
 h2 { font-size: 16px; margin: 24px 0 8px; border-bottom: 2px solid var(--accent); padding-bottom: 2px; }
 .en { color: var(--muted); font-weight: normal; }
 dl.meta { display: grid; grid-template-columns: max-content 1fr; gap: 2px 16px; margin: 12px 0; }
@@ -79,7 +95,7 @@ th:first-child, td:first-child { text-align: left; }
 thead th { background: #f0f4f8; }
 tfoot td { font-weight: 600; }
 p.note { color: var(--muted); font-size: 12px; margin: 4px 0; }
-code { font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 12px; }
+code { font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 11px; word-break: break-all; }
 footer { margin-top: 28px; color: var(--muted); font-size: 12px; border-top: 1px solid var(--line); padding-top: 8px; }
 @media print {
   body { padding: 0; max-width: none; font-size: 11px; }
@@ -98,6 +114,9 @@ export function reportCsp(): string {
 }
 
 const esc = (text: string | number) => escapeHtml(String(text));
+/** "2026-10-06T14:05:00+02:00" as "2026-10-06 14:05" (the zone is stated once, in the header). */
+const time = (iso: string) => esc(iso.slice(0, 16).replace('T', ' '));
+const pct = (n: number | null, decimals: number) => (n === null ? '–' : `${esc(n.toFixed(decimals))} %`);
 /** Thousands grouped with a thin space: read the same in Albanian and English. */
 const num = (n: number) => esc(String(n).replace(/\B(?=(\d{3})+(?!\d))/g, '\u202f'));
 
@@ -122,30 +141,81 @@ function table(head: string[], rows: string[][], foot?: string[]): string {
   }</table>`;
 }
 
+function blockedTable(r: TransparencyReport): string {
+  const cats = r.blocked.categories;
+  if (r.blocked.venues.length === 0) return `<p>${both(H.none)}</p>`;
+  return table(
+    [both(H.venue), both(H.queries), both(H.blocked), both(H.share), ...cats.map(category)],
+    r.blocked.venues.map((v) => [
+      v.venue === NO_VENUE ? both(H.noVenue) : esc(v.venue),
+      num(v.queries),
+      num(v.blocked),
+      pct(v.blockedPercent, 2),
+      ...cats.map((c) => num(v.byCategory[c] ?? 0)),
+    ]),
+    r.blocked.venues.length > 1
+      ? [
+          both(H.total),
+          num(r.blocked.venues.reduce((sum, v) => sum + v.queries, 0)),
+          num(r.blocked.venues.reduce((sum, v) => sum + v.blocked, 0)),
+          pct(r.queries.blockedPercent, 2),
+          ...cats.map((c) => num(r.blocked.byCategory.find((b) => b.category === c)?.count ?? 0)),
+        ]
+      : undefined,
+  );
+}
+
+function categoryTable(r: TransparencyReport): string {
+  if (r.blocked.byCategory.length === 0) return '';
+  return table(
+    [both(H.category), both(H.blocked), `${both(H.share)} (${both(H.ofQueries)})`],
+    r.blocked.byCategory.map((c) => [category(c.category), num(c.count), pct(c.percentOfQueries, 2)]),
+  );
+}
+
+function uptimeSection(r: TransparencyReport): string {
+  const u = r.uptime;
+  const first = u.firstStart !== null ? `<p>${both(H.firstStart)}: ${time(u.firstStart)}</p>` : '';
+  if (u.from === null || u.to === null) return `<p>${both(H.notStarted)}</p>${first}`;
+  return `<p>${both(H.servedHours)}: <strong>${num(u.servedHours)}</strong> (${pct(u.percent, 1)} ${both(H.ofPeriod)})</p>
+<p>${both(H.measured)} ${time(u.from)} ${both(H.until)} ${time(u.to)}</p>${first}`;
+}
+
+function selfTestsSection(r: TransparencyReport): string {
+  const t = r.selfTests;
+  const head = `<p>${both(H.runs)}: <strong>${num(t.runs)}</strong> · ${both(H.passes)}: <strong>${num(t.passes)}</strong> · ${both(H.failures)}: <strong>${num(t.failures)}</strong></p>`;
+  const venues = t.venues.map((v) => {
+    const name = v.venue === null ? both(H.noVenue) : esc(v.venue);
+    return `<h3>${name}: ${num(v.passes)} / ${num(v.runs)}</h3>
+${table(
+  [both(H.at), both(H.suite), both(H.passed), both(H.failed), 'SHA-256'],
+  v.results.map((s) => [
+    time(s.at),
+    esc(s.suite),
+    num(s.passed),
+    num(s.failed),
+    s.sha256 === null ? `<span class="en">${both(H.noDigest)}</span>` : `<code>${esc(s.sha256)}</code>`,
+  ]),
+)}`;
+  });
+  return `${head}\n${venues.join('\n')}`;
+}
+
+function appealsSection(r: TransparencyReport): string {
+  const a = r.appeals;
+  if (a.byCategory.length === 0) return `<p>${both(H.none)}</p>`;
+  return `${table(
+    [both(H.category), both(H.received), both(H.accepted), both(H.rejected)],
+    a.byCategory.map((c) => [category(c.category), num(c.received), num(c.accepted), num(c.rejected)]),
+    a.byCategory.length > 1 ? [both(H.total), num(a.received), num(a.accepted), num(a.rejected)] : undefined,
+  )}
+<p class="note">${both(H.appealsNote)}</p>`;
+}
+
 export function renderReportHtml(report: TransparencyReport): string {
   const r = report;
-  const cats = r.blocked.categories;
   const card = (value: string, label: { sq: string; en: string }) =>
     `<div class="card"><div class="n">${value}</div><div class="k">${both(label)}</div></div>`;
-
-  const blockedTable =
-    r.blocked.venues.length === 0
-      ? `<p>${both(H.none)}</p>`
-      : table(
-          [both(H.venue), ...cats.map(category), both(H.total)],
-          r.blocked.venues.map((v) => [
-            esc(v.venue),
-            ...cats.map((c) => num(v.byCategory[c] ?? 0)),
-            num(v.blocked),
-          ]),
-          r.blocked.venues.length > 1
-            ? [
-                both(H.total),
-                ...cats.map((c) => num(r.blocked.byCategory.find((b) => b.category === c)?.count ?? 0)),
-                num(r.blocked.venues.reduce((sum, v) => sum + v.blocked, 0)),
-              ]
-            : undefined,
-        );
 
   const distinct =
     r.distinctBlockedNames.byCategory.length === 0
@@ -161,7 +231,7 @@ export function renderReportHtml(report: TransparencyReport): string {
       : table(
           [both(H.at), both(H.version), both(H.entries), both(H.sources), both(H.reason)],
           r.listUpdates.map((u) => [
-            esc(u.at),
+            time(u.at),
             `<code>${esc(u.version)}</code>`,
             num(u.entries),
             num(u.sources),
@@ -169,21 +239,6 @@ export function renderReportHtml(report: TransparencyReport): string {
           ]),
         );
 
-  const tests =
-    r.selfTests.results.length === 0
-      ? ''
-      : table(
-          [both(H.at), both(H.suite), both(H.passed), both(H.failed), 'SHA-256'],
-          r.selfTests.results.map((s) => [
-            esc(s.at),
-            esc(s.suite),
-            num(s.passed),
-            num(s.failed),
-            `<code>${esc(s.sha256.slice(0, 16))}</code>`,
-          ]),
-        );
-
-  const percent = r.uptime.percent === null ? '–' : `${esc(r.uptime.percent.toFixed(1))} %`;
   const title = `${H.title.sq} / ${H.title.en} ${r.period.month}${r.site !== null ? ` (${r.site})` : ''}`;
 
   return `<!doctype html>
@@ -198,7 +253,8 @@ export function renderReportHtml(report: TransparencyReport): string {
 <header>
 <h1>${both(H.title)}</h1>
 <dl class="meta">
-<dt>${both(H.period)}</dt><dd>${esc(r.period.month)} (${esc(r.period.from)} – ${esc(r.period.to)}, UTC)</dd>
+<dt>${both(H.period)}</dt><dd>${esc(r.period.month)} (${time(r.period.from)} – ${time(r.period.to)})</dd>
+<dt>${both(H.timeZone)}</dt><dd>${esc(r.period.timeZone)}</dd>
 <dt>${both(H.site)}</dt><dd>${r.site !== null ? esc(r.site) : both(H.allSites)}</dd>
 ${r.operator !== null ? `<dt>${both(H.operator)}</dt><dd>${operatorHtml(r.operator)}</dd>` : ''}
 </dl>
@@ -207,16 +263,19 @@ ${r.operator !== null ? `<dt>${both(H.operator)}</dt><dd>${operatorHtml(r.operat
 <section>
 <h2>${both(H.summary)}</h2>
 <div class="cards">
-${card(r.queries.total === null ? `– <span class="k">(${both(H.queriesSite)})</span>` : num(r.queries.total), H.queries)}
-${card(num(r.queries.blocked), H.blocked)}
-${card(percent, H.uptime)}
+${card(num(r.queries.total), H.queries)}
+${card(`${num(r.queries.blocked)} <span class="k">(${pct(r.queries.blockedPercent, 2)})</span>`, H.blocked)}
+${card(pct(r.uptime.percent, 1), H.uptime)}
 ${card(`${num(r.selfTests.passes)} / ${num(r.selfTests.runs)}`, H.selfTests)}
+${card(`${num(r.appeals.accepted)} / ${num(r.appeals.received)}`, { sq: `${H.accepted.sq} / ${H.received.sq}`, en: `${H.accepted.en} / ${H.received.en}` })}
 </div>
 </section>
 <section>
 <h2>${both(H.blockedBy)}</h2>
-${blockedTable}
+${blockedTable(r)}
 <p class="note">${both(H.blockedNote)}</p>
+<h3>${both(H.byCategory)}</h3>
+${categoryTable(r)}
 </section>
 <section>
 <h2>${both(H.distinct)}</h2>
@@ -229,15 +288,18 @@ ${lists}
 </section>
 <section>
 <h2>${both(H.uptime)}</h2>
-<p>${both(H.servedHours)}: <strong>${num(r.uptime.servedHours)}</strong> (${percent} ${both(H.ofPeriod)})</p>
+${uptimeSection(r)}
 </section>
 <section>
 <h2>${both(H.selfTests)}</h2>
-<p>${both(H.runs)}: <strong>${num(r.selfTests.runs)}</strong> · ${both(H.passes)}: <strong>${num(r.selfTests.passes)}</strong> · ${both(H.failures)}: <strong>${num(r.selfTests.failures)}</strong></p>
-${tests}
+${selfTestsSection(r)}
+</section>
+<section>
+<h2>${both(H.appeals)}</h2>
+${appealsSection(r)}
 </section>
 </main>
-<footer>${both(H.generated)} ${esc(r.generatedAt)} ${both(H.by)} ${esc(r.generator)}</footer>
+<footer>${both(H.generated)} ${time(r.generatedAt)} (${esc(r.period.timeZone)}) ${both(H.by)} ${esc(r.generator)}</footer>
 </body>
 </html>
 `;

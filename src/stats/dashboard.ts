@@ -233,7 +233,8 @@ const SCRIPT = `
       cards.appendChild(card('Blocked', summary.blocked));
       if (summary.queries != null) {
         cards.appendChild(card('Queries', summary.queries));
-        cards.appendChild(card('Answered from cache', summary.cacheHits));
+        // Resolver-wide only: null when a venue is selected.
+        if (summary.cacheHits != null) cards.appendChild(card('Answered from cache', summary.cacheHits));
         cards.appendChild(card('Blocked share', summary.queries > 0
           ? (100 * summary.blocked / summary.queries).toFixed(1) + ' %' : '–'));
       }

@@ -74,6 +74,14 @@ const MIGRATIONS: readonly string[] = [
    CREATE INDEX self_tests_at ON self_tests (at);
    CREATE TABLE meta (key TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;
    INSERT INTO meta (key, value) VALUES ('hll_salt', randomblob(16));`,
+  // 3: an honest report. Answered queries per venue (not only the blocked ones), the venue a self-test
+  // ran as a client of (NULL: no venue, as every run before this step was), and the instance's first
+  // start: recorded by the store at open, never overwritten; a database from before this step takes
+  // the first hour it served as its best known first start.
+  `ALTER TABLE hourly_venues ADD COLUMN queries INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE self_tests ADD COLUMN venue TEXT;
+   INSERT INTO meta (key, value)
+     SELECT 'first_start', min(hour) FROM hourly_totals WHERE served_seconds > 0 HAVING min(hour) IS NOT NULL;`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
@@ -133,4 +141,17 @@ export function readHllSalt(db: StatsDatabase): Uint8Array {
     throw new RojeError('ROJE_ERR_STATS_OPEN', 'the statistics database has no sketch salt (meta.hll_salt)');
   }
   return new Uint8Array(row.value);
+}
+
+/** Records the instance's first start (UTC ISO) unless one is already there: it is never overwritten. */
+export function recordFirstStart(db: StatsDatabase, at: string): void {
+  db.prepare<[string]>("INSERT OR IGNORE INTO meta (key, value) VALUES ('first_start', ?)").run(at);
+}
+
+/** The instance's first start (UTC ISO), or null for a database no server has opened yet. */
+export function readFirstStart(db: StatsDatabase): string | null {
+  const row = db
+    .prepare<[], { value: string | Buffer }>("SELECT value FROM meta WHERE key = 'first_start'")
+    .get();
+  return row === undefined ? null : String(row.value);
 }

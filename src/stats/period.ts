@@ -1,15 +1,19 @@
 /**
- * Everything the transparency report reads for one period, in one call: totals, blocks per venue and
- * category, distinct blocked names (day sketches merged, estimates only), uptime, list swaps and
- * self-test results. Counts and hashes only: no table read here holds a name or a client.
+ * Everything the transparency report reads for one period, in one call: totals, queries and blocks per
+ * venue and category, distinct blocked names (day sketches merged, estimates only), uptime and the
+ * instance's first start, list changes, self-test results per venue and wrong-block reports per
+ * category. Counts and hashes only: no column read here holds a name or a client.
  */
 import { existsSync } from 'node:fs';
 import { RojeError } from '../errors.js';
-import { openStatsDatabase, type StatsDatabase } from './db.js';
+import { openStatsDatabase, readFirstStart, type StatsDatabase } from './db.js';
 import { emptySketch, HLL_REGISTERS, hllEstimate, hllMerge } from './hll.js';
 
 export interface PeriodQuery {
-  /** Hour key (or any ISO instant that sorts like one), inclusive: "2026-10-01T00:00:00Z". */
+  /**
+   * UTC ISO instant, inclusive: "2026-10-01T00:00:00Z" (a local month may start at any UTC hour:
+   * "2026-09-30T22:00:00Z"). Hours are counted when they start in [from, to).
+   */
   from: string;
   /** Exclusive. */
   to: string;
@@ -17,22 +21,50 @@ export interface PeriodQuery {
   venue?: string | undefined;
 }
 
+export interface SelfTestRow {
+  at: string;
+  /** The venue the suite asked as a client of; null: clients of no venue (every run before venues). */
+  venue: string | null;
+  suite: string;
+  passed: number;
+  failed: number;
+  sha256: string;
+}
+
+export interface AppealCounts {
+  category: string;
+  /** Wrong-block reports made in the period. */
+  received: number;
+  /** Reviews made in the period, whenever the report was made. */
+  accepted: number;
+  rejected: number;
+}
+
 export interface PeriodData {
-  /** Resolver-wide; null when filtered by venue (only blocked answers carry a venue). */
-  queries: number | null;
+  /** Answered queries, resolver-wide or of the venue when filtered. */
+  queries: number;
+  /** Resolver-wide; null when filtered by venue (not counted per venue). */
   cacheHits: number | null;
   /** Blocked answers, each once (of the venue, when filtered). */
   blocked: number;
-  /** Blocked answers per venue, each once. */
-  venues: Array<{ venue: string; blocked: number }>;
+  /** Answered queries and blocked answers per venue, each once ("(none)": clients of no venue). */
+  venues: Array<{ venue: string; queries: number; blocked: number }>;
   /** Per (venue, category); an answer blocked by several categories counts in each. */
   blocks: Array<{ venue: string; category: string; count: number }>;
   /** Estimated distinct blocked names per category over the whole period (venues merged). */
   distinct: Array<{ category: string; estimate: number }>;
   /** Seconds the resolver ran with its statistics store open, resolver-wide. */
   servedSeconds: number;
+  /** The instance's first start (UTC ISO), or null when no server has opened this database. */
+  firstStart: string | null;
+  /** Changes of the lists' content: a swap to the version already in force (a restart) is left out. */
   listChanges: Array<{ at: string; version: string; entries: number; sources: number; reason: string }>;
-  selfTests: Array<{ at: string; suite: string; passed: number; failed: number; sha256: string }>;
+  /** Of the venue's clients when filtered by venue. */
+  selfTests: SelfTestRow[];
+  /** Per category; a report naming several categories ("adult,gambling") counts in each. */
+  appeals: AppealCounts[];
+  /** Each report once. */
+  appealTotals: Omit<AppealCounts, 'category'>;
 }
 
 export interface PeriodQueries {
@@ -45,6 +77,18 @@ interface Params {
   venue: string | null;
 }
 
+const HOUR_MS = 3_600_000;
+const DAY_MS = 24 * HOUR_MS;
+
+/**
+ * Sketches are per UTC day; a day belongs to the period its midday (UTC) falls in, so that a local
+ * month (Tirane: from 22:00 UTC the day before) takes the days it holds most of. The first day at or
+ * after `ms`, as "YYYY-MM-DD".
+ */
+function dayFrom(ms: number): string {
+  return new Date(Math.ceil((ms - DAY_MS / 2) / DAY_MS) * DAY_MS).toISOString().slice(0, 10);
+}
+
 export function createPeriodQueries(db: StatsDatabase): PeriodQueries {
   const totals = db.prepare<
     [Params],
@@ -54,8 +98,8 @@ export function createPeriodQueries(db: StatsDatabase): PeriodQueries {
        sum(served_seconds) AS served
      FROM hourly_totals WHERE hour >= @from AND hour < @to`,
   );
-  const venues = db.prepare<[Params], { venue: string; blocked: number }>(
-    `SELECT venue, sum(blocked) AS blocked FROM hourly_venues
+  const venues = db.prepare<[Params], { venue: string; queries: number; blocked: number }>(
+    `SELECT venue, sum(queries) AS queries, sum(blocked) AS blocked FROM hourly_venues
      WHERE hour >= @from AND hour < @to AND (@venue IS NULL OR venue = @venue)
      GROUP BY venue ORDER BY venue`,
   );
@@ -64,19 +108,68 @@ export function createPeriodQueries(db: StatsDatabase): PeriodQueries {
      WHERE hour >= @from AND hour < @to AND (@venue IS NULL OR venue = @venue) AND action = 'blocked'
      GROUP BY venue, category ORDER BY venue, category`,
   );
-  // Days whose first hour is in the period (the report's periods are whole days).
-  const sketches = db.prepare<[Params], { category: string; registers: Buffer }>(
+  const sketches = db.prepare<
+    [{ fromDay: string; toDay: string; venue: string | null }],
+    { category: string; registers: Buffer }
+  >(
     `SELECT category, registers FROM daily_distinct
-     WHERE day >= substr(@from, 1, 10) AND day < substr(@to, 1, 10) AND (@venue IS NULL OR venue = @venue)`,
+     WHERE day >= @fromDay AND day < @toDay AND (@venue IS NULL OR venue = @venue)`,
   );
   const listChanges = db.prepare<[Params], PeriodData['listChanges'][number]>(
     `SELECT at, version, entries, sources, reason FROM list_changes
      WHERE at >= @from AND at < @to ORDER BY at, id`,
   );
-  const selfTests = db.prepare<[Params], PeriodData['selfTests'][number]>(
-    `SELECT at, suite, passed, failed, sha256 FROM self_tests
-     WHERE at >= @from AND at < @to ORDER BY at, id`,
+  const versionBefore = db.prepare<[Params], { version: string }>(
+    'SELECT version FROM list_changes WHERE at < @from ORDER BY at DESC, id DESC LIMIT 1',
   );
+  // A venue's report shows its own clients' runs; one for all venues shows every run.
+  const selfTests = db.prepare<[Params], SelfTestRow>(
+    `SELECT at, venue, suite, passed, failed, sha256 FROM self_tests
+     WHERE at >= @from AND at < @to AND (@venue IS NULL OR venue = @venue) ORDER BY at, id`,
+  );
+  const received = db.prepare<[Params], { category: string; n: number }>(
+    `SELECT category, count(*) AS n FROM reports
+     WHERE at >= @from AND at < @to AND (@venue IS NULL OR venue = @venue) GROUP BY category`,
+  );
+  const reviewed = db.prepare<[Params], { category: string; status: string; n: number }>(
+    `SELECT category, status, count(*) AS n FROM reports
+     WHERE status IN ('accepted', 'rejected') AND reviewed_at >= @from AND reviewed_at < @to
+       AND (@venue IS NULL OR venue = @venue)
+     GROUP BY category, status`,
+  );
+
+  /** Only the swaps that changed the content: a restart loads the version already in force. */
+  function contentChanges(params: Params): PeriodData['listChanges'] {
+    let previous = versionBefore.get(params)?.version ?? null;
+    const out: PeriodData['listChanges'] = [];
+    for (const change of listChanges.all(params)) {
+      if (change.version !== previous) out.push(change);
+      previous = change.version;
+    }
+    return out;
+  }
+
+  function appeals(params: Params): Pick<PeriodData, 'appeals' | 'appealTotals'> {
+    const byCategory = new Map<string, AppealCounts>();
+    const totals = { received: 0, accepted: 0, rejected: 0 };
+    const add = (categories: string, field: 'received' | 'accepted' | 'rejected', n: number) => {
+      totals[field] += n;
+      for (const raw of categories.split(',')) {
+        const category = raw.trim();
+        if (category === '') continue;
+        let a = byCategory.get(category);
+        if (a === undefined) {
+          a = { category, received: 0, accepted: 0, rejected: 0 };
+          byCategory.set(category, a);
+        }
+        a[field] += n;
+      }
+    };
+    for (const r of received.all(params)) add(r.category, 'received', r.n);
+    for (const r of reviewed.all(params)) add(r.category, r.status as 'accepted' | 'rejected', r.n);
+    const sorted = [...byCategory.values()].sort((a, b) => a.category.localeCompare(b.category));
+    return { appeals: sorted, appealTotals: totals };
+  }
 
   return {
     period(query) {
@@ -84,7 +177,12 @@ export function createPeriodQueries(db: StatsDatabase): PeriodQueries {
       const t = totals.get(params);
       const venueRows = venues.all(params);
       const merged = new Map<string, Uint8Array>();
-      for (const row of sketches.iterate(params)) {
+      const days = {
+        fromDay: dayFrom(Date.parse(params.from)),
+        toDay: dayFrom(Date.parse(params.to)),
+        venue: params.venue,
+      };
+      for (const row of sketches.iterate(days)) {
         if (row.registers.length !== HLL_REGISTERS) continue;
         let into = merged.get(row.category);
         if (into === undefined) {
@@ -95,7 +193,7 @@ export function createPeriodQueries(db: StatsDatabase): PeriodQueries {
       }
       const filtered = params.venue !== null;
       return {
-        queries: filtered ? null : (t?.queries ?? 0),
+        queries: filtered ? venueRows.reduce((sum, v) => sum + v.queries, 0) : (t?.queries ?? 0),
         cacheHits: filtered ? null : (t?.cacheHits ?? 0),
         blocked: filtered ? venueRows.reduce((sum, v) => sum + v.blocked, 0) : (t?.blocked ?? 0),
         venues: venueRows,
@@ -104,8 +202,10 @@ export function createPeriodQueries(db: StatsDatabase): PeriodQueries {
           .map(([category, registers]) => ({ category, estimate: hllEstimate(registers) }))
           .sort((a, b) => a.category.localeCompare(b.category)),
         servedSeconds: t?.served ?? 0,
-        listChanges: listChanges.all(params),
+        firstStart: readFirstStart(db),
+        listChanges: contentChanges(params),
         selfTests: selfTests.all(params),
+        ...appeals(params),
       };
     },
   };

@@ -30,12 +30,14 @@ export interface StatsSummary {
   from: string;
   to: string;
   venue: string | null;
-  /** Resolver-wide; null when filtered by venue (only blocked answers carry a venue). */
-  queries: number | null;
+  /** Answered queries: resolver-wide, or of the venue when filtered. */
+  queries: number;
+  /** Resolver-wide; null when filtered by venue (cache hits are not counted per venue). */
   cacheHits: number | null;
   /** Blocked answers, each once. */
   blocked: number;
-  byVenue: Array<{ venue: string; blocked: number }>;
+  /** Per venue ("(none)": clients of no venue). Hours recorded before roje counted queries per venue count 0 queries. */
+  byVenue: Array<{ venue: string; queries: number; blocked: number }>;
   /** Per category; an answer blocked by several categories counts in each. */
   byCategory: Array<{ category: string; count: number }>;
 }
@@ -120,8 +122,8 @@ export function createStatsQueries(db: StatsDatabase): StatsQueries {
   >(
     'SELECT sum(queries) AS queries, sum(blocked) AS blocked, sum(cache_hits) AS cacheHits FROM hourly_totals WHERE hour >= @from AND hour < @to',
   );
-  const byVenue = db.prepare<[Params], { venue: string; blocked: number }>(
-    `SELECT venue, sum(blocked) AS blocked FROM hourly_venues
+  const byVenue = db.prepare<[Params], { venue: string; queries: number; blocked: number }>(
+    `SELECT venue, sum(queries) AS queries, sum(blocked) AS blocked FROM hourly_venues
      WHERE hour >= @from AND hour < @to AND (@venue IS NULL OR venue = @venue)
      GROUP BY venue ORDER BY blocked DESC, venue`,
   );
@@ -143,7 +145,7 @@ export function createStatsQueries(db: StatsDatabase): StatsQueries {
         table === 'venues'
           ? db.prepare(
               `SELECT ${b} AS bucket, venue AS key, sum(blocked) AS count FROM hourly_venues
-               WHERE hour >= @from AND hour < @to AND (@venue IS NULL OR venue = @venue) 
+               WHERE hour >= @from AND hour < @to AND (@venue IS NULL OR venue = @venue) AND blocked > 0
                GROUP BY 1, 2`,
             )
           : db.prepare(
@@ -185,7 +187,7 @@ export function createStatsQueries(db: StatsDatabase): StatsQueries {
           from: r.from,
           to: r.to,
           venue,
-          queries: null,
+          queries: venues.reduce((sum, v) => sum + v.queries, 0),
           cacheHits: null,
           blocked,
           byVenue: venues,

@@ -1,7 +1,8 @@
 /**
  * The hot-path side of the statistics: counts answers for the current hour in typed arrays, indexed
- * by (venue, category bit, action), so that a steady-state query allocates nothing, reads no clock
- * and touches no disk. Names are resolved only when the counts are drained (by the store's flush, once a minute).
+ * by (venue, category bit, action), and every answer once per venue (one increment at the venue index
+ * the context stage set), so that a steady-state query allocates nothing, builds no string, reads no
+ * clock and touches no disk. Names are resolved only when the counts are drained (by the store's flush, once a minute).
  *
  * Privacy: only counts. No client address and no domain ever enters this module's state: a blocked
  * name only moves a HyperLogLog register (hll.ts), keyed with the store's salt, for the distinct count.
@@ -47,8 +48,8 @@ export interface HourCounts {
   blocked: number;
   /** Answers from the cache, fresh or stale. */
   cacheHits: number;
-  /** Blocked answers per venue (once each). */
-  venues: Array<{ venue: string; blocked: number }>;
+  /** Answered queries and blocked answers (once each) per venue; venues with neither are left out. */
+  venues: Array<{ venue: string; queries: number; blocked: number }>;
   /** Per (venue, category, action); a blocked answer with several categories counts once per category. */
   rows: AggregateRow[];
   /** Distinct blocked names per (venue, category); present once useSalt() was called and a name was blocked. */
@@ -110,6 +111,7 @@ export function createStatsRecorder(
   let venueSlots = options.venues().length + 1;
   let blocks = new Float64Array(venueSlots * CATEGORY_SLOTS * STATS_ACTIONS.length);
   let venueBlocked = new Float64Array(venueSlots);
+  let venueQueries = new Float64Array(venueSlots);
   let queries = 0;
   let blocked = 0;
   let cacheHits = 0;
@@ -128,8 +130,11 @@ export function createStatsRecorder(
     nextBlocks.set(blocks);
     const nextVenues = new Float64Array(slots);
     nextVenues.set(venueBlocked);
+    const nextQueries = new Float64Array(slots);
+    nextQueries.set(venueQueries);
     blocks = nextBlocks;
     venueBlocked = nextVenues;
+    venueQueries = nextQueries;
     const nextTouched = new Uint8Array(slots * CATEGORY_SLOTS);
     nextTouched.set(sketchTouched);
     sketchTouched = nextTouched;
@@ -145,7 +150,8 @@ export function createStatsRecorder(
     const venues: HourCounts['venues'] = [];
     for (let v = 0; v < venueSlots; v++) {
       const vb = venueBlocked[v] ?? 0;
-      if (vb > 0) venues.push({ venue: venueName(v), blocked: vb });
+      const vq = venueQueries[v] ?? 0;
+      if (vb > 0 || vq > 0) venues.push({ venue: venueName(v), queries: vq, blocked: vb });
       for (let c = 0; c < CATEGORY_SLOTS; c++) {
         for (let a = 0; a < STATS_ACTIONS.length; a++) {
           const count = blocks[(v * CATEGORY_SLOTS + c) * STATS_ACTIONS.length + a] ?? 0;
@@ -181,6 +187,7 @@ export function createStatsRecorder(
   function reset(): void {
     blocks.fill(0);
     venueBlocked.fill(0);
+    venueQueries.fill(0);
     queries = 0;
     blocked = 0;
     cacheHits = 0;
@@ -231,6 +238,12 @@ export function createStatsRecorder(
     onAnswer(query, answer) {
       touched = true;
       queries++;
+      // Per venue: one increment keyed by the venue index the context stage set (-1, or unset when the
+      // chain failed before it: no venue).
+      const venue = query.venue;
+      const querySlot = venue >= 0 ? venue + 1 : 0;
+      if (querySlot >= venueSlots) grow(querySlot);
+      venueQueries[querySlot] = (venueQueries[querySlot] ?? 0) + 1;
       if (answer.source === 'cache' || answer.source === 'stale') cacheHits++;
       const block = answer.block;
       if (block === undefined) return;

@@ -10,7 +10,7 @@
  * swaps and self-test results the app records.
  */
 import type { Logger } from 'pino';
-import { openStatsDatabase, readHllSalt, type StatsDatabase } from './db.js';
+import { openStatsDatabase, readHllSalt, recordFirstStart, type StatsDatabase } from './db.js';
 import { HLL_REGISTERS, hllMerge } from './hll.js';
 import { createPeriodQueries, type PeriodQueries } from './period.js';
 import { createStatsQueries, type StatsQueries } from './queries.js';
@@ -39,12 +39,16 @@ export interface ListChange {
 export interface SelfTestResult {
   at: string;
   suite: string;
+  /** The venue the suite asked as a client of; null: as a client of no venue. */
+  venue?: string | null | undefined;
   passed: number;
   failed: number;
-  /** SHA-256 (hex) of the run's report document, to match it with a kept or signed report. */
+  /** SHA-256 (hex) of the run's signed report document, to match it with a kept report. */
   sha256: string;
-  venue?: string | null;
 }
+
+/** A self-test result as stored: venue null for clients of no venue (and for runs before venues). */
+type StoredSelfTest = Omit<SelfTestResult, 'venue'> & { venue: string | null };
 
 export interface StatsStoreOptions {
   /** SQLite file; created with its schema if missing. */
@@ -88,12 +92,12 @@ interface PendingHour {
   queries: number;
   blocked: number;
   cacheHits: number;
-  venues: Map<string, number>;
+  venues: Map<string, { queries: number; blocked: number }>;
   /** key: venue \0 category \0 action */
   rows: Map<string, number>;
 }
 
-type PendingEvent = { kind: 'list'; change: ListChange } | { kind: 'selftest'; result: SelfTestResult };
+type PendingEvent = { kind: 'list'; change: ListChange } | { kind: 'selftest'; result: StoredSelfTest };
 
 /** Text from the app for a report: bounded, no control characters. */
 function text(value: unknown): string {
@@ -137,9 +141,9 @@ export function openStatsStore(options: StatsStoreOptions, deps: StatsStoreDeps)
      ON CONFLICT (hour) DO UPDATE SET queries = queries + excluded.queries, blocked = blocked + excluded.blocked,
        cache_hits = cache_hits + excluded.cache_hits, served_seconds = served_seconds + excluded.served_seconds`,
   );
-  const addVenue = db.prepare<[string, string, number]>(
-    `INSERT INTO hourly_venues (hour, venue, blocked) VALUES (?, ?, ?)
-     ON CONFLICT (hour, venue) DO UPDATE SET blocked = blocked + excluded.blocked`,
+  const addVenue = db.prepare<[string, string, number, number]>(
+    `INSERT INTO hourly_venues (hour, venue, queries, blocked) VALUES (?, ?, ?, ?)
+     ON CONFLICT (hour, venue) DO UPDATE SET queries = queries + excluded.queries, blocked = blocked + excluded.blocked`,
   );
   const addBlock = db.prepare<[string, string, string, string, number]>(
     `INSERT INTO hourly_blocks (hour, venue, category, action, count) VALUES (?, ?, ?, ?, ?)
@@ -155,8 +159,8 @@ export function openStatsStore(options: StatsStoreOptions, deps: StatsStoreDeps)
   const addListChange = db.prepare<[string, string, number, number, string]>(
     'INSERT INTO list_changes (at, version, entries, sources, reason) VALUES (?, ?, ?, ?, ?)',
   );
-  const addSelfTest = db.prepare<[string, string, number, number, string]>(
-    'INSERT INTO self_tests (at, suite, passed, failed, sha256) VALUES (?, ?, ?, ?, ?)',
+  const addSelfTest = db.prepare<[string, string | null, string, number, number, string]>(
+    'INSERT INTO self_tests (at, venue, suite, passed, failed, sha256) VALUES (?, ?, ?, ?, ?, ?)',
   );
   // Hour keys and ISO instants both sort as text; days ("2026-11-23") too.
   const pruneStatements = [
@@ -217,7 +221,16 @@ export function openStatsStore(options: StatsStoreOptions, deps: StatsStoreDeps)
     p.queries += counts.queries;
     p.blocked += counts.blocked;
     p.cacheHits += counts.cacheHits;
-    for (const v of counts.venues) p.venues.set(v.venue, (p.venues.get(v.venue) ?? 0) + v.blocked);
+    for (const v of counts.venues) {
+      const before = p.venues.get(v.venue);
+      const queries = count(v.queries);
+      const blocked = count(v.blocked);
+      if (before === undefined) p.venues.set(v.venue, { queries, blocked });
+      else {
+        before.queries += queries;
+        before.blocked += blocked;
+      }
+    }
     for (const r of counts.rows) {
       const key = `${r.venue}\0${r.category}\0${r.action}`;
       const before = p.rows.get(key);
@@ -249,7 +262,7 @@ export function openStatsStore(options: StatsStoreOptions, deps: StatsStoreDeps)
   const writeAll = db.transaction(() => {
     for (const [hour, p] of pendingHours) {
       addTotals.run(hour, p.queries, p.blocked, p.cacheHits, 0);
-      for (const [venue, blocked] of p.venues) addVenue.run(hour, venue, blocked);
+      for (const [venue, v] of p.venues) addVenue.run(hour, venue, v.queries, v.blocked);
       for (const [key, count] of p.rows) {
         const [venue, category, action] = key.split('\0') as [string, string, string];
         addBlock.run(hour, venue, category, action, count);
@@ -273,7 +286,7 @@ export function openStatsStore(options: StatsStoreOptions, deps: StatsStoreDeps)
         addListChange.run(c.at, c.version, c.entries, c.sources, c.reason);
       } else {
         const r = e.result;
-        addSelfTest.run(r.at, r.suite, r.passed, r.failed, r.sha256);
+        addSelfTest.run(r.at, r.venue, r.suite, r.passed, r.failed, r.sha256);
       }
     }
   }
@@ -347,8 +360,10 @@ export function openStatsStore(options: StatsStoreOptions, deps: StatsStoreDeps)
     }
   }
 
-  // Retention at open; a read-only or full database still opens and serves reads.
+  // Retention at open, and the first start (kept once: the report's uptime counts from it); a
+  // read-only or full database still opens and serves reads.
   try {
+    recordFirstStart(db, new Date(now()).toISOString());
     prune();
   } catch (err) {
     failing = true;
@@ -386,6 +401,7 @@ export function openStatsStore(options: StatsStoreOptions, deps: StatsStoreDeps)
         kind: 'selftest',
         result: {
           at: instant(result.at, now()),
+          venue: result.venue === null || result.venue === undefined ? null : text(result.venue),
           suite: text(result.suite),
           passed: count(result.passed),
           failed: count(result.failed),

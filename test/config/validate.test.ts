@@ -162,6 +162,7 @@ t.test('an empty config gets every default, normalized', async (t) => {
       flushIntervalMs: 60_000,
       maxOpenReports: 10_000,
     },
+    timeZone: 'UTC',
   });
 });
 

@@ -6,8 +6,8 @@ export const SAMPLE: PeriodData = {
   cacheHits: 20_000,
   blocked: 1310,
   venues: [
-    { venue: 'Biblioteka', blocked: 910 },
-    { venue: 'Sheshi Skënderbej', blocked: 400 },
+    { venue: 'Biblioteka', queries: 30_000, blocked: 910 },
+    { venue: 'Sheshi Skënderbej', queries: 18_210, blocked: 400 },
   ],
   blocks: [
     { venue: 'Biblioteka', category: 'adult', count: 700 },
@@ -23,6 +23,7 @@ export const SAMPLE: PeriodData = {
     { category: 'malware', estimate: 9 },
   ],
   servedSeconds: 31 * 86_400 - 3600,
+  firstStart: '2026-09-01T08:00:00.000Z',
   listChanges: [
     {
       at: '2026-10-02T04:00:00.000Z',
@@ -35,6 +36,7 @@ export const SAMPLE: PeriodData = {
   selfTests: [
     {
       at: '2026-10-02T04:05:00.000Z',
+      venue: 'Biblioteka',
       suite: 'friendly-wifi',
       passed: 24,
       failed: 0,
@@ -42,12 +44,18 @@ export const SAMPLE: PeriodData = {
     },
     {
       at: '2026-10-03T04:05:00.000Z',
+      venue: null,
       suite: 'friendly-wifi',
       passed: 23,
       failed: 1,
       sha256: 'cd'.repeat(32),
     },
   ],
+  appeals: [
+    { category: 'adult', received: 5, accepted: 2, rejected: 1 },
+    { category: 'gambling', received: 1, accepted: 0, rejected: 1 },
+  ],
+  appealTotals: { received: 6, accepted: 2, rejected: 2 },
 };
 
 export function source(data: PeriodData = SAMPLE) {

@@ -1,13 +1,15 @@
 /**
  * The transparency report from real traffic: dig asks a real roje for blocked and allowed names from two
  * venue addresses; the report (admin API while running, `roje report` on the same file after stop)
- * shows the counts per venue and category and the distinct-name estimates, and never a name.
+ * shows the queries and blocks per venue and category, the distinct-name estimates and the uptime since
+ * the first start, in the config's time zone (Europe/Tirane), and never a name.
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { hashToken } from '../../src/admin/auth.js';
 import { report } from '../../src/cli/report.js';
+import { localIso } from '../../src/report/time-zone.js';
 import { adminClient } from '../helpers/admin-client.js';
 import { LOCAL_ABUSE_CANARY } from '../helpers/canaries.js';
 import { startFakeUpstream } from '../helpers/fake-upstream.js';
@@ -19,7 +21,9 @@ writeFileSync(join(dir, 'adult.txt'), 'porn.example\nxxx.example\n');
 writeFileSync(join(dir, 'gambling.txt'), 'casino.example\n');
 writeFileSync(join(dir, 'abuse.txt'), `${LOCAL_ABUSE_CANARY}\n`);
 const TOKEN = 'roje_report-test-token';
-const month = new Date().toISOString().slice(0, 7);
+const ZONE = 'Europe/Tirane';
+// The current month where the municipality is (the report's months are in the config's zone).
+const month = localIso(Date.now(), ZONE).slice(0, 7);
 const NAMES = /porn|xxx\.example|casino|canary-abuse|example\.test/;
 
 const fake = await startFakeUpstream({ apexes: ['example.test'] });
@@ -41,6 +45,7 @@ const raw = {
     { name: 'sheshi', networks: ['127.0.0.4/32'], policy: 'default' },
   ],
   stateDir: join(dir, 'state'),
+  timeZone: ZONE,
   admin: { listen: '127.0.0.1:0', tokens: [{ name: 'auditor', role: 'auditor', sha256: hashToken(TOKEN) }] },
 };
 
@@ -61,21 +66,41 @@ const TRAFFIC: Array<[string, string, boolean]> = [
 ];
 
 interface Json {
-  queries: { total: number | null; blocked: number };
+  period: { month: string; timeZone: string; from: string; to: string };
+  queries: { total: number; blocked: number; blockedPercent: number | null };
   site: string | null;
   operator: unknown;
-  blocked: { venues: Array<{ venue: string; blocked: number; byCategory: Record<string, number> }> };
+  blocked: {
+    venues: Array<{
+      venue: string;
+      queries: number;
+      blocked: number;
+      blockedPercent: number | null;
+      byCategory: Record<string, number>;
+    }>;
+  };
   distinctBlockedNames: { estimate: boolean; byCategory: Array<{ category: string; estimate: number }> };
-  listUpdates: unknown[];
-  uptime: { servedSeconds: number; percent: number | null };
+  listUpdates: Array<{ version: string; entries: number; reason: string }>;
+  uptime: { firstStart: string | null; from: string | null; servedSeconds: number; percent: number | null };
 }
 
-function checkAll(t: Test, r: Json) {
-  t.same(r.queries, { total: 12, blocked: 9 });
+function checkAll(t: Test, r: Json, zone = ZONE) {
+  t.same(r.queries, { total: 12, blocked: 9, blockedPercent: 75 });
   t.same(r.blocked.venues, [
-    { venue: 'biblioteka', blocked: 5, byCategory: { abuse: 1, adult: 3, gambling: 1 } },
-    { venue: 'sheshi', blocked: 4, byCategory: { adult: 2, gambling: 2 } },
+    {
+      venue: 'biblioteka',
+      queries: 6,
+      blocked: 5,
+      blockedPercent: 83.33,
+      byCategory: { abuse: 1, adult: 3, gambling: 1 },
+    },
+    { venue: 'sheshi', queries: 6, blocked: 4, blockedPercent: 66.67, byCategory: { adult: 2, gambling: 2 } },
   ]);
+  t.equal(r.period.timeZone, zone, 'the zone is stated');
+  t.match(r.period.from, zone === ZONE ? /T00:00:00\+0[12]:00$/ : /T00:00:00Z$/, 'local midnight');
+  t.match(r.listUpdates, [{ reason: 'lists loaded', entries: 4 }], 'one content change: the first load');
+  t.ok(r.uptime.firstStart !== null && r.uptime.from === r.uptime.firstStart, 'uptime from the first start');
+  t.ok((r.uptime.percent ?? 0) > 50, `uptime over the time it existed: ${r.uptime.percent} %`);
   t.same(r.distinctBlockedNames.byCategory, [
     { category: 'abuse', estimate: 1 },
     { category: 'adult', estimate: 3 },
@@ -114,7 +139,7 @@ t.test('report from real traffic: admin API while serving, CLI on the file after
   t.match(JSON.parse(json.text), { operator: { sq: 'Bashkia e Tiranës' } });
 
   const site = JSON.parse((await get(`month=${month}&site=sheshi`)).text) as Json;
-  t.same(site.queries, { total: null, blocked: 4 });
+  t.same(site.queries, { total: 6, blocked: 4, blockedPercent: 66.67 }, "the site's own queries");
   t.same(
     site.blocked.venues.map((v) => v.venue),
     ['sheshi'],
@@ -129,11 +154,24 @@ t.test('report from real traffic: admin API while serving, CLI on the file after
   t.match(html.type, /text\/html/);
   t.match(String(html.headers['content-security-policy']), /default-src 'none'/);
   t.match(html.text, /Kërkesa të bllokuara/);
+  t.match(html.text, /Europe\/Tirane/);
   t.notMatch(html.text, NAMES, 'no name in the HTML');
   const csv = await get(`month=${month}&format=csv`);
   t.match(csv.type, /text\/csv/);
   t.match(csv.text, /blocked,,biblioteka,adult,requests,3\r\n/);
   t.notMatch(csv.text, NAMES, 'no name in the CSV');
+
+  // Queries per venue in the statistics API, counted for every answer, blocked or not.
+  const range = `from=${new Date(Date.now() - 86_400_000).toISOString()}&to=${new Date(Date.now() + 3_600_000).toISOString()}`;
+  const summary = await api.get(`/api/v1/stats/summary?${range}&venue=sheshi`);
+  t.equal(summary.status, 200);
+  t.match(JSON.parse(summary.text), { venue: 'sheshi', queries: 6, blocked: 4, cacheHits: null });
+  const all = JSON.parse((await api.get(`/api/v1/stats/summary?${range}`)).text);
+  t.match(all, { queries: 12, blocked: 9 });
+  t.same(all.byVenue.map((v: { venue: string; queries: number }) => [v.venue, v.queries]).sort(), [
+    ['biblioteka', 6],
+    ['sheshi', 6],
+  ]);
 
   t.equal((await get('month=2026-13')).status, 400, 'a bad month is 400');
   t.equal((await get(`month=${month}&format=pdf`)).status, 400);
@@ -151,8 +189,23 @@ t.test('report from real traffic: admin API while serving, CLI on the file after
       `CLI ${format}`,
     );
     t.notMatch(io.out(), NAMES, `no name in the CLI's ${format}`);
-    if (format === 'json') checkAll(t, JSON.parse(io.out()) as Json);
+    if (format === 'json') checkAll(t, JSON.parse(io.out()) as Json, 'UTC');
   }
+  const zoned = capture();
+  t.equal(
+    await report(['--month', month, '--stats', statsPath, '--time-zone', ZONE], zoned.io),
+    0,
+    'CLI --time-zone',
+  );
+  checkAll(t, JSON.parse(zoned.out()) as Json);
+  // --config: the file, the zone and the operator come from the config.
+  const configFile = join(dir, 'roje.json');
+  writeFileSync(configFile, JSON.stringify({ ...raw, admin: { listen: null } }));
+  const configured = capture();
+  t.equal(await report(['--month', month, '--config', configFile], configured.io), 0, 'CLI --config');
+  const fromConfig = JSON.parse(configured.out()) as Json;
+  checkAll(t, fromConfig);
+  t.match(fromConfig, { operator: { en: 'Tirana Municipality' } });
   const out = join(dir, 'report.html');
   const io = capture();
   t.equal(await report(['--month', month, '--stats', statsPath, '--format', 'html', '--out', out], io.io), 0);
@@ -167,6 +220,10 @@ t.test('CLI usage errors', async (t) => {
     [['--month', '2026-10', '--stats', 'x', '--format', 'pdf'], /html, csv or json/],
     [['--month', '2026-10', '--stats', join(dir, 'missing.db')], /no statistics database/],
     [['--month', '2026-13', '--stats', join(dir, 'state', 'stats.db')], /YYYY-MM/],
+    [
+      ['--month', '2026-10', '--stats', join(dir, 'state', 'stats.db'), '--time-zone', 'Mars/Olympus'],
+      /not an IANA time zone/,
+    ],
   ];
   for (const [argv, message] of cases) {
     const io = capture();

@@ -21,6 +21,7 @@ t.test('the report renders in chromium under its CSP', BROWSER_TEST, async (t) =
   const report = buildTransparencyReport(source(), {
     month: '2026-10',
     operator: { sq: 'Bashkia e Tiranës', en: 'Tirana Municipality' },
+    timeZone: 'Europe/Tirane',
     now: Date.parse('2026-11-02T09:00:00Z'),
   });
   const html = renderReportHtml(report);
@@ -36,7 +37,8 @@ t.test('the report renders in chromium under its CSP', BROWSER_TEST, async (t) =
   const { port } = server.address() as AddressInfo;
   const { page, blocked, errors } = await openContext(t, { viewport: { width: 1000, height: 900 } });
   await page.goto(`http://127.0.0.1:${port}/`);
-  t.equal(await page.locator('h2').count(), 6, 'six sections');
+  t.equal(await page.locator('h2').count(), 7, 'seven sections');
+  t.match(await page.locator('dl.meta').innerText(), /Europe\/Tirane/, 'the zone is stated');
   t.match(await page.locator('h1').innerText(), /Raport transparence.*DNS filter transparency report/s);
   // The style applied (the CSP hash matches): headings take the accent colour.
   t.equal(
@@ -49,7 +51,12 @@ t.test('the report renders in chromium under its CSP', BROWSER_TEST, async (t) =
       ),
     'rgb(11, 92, 173)',
   );
-  t.match(await page.locator('table').first().innerText(), /Biblioteka[\s\S]*700/);
+  t.match(await page.locator('table').first().innerText(), /Biblioteka[\s\S]*30\u202f000[\s\S]*3\.03 %/);
+  t.match(
+    await page.locator('body').innerText(),
+    new RegExp('ab'.repeat(32)),
+    'the self-test digest in full',
+  );
   t.same(blocked, [], 'nothing left loopback');
   t.same(errors, [], 'no console error (CSP)');
   const png = await page.screenshot({ fullPage: true });

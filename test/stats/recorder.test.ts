@@ -2,8 +2,9 @@ import t from 'tap';
 import type { Answer, AnswerSource, Query } from '../../src/pipeline/types.js';
 import { createStatsRecorder, hourKey } from '../../src/stats/recorder.js';
 
-// The recorder never looks at the query: a bare object stands in for it.
-const query = {} as Query;
+// The recorder reads only the query's venue (set by the context stage; -1: no venue).
+const query = { venue: -1 } as Query;
+const at = (venue: number) => ({ venue }) as Query;
 const answer = (source: AnswerSource, block?: Answer['block']): Answer => ({
   wire: Buffer.alloc(0),
   source,
@@ -26,16 +27,16 @@ t.test('counts queries, cache hits and blocks per venue and category', async (t)
     { now: () => now },
   );
   t.teardown(() => rec.close());
-  rec.onAnswer(query, answer('upstream'));
-  rec.onAnswer(query, answer('cache'));
-  rec.onAnswer(query, answer('stale'));
-  rec.onAnswer(query, answer('refused'));
+  rec.onAnswer(at(0), answer('upstream'));
+  rec.onAnswer(at(0), answer('cache'));
+  rec.onAnswer(at(1), answer('stale'));
+  rec.onAnswer({} as Query, answer('refused')); // failed before the context stage: no venue
   // adult + gambling at the Library: one blocked answer, counted once per category.
-  rec.onAnswer(query, answer('policy', { categories: 0b011, venue: 0 }));
-  rec.onAnswer(query, answer('policy', { categories: 0b001, venue: 0 }));
+  rec.onAnswer(at(0), answer('policy', { categories: 0b011, venue: 0 }));
+  rec.onAnswer(at(0), answer('policy', { categories: 0b001, venue: 0 }));
   // abuse for a client of no venue; a deny addition (mask 0) at the Cafe.
   rec.onAnswer(query, answer('policy', { categories: 0b100, venue: -1 }));
-  rec.onAnswer(query, answer('policy', { categories: 0, venue: 1 }));
+  rec.onAnswer(at(1), answer('policy', { categories: 0, venue: 1 }));
   now += 10 * 60_000;
   const [hour, ...more] = rec.drain();
   t.same(more, [], 'one hour');
@@ -56,6 +57,11 @@ t.test('counts queries, cache hits and blocks per venue and category', async (t)
     hour.venues.map((v) => `${v.venue}=${v.blocked}`).sort(),
     ['(none)=1', 'Cafe=1', 'Library=2'],
     'blocked answers per venue, each once',
+  );
+  t.same(
+    hour.venues.map((v) => `${v.venue}=${v.queries}`).sort(),
+    ['(none)=2', 'Cafe=2', 'Library=4'],
+    'answered queries per venue, blocked or not',
   );
   t.same(rec.drain(), [], 'drain resets: nothing new, nothing to report');
 });

@@ -27,7 +27,8 @@ function memoryLogger() {
   return { entries, logger: { error: at('error'), warn: at('warn'), info: at('info') } as never };
 }
 
-const query = {} as Query;
+const query = { venue: -1 } as Query;
+const at = (venue: number) => ({ venue }) as Query;
 const blockedAt = (venue: number, categories: number): Answer => ({
   wire: Buffer.alloc(0),
   source: 'policy',
@@ -56,11 +57,11 @@ t.test('flush writes, a second flush adds (UPSERT), and the counts survive a res
   const path = join(dir, 'stats.db');
   const clock = { now: T0 };
   const first = setup(t, path, clock);
-  first.recorder.onAnswer(query, blockedAt(0, 0b11));
-  first.recorder.onAnswer(query, cached);
+  first.recorder.onAnswer(at(0), blockedAt(0, 0b11));
+  first.recorder.onAnswer(at(0), cached);
   t.equal(first.store.flush(), true);
-  first.recorder.onAnswer(query, blockedAt(0, 0b01));
-  first.recorder.onAnswer(query, blockedAt(1, 0));
+  first.recorder.onAnswer(at(0), blockedAt(0, 0b01));
+  first.recorder.onAnswer(at(1), blockedAt(1, 0));
   first.store.close(); // close flushes what is still pending
 
   const raw = new Database(path, { readonly: true });
@@ -78,8 +79,8 @@ t.test('flush writes, a second flush adds (UPSERT), and the counts survive a res
     cacheHits: 1,
     blocked: 3,
     byVenue: [
-      { venue: 'Library', blocked: 2 },
-      { venue: 'Cafe', blocked: 1 },
+      { venue: 'Library', queries: 3, blocked: 2 },
+      { venue: 'Cafe', queries: 1, blocked: 1 },
     ],
     byCategory: [
       { category: 'adult', count: 2 },
@@ -92,7 +93,8 @@ t.test('flush writes, a second flush adds (UPSERT), and the counts survive a res
     to: '2026-11-23T15:00:00Z',
     venue: 'Library',
   });
-  t.equal(library.queries, null, 'queries carry no venue');
+  t.equal(library.queries, 3, 'answered queries of the venue, blocked or not, over two flushes');
+  t.equal(library.cacheHits, null, 'cache hits are not counted per venue');
   t.equal(library.blocked, 2);
   t.same(library.byCategory, [
     { category: 'adult', count: 2 },

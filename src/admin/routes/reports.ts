@@ -29,7 +29,7 @@ const TransparencyQuery = Type.Object(
   {
     month: Type.String({
       pattern: '^\\d{4}-(0[1-9]|1[0-2])$',
-      description: 'a calendar month, YYYY-MM (UTC)',
+      description: "a calendar month, YYYY-MM, in the config's timeZone",
     }),
     site: Type.Optional(Name),
     format: Type.Union([Type.Literal('json'), Type.Literal('html'), Type.Literal('csv')], {
@@ -58,7 +58,7 @@ export const reportsRoutes: FastifyPluginAsync<RoutesOptions<ReportsApi>> = asyn
       ...as('auditor'),
       schema: {
         summary:
-          'Transparency report of a month: counts per venue and category, estimates, uptime, list and self-test history; never a name',
+          "Transparency report of a month in the config's timeZone: queries and blocks per venue and category, estimates, uptime since the first start, list changes, self-tests per venue, wrong-block reports; never a name",
         querystring: TransparencyQuery,
       },
     },

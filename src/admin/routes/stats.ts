@@ -21,7 +21,12 @@ export const statsRoutes: FastifyPluginAsync<RoutesOptions<StatsApi>> = async (a
     '/api/v1/stats/summary',
     {
       ...as('auditor'),
-      schema: { summary: 'Totals over a period', querystring: StatsQuerySchema, response: responses() },
+      schema: {
+        summary:
+          "Totals over a period: queries, blocked, per venue and category (with venue: that venue's queries)",
+        querystring: StatsQuerySchema,
+        response: responses(),
+      },
     },
     async (req) => api.statsSummary(req.query as Static<typeof StatsQuerySchema>),
   );
