@@ -89,7 +89,11 @@ export function createSelfTestService(options: {
     const to = target();
     if (to === null) return null;
     const b = options.config.blockPage;
-    const run = async (extra: { sourceAddress?: string; exchange?: RawExchange }): Promise<VerifyReport> => {
+    const run = async (extra: {
+      sourceAddress?: string;
+      venue?: string;
+      exchange?: RawExchange;
+    }): Promise<VerifyReport> => {
       const report = await runSuite({
         server: to,
         suite: await loadSuite(c.suite),
@@ -105,8 +109,8 @@ export function createSelfTestService(options: {
       list.push({
         venue: venue.name,
         clientAddress: address,
-        // The report names the listener and, as sourceAddress, the client asked as.
-        run: () => run({ sourceAddress: address, exchange: asClient(address) }),
+        // The signed report names the listener, the venue and, as sourceAddress, the client asked as.
+        run: () => run({ sourceAddress: address, venue: venue.name, exchange: asClient(address) }),
       });
     }
     return list;

@@ -197,7 +197,7 @@ ${abuseSection(report.abuse)}${sampleSection(report.sample)}
 <section>
 <h2>Run</h2>
 <dl>
-<dt>Resolver</dt><dd class="mono">${esc(server)} (${esc(report.server.transports.map((t) => t.toUpperCase()).join(', '))})${report.server.sourceAddress !== undefined ? `, asked from ${esc(report.server.sourceAddress)}` : ''}</dd>
+<dt>Resolver</dt><dd class="mono">${esc(server)} (${esc(report.server.transports.map((t) => t.toUpperCase()).join(', '))})${report.server.sourceAddress !== undefined ? `, asked from ${esc(report.server.sourceAddress)}` : ''}${report.server.venue !== undefined ? `, as a client of venue ${esc(report.server.venue)}` : ''}</dd>
 <dt>Started</dt><dd>${esc(report.startedAt)}</dd>
 <dt>Finished</dt><dd>${esc(report.finishedAt)}</dd>
 <dt>Suite</dt><dd>${esc(report.suite.name)}${report.suite.description !== undefined ? ` — ${esc(report.suite.description)}` : ''}</dd>

@@ -58,7 +58,14 @@ export interface VerifyReport {
   format: typeof REPORT_FORMAT;
   roje: { version: string };
   suite: { name: string; description?: string; source: string; sha256: string };
-  server: { host: string; port: number; transports: VerifyTransport[]; sourceAddress?: string };
+  server: {
+    host: string;
+    port: number;
+    transports: VerifyTransport[];
+    sourceAddress?: string;
+    /** The venue whose client the run asked as (roje's per-venue self-test). */
+    venue?: string;
+  };
   /** Extra addresses counted as "blocked" (besides 0.0.0.0 and ::). */
   blockAddresses: string[];
   identity: ResolverIdentity;

@@ -31,6 +31,8 @@ export interface RunSuiteOptions {
   /** Per question. Default 2000. */
   timeoutMs?: number;
   sourceAddress?: string;
+  /** The venue asked as (roje's per-venue self-test): named in the signed report. */
+  venue?: string;
   /** Addresses that also mean "blocked" (a block page's). */
   blockAddresses?: string[];
   /** For tests: the clock. */
@@ -54,7 +56,10 @@ export async function runSuite(options: RunSuiteOptions): Promise<VerifyReport> 
   const now = options.now ?? (() => new Date());
   const transports = options.transports ?? [...VERIFY_TRANSPORTS];
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  const source = options.sourceAddress !== undefined ? { sourceAddress: options.sourceAddress } : {};
+  const source = {
+    ...(options.sourceAddress !== undefined ? { sourceAddress: options.sourceAddress } : {}),
+    ...(options.venue !== undefined ? { venue: options.venue } : {}),
+  };
   const via = options.exchange !== undefined ? { via: options.exchange } : {};
   const blockAddresses = options.blockAddresses ?? [];
   const blockSet = blockAddressSet(blockAddresses);

@@ -110,10 +110,11 @@ t.test('a venue whose policy lets adult sites through fails its self-test; the o
     const file = join(dir, 'state', 'selftest', v.file);
     t.equal(readFileSync(file, 'utf8'), res.text, `${v.file}: the same bytes on disk`);
     const report = JSON.parse(res.text) as {
-      server: { sourceAddress?: string };
+      server: { sourceAddress?: string; venue?: string };
       results: Array<{ category?: string; verdict: string }>;
     };
     t.equal(report.server.sourceAddress, v.clientAddress ?? undefined, 'the report says who asked');
+    t.equal(report.server.venue, v.venue ?? undefined, 'the signed report names the venue');
     const adultFailed = report.results.filter((r) => r.category === 'adult' && r.verdict === 'fail');
     t.equal(adultFailed.length, v.venue === 'lounge' ? 12 : 0, `${v.venue}: adult cases failed`);
   }
@@ -127,6 +128,7 @@ t.test('a venue whose policy lets adult sites through fails its self-test; the o
   const html = await auditor.get(`/api/v1/selftest/${summary.id}?venue=lounge&format=html`);
   t.match(html.type, /text\/html/);
   t.match(verifySignedReport(html.text, publicKey), { valid: true }, 'the HTML verifies too');
+  t.match(html.text, /as a client of venue lounge/, 'the HTML names the venue');
 
   // The metric and the log name the failing venue.
   const scraped = (await ops.get('/metrics')).text;
