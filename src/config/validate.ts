@@ -1,13 +1,12 @@
-import { isIPv4, isIPv6 } from 'node:net';
-import { Ajv, type ErrorObject } from 'ajv';
-import { parseListenAddress } from '../net/address.js';
+import type { ErrorObject } from 'ajv';
 import { cidrProblem } from '../net/cidr.js';
-import { parseUpstreamUrl } from '../upstream/url.js';
 import { ConfigError, invalidKey, invalidValue, wherePrefix } from './config-error.js';
 import { editDistance } from './edit-distance.js';
+import { upstreamUrlProblem } from './formats.js';
 import { ConfigSchema, EXPECTED, type RawConfig } from './schema.js';
+import { loadSchemaCheck } from './schema-check.js';
 import { listenHint } from './sections/common.js';
-import { parseByteSize, parseDuration } from './units.js';
+import { parseDuration } from './units.js';
 
 export { listenHint } from './sections/common.js';
 
@@ -17,24 +16,7 @@ export { listenHint } from './sections/common.js';
  * the mistake. Defaults are filled in by ajv (`useDefaults`) on a copy of the input.
  */
 
-const FORMATS: Record<string, (value: string) => boolean> = {
-  duration: (v) => parseDuration(v) !== null,
-  ttl: (v) => {
-    const ms = parseDuration(v);
-    return ms !== null && ms % 1000 === 0;
-  },
-  'byte-size': (v) => parseByteSize(v) !== null,
-  listen: (v) => parseListenAddress(v) !== null,
-  cidr: (v) => cidrProblem(v) === null,
-  'upstream-url': (v) => upstreamUrlProblem(v) === null,
-  ipv4: (v) => isIPv4(v),
-  ipv6: (v) => isIPv6(v),
-};
-
-const ajv = new Ajv({ allErrors: true, useDefaults: true, verbose: true, strict: true });
-ajv.addVocabulary(['x-expected']);
-for (const [name, validate] of Object.entries(FORMATS)) ajv.addFormat(name, { type: 'string', validate });
-const check = ajv.compile<RawConfig>(ConfigSchema);
+const check = await loadSchemaCheck();
 
 /**
  * Checks the shape of a parsed config file and fills in defaults. `raw` is not modified.
@@ -216,15 +198,6 @@ function valueHint(schema: Schema, value: unknown): string | undefined {
   if (format === 'listen' && typeof value === 'string') return listenHint(value);
   if (format === 'cidr' && typeof value === 'string') return cidrProblem(value) ?? undefined;
   return undefined;
-}
-
-function upstreamUrlProblem(value: string): string | null {
-  try {
-    parseUpstreamUrl(value);
-    return null;
-  } catch (err) {
-    return (err as Error).message;
-  }
 }
 
 // ---- "did you mean" -------------------------------------------------------------------------
