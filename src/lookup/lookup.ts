@@ -53,6 +53,8 @@ export interface LookupAnswer {
   /** Sources whose file changed since the compile, or that could not be read again. */
   changedSources: string[];
   unreadableSources: string[];
+  /** The display name (sq, en) of every category and reason this answer names. */
+  displayNames: Record<string, { sq: string; en: string }>;
   /** CNAME inspection happens on answers, not names: a lookup does not resolve the name (docs/lookup.md). */
   cname: 'inspected-on-answers';
 }
@@ -145,7 +147,18 @@ export function createLookup(deps: LookupDeps): Lookup {
         sourcesUnavailable: null,
         changedSources: [],
         unreadableSources: [],
+        displayNames: {},
         cname: 'inspected-on-answers',
+      };
+      const named = (a: LookupAnswer): LookupAnswer => {
+        const ids = new Set<string>();
+        for (const d of a.decisions) {
+          for (const c of [...d.categories, ...d.notBlocked]) ids.add(c);
+          if (d.reason === 'venue-deny') ids.add('venue-deny');
+        }
+        for (const c of a.listed) ids.add(c.category);
+        for (const id of ids) a.displayNames[id] = displayName(id);
+        return a;
       };
       // The abuse feed: its category name and nothing else; no list is read for this name at all.
       const abuse = decisions.find((d) => d.reason === 'abuse');
@@ -156,13 +169,13 @@ export function createLookup(deps: LookupDeps): Lookup {
           displayName: displayName(c),
           rules: [],
         }));
-        return answer;
+        return named(answer);
       }
       if (set.report === null) {
         answer.sourcesUnavailable = 'compiled';
         const categories = new Set(decisions.flatMap((d) => [...d.categories, ...d.notBlocked]));
         answer.listed = [...categories].map((c) => ({ category: c, displayName: displayName(c), rules: [] }));
-        return answer;
+        return named(answer);
       }
       const scan = await scanFor(set, name);
       const byCategory = new Map<string, RuleMatch[]>();
@@ -178,7 +191,7 @@ export function createLookup(deps: LookupDeps): Lookup {
       }));
       answer.changedSources = scan.changed;
       answer.unreadableSources = scan.unreadable;
-      return answer;
+      return named(answer);
     },
   };
 }

@@ -33,6 +33,11 @@ export interface RuleMatch {
   name: string;
   scope: RuleScope;
   action: ListRule['action'];
+  /**
+   * The rule that decides within its category, as the compiled lists do: the deepest name wins, and at
+   * one name an allow rule beats a block.
+   */
+  won: boolean;
 }
 
 export interface SourceScan {
@@ -53,6 +58,19 @@ export function ruleReaches(rule: Pick<ListRule, 'name' | 'scope'>, name: string
   return rule.scope !== 'exact' && name.endsWith(`.${rule.name}`);
 }
 
+/** Marks the deciding rule of each category (see RuleMatch.won). */
+export function markWinners(matches: RuleMatch[]): void {
+  const best = new Map<string, RuleMatch>();
+  for (const m of matches) {
+    const b = best.get(m.category);
+    const deeper = b === undefined || m.name.length > b.name.length;
+    const allowAtSameName =
+      b !== undefined && m.name === b.name && m.action === 'allow' && b.action !== 'allow';
+    if (deeper || allowAtSameName) best.set(m.category, m);
+  }
+  for (const m of best.values()) m.won = true;
+}
+
 export async function scanSources(
   sources: readonly ScannedSource[],
   name: string,
@@ -71,6 +89,7 @@ export async function scanSources(
       out.unreadable.push(source.name);
     }
   }
+  markWinners(out.matches);
   return out;
 }
 
@@ -113,6 +132,7 @@ async function scanOne(
       name: h.name,
       scope: h.scope,
       action: h.action,
+      won: false,
     })),
   };
 }

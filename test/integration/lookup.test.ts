@@ -70,10 +70,11 @@ interface Decision {
 interface Answer {
   name: string;
   decisions: Decision[];
+  displayNames: Record<string, { sq: string; en: string }>;
   listed: Array<{
     category: string;
     displayName: { sq: string; en: string };
-    rules: Array<{ source: string; rule: string; line: number; action: string; scope: string }>;
+    rules: Array<{ source: string; rule: string; line: number; action: string; scope: string; won: boolean }>;
   }>;
   sourcesUnavailable: string | null;
 }
@@ -95,6 +96,9 @@ t.test('a listed name: decision per venue, and the source, rule and line that li
     ],
   );
   t.equal(of(answer, 'kafe').blockMode, 'nxdomain');
+  t.same(answer.displayNames, {
+    adult: { sq: 'Përmbajtje për të rritur', en: 'Adult content' },
+  });
   t.same(answer.listed, [
     {
       category: 'adult',
@@ -108,6 +112,7 @@ t.test('a listed name: decision per venue, and the source, rule and line that li
           name: 'porn.example',
           scope: 'subtree',
           action: 'block',
+          won: true,
         },
       ],
     },
@@ -141,10 +146,10 @@ t.test(
 
     const allowed = (await ask('name=ok.tracker.example')).answer;
     t.same(
-      allowed.listed[0]?.rules.map((r) => [r.rule, r.line, r.action]),
+      allowed.listed[0]?.rules.map((r) => [r.rule, r.line, r.action, r.won]),
       [
-        ['||tracker.example^', 2, 'block'],
-        ['@@||ok.tracker.example^', 3, 'allow'],
+        ['||tracker.example^', 2, 'block', false],
+        ['@@||ok.tracker.example^', 3, 'allow', true],
       ],
     );
     t.equal(of(allowed, null).decision, 'passed', 'the list allow rule wins for the default policy too');
@@ -168,6 +173,11 @@ t.test("a venue's own allow and deny entries are named as the reason", async (t)
     reason: 'venue-deny',
     addition: { kind: 'deny', entry: 'blocked-here.example' },
   });
+  t.same(
+    denied.displayNames,
+    { 'venue-deny': { sq: 'E bllokuar nga ky rrjet', en: 'Blocked by this network' } },
+    'the reason by its display name',
+  );
 });
 
 t.test('SafeSearch: a search engine name is rewritten for a policy that enforces it', async (t) => {
