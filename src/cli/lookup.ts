@@ -21,6 +21,7 @@ interface Rule {
   rule: string;
   line: number;
   action: string;
+  won: boolean;
 }
 interface Answer {
   name: string;
@@ -37,6 +38,7 @@ interface Answer {
     addition?: { kind: string; entry: string; policy: string };
     override?: { id: string | number; action: string; venue: string | null; note: string };
     safeSearch?: { engine: string; host: string };
+    allowedBy?: string[];
   }>;
   listed: Array<{ category: string; displayName: { en: string }; rules: Rule[] }>;
   sourcesUnavailable: string | null;
@@ -101,6 +103,7 @@ export function describe(a: Answer): string {
     const who = d.venue === null ? 'clients of no venue' : `venue ${d.venue}`;
     let why = '';
     if (d.reason === 'lists' || d.reason === 'abuse') why = `: ${d.categories.join(', ')}`;
+    else if (d.allowedBy !== undefined) why = `: ${d.allowedBy.join(', ')}`;
     else if (d.addition !== undefined)
       why = `: ${d.addition.kind} entry ${d.addition.entry} of policy ${d.addition.policy}`;
     else if (d.override !== undefined)
@@ -113,7 +116,9 @@ export function describe(a: Answer): string {
   for (const c of a.listed) {
     lines.push(`  ${c.category} (${c.displayName.en})`);
     for (const r of c.rules)
-      lines.push(`    ${r.rule}   from ${r.source}, line ${r.line}${r.action === 'allow' ? ' (allow)' : ''}`);
+      lines.push(
+        `    ${r.rule}   from ${r.source}, line ${r.line}${r.action === 'allow' ? ' (allow)' : ''}${r.won && c.rules.length > 1 ? '  <- decides' : ''}`,
+      );
   }
   if (a.sourcesUnavailable === 'compiled')
     lines.push('  sources: not known (the lists came from a compiled artifact)');

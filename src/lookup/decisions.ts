@@ -47,12 +47,22 @@ export interface VenueDecision {
   policy: string;
   decision: Verdict;
   /** lists (categories), venue-deny, venue-allow, abuse, override, safesearch, or none (not listed here). */
-  reason: 'lists' | 'venue-deny' | 'venue-allow' | 'abuse' | 'override' | 'safesearch' | 'none';
+  reason:
+    | 'lists'
+    | 'list-allow'
+    | 'venue-deny'
+    | 'venue-allow'
+    | 'abuse'
+    | 'override'
+    | 'safesearch'
+    | 'none';
   blockMode: string;
   /** The categories that block the name for this venue (only "abuse" when the abuse feed does). */
   categories: string[];
   /** The categories that list the name but that this venue does not block. */
   notBlocked: string[];
+  /** reason list-allow: the categories this venue blocks whose allow rule (an adblock @@) passes the name. */
+  allowedBy?: string[];
   /** RPZ action of the deciding list rule, when it is not the venue's block mode. */
   action?: 'nxdomain' | 'nodata' | 'local' | 'passthru';
   /** The venue's allow or deny entry that decided (most specific first, as the resolver matches). */
@@ -132,6 +142,10 @@ export function decideForVenues(input: DecisionInput, name: string, venue?: stri
       entry.decision = 'allowed';
       entry.reason = 'venue-allow';
       entry.addition = winningAddition(settings, name, p.policy);
+    } else if ((all.allowed & p.blockMask) !== 0) {
+      entry.decision = 'allowed';
+      entry.reason = 'list-allow';
+      entry.allowedBy = categoriesOf(lists, all.allowed & p.blockMask);
     }
     entry.notBlocked = listed.filter((c) => !entry.categories.includes(c));
     if (kind === PASS && !d.venueAllowed && engine >= 0) {

@@ -99,7 +99,7 @@ export function createLookup(deps: LookupDeps): Lookup {
       if (signal.aborted) {
         throw new RojeError(
           'ROJE_ERR_LOOKUP_TIMEOUT',
-          `reading the lists for ${name} took longer than ${timeoutMs} ms`,
+          `reading the list sources took longer than ${timeoutMs} ms: ask again later (the name is not logged)`,
         );
       }
       throw err;

@@ -152,7 +152,12 @@ t.test(
         ['@@||ok.tracker.example^', 3, 'allow', true],
       ],
     );
-    t.equal(of(allowed, null).decision, 'passed', 'the list allow rule wins for the default policy too');
+    t.match(
+      of(allowed, null),
+      { decision: 'allowed', reason: 'list-allow', allowedBy: ['ads'] },
+      'the allow rule decides',
+    );
+    t.match(of(allowed, 'kafe'), { decision: 'passed', reason: 'none' }, 'kids does not block ads at all');
   },
 );
 
@@ -259,6 +264,15 @@ t.test('roje lookup (dist/main.js) asks the running roje', { skip: binaryProblem
   t.equal(text.code, 0, text.stderr);
   t.match(text.stdout, /venue kafe \[kids\]: blocked \(nxdomain\) by lists: adult/);
   t.match(text.stdout, /porn\.example {3}from test-adult, line 4/);
+
+  const exception = await runRoje(
+    ['lookup', 'ok.tracker.example', '--admin', admin, '--token-file', tokenFile],
+    {
+      env: plainEnv(),
+    },
+  );
+  t.match(exception.stdout, /@@\|\|ok\.tracker\.example\^ {3}from test-ads, line 3 \(allow\) {2}<- decides/);
+  t.match(exception.stdout, /clients of no venue \[default\]: allowed by list-allow: ads/);
 
   const json = await runRoje(
     ['lookup', 'good.porn.example', '--venue', 'kafe', '--json', '--admin', admin, '--token-file', tokenFile],
