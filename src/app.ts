@@ -9,11 +9,13 @@ import { createAdminApi, describeDns } from './admin/api.js';
 import { createAuditLog } from './admin/audit.js';
 import { auditReload, type ReloadCause } from './admin/reload-audit.js';
 import type { AdminApi } from './admin/server.js';
+import { categoryDisplayName } from './blockpage/i18n.js';
 import type { DnsCacheStats } from './cache/dns-cache.js';
 import type { RojeConfig } from './config/schema.js';
 import { createInProcessPlane } from './dataplane/in-process.js';
 import type { DataPlane } from './dataplane/types.js';
 import { createWorkersPlane, type WorkersPlane } from './dataplane/workers.js';
+import { createLookup } from './lookup/lookup.js';
 import { createMetrics, type RojeMetrics, type SelfTestMetricsSource } from './metrics/metrics.js';
 import { complianceInForce } from './policy/compliance.js';
 import type { ListsLoaderDeps, ListsStatus } from './policy/lists-loader.js';
@@ -118,6 +120,12 @@ export function createApp(initial: RojeConfig, deps: AppDeps): App {
     blockPage,
     opsAddresses: () => ops.addresses(),
     metrics: async () => ({ contentType: metrics.contentType, body: await metrics.render() }),
+    // OVERRIDES HOOK: hand the run-time overrides (src/overrides) to createLookup once they exist.
+    lookup: createLookup({
+      lists: () => lists.current(),
+      config: () => config,
+      displayName: (c) => categoryDisplayName(c, config.categoryNames),
+    }),
   });
   const ops = createOpsService({
     config: initial,

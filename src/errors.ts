@@ -103,6 +103,12 @@ export const ERROR_CODES = {
     message: 'statistics are disabled (stats.enabled, or the database could not be opened)',
     statusCode: 503,
   },
+  // lookup: why is a name blocked (src/lookup)
+  ROJE_ERR_LOOKUP_NAME: { message: 'the name to look up is not a domain name', statusCode: 400 },
+  ROJE_ERR_LOOKUP_VENUE: { message: 'no venue has that name', statusCode: 404 },
+  ROJE_ERR_LOOKUP_NOT_READY: { message: 'no lists are loaded yet', statusCode: 503 },
+  ROJE_ERR_LOOKUP_BUSY: { message: 'another lookup is reading the lists', statusCode: 429 },
+  ROJE_ERR_LOOKUP_TIMEOUT: { message: 'reading the lists for a lookup took too long', statusCode: 503 },
   // the scheduled self-test
   ROJE_ERR_SELFTEST_DISABLED: { message: 'the self-test is disabled (selfTest.enabled)', statusCode: 409 },
   // roje verify: suites, signed reports

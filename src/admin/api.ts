@@ -6,6 +6,7 @@
 import { optionalCategoryWarnings } from '../config/policy-categories.js';
 import type { RojeConfig } from '../config/schema.js';
 import type { DataPlane } from '../dataplane/types.js';
+import type { Lookup } from '../lookup/lookup.js';
 import { complianceInForce } from '../policy/compliance.js';
 import { buildTransparencyReport } from '../report/transparency.js';
 import type { BlockPageService } from '../services/block-page.js';
@@ -46,10 +47,18 @@ export interface AdminApiDeps {
   /** Where the admin API and /metrics listen. */
   opsAddresses: () => { admin: string | null; metrics: string | null };
   metrics: () => Promise<{ contentType: string; body: string }>;
+  /** Why a name is blocked (src/lookup). */
+  lookup: Lookup;
 }
 
 export function createAdminApi(deps: AdminApiDeps): AdminApi {
-  return { ...opsApi(deps), ...listsApi(deps), ...statsApi(deps), ...selfTestApi(deps) };
+  return {
+    ...opsApi(deps),
+    ...listsApi(deps),
+    ...statsApi(deps),
+    ...selfTestApi(deps),
+    lookup: (name, venue) => deps.lookup.lookup(name, venue),
+  };
 }
 
 type Part<K extends keyof AdminApi> = Pick<AdminApi, K>;

@@ -19,6 +19,7 @@ import { VERSION } from '../version.js';
 import type { AuditLog } from './audit.js';
 import { allows, createAuthenticator, type TokenEntry } from './auth.js';
 import { listsRoutes } from './routes/lists.js';
+import { lookupRoutes } from './routes/lookup.js';
 import { opsRoutes } from './routes/ops.js';
 import { reportsRoutes } from './routes/reports.js';
 import { selfTestRoutes } from './routes/selftest.js';
@@ -29,6 +30,7 @@ import type { AdminApi } from './types.js';
 export type {
   AdminApi,
   ListsApi,
+  LookupApi,
   OpsApi,
   ReportStatus,
   ReportsApi,
@@ -81,6 +83,7 @@ export async function createAdminServer(options: AdminServerOptions): Promise<Fa
   await app.register(statsRoutes, { api, audit });
   await app.register(reportsRoutes, { api, audit });
   await app.register(selfTestRoutes, { api, audit });
+  await app.register(lookupRoutes, { api, audit });
   return app;
 }
 

@@ -64,8 +64,13 @@ export interface SelfTestApi {
   runSelfTest(): Promise<unknown>;
 }
 
+/** Why a name is blocked, per venue (routes/lookup.ts, src/lookup). */
+export interface LookupApi {
+  lookup(name: string, venue: string | undefined): Promise<unknown>;
+}
+
 /** Everything the admin API may ask of the running resolver. */
-export type AdminApi = OpsApi & ListsApi & StatsApi & ReportsApi & SelfTestApi;
+export type AdminApi = OpsApi & ListsApi & StatsApi & ReportsApi & SelfTestApi & LookupApi;
 
 export type ReportStatus = 'open' | 'accepted' | 'rejected';
 export interface StatsQuery {

@@ -50,8 +50,18 @@ export function negotiateLang(
   return best;
 }
 
-/** Human names of the categories roje's feeds use; an unknown category is shown by its id. */
+/**
+ * Display names of the categories roje's feeds use and of the internal reasons a block can have
+ * (venue-deny: the venue's own deny list; nosafesearch: a search engine without a safe mode). The
+ * config's `categoryNames` adds to them or replaces one; any other id is shown in a readable form.
+ */
 const CATEGORY_NAMES: Record<string, { sq: string; en: string }> = {
+  'venue-deny': { sq: 'E bllokuar nga ky rrjet', en: 'Blocked by this network' },
+  nosafesearch: {
+    sq: 'Kërkim pa filtër sigurie (SafeSearch)',
+    en: 'Search without a safe mode (SafeSearch)',
+  },
+  override: { sq: 'E bllokuar nga operatori', en: 'Blocked by the operator' },
   adult: { sq: 'Përmbajtje për të rritur', en: 'Adult content' },
   gambling: { sq: 'Lojëra fati dhe baste', en: 'Gambling and betting' },
   abuse: { sq: 'Abuzim seksual me fëmijë', en: 'Child sexual abuse' },
@@ -79,8 +89,24 @@ const CATEGORY_NAMES: Record<string, { sq: string; en: string }> = {
   deny: { sq: 'E bllokuar nga operatori', en: 'Blocked by the operator' },
 };
 
-export function categoryName(id: string, lang: Lang): string {
-  return Object.hasOwn(CATEGORY_NAMES, id) ? CATEGORY_NAMES[id][lang] : id;
+export type CategoryNames = Readonly<Record<string, { sq: string; en: string }>>;
+
+/** A category's display name: the config's, else the built-in one, else readableId(id). */
+export function categoryName(id: string, lang: Lang, custom: CategoryNames = {}): string {
+  return categoryDisplayName(id, custom)[lang];
+}
+
+export function categoryDisplayName(id: string, custom: CategoryNames = {}): { sq: string; en: string } {
+  if (Object.hasOwn(custom, id)) return custom[id];
+  if (Object.hasOwn(CATEGORY_NAMES, id)) return CATEGORY_NAMES[id];
+  const readable = readableId(id);
+  return { sq: readable, en: readable };
+}
+
+/** "my-own_list" -> "My own list": a category with no display name, never its raw id. */
+export function readableId(id: string): string {
+  const words = id.replace(/[-_.]+/g, ' ').trim();
+  return words === '' ? '?' : words[0].toUpperCase() + words.slice(1);
 }
 
 /** `{name}` placeholders are filled by the templates, always with escaped values. */

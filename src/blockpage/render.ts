@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { BlockPageHelp } from './help.js';
-import { categoryName, LANGS, type Lang, localText, TEXT, type TextKey } from './i18n.js';
+import { type CategoryNames, categoryName, LANGS, type Lang, localText, TEXT, type TextKey } from './i18n.js';
 
 /**
  * HTML for the block page: one layout, a few bodies. Every value from outside (host name, venue,
@@ -136,12 +136,14 @@ export interface BlockedPageInput {
   /** Show the report form (false when reports are switched off). */
   reportForm: boolean;
   maxMessageLength: number;
+  /** The config's display names (categoryNames), over the built-in ones. */
+  categoryNames?: CategoryNames;
 }
 
 export function renderBlocked(input: BlockedPageInput): string {
   const { lang, help } = input;
   const t = TEXT[lang];
-  const names = input.categories.map((c) => escapeHtml(categoryName(c, lang)));
+  const names = input.categories.map((c) => escapeHtml(categoryName(c, lang, input.categoryNames)));
   const rows = [
     `<dt>${t.site}</dt><dd>${escapeHtml(input.host)}</dd>`,
     names.length === 0

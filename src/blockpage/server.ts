@@ -9,7 +9,7 @@ import { CONFIDENTIAL_CATEGORIES } from '../policy/types.js';
 import { unwrapMapped } from '../transport/address.js';
 import type { BoundAddress, ListenAddress } from '../transport/types.js';
 import { type BlockPageHelpInput, resolveHelp } from './help.js';
-import { type Lang, type LocalText, localText, negotiateLang } from './i18n.js';
+import { type CategoryNames, type Lang, type LocalText, localText, negotiateLang } from './i18n.js';
 import { blockPageListenError, ipv6Only } from './listen.js';
 import { createTlsRefuser } from './refuse-tls.js';
 import { CONTENT_SECURITY_POLICY, renderAbuse, renderBlocked, renderMessage } from './render.js';
@@ -53,6 +53,8 @@ export interface BlockPageOptions {
   maxMessageLength?: number;
   /** Reports accepted per minute, all clients together (a flood must not fill the report store). */
   reportsPerMinute?: number;
+  /** Display names of categories (config categoryNames), over the built-in ones. */
+  categoryNames?: CategoryNames;
 }
 
 export interface BlockPageDeps {
@@ -185,6 +187,7 @@ export function createBlockPageServer(options: BlockPageOptions, deps: BlockPage
         help,
         reportForm: reportsOn,
         maxMessageLength: maxMessage,
+        categoryNames: options.categoryNames ?? {},
       }),
     );
   }

@@ -32,6 +32,9 @@ Commands:
         Make an Ed25519 signing key pair (FILE, mode 0600, and FILE.pub) for signed reports.
   report --month YYYY-MM [--site NAME] [--format html|csv|json] (--config FILE | --stats PATH) [--out FILE]
         Transparency report of a month from the statistics database (counts only, never a name).
+  lookup NAME [--venue V] [--admin URL] [--token-file FILE] [--json]
+        Ask a running roje (admin API, auditor token; ROJE_TOKEN or --token-file) why NAME is blocked
+        or not, per venue: the decision, the categories, and the source, rule and line that list it.
   version
         Print roje's version.
   help

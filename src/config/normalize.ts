@@ -8,6 +8,7 @@ import { normalizeAdmin, normalizeMetrics } from './sections/admin.js';
 import { normalizeBlockPage } from './sections/block-page.js';
 import { normalizeBypass } from './sections/bypass.js';
 import { normalizeCache } from './sections/cache.js';
+import { normalizeCategoryNames } from './sections/category-names.js';
 import type { SectionContext } from './sections/common.js';
 import { normalizeFleetSection } from './sections/fleet.js';
 import { normalizeListen } from './sections/listen.js';
@@ -108,6 +109,7 @@ export async function normalizeConfig(
     metrics: normalizeMetrics(ctx, raw.metrics),
     stats: normalizeStats(ctx, raw.stats, raw.stateDir),
     timeZone: normalizeTimeZone(ctx, raw.timeZone),
+    categoryNames: normalizeCategoryNames(raw.categoryNames),
   };
   // Last, so that a policy's own mistakes (abuse left out) are named first. The config's own lists
   // name their categories now; an artifact's or a pull's are checked when read (services/lists.ts).

@@ -14,6 +14,7 @@ import { type AdminConfig, AdminSchema, type MetricsConfig, MetricsSchema } from
 import { BLOCK_PAGE_EXPECTED, type BlockPageConfig, BlockPageSchema } from './sections/block-page.js';
 import { type BypassConfig, BypassSchema } from './sections/bypass.js';
 import { type CacheConfig, CacheSchema } from './sections/cache.js';
+import { type CategoryNamesConfig, CategoryNamesSchema } from './sections/category-names.js';
 import { VALUE_EXPECTED } from './sections/common.js';
 import { FLEET_EXPECTED, type FleetConfig, FleetSchema } from './sections/fleet.js';
 import { type ListenConfig, ListenSchema } from './sections/listen.js';
@@ -99,6 +100,7 @@ export const ConfigSchema = Type.Object(
     admin: AdminSchema,
     stats: StatsSchema,
     timeZone: TimeZoneSchema,
+    categoryNames: CategoryNamesSchema,
     metrics: MetricsSchema,
   },
   { additionalProperties: false, 'x-expected': 'a mapping of config keys' },
@@ -152,4 +154,6 @@ export interface RojeConfig {
   stats: StatsConfig;
   /** IANA time zone of the transparency report ("UTC", "Europe/Tirane"). */
   timeZone: string;
+  /** Display names of categories (sq, en), added to or replacing the built-in ones. */
+  categoryNames: CategoryNamesConfig;
 }

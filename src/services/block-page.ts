@@ -47,6 +47,7 @@ export function createBlockPageService(options: {
           defaultLang: b.defaultLang,
           maxMessageLength: b.maxMessageLength,
           reportsPerMinute: b.reportsPerMinute,
+          categoryNames: options.config.categoryNames,
         },
         {
           explain: (host, client) => options.plane.explain(host, client),

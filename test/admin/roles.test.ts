@@ -43,6 +43,7 @@ const ROUTES: Array<['GET' | 'POST', string, Role | null, string?]> = [
   ['POST', '/api/v1/lists/sample-adult/accept', 'operator'],
   ['POST', '/api/v1/lists/sample-adult/reject', 'operator'],
   ['POST', '/api/v1/cache/flush', 'operator'],
+  ['GET', '/api/v1/lookup?name=www.example.test', 'auditor'],
   ['GET', '/api/v1/selftest', 'auditor'],
   ['GET', '/api/v1/selftest/2026-01-01T00-00-00-000Z', 'auditor'],
   ['POST', '/api/v1/selftest/run', 'operator'],

@@ -17,6 +17,8 @@ t.test('negotiateLang', async (t) => {
 t.test('categoryName', async (t) => {
   t.equal(categoryName('gambling', 'en'), 'Gambling and betting');
   t.equal(categoryName('doh-bypass', 'sq'), 'Anashkalim i filtrit (DNS i koduar, VPN, proxy)');
-  t.equal(categoryName('my-list', 'en'), 'my-list');
-  t.equal(categoryName('constructor', 'en'), 'constructor', 'no prototype lookups');
+  t.equal(categoryName('my-list', 'en'), 'My list', 'no display name: readable, never the raw id');
+  t.equal(categoryName('constructor', 'en'), 'Constructor', 'no prototype lookups');
+  t.equal(categoryName('venue-deny', 'sq'), 'E bllokuar nga ky rrjet');
+  t.equal(categoryName('my-list', 'sq', { 'my-list': { sq: 'Lista ime', en: 'My own' } }), 'Lista ime');
 });

@@ -72,7 +72,11 @@ t.test('the page names the category, the venue and the operator, and points to h
   t.match(page.body, 'name="viewport"');
   t.notMatch(page.body, /<script|<link|src=/, 'no script or external asset');
   const two = await get(base, '/', { host: 'bet.roje.test', 'accept-language': 'sq' });
-  t.match(two.body, '<dt>Kategoritë</dt><dd>Lojëra fati dhe baste, custom-x</dd>', 'unknown category by id');
+  t.match(
+    two.body,
+    '<dt>Kategoritë</dt><dd>Lojëra fati dhe baste, Custom x</dd>',
+    'a category with no display name: readable, never its raw id',
+  );
   t.notMatch(two.body, '<dt>Rrjeti</dt>', 'no venue row without a venue');
   checkHeaders(t, page.headers);
 });
