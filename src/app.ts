@@ -15,6 +15,7 @@ import { createInProcessPlane } from './dataplane/in-process.js';
 import type { DataPlane } from './dataplane/types.js';
 import { createWorkersPlane, type WorkersPlane } from './dataplane/workers.js';
 import { createMetrics, type RojeMetrics, type SelfTestMetricsSource } from './metrics/metrics.js';
+import { createOverridesService } from './overrides/service.js';
 import { complianceInForce } from './policy/compliance.js';
 import type { ListsLoaderDeps, ListsStatus } from './policy/lists-loader.js';
 import type { CompiledLists } from './policy/types.js';
@@ -67,7 +68,6 @@ export interface AppDeps {
 export function createApp(initial: RojeConfig, deps: AppDeps): App {
   const { logger } = deps;
   let config = initial;
-  const startedAt = Date.now();
   const workers = initial.workers.count > 1;
   const audit = createAuditLog({
     path: initial.stateDir === null ? null : join(initial.stateDir, 'audit.log'),
@@ -81,6 +81,7 @@ export function createApp(initial: RojeConfig, deps: AppDeps): App {
     // Query loop threads read the one copy of the lists in a SharedArrayBuffer.
     shareArtifact: workers && initial.workers.mode === 'threads',
   });
+  const overrides = createOverridesService({ config: () => config, lists: lists.lists });
   // Declared before the metrics, which read it at scrape time only.
   let plane: DataPlane | WorkersPlane;
   const metrics = appMetrics(
@@ -91,8 +92,8 @@ export function createApp(initial: RojeConfig, deps: AppDeps): App {
     () => config,
   );
   plane = workers
-    ? createWorkersPlane({ config: initial, logger, lists })
-    : createInProcessPlane({ config: initial, logger, metrics, lists });
+    ? createWorkersPlane({ config: initial, logger, lists, overrides })
+    : createInProcessPlane({ config: initial, logger, metrics, lists, overrides });
   const stats = createStatsService({
     config: initial,
     logger,
@@ -109,13 +110,14 @@ export function createApp(initial: RojeConfig, deps: AppDeps): App {
   });
   const blockPage = createBlockPageService({ config: initial, logger, plane, stats });
   const admin = createAdminApi({
-    startedAt,
+    startedAt: Date.now(),
     config: () => config,
     lists,
     plane,
     stats,
     selfTest,
     blockPage,
+    overrides,
     opsAddresses: () => ops.addresses(),
     metrics: async () => ({ contentType: metrics.contentType, body: await metrics.render() }),
   });
@@ -142,6 +144,7 @@ export function createApp(initial: RojeConfig, deps: AppDeps): App {
       stats,
       // 2. Lists before the data plane: a resolver that cannot load its lists never answers (fail closed).
       lists,
+      overrides, // 2b. Run-time overrides before the data plane: the first query sees them.
       // 3. The data plane: this thread's listeners, or one query loop per worker.
       plane,
       // 4. The admin API and /metrics, once there is something to report on.

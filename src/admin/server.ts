@@ -20,6 +20,7 @@ import type { AuditLog } from './audit.js';
 import { allows, createAuthenticator, type TokenEntry } from './auth.js';
 import { listsRoutes } from './routes/lists.js';
 import { opsRoutes } from './routes/ops.js';
+import { overridesRoutes } from './routes/overrides.js';
 import { reportsRoutes } from './routes/reports.js';
 import { selfTestRoutes } from './routes/selftest.js';
 import { errorName, routeAction, sendError } from './routes/shared.js';
@@ -30,6 +31,7 @@ export type {
   AdminApi,
   ListsApi,
   OpsApi,
+  OverridesApi,
   ReportStatus,
   ReportsApi,
   SelfTestApi,
@@ -81,6 +83,7 @@ export async function createAdminServer(options: AdminServerOptions): Promise<Fa
   await app.register(statsRoutes, { api, audit });
   await app.register(reportsRoutes, { api, audit });
   await app.register(selfTestRoutes, { api, audit });
+  await app.register(overridesRoutes, { api, audit });
   return app;
 }
 

@@ -6,6 +6,7 @@
 import type { Logger } from 'pino';
 import type { RojeConfig } from '../config/schema.js';
 import type { RojeMetrics } from '../metrics/metrics.js';
+import type { OverrideOverlay } from '../overrides/types.js';
 import { buildChain, type Chain } from '../pipeline/chain.js';
 import { type PolicyFacts, policyStrings } from '../pipeline/policy-strings.js';
 import { createQueryLog } from '../pipeline/query-log.js';
@@ -31,6 +32,8 @@ export interface QueryPathOptions {
   lists: ListsFacts;
   /** Query loops sharing the rate limits (src/workers); default 1. */
   rateShares?: number;
+  /** The run-time overrides in force (src/overrides), read per query; absent: none. */
+  overrides?: () => OverrideOverlay;
 }
 
 export interface QueryPath {
@@ -67,6 +70,7 @@ export function createQueryPath(options: QueryPathOptions): QueryPath {
       onUpstreamAttempt: metrics.onUpstreamAttempt,
       onUpstreamQueueFull: metrics.onUpstreamQueueFull,
       ...(options.rateShares !== undefined ? { rateShares: options.rateShares } : {}),
+      ...(options.overrides !== undefined ? { overrides: options.overrides } : {}),
     });
   let chain = build(options.config, undefined);
   // Statistics count per (hour, venue index, category bit); names are resolved when they are drained.

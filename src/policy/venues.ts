@@ -9,7 +9,7 @@ import { RojeError } from '../errors.js';
 import { createCidrMatcher, parseCidr } from '../net/cidr.js';
 import type { BlockMode } from './block-answer.js';
 import { normalizeListName } from './name.js';
-import type { CompiledLists } from './types.js';
+import { CONFIDENTIAL_CATEGORIES, type CompiledLists } from './types.js';
 
 /** One policy, as the config gives it (names already normalized by config validation or not: both work). */
 export interface PolicySettings {
@@ -186,8 +186,10 @@ export interface EffectivePolicy {
   /** Bit i set: categories[i] of the lists is blocked here. */
   blockMask: number;
   blockMode: BlockMode;
-  /** The policy's allow and deny additions. */
+  /** The policy's allow and deny additions (with the run-time overrides merged in, src/overrides). */
   additions: Additions;
+  /** The confidential (abuse) categories this policy blocks: no allow addition or override passes them. */
+  abuseMask: number;
 }
 
 /**
@@ -219,9 +221,14 @@ export function effectivePolicies(
         if (bit >= 0) mask |= 1 << bit;
       }
     }
+    let abuseMask = 0;
+    lists.categories.forEach((c, bit) => {
+      if (CONFIDENTIAL_CATEGORIES.has(c)) abuseMask |= 1 << bit;
+    });
     p = {
       policy: name,
       blockMask: mask,
+      abuseMask: abuseMask & mask,
       blockMode: settings.blockMode,
       additions: createAdditions(settings.allow ?? [], settings.deny ?? [], `policy ${name}`),
     };

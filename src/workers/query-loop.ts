@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import type { RojeConfig } from '../config/schema.js';
 import { createQueryPath } from '../dataplane/query-path.js';
 import { createMetrics, type RojeMetrics } from '../metrics/metrics.js';
+import { EMPTY_OVERLAY, type OverrideOverlay } from '../overrides/types.js';
 import { abuseKey } from '../policy/abuse/key.js';
 import { abuseStatus } from '../policy/abuse/status.js';
 import { type LoadedLists, loadArtifact } from '../policy/compiled/artifact.js';
@@ -30,6 +31,8 @@ export function createQueryLoop(init: WorkerInit, link: QueryLoopLink, logger: L
   let missing: string[] = [];
   let keyId: string | null = null;
   let checkedAt = new Map<string, string | undefined>();
+  let overlay: OverrideOverlay = EMPTY_OVERLAY;
+  let overlayJson = '[]';
   let listeners: Listeners[] = [];
   let reportTimer: NodeJS.Timeout | null = null;
   const isReady = () => lists !== null && missing.length === 0;
@@ -67,6 +70,7 @@ export function createQueryLoop(init: WorkerInit, link: QueryLoopLink, logger: L
       facts: () => ({ lists, missing, checkedAt, abuse: abuseNow(), now: Date.now() }),
     },
     rateShares: init.shares,
+    overrides: () => overlay,
   });
 
   function report(): void {
@@ -148,9 +152,16 @@ export function createQueryLoop(init: WorkerInit, link: QueryLoopLink, logger: L
           if (first) await bind();
           return;
         }
-        case 'state':
+        case 'state': {
           checkedAt = new Map(message.checkedAt);
+          // Swapped only when it changed: a new overlay rebuilds the venues' additions.
+          const json = JSON.stringify(message.overrides);
+          if (json !== overlayJson) {
+            overlayJson = json;
+            overlay = Object.freeze({ entries: Object.freeze(message.overrides) });
+          }
           return;
+        }
         case 'config':
           return reconfigure(message.config);
         case 'salt':
