@@ -1,7 +1,6 @@
 /**
- * The composition root: builds roje's services and lists them in the order they start, with the
- * reason for each position (services/lifecycle.ts starts them in order, stops them in reverse, and
- * reloads them as prepare -> commit/abort). Nothing else lives here: state belongs to the services.
+ * The composition root: roje's services in start order, with the reason for each position (lifecycle.ts
+ * starts them in order, stops them in reverse, reloads them as prepare -> commit/abort). No state here.
  */
 import { join } from 'node:path';
 import type { Logger } from 'pino';

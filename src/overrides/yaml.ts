@@ -16,7 +16,11 @@ export interface OverridesExport {
 export function exportShape(entries: readonly Override[]): OverridesExport {
   const out: OverridesExport = { all: { allow: [], deny: [] }, venues: {} };
   for (const o of entries) {
-    const target = o.venue === null ? out.all : (out.venues[o.venue] ??= { allow: [], deny: [] });
+    let target = out.all;
+    if (o.venue !== null) {
+      target = out.venues[o.venue] ?? { allow: [], deny: [] };
+      out.venues[o.venue] = target;
+    }
     target[o.action].push(o.name);
   }
   for (const t of [out.all, ...Object.values(out.venues)]) {
