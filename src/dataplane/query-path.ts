@@ -6,7 +6,8 @@
 import type { Logger } from 'pino';
 import type { RojeConfig } from '../config/schema.js';
 import type { RojeMetrics } from '../metrics/metrics.js';
-import type { OverrideOverlay } from '../overrides/types.js';
+import { createOverlayReceiver } from '../overrides/overlay.js';
+import type { Override, OverrideOverlay } from '../overrides/types.js';
 import { buildChain, type Chain } from '../pipeline/chain.js';
 import { type PolicyFacts, policyStrings } from '../pipeline/policy-strings.js';
 import { createQueryLog } from '../pipeline/query-log.js';
@@ -52,6 +53,11 @@ export interface QueryPath {
   use(next: Chain): Chain;
   /** The lists or venues changed: policy names resolved again, metric labels folded. */
   refresh(): void;
+  /**
+   * A query loop's overrides, sent whole by its primary: put in force when they differ. Unused when
+   * `overrides` was given (in-process: the chain reads the store's overlay).
+   */
+  useOverrides(entries: readonly Override[]): void;
 }
 
 function withCompliance(config: RojeConfig, facts: PolicyFacts): PolicyFacts {
@@ -60,6 +66,8 @@ function withCompliance(config: RojeConfig, facts: PolicyFacts): PolicyFacts {
 
 export function createQueryPath(options: QueryPathOptions): QueryPath {
   const { logger, metrics, lists } = options;
+  const received = createOverlayReceiver();
+  const overrides = options.overrides ?? received.current;
   const build = (config: RojeConfig, previous: Chain | undefined): Chain =>
     buildChain(config, previous, {
       logger,
@@ -70,7 +78,7 @@ export function createQueryPath(options: QueryPathOptions): QueryPath {
       onUpstreamAttempt: metrics.onUpstreamAttempt,
       onUpstreamQueueFull: metrics.onUpstreamQueueFull,
       ...(options.rateShares !== undefined ? { rateShares: options.rateShares } : {}),
-      ...(options.overrides !== undefined ? { overrides: options.overrides } : {}),
+      overrides,
     });
   let chain = build(options.config, undefined);
   // Statistics count per (hour, venue index, category bit); names are resolved when they are drained.
@@ -118,5 +126,6 @@ export function createQueryPath(options: QueryPathOptions): QueryPath {
       return previous;
     },
     refresh,
+    useOverrides: received.receive,
   };
 }

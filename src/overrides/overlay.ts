@@ -7,7 +7,7 @@
 
 import { normalizeListName } from '../policy/name.js';
 import { type Additions, createAdditions } from '../policy/venues.js';
-import type { Override, OverrideOverlay } from './types.js';
+import { EMPTY_OVERLAY, type Override, type OverrideOverlay } from './types.js';
 
 /** The config's additions of one policy, as the config gives them. */
 export interface ConfigAdditions {
@@ -68,4 +68,25 @@ export function matchOverride(overlay: OverrideOverlay, name: string, venue: str
     if (dot < 0) return null;
     suffix = suffix.slice(dot + 1);
   }
+}
+
+/**
+ * The overlay a query loop holds (src/workers): its primary sends the entries whole with each state
+ * message; a new overlay (which rebuilds the venues' additions) is made only when they differ.
+ */
+export function createOverlayReceiver(): {
+  current: () => OverrideOverlay;
+  receive: (entries: readonly Override[]) => void;
+} {
+  let overlay = EMPTY_OVERLAY;
+  let json = '[]';
+  return {
+    current: () => overlay,
+    receive(entries) {
+      const next = JSON.stringify(entries);
+      if (next === json) return;
+      json = next;
+      overlay = Object.freeze({ entries: Object.freeze([...entries]) });
+    },
+  };
 }

@@ -8,7 +8,6 @@ import type { Logger } from 'pino';
 import type { RojeConfig } from '../config/schema.js';
 import { createQueryPath } from '../dataplane/query-path.js';
 import { createMetrics, type RojeMetrics } from '../metrics/metrics.js';
-import { EMPTY_OVERLAY, type OverrideOverlay } from '../overrides/types.js';
 import { abuseKey } from '../policy/abuse/key.js';
 import { abuseStatus } from '../policy/abuse/status.js';
 import { type LoadedLists, loadArtifact } from '../policy/compiled/artifact.js';
@@ -31,8 +30,6 @@ export function createQueryLoop(init: WorkerInit, link: QueryLoopLink, logger: L
   let missing: string[] = [];
   let keyId: string | null = null;
   let checkedAt = new Map<string, string | undefined>();
-  let overlay: OverrideOverlay = EMPTY_OVERLAY;
-  let overlayJson = '[]';
   let listeners: Listeners[] = [];
   let reportTimer: NodeJS.Timeout | null = null;
   const isReady = () => lists !== null && missing.length === 0;
@@ -45,7 +42,6 @@ export function createQueryLoop(init: WorkerInit, link: QueryLoopLink, logger: L
       keyId,
       now: Date.now(),
     });
-
   const metrics: RojeMetrics = createMetrics(
     {
       cache: () => path.chain().cache.stats(),
@@ -70,7 +66,6 @@ export function createQueryLoop(init: WorkerInit, link: QueryLoopLink, logger: L
       facts: () => ({ lists, missing, checkedAt, abuse: abuseNow(), now: Date.now() }),
     },
     rateShares: init.shares,
-    overrides: () => overlay,
   });
 
   function report(): void {
@@ -152,16 +147,10 @@ export function createQueryLoop(init: WorkerInit, link: QueryLoopLink, logger: L
           if (first) await bind();
           return;
         }
-        case 'state': {
+        case 'state':
           checkedAt = new Map(message.checkedAt);
-          // Swapped only when it changed: a new overlay rebuilds the venues' additions.
-          const json = JSON.stringify(message.overrides);
-          if (json !== overlayJson) {
-            overlayJson = json;
-            overlay = Object.freeze({ entries: Object.freeze(message.overrides) });
-          }
+          path.useOverrides(message.overrides);
           return;
-        }
         case 'config':
           return reconfigure(message.config);
         case 'salt':
