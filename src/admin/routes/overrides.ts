@@ -110,7 +110,11 @@ export const overridesRoutes: FastifyPluginAsync<RoutesOptions<OverridesApi>> = 
     },
     async (req) => {
       const { id } = req.params as Static<typeof IdParams>;
-      return auditedOverride(audit, req, id, () => api.removeOverride(id));
+      // The audit entry names what was deleted, not only its id.
+      const entry = api.overrides().find((o) => o.id === id);
+      const target =
+        entry === undefined ? id : `${id}: ${entry.action} ${entry.name} for ${entry.venue ?? 'all'}`;
+      return auditedOverride(audit, req, target, () => api.removeOverride(id));
     },
   );
 };
