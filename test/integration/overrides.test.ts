@@ -227,4 +227,18 @@ t.test('overrides: per venue and for all, live, persisted, audited, exported', a
   const gone = await after.delete(`/api/v1/overrides/${created.json.id}`);
   t.equal(gone.status, 404);
   t.equal(gone.json.code, 'ROJE_ERR_OVERRIDE_NOT_FOUND');
+  const deleted = (await adminClient(roje, ADMIN).get('/api/v1/audit?limit=100')).json.entries as Array<{
+    action: string;
+    result: string;
+    target?: string;
+  }>;
+  t.ok(
+    deleted.some(
+      (e) =>
+        e.action === 'DELETE /api/v1/overrides/:id' &&
+        e.result === 'ok' &&
+        e.target === `${created.json.id}: allow blocked.example.test for cafe`,
+    ),
+    'the delete is audited with what it deleted',
+  );
 });
