@@ -1,7 +1,6 @@
 /**
- * The composition root: builds roje's services and lists them in the order they start, with the
- * reason for each position (services/lifecycle.ts starts them in order, stops them in reverse, and
- * reloads them as prepare -> commit/abort). Nothing else lives here: state belongs to the services.
+ * The composition root: roje's services in start order, with the reason for each position (lifecycle.ts
+ * starts them in order, stops them in reverse, reloads them as prepare -> commit/abort). No state here.
  */
 import { join } from 'node:path';
 import type { Logger } from 'pino';
@@ -16,8 +15,9 @@ import { createInProcessPlane } from './dataplane/in-process.js';
 import type { DataPlane } from './dataplane/types.js';
 import { createWorkersPlane, type WorkersPlane } from './dataplane/workers.js';
 import { createLookup } from './lookup/lookup.js';
-import { createMetrics, type RojeMetrics, type SelfTestMetricsSource } from './metrics/metrics.js';
-import { complianceInForce } from './policy/compliance.js';
+import { appMetrics } from './metrics/app-metrics.js';
+import { matchOverride } from './overrides/overlay.js';
+import { createOverridesService } from './overrides/service.js';
 import type { ListsLoaderDeps, ListsStatus } from './policy/lists-loader.js';
 import type { CompiledLists } from './policy/types.js';
 import { createBlockPageService } from './services/block-page.js';
@@ -69,7 +69,6 @@ export interface AppDeps {
 export function createApp(initial: RojeConfig, deps: AppDeps): App {
   const { logger } = deps;
   let config = initial;
-  const startedAt = Date.now();
   const workers = initial.workers.count > 1;
   const audit = createAuditLog({
     path: initial.stateDir === null ? null : join(initial.stateDir, 'audit.log'),
@@ -83,6 +82,7 @@ export function createApp(initial: RojeConfig, deps: AppDeps): App {
     // Query loop threads read the one copy of the lists in a SharedArrayBuffer.
     shareArtifact: workers && initial.workers.mode === 'threads',
   });
+  const overrides = createOverridesService({ config: () => config, lists: lists.lists });
   // Declared before the metrics, which read it at scrape time only.
   let plane: DataPlane | WorkersPlane;
   const metrics = appMetrics(
@@ -93,8 +93,8 @@ export function createApp(initial: RojeConfig, deps: AppDeps): App {
     () => config,
   );
   plane = workers
-    ? createWorkersPlane({ config: initial, logger, lists })
-    : createInProcessPlane({ config: initial, logger, metrics, lists });
+    ? createWorkersPlane({ config: initial, logger, lists, overrides })
+    : createInProcessPlane({ config: initial, logger, metrics, lists, overrides });
   const stats = createStatsService({
     config: initial,
     logger,
@@ -111,19 +111,20 @@ export function createApp(initial: RojeConfig, deps: AppDeps): App {
   });
   const blockPage = createBlockPageService({ config: initial, logger, plane, stats });
   const admin = createAdminApi({
-    startedAt,
+    startedAt: Date.now(),
     config: () => config,
     lists,
     plane,
     stats,
     selfTest,
     blockPage,
+    overrides,
     opsAddresses: () => ops.addresses(),
     metrics: async () => ({ contentType: metrics.contentType, body: await metrics.render() }),
-    // OVERRIDES HOOK: hand the run-time overrides (src/overrides) to createLookup once they exist.
     lookup: createLookup({
       lists: () => lists.current(),
       config: () => config,
+      overrides: { match: (name, venue) => matchOverride(overrides.overlay(), name, venue) },
       displayName: (c) => categoryDisplayName(c, config.categoryNames),
     }),
   });
@@ -150,6 +151,7 @@ export function createApp(initial: RojeConfig, deps: AppDeps): App {
       stats,
       // 2. Lists before the data plane: a resolver that cannot load its lists never answers (fail closed).
       lists,
+      overrides, // 2b. Run-time overrides before the data plane: the first query sees them.
       // 3. The data plane: this thread's listeners, or one query loop per worker.
       plane,
       // 4. The admin API and /metrics, once there is something to report on.
@@ -194,14 +196,8 @@ export function createApp(initial: RojeConfig, deps: AppDeps): App {
     },
     reloadRefused(error, who) {
       const version = lists.status()?.version ?? null;
-      auditReload(audit, {
-        who,
-        before: config,
-        next: null,
-        listsBefore: version,
-        listsAfter: version,
-        error,
-      });
+      const nothingChanged = { before: config, next: null, listsBefore: version, listsAfter: version };
+      auditReload(audit, { who, ...nothingChanged, error });
     },
     stop: lifecycle.stop,
     addresses: () => plane.addresses(),
@@ -214,42 +210,4 @@ export function createApp(initial: RojeConfig, deps: AppDeps): App {
     opsAddresses: () => ops.addresses(),
     listsService: lists,
   };
-}
-
-/** The Prometheus registry: the lists' and self-test's figures from here, the query loops' from the plane. */
-function appMetrics(
-  config: RojeConfig,
-  lists: ListsService,
-  plane: () => DataPlane | WorkersPlane,
-  lastSelfTest: () => SelfTestMetricsSource | null,
-  inForce: () => RojeConfig,
-): RojeMetrics {
-  const loops = () => plane() as WorkersPlane;
-  return createMetrics(
-    {
-      cache: () => plane().cacheStats(),
-      upstreams: () => plane().upstreamHealth(),
-      listSources: () => lists.sourceAges(),
-      listRefreshes: () => lists.refreshResults(),
-      listParses: () => lists.parses(),
-      serving: () => lists.ready(),
-      abuse: () => lists.abuseStatus(),
-      selfTest: lastSelfTest,
-      fleet: () => lists.fleet().metrics(),
-      compliance: () => complianceInForce(inForce(), lists.lists(), lists.abuseStatus()),
-    },
-    { categories: [], venues: config.venues.map((v) => v.name) },
-    config.workers.count > 1
-      ? {
-          workers: {
-            metrics: () => loops().loopMetrics(),
-            processMetrics: config.workers.mode === 'processes',
-            status: () => {
-              const s = plane().workers();
-              return { configured: s?.configured ?? 0, running: s?.running ?? 0, restarts: s?.restarts ?? 0 };
-            },
-          },
-        }
-      : {},
-  );
 }

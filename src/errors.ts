@@ -99,6 +99,21 @@ export const ERROR_CODES = {
     statusCode: 429,
   },
   ROJE_ERR_STATS_REPORT_NOT_FOUND: { message: 'no wrong-block report has that id', statusCode: 404 },
+  // overrides (run-time allow and deny entries)
+  ROJE_ERR_OVERRIDE_INVALID: { message: 'an override is not valid (name, action or note)', statusCode: 400 },
+  ROJE_ERR_OVERRIDE_VENUE_UNKNOWN: { message: 'an override names a venue the config lacks', statusCode: 400 },
+  ROJE_ERR_OVERRIDE_ABUSE: {
+    message: 'an allow override cannot pass a name the abuse category blocks',
+    statusCode: 400,
+  },
+  ROJE_ERR_OVERRIDE_CONFLICT: {
+    message: 'the name already has the opposite override for that venue',
+    statusCode: 409,
+  },
+  ROJE_ERR_OVERRIDE_NOT_FOUND: { message: 'no override has that id', statusCode: 404 },
+  ROJE_ERR_OVERRIDE_FULL: { message: 'too many overrides', statusCode: 429 },
+  ROJE_ERR_OVERRIDE_WRITE: { message: 'the overrides file cannot be written', statusCode: 503 },
+  ROJE_ERR_OVERRIDE_READ: { message: 'the overrides file cannot be read or is not valid' },
   ROJE_ERR_STATS_DISABLED: {
     message: 'statistics are disabled (stats.enabled, or the database could not be opened)',
     statusCode: 503,

@@ -6,7 +6,10 @@
 import { optionalCategoryWarnings } from '../config/policy-categories.js';
 import type { RojeConfig } from '../config/schema.js';
 import type { DataPlane } from '../dataplane/types.js';
+import { RojeError } from '../errors.js';
 import type { Lookup } from '../lookup/lookup.js';
+import type { OverridesService } from '../overrides/service.js';
+import { overridesYaml } from '../overrides/yaml.js';
 import { complianceInForce } from '../policy/compliance.js';
 import { buildTransparencyReport } from '../report/transparency.js';
 import type { BlockPageService } from '../services/block-page.js';
@@ -14,9 +17,11 @@ import type { ListsService } from '../services/lists.js';
 import type { SelfTestService } from '../services/self-test.js';
 import type { StatsService } from '../services/stats.js';
 import { dashboardCsp, dashboardHtml } from '../stats/dashboard.js';
+import { NO_VENUE } from '../stats/recorder.js';
 import { redactUpstreamUrl } from '../upstream/url.js';
 import { VERSION } from '../version.js';
 import type { AdminApi } from './server.js';
+import type { ReportReview } from './types.js';
 
 export interface AdminApiDeps {
   startedAt: number;
@@ -44,6 +49,7 @@ export interface AdminApiDeps {
   stats: Pick<StatsService, 'store' | 'required' | 'flushed'>;
   selfTest: Pick<SelfTestService, 'runner' | 'required'>;
   blockPage: Pick<BlockPageService, 'addresses'>;
+  overrides: Pick<OverridesService, 'list' | 'add' | 'remove'>;
   /** Where the admin API and /metrics listen. */
   opsAddresses: () => { admin: string | null; metrics: string | null };
   metrics: () => Promise<{ contentType: string; body: string }>;
@@ -58,6 +64,7 @@ export function createAdminApi(deps: AdminApiDeps): AdminApi {
     ...statsApi(deps),
     ...selfTestApi(deps),
     lookup: (name, venue) => deps.lookup.lookup(name, venue),
+    ...overridesApi(deps),
   };
 }
 
@@ -150,7 +157,7 @@ function statsApi(
     },
     statsSeries: (q) => stats.flushed().series(q),
     reports: (q) => stats.required().listReports(q),
-    reviewReport: (id, status, by) => stats.required().reviewReport(id, status, by),
+    reviewReport: (id, review, by) => reviewReport(deps, id, review, by),
     transparencyReport: (q) =>
       buildTransparencyReport(stats.flushed(), {
         ...q,
@@ -158,6 +165,49 @@ function statsApi(
         timeZone: deps.config().timeZone,
       }),
   };
+}
+
+function overridesApi(
+  deps: AdminApiDeps,
+): Part<'overrides' | 'overridesYaml' | 'addOverride' | 'removeOverride'> {
+  const { overrides } = deps;
+  return {
+    overrides: () => overrides.list(),
+    overridesYaml: () => overridesYaml(overrides.list(), new Date().toISOString()),
+    addOverride: (entry) => overrides.add(entry),
+    removeOverride: (id) => overrides.remove(id),
+  };
+}
+
+/**
+ * A review; accepted with `allow`, the allow override for the reported name is made first (so a review
+ * that cannot make it changes nothing), for the report's venue or for every client.
+ */
+function reviewReport(deps: AdminApiDeps, id: number, review: ReportReview, by: string): unknown {
+  const store = deps.stats.required();
+  const note = review.note ?? '';
+  if (review.allow === undefined) return store.reviewReport(id, review.status, by, note);
+  if (review.status !== 'accepted') {
+    throw new RojeError('ROJE_ERR_OVERRIDE_INVALID', 'allow goes with status "accepted" only');
+  }
+  const report = store.getReport(id);
+  if (report.name === null) {
+    throw new RojeError('ROJE_ERR_OVERRIDE_INVALID', `report ${id} names no site: there is nothing to allow`);
+  }
+  if (review.allow === 'venue' && report.venue === NO_VENUE) {
+    throw new RojeError(
+      'ROJE_ERR_OVERRIDE_INVALID',
+      `report ${id} came from a client of no venue: allow it for "all", or add the override for a venue`,
+    );
+  }
+  const { override } = deps.overrides.add({
+    name: report.name,
+    action: 'allow',
+    venue: review.allow === 'all' ? null : report.venue,
+    note: note !== '' ? note : `report ${id}`,
+    who: by,
+  });
+  return { ...store.reviewReport(id, review.status, by, note), override };
 }
 
 function selfTestApi(deps: AdminApiDeps): Part<'selfTests' | 'selfTestReport' | 'runSelfTest'> {

@@ -21,6 +21,7 @@ import { allows, createAuthenticator, type TokenEntry } from './auth.js';
 import { listsRoutes } from './routes/lists.js';
 import { lookupRoutes } from './routes/lookup.js';
 import { opsRoutes } from './routes/ops.js';
+import { overridesRoutes } from './routes/overrides.js';
 import { reportsRoutes } from './routes/reports.js';
 import { selfTestRoutes } from './routes/selftest.js';
 import { errorName, routeAction, sendError } from './routes/shared.js';
@@ -32,6 +33,7 @@ export type {
   ListsApi,
   LookupApi,
   OpsApi,
+  OverridesApi,
   ReportStatus,
   ReportsApi,
   SelfTestApi,
@@ -84,6 +86,7 @@ export async function createAdminServer(options: AdminServerOptions): Promise<Fa
   await app.register(reportsRoutes, { api, audit });
   await app.register(selfTestRoutes, { api, audit });
   await app.register(lookupRoutes, { api, audit });
+  await app.register(overridesRoutes, { api, audit });
   return app;
 }
 

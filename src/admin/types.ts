@@ -3,6 +3,8 @@
  * plugin (routes/*.ts) takes only its own, so that a plugin cannot reach what it does not serve and a
  * test can stub just that much. app.ts builds the whole AdminApi.
  */
+import type { NewOverride } from '../overrides/store.js';
+import type { Override } from '../overrides/types.js';
 import type { TransparencyReport } from '../report/transparency.js';
 
 /** Health, status, config view, cache, metrics and the dashboard page (routes/ops.ts). */
@@ -41,10 +43,32 @@ export interface StatsApi {
 /** Wrong-block reports and the monthly transparency report (routes/reports.ts). */
 export interface ReportsApi {
   reports(query: { status?: ReportStatus; limit: number; offset: number }): unknown;
-  /** The reviewed report; ROJE_ERR_STATS_REPORT_NOT_FOUND when there is none with that id. */
-  reviewReport(id: number, status: 'accepted' | 'rejected', by: string): unknown;
+  /**
+   * The reviewed report; ROJE_ERR_STATS_REPORT_NOT_FOUND when there is none with that id. Accepted with
+   * `allow`, it first makes the allow override for the report's venue or for all (routes/overrides.ts's
+   * rules and errors), and answers it too.
+   */
+  reviewReport(id: number, review: ReportReview, by: string): unknown;
   /** The transparency report of a month ("2026-10"), of one venue or all; ROJE_ERR_STATS_RANGE for a bad month. */
   transparencyReport(query: { month: string; site?: string }): TransparencyReport;
+}
+
+export interface ReportReview {
+  status: 'accepted' | 'rejected';
+  /** Only with accepted: allow the reported name for the report's venue, or for every client. */
+  allow?: 'venue' | 'all';
+  note?: string;
+}
+
+/** Run-time allow and deny overrides (routes/overrides.ts). */
+export interface OverridesApi {
+  overrides(): readonly Override[];
+  /** The overrides as the YAML a config would hold. */
+  overridesYaml(): string;
+  /** The new entry, or the same (name, venue, action) already there (created false). */
+  addOverride(entry: NewOverride): { override: Override; created: boolean };
+  /** The removed entry; ROJE_ERR_OVERRIDE_NOT_FOUND when there is none with that id. */
+  removeOverride(id: string): Override;
 }
 
 /** The scheduled self-test (routes/selftest.ts). */
@@ -70,7 +94,7 @@ export interface LookupApi {
 }
 
 /** Everything the admin API may ask of the running resolver. */
-export type AdminApi = OpsApi & ListsApi & StatsApi & ReportsApi & SelfTestApi & LookupApi;
+export type AdminApi = OpsApi & ListsApi & StatsApi & ReportsApi & SelfTestApi & LookupApi & OverridesApi;
 
 export type ReportStatus = 'open' | 'accepted' | 'rejected';
 export interface StatsQuery {

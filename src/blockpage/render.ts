@@ -223,19 +223,27 @@ export interface MessagePageInput {
   /** A link back to the block page (same path: the page is about the Host, whatever the path). */
   back?: boolean;
   help?: BlockPageHelp;
+  /** The reporter's reference (the thank-you page), with a link to its outcome page. */
+  reference?: string;
 }
 
 /** Thank-you, neutral and error pages: a title, a sentence, maybe a way back and the help section. */
 export function renderMessage(input: MessagePageInput): string {
   const { lang } = input;
   const back = input.back === true ? `<p><a href="/?lang=${lang}">${fill(lang, 'back')}</a></p>` : '';
+  const ref = input.reference === undefined ? '' : escapeHtml(input.reference);
+  const reference =
+    ref === ''
+      ? ''
+      : `<p>${fill(lang, 'thanksReference', { reference: `<strong>${ref}</strong>` })}</p>
+<p><a href="/report/${ref}?lang=${lang}">${fill(lang, 'outcomeLink')}</a></p>`;
   return layout({
     lang,
     title: TEXT[lang][input.title],
     body: `<section class="card" aria-labelledby="title">
 <h1 id="title">${fill(lang, input.title)}</h1>
 <p>${fill(lang, input.lead, input.values)}</p>
-${back}
+${reference}${back}
 </section>
 ${input.help === undefined ? '' : helpSection(lang, input.help)}`,
   });

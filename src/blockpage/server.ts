@@ -60,8 +60,10 @@ export interface BlockPageOptions {
 export interface BlockPageDeps {
   /** Why `host` is blocked for `clientAddress`; null when it is not blocked. */
   explain(host: string, clientAddress: string): BlockExplanation | null;
-  /** Stores a report; without it the page offers no report form. */
-  onReport?(report: BlockReport): void | Promise<void>;
+  /** Stores a report and answers the reporter's reference; without it the page offers no report form. */
+  onReport?(report: BlockReport): string | undefined | Promise<string | undefined>;
+  /** What became of the report with that reference (null: none has it); without it, no outcome page. */
+  reportOutcome?(reference: string): 'open' | 'accepted' | 'rejected' | null;
   logger: Logger;
 }
 
@@ -78,6 +80,8 @@ export interface BlockPageServer {
 const DEFAULT_MAX_MESSAGE = 1000;
 const DEFAULT_REPORTS_PER_MINUTE = 30;
 const HOST_RE = /^[a-z0-9_-]+(?:\.[a-z0-9_-]+)*$/;
+/** A report reference (src/stats/reports.ts): 16 random bytes, base64url. */
+const REFERENCE_RE = /^[A-Za-z0-9_-]{22}$/;
 
 /** Headers on every answer, error pages included. */
 const HEADERS = {
@@ -227,8 +231,9 @@ export function createBlockPageServer(options: BlockPageOptions, deps: BlockPage
       message: cleanMessage(request.body.message ?? ''),
       lang,
     };
+    let reference: string | undefined;
     try {
-      await deps.onReport!(report);
+      reference = await deps.onReport!(report);
     } catch (err) {
       logger.error(
         { code: (err as { code?: unknown }).code, name: (err as Error).name },
@@ -239,8 +244,39 @@ export function createBlockPageServer(options: BlockPageOptions, deps: BlockPage
     return send(
       reply,
       200,
-      renderMessage({ lang, title: 'thanksTitle', lead: 'thanksLead', back: true, help }),
+      renderMessage({
+        lang,
+        title: 'thanksTitle',
+        lead: 'thanksLead',
+        back: true,
+        help,
+        ...(reference !== undefined ? { reference } : {}),
+      }),
     );
+  }
+
+  /**
+   * The reporter's outcome page: the status of the report with that reference and nothing else (no
+   * name, no note). Any other /report/... path is a page of the blocked site: the block page answers.
+   */
+  async function showOutcome(
+    request: FastifyRequest<{ Params: { reference: string } }>,
+    reply: FastifyReply,
+  ): Promise<FastifyReply> {
+    const { reference } = request.params;
+    if (deps.reportOutcome === undefined || !REFERENCE_RE.test(reference)) return showPage(request, reply);
+    const lang = langOf(request);
+    const outcome = deps.reportOutcome(reference);
+    if (outcome === null) {
+      return send(
+        reply,
+        404,
+        renderMessage({ lang, title: 'outcomeUnknownTitle', lead: 'outcomeUnknownLead' }),
+      );
+    }
+    const lead =
+      outcome === 'open' ? 'outcomeOpen' : outcome === 'accepted' ? 'outcomeAccepted' : 'outcomeRejected';
+    return send(reply, 200, renderMessage({ lang, title: 'outcomeTitle', lead }));
   }
 
   function build(): FastifyInstance {
@@ -269,6 +305,7 @@ export function createBlockPageServer(options: BlockPageOptions, deps: BlockPage
     });
     app.get('/favicon.ico', async (_request, reply) => reply.code(404).send());
     app.post<{ Body: ReportBody }>('/report', { schema: { body: ReportBody } }, takeReport);
+    app.get<{ Params: { reference: string } }>('/report/:reference', showOutcome);
     // Any path: the browser asked for some page of the blocked site; the answer is about the Host.
     app.get('/*', showPage);
     app.setNotFoundHandler((request, reply) =>

@@ -6,6 +6,7 @@
 import type { Logger } from 'pino';
 import type { RojeConfig } from '../config/schema.js';
 import type { RojeMetrics } from '../metrics/metrics.js';
+import type { OverridesStore } from '../overrides/store.js';
 import { listen, listenerSettings } from '../transport/listen.js';
 import type { ListenAddress } from '../transport/types.js';
 import { createQueryPath, type ListsFacts, type QueryPath } from './query-path.js';
@@ -18,6 +19,8 @@ export interface InProcessPlaneOptions {
   logger: Logger;
   metrics: RojeMetrics;
   lists: ListsFacts;
+  /** The run-time overrides (src/overrides): the chain reads the overlay in force per query. */
+  overrides?: Pick<OverridesStore, 'overlay'>;
 }
 
 const NO_CACHE = { entries: 0, bytes: 0, hits: 0, misses: 0, staleHits: 0, inserts: 0, evictions: 0 };
@@ -54,7 +57,11 @@ export function createInProcessPlane(options: InProcessPlaneOptions): DataPlane 
   return {
     name: 'data plane',
     async start() {
-      const p = createQueryPath(options);
+      const { overrides, ...rest } = options;
+      const p = createQueryPath({
+        ...rest,
+        ...(overrides !== undefined ? { overrides: overrides.overlay } : {}),
+      });
       if (salt !== null) p.recorder?.useSalt(salt);
       p.refresh();
       try {

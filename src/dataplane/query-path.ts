@@ -6,6 +6,8 @@
 import type { Logger } from 'pino';
 import type { RojeConfig } from '../config/schema.js';
 import type { RojeMetrics } from '../metrics/metrics.js';
+import { createOverlayReceiver } from '../overrides/overlay.js';
+import type { Override, OverrideOverlay } from '../overrides/types.js';
 import { buildChain, type Chain } from '../pipeline/chain.js';
 import { type PolicyFacts, policyStrings } from '../pipeline/policy-strings.js';
 import { createQueryLog } from '../pipeline/query-log.js';
@@ -31,6 +33,8 @@ export interface QueryPathOptions {
   lists: ListsFacts;
   /** Query loops sharing the rate limits (src/workers); default 1. */
   rateShares?: number;
+  /** The run-time overrides in force (src/overrides), read per query; absent: none. */
+  overrides?: () => OverrideOverlay;
 }
 
 export interface QueryPath {
@@ -49,6 +53,11 @@ export interface QueryPath {
   use(next: Chain): Chain;
   /** The lists or venues changed: policy names resolved again, metric labels folded. */
   refresh(): void;
+  /**
+   * A query loop's overrides, sent whole by its primary: put in force when they differ. Unused when
+   * `overrides` was given (in-process: the chain reads the store's overlay).
+   */
+  useOverrides(entries: readonly Override[]): void;
 }
 
 function withCompliance(config: RojeConfig, facts: PolicyFacts): PolicyFacts {
@@ -57,6 +66,8 @@ function withCompliance(config: RojeConfig, facts: PolicyFacts): PolicyFacts {
 
 export function createQueryPath(options: QueryPathOptions): QueryPath {
   const { logger, metrics, lists } = options;
+  const received = createOverlayReceiver();
+  const overrides = options.overrides ?? received.current;
   const build = (config: RojeConfig, previous: Chain | undefined): Chain =>
     buildChain(config, previous, {
       logger,
@@ -67,6 +78,7 @@ export function createQueryPath(options: QueryPathOptions): QueryPath {
       onUpstreamAttempt: metrics.onUpstreamAttempt,
       onUpstreamQueueFull: metrics.onUpstreamQueueFull,
       ...(options.rateShares !== undefined ? { rateShares: options.rateShares } : {}),
+      overrides,
     });
   let chain = build(options.config, undefined);
   // Statistics count per (hour, venue index, category bit); names are resolved when they are drained.
@@ -114,5 +126,6 @@ export function createQueryPath(options: QueryPathOptions): QueryPath {
       return previous;
     },
     refresh,
+    useOverrides: received.receive,
   };
 }

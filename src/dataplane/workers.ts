@@ -7,12 +7,14 @@ import type { Logger } from 'pino';
 import type { RojeConfig } from '../config/schema.js';
 import { RojeError } from '../errors.js';
 import type { WorkerMetrics } from '../metrics/metrics.js';
+import type { OverridesStore } from '../overrides/store.js';
+import { EMPTY_OVERLAY } from '../overrides/types.js';
 import { createPolicyStage, type PolicyStage } from '../pipeline/stages/policy.js';
 import { keyBytes } from '../policy/abuse/key.js';
 import type { ListsService } from '../services/lists.js';
 import type { HourCounts } from '../stats/recorder.js';
 import type { ListenAddress } from '../transport/types.js';
-import type { ListsMessage } from '../workers/protocol.js';
+import type { ListsMessage, StateMessage } from '../workers/protocol.js';
 import { createWorkerPool } from '../workers/supervisor.js';
 import type { DataPlane } from './types.js';
 
@@ -25,6 +27,8 @@ export interface WorkersPlaneOptions {
   config: RojeConfig;
   logger: Logger;
   lists: Pick<ListsService, 'current' | 'lists' | 'abuseKey' | 'checkedAt'>;
+  /** The run-time overrides (src/overrides): sent to every loop at start and on each change. */
+  overrides?: Pick<OverridesStore, 'overlay' | 'onChange'>;
 }
 
 export interface WorkersPlane extends DataPlane {
@@ -34,6 +38,10 @@ export interface WorkersPlane extends DataPlane {
 
 export function createWorkersPlane(options: WorkersPlaneOptions): WorkersPlane {
   const { logger, lists } = options;
+  const overridesOf = options.overrides?.overlay ?? (() => EMPTY_OVERLAY);
+  options.overrides?.onChange(() => {
+    if (pool.status().running > 0) pool.broadcast(stateMessage());
+  });
   let config = options.config;
   let salt: Uint8Array | null = null;
   let stateTimer: NodeJS.Timeout | null = null;
@@ -44,7 +52,7 @@ export function createWorkersPlane(options: WorkersPlaneOptions): WorkersPlane {
     mode: config.workers.mode,
     logger,
     lists: listsMessage,
-    state: () => ({ type: 'state', checkedAt: [...lists.checkedAt()] }),
+    state: stateMessage,
     salt: () => salt,
     onCounts: (c) => counts.push(...c),
   });
@@ -56,10 +64,15 @@ export function createWorkersPlane(options: WorkersPlaneOptions): WorkersPlane {
       lists: lists.lists,
       venues: c.venues,
       policies: c.policies,
+      overrides: overridesOf,
       blockTtl: c.blockTtl,
       blockPage: c.blockPage,
       logger: logger.child({ module: 'policy' }),
     });
+  }
+
+  function stateMessage(): StateMessage {
+    return { type: 'state', checkedAt: [...lists.checkedAt()], overrides: [...overridesOf().entries] };
   }
 
   /** The lists for a loop. In thread mode the artifact is a SharedArrayBuffer every thread views. */
@@ -78,7 +91,7 @@ export function createWorkersPlane(options: WorkersPlaneOptions): WorkersPlane {
     async start() {
       await pool.start(config);
       stateTimer = setInterval(() => {
-        pool.broadcast({ type: 'state', checkedAt: [...lists.checkedAt()] });
+        pool.broadcast(stateMessage());
       }, STATE_INTERVAL_MS);
       stateTimer.unref();
     },

@@ -34,8 +34,8 @@ export interface OverrideMatch {
 }
 
 /**
- * OVERRIDES HOOK: run-time overrides, once src/overrides is merged. Optional: without it the answer
- * says nothing of overrides. `venue` is null for clients of no venue.
+ * Run-time overrides (src/overrides: matchOverride, the query path's own precedence). Optional: without
+ * it the answer says nothing of overrides. `venue` is null for clients of no venue.
  */
 export interface OverridesView {
   match(name: string, venue: string | null): OverrideMatch | null;
@@ -163,8 +163,8 @@ export function decideForVenues(input: DecisionInput, name: string, venue?: stri
 }
 
 /**
- * OVERRIDES HOOK: an override allows or blocks the name for the venue; the abuse feed is never
- * overridden (answered above, before this is asked).
+ * An override allows or blocks the name for the venue; the abuse feed is never overridden (answered
+ * above, before this is asked).
  */
 function applyOverride(
   overrides: OverridesView | undefined,

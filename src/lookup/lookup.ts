@@ -24,7 +24,7 @@ export interface LookupDeps {
     venues: readonly VenueSettings[];
     policies: Readonly<Record<string, PolicySettings & { safeSearch?: SafeSearchSettings }>>;
   };
-  /** OVERRIDES HOOK: run-time allow and deny entries (src/overrides), considered per venue when given. */
+  /** Run-time allow and deny entries (src/overrides), considered per venue. */
   overrides?: OverridesView;
   /** A category's display name; the id itself when absent. */
   displayName?: (category: string) => { sq: string; en: string };

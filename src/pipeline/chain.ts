@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import { createDnsCache, type DnsCache } from '../cache/dns-cache.js';
 import type { RojeConfig } from '../config/schema.js';
 import { createCidrMatcher } from '../net/cidr.js';
+import type { OverrideOverlay } from '../overrides/types.js';
 import type { CompiledLists } from '../policy/types.js';
 import { createVenueResolver } from '../policy/venues.js';
 import { createUpstreamPool, type UpstreamPool } from '../upstream/pool.js';
@@ -46,6 +47,8 @@ export interface ChainDeps {
    * the kernel spreads a client's queries evenly over them by source port. Default 1.
    */
   rateShares?: number;
+  /** The run-time overrides in force (src/overrides); absent: none. */
+  overrides?: () => OverrideOverlay;
 }
 
 export function buildChain(config: RojeConfig, previous: Chain | undefined, deps: ChainDeps): Chain {
@@ -84,6 +87,7 @@ export function buildChain(config: RojeConfig, previous: Chain | undefined, deps
     venues: config.venues,
     venueOf,
     policies: config.policies,
+    ...(deps.overrides !== undefined ? { overrides: deps.overrides } : {}),
     blockTtl: config.blockTtl,
     blockPage: config.blockPage,
     logger: deps.logger.child({ module: 'policy' }),

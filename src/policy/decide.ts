@@ -4,7 +4,8 @@
  *   0. the abuse feed's hashed entries block for every venue (no allow addition or policy passes them);
  *   1. the venue's deny additions block (EDE 17 Filtered, "venue-deny"), unless an allow addition is
  *      as specific or more;
- *   2. the venue's allow additions pass the name whatever the lists say;
+ *   2. the venue's allow additions pass the name whatever the lists say, except what the abuse category
+ *      blocks (the run-time overrides of src/overrides are merged into the additions: same rules);
  *   3. the lists: the categories that block the name, masked by the categories the venue blocks.
  */
 import {
@@ -73,6 +74,18 @@ export function decide(
       return VENUE_DENY;
     }
     if (verdict === ADD_ALLOW) {
+      // Defence in depth: an allow (config or override) is refused for an abuse name when it is made,
+      // and must not pass one here either (a list refresh may have listed it since).
+      if (policy.abuseMask !== 0) {
+        const abuse = lists.lookupWire(buf, start, scratch).blocked & policy.abuseMask;
+        if (abuse !== 0) {
+          out.kind = LIST_BLOCK;
+          out.categories = abuse;
+          out.action = scratch.action;
+          out.localIndex = scratch.localIndex;
+          return LIST_BLOCK;
+        }
+      }
       out.venueAllowed = true;
       out.kind = PASS;
       return PASS;

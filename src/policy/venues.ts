@@ -9,7 +9,7 @@ import { RojeError } from '../errors.js';
 import { createCidrMatcher, parseCidr } from '../net/cidr.js';
 import type { BlockMode } from './block-answer.js';
 import { normalizeListName } from './name.js';
-import type { CompiledLists } from './types.js';
+import { CONFIDENTIAL_CATEGORIES, type CompiledLists } from './types.js';
 
 /** One policy, as the config gives it (names already normalized by config validation or not: both work). */
 export interface PolicySettings {
@@ -104,6 +104,48 @@ export interface Additions {
 }
 
 const LABEL_STARTS = new Int32Array(128);
+const SUFFIX_HASHES = new Int32Array(128);
+/**
+ * From this many entries on, the additions are found by a hash of each suffix (one Map lookup per
+ * suffix) rather than by comparing every entry of that wire length: a venue's config holds tens, but
+ * run-time overrides (src/overrides) may add thousands, many of one length.
+ */
+const HASHED_FROM = 32;
+const FNV_BASIS = 0x811c9dc5 | 0;
+const FNV_PRIME = 16777619;
+
+/**
+ * FNV-1a of each suffix of the name whose labels start at `starts[0..labels)`, lowercased, computed
+ * from the last label back so that the whole pass reads each byte once.
+ */
+function suffixHashes(buf: Buffer, starts: Int32Array, labels: number, out: Int32Array): void {
+  let h = FNV_BASIS;
+  for (let i = labels - 1; i >= 0; i--) {
+    const s = starts[i];
+    const l = buf[s];
+    h = Math.imul(h ^ l, FNV_PRIME);
+    for (let k = s + 1; k <= s + l; k++) {
+      let c = buf[k];
+      if (c >= 0x41 && c <= 0x5a) c |= 0x20;
+      h = Math.imul(h ^ c, FNV_PRIME);
+    }
+    out[i] = h;
+  }
+}
+
+/** The label starts of a wire name at buf[start]; -1 when it is malformed. */
+function labelStarts(buf: Buffer, start: number): number {
+  let p = start;
+  let labels = 0;
+  const len = buf.length;
+  while (p < len && labels < 127) {
+    const l = buf[p];
+    if (l === 0 || l > 63) break;
+    LABEL_STARTS[labels++] = p;
+    p += l + 1;
+  }
+  return p >= len || buf[p] !== 0 ? -1 : labels;
+}
 
 interface Entry {
   wire: Buffer;
@@ -138,6 +180,20 @@ export function createAdditions(allow: readonly string[], deny: readonly string[
   // Dense table by wire length (<= 255): one array index per suffix instead of a Map lookup.
   const table: (Entry[] | undefined)[] = new Array(256).fill(undefined);
   for (const [len, list] of byLength) table[len] = list;
+  // Many entries: by suffix hash instead (collisions are told apart by comparing the names).
+  let hashed: Map<number, Entry[]> | null = null;
+  if (size >= HASHED_FROM) {
+    hashed = new Map();
+    for (const list of byLength.values()) {
+      for (const e of list) {
+        suffixHashes(e.wire, LABEL_STARTS, labelStarts(e.wire, 0), SUFFIX_HASHES);
+        const h = SUFFIX_HASHES[0];
+        const same = hashed.get(h);
+        if (same === undefined) hashed.set(h, [e]);
+        else same.push(e);
+      }
+    }
+  }
 
   return {
     size,
@@ -154,6 +210,19 @@ export function createAdditions(allow: readonly string[], deny: readonly string[
       }
       if (p >= len || buf[p] !== 0) return ADD_NONE;
       const end = p + 1;
+      if (hashed !== null) {
+        suffixHashes(buf, LABEL_STARTS, labels, SUFFIX_HASHES);
+        for (let i = 0; i < labels; i++) {
+          const list = hashed.get(SUFFIX_HASHES[i]);
+          if (list === undefined) continue;
+          const s = LABEL_STARTS[i];
+          for (let k = 0; k < list.length; k++) {
+            const e = list[k];
+            if (e.wire.length === end - s && sameName(e.wire, buf, s)) return e.verdict;
+          }
+        }
+        return ADD_NONE;
+      }
       // The full name first: the deepest entry decides.
       for (let i = 0; i < labels; i++) {
         const s = LABEL_STARTS[i];
@@ -186,8 +255,10 @@ export interface EffectivePolicy {
   /** Bit i set: categories[i] of the lists is blocked here. */
   blockMask: number;
   blockMode: BlockMode;
-  /** The policy's allow and deny additions. */
+  /** The policy's allow and deny additions (with the run-time overrides merged in, src/overrides). */
   additions: Additions;
+  /** The confidential (abuse) categories this policy blocks: no allow addition or override passes them. */
+  abuseMask: number;
 }
 
 /**
@@ -219,9 +290,14 @@ export function effectivePolicies(
         if (bit >= 0) mask |= 1 << bit;
       }
     }
+    let abuseMask = 0;
+    lists.categories.forEach((c, bit) => {
+      if (CONFIDENTIAL_CATEGORIES.has(c)) abuseMask |= 1 << bit;
+    });
     p = {
       policy: name,
       blockMask: mask,
+      abuseMask: abuseMask & mask,
       blockMode: settings.blockMode,
       additions: createAdditions(settings.allow ?? [], settings.deny ?? [], `policy ${name}`),
     };

@@ -25,13 +25,15 @@ export function createBlockPageService(options: {
   const b = options.config.blockPage;
   let server: BlockPageServer | null = null;
 
-  function onReport(r: BlockReport): void {
-    options.stats.store()?.addReport({
-      venue: r.venue ?? NO_VENUE,
-      category: r.categories.join(','),
-      ...(r.host !== undefined ? { name: r.host } : {}),
-      message: r.message,
-    });
+  function onReport(r: BlockReport): string | undefined {
+    return (
+      options.stats.store()?.addReport({
+        venue: r.venue ?? NO_VENUE,
+        category: r.categories.join(','),
+        ...(r.host !== undefined ? { name: r.host } : {}),
+        message: r.message,
+      }).reference ?? undefined
+    );
   }
 
   return {
@@ -52,7 +54,9 @@ export function createBlockPageService(options: {
         {
           explain: (host, client) => options.plane.explain(host, client),
           // Without a statistics store there is nowhere to keep reports: no form.
-          ...(options.stats.store() !== null ? { onReport } : {}),
+          ...(options.stats.store() !== null
+            ? { onReport, reportOutcome: (ref: string) => options.stats.store()?.reportOutcome(ref) ?? null }
+            : {}),
           logger: options.logger.child({ module: 'blockpage' }),
         },
       );

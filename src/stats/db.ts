@@ -82,6 +82,11 @@ const MIGRATIONS: readonly string[] = [
    ALTER TABLE self_tests ADD COLUMN venue TEXT;
    INSERT INTO meta (key, value)
      SELECT 'first_start', min(hour) FROM hourly_totals WHERE served_seconds > 0 HAVING min(hour) IS NOT NULL;`,
+  // 4: reports close the loop. The reviewer's note, and the reporter's reference: random, unguessable,
+  // the only handle the block page's outcome page takes (NULL for reports made before this step).
+  `ALTER TABLE reports ADD COLUMN note TEXT;
+   ALTER TABLE reports ADD COLUMN reference TEXT;
+   CREATE UNIQUE INDEX reports_reference ON reports (reference);`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -3,6 +3,7 @@
  * operator reviews it through the admin API. A report never holds a client address, and never the
  * name when a confidential category (the abuse feed) blocked it: that name is itself a feed entry.
  */
+import { randomBytes } from 'node:crypto';
 import { RojeError } from '../errors.js';
 import { CONFIDENTIAL_CATEGORIES } from '../policy/types.js';
 import type { StatsDatabase } from './db.js';
@@ -35,6 +36,10 @@ export interface Report {
   status: ReportStatus;
   reviewedBy: string | null;
   reviewedAt: string | null;
+  /** The reviewer's note. */
+  note: string | null;
+  /** The reporter's reference (the block page shows it; its outcome page takes it); null before v4. */
+  reference: string | null;
 }
 
 export interface ListReportsQuery {
@@ -53,9 +58,17 @@ export interface Reports {
   /** Stores a report; ROJE_ERR_STATS_REPORT_INVALID, ROJE_ERR_STATS_REPORTS_FULL or ROJE_ERR_STATS_WRITE. */
   addReport(report: NewReport): Report;
   listReports(query?: ListReportsQuery): ReportsPage;
-  /** Sets the status; ROJE_ERR_STATS_REPORT_NOT_FOUND when there is no such id. */
-  reviewReport(id: number, status: ReportStatus, by: string): Report;
+  /** Sets the status (and the note); ROJE_ERR_STATS_REPORT_NOT_FOUND when there is no such id. */
+  reviewReport(id: number, status: ReportStatus, by: string, note?: string): Report;
+  /** The report; ROJE_ERR_STATS_REPORT_NOT_FOUND when there is no such id. */
+  getReport(id: number): Report;
+  /** The status of the report with that reference, or null when there is none: all the reporter sees. */
+  reportOutcome(reference: string): ReportStatus | null;
 }
+
+/** A reference: 16 random bytes, base64url (22 characters). */
+export const REFERENCE_PATTERN = /^[A-Za-z0-9_-]{22}$/;
+export const MAX_REVIEW_NOTE = 1000;
 
 export interface ReportsOptions {
   /** Open reports beyond which new ones are refused (a flood from the block page stops here). */
@@ -87,7 +100,7 @@ export function isConfidentialCategory(category: string): boolean {
 type ReportRow = Report;
 
 const COLUMNS =
-  'id, at, venue, category, name, message, status, reviewed_by AS reviewedBy, reviewed_at AS reviewedAt';
+  'id, at, venue, category, name, message, status, reviewed_by AS reviewedBy, reviewed_at AS reviewedAt, note, reference';
 
 export function createReports(
   db: StatsDatabase,
@@ -95,8 +108,11 @@ export function createReports(
   now: () => number = Date.now,
 ): Reports {
   const countOpen = db.prepare<[], { n: number }>("SELECT count(*) AS n FROM reports WHERE status = 'open'");
-  const insert = db.prepare<[string, string, string, string | null, string]>(
-    "INSERT INTO reports (at, venue, category, name, message, status) VALUES (?, ?, ?, ?, ?, 'open')",
+  const insert = db.prepare<[string, string, string, string | null, string, string]>(
+    "INSERT INTO reports (at, venue, category, name, message, status, reference) VALUES (?, ?, ?, ?, ?, 'open', ?)",
+  );
+  const byReference = db.prepare<[string], { status: ReportStatus }>(
+    'SELECT status FROM reports WHERE reference = ?',
   );
   const byId = db.prepare<[number], ReportRow>(`SELECT ${COLUMNS} FROM reports WHERE id = ?`);
   const list = db.prepare<[{ status: string | null; limit: number; offset: number }], ReportRow>(
@@ -105,10 +121,10 @@ export function createReports(
   const count = db.prepare<[{ status: string | null }], { n: number }>(
     'SELECT count(*) AS n FROM reports WHERE (@status IS NULL OR status = @status)',
   );
-  const review = db.prepare<[string, string, string, number]>(
-    'UPDATE reports SET status = ?, reviewed_by = ?, reviewed_at = ? WHERE id = ?',
+  const review = db.prepare<[string, string, string, string | null, number]>(
+    'UPDATE reports SET status = ?, reviewed_by = ?, reviewed_at = ?, note = ? WHERE id = ?',
   );
-  const add = db.transaction((row: [string, string, string, string | null, string]) => {
+  const add = db.transaction((row: [string, string, string, string | null, string, string]) => {
     const open = countOpen.get()?.n ?? 0;
     if (open >= options.maxOpen) {
       throw new RojeError(
@@ -144,8 +160,21 @@ export function createReports(
         ? null
         : clean(report.name, 'name', MAX_NAME, false) || null;
       const at = new Date(now()).toISOString();
-      const id = write(() => add([at, venue, category, name, message]));
-      return { id, at, venue, category, name, message, status: 'open', reviewedBy: null, reviewedAt: null };
+      const reference = randomBytes(16).toString('base64url');
+      const id = write(() => add([at, venue, category, name, message, reference]));
+      return {
+        id,
+        at,
+        venue,
+        category,
+        name,
+        message,
+        status: 'open',
+        reviewedBy: null,
+        reviewedAt: null,
+        note: null,
+        reference,
+      };
     },
     listReports(query = {}) {
       const status = query.status ?? null;
@@ -161,14 +190,25 @@ export function createReports(
       const reports = list.all({ status, limit, offset });
       return { total, reports };
     },
-    reviewReport(id, status, by) {
+    getReport(id) {
+      const row = Number.isInteger(id) && id >= 1 ? byId.get(id) : undefined;
+      if (row === undefined)
+        throw new RojeError('ROJE_ERR_STATS_REPORT_NOT_FOUND', `there is no report with id ${id}`);
+      return row;
+    },
+    reportOutcome(reference) {
+      if (!REFERENCE_PATTERN.test(reference)) return null;
+      return byReference.get(reference)?.status ?? null;
+    },
+    reviewReport(id, status, by, note) {
       if (!Number.isInteger(id) || id < 1) throw invalid('id must be a positive integer');
       if (!REPORT_STATUSES.includes(status)) {
         throw invalid(`status "${String(status)}" must be one of ${REPORT_STATUSES.join(', ')}`);
       }
       const reviewer = clean(by, 'reviewer', MAX_LABEL, true);
+      const text = clean(note, 'note', MAX_REVIEW_NOTE, false) || null;
       const at = new Date(now()).toISOString();
-      const changes = write(() => review.run(status, reviewer, at, id).changes);
+      const changes = write(() => review.run(status, reviewer, at, text, id).changes);
       if (changes === 0)
         throw new RojeError('ROJE_ERR_STATS_REPORT_NOT_FOUND', `there is no report with id ${id}`);
       const row = byId.get(id);

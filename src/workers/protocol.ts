@@ -7,6 +7,7 @@
 import type { DnsCacheStats } from '../cache/dns-cache.js';
 import type { RojeConfig } from '../config/schema.js';
 import type { WorkerMetrics } from '../metrics/metrics.js';
+import type { Override } from '../overrides/types.js';
 import type { ClientInfo } from '../pipeline/types.js';
 import type { HourCounts } from '../stats/recorder.js';
 import type { BoundAddress, ListenAddress, ListenerStats } from '../transport/types.js';
@@ -40,6 +41,8 @@ export interface ListsMessage {
 export interface StateMessage {
   type: 'state';
   checkedAt: Array<[string, string | undefined]>;
+  /** The run-time overrides in force (src/overrides), whole: a few entries, sent on each change. */
+  overrides: Override[];
 }
 
 export type ToWorker =

@@ -42,7 +42,6 @@ export function createQueryLoop(init: WorkerInit, link: QueryLoopLink, logger: L
       keyId,
       now: Date.now(),
     });
-
   const metrics: RojeMetrics = createMetrics(
     {
       cache: () => path.chain().cache.stats(),
@@ -150,6 +149,7 @@ export function createQueryLoop(init: WorkerInit, link: QueryLoopLink, logger: L
         }
         case 'state':
           checkedAt = new Map(message.checkedAt);
+          path.useOverrides(message.overrides);
           return;
         case 'config':
           return reconfigure(message.config);

@@ -24,7 +24,7 @@ const client = adminClient(roje, null);
 const period = 'from=2026-11-01&to=2026-11-02';
 
 // [method, path, least role (null: open), body]
-const ROUTES: Array<['GET' | 'POST', string, Role | null, string?]> = [
+const ROUTES: Array<['GET' | 'POST' | 'DELETE', string, Role | null, string?]> = [
   ['GET', '/health', null],
   ['GET', '/ready', null],
   ['GET', '/dashboard', null],
@@ -48,10 +48,13 @@ const ROUTES: Array<['GET' | 'POST', string, Role | null, string?]> = [
   ['GET', '/api/v1/selftest/2026-01-01T00-00-00-000Z', 'auditor'],
   ['POST', '/api/v1/selftest/run', 'operator'],
   ['POST', '/api/v1/reports/1', 'operator', '{"status":"accepted"}'],
+  ['GET', '/api/v1/overrides', 'auditor'],
+  ['POST', '/api/v1/overrides', 'operator', '{"name":"roles.example.test","action":"deny"}'],
+  ['DELETE', '/api/v1/overrides/o-000000000000', 'operator'],
   ['GET', '/api/v1/audit', 'admin'],
 ];
 
-async function call(method: 'GET' | 'POST', path: string, role: Role | null, body?: string) {
+async function call(method: 'GET' | 'POST' | 'DELETE', path: string, role: Role | null, body?: string) {
   return (await client.request(method, path, { token: role === null ? null : token(role), body })).status;
 }
 
@@ -81,6 +84,7 @@ t.test('the table covers every route of the OpenAPI document', async (t) => {
           .split('?')[0]
           .replace(/\/sample-adult\//, '/{name}/')
           .replace(/\/reports\/1$/, '/reports/{id}')
+          .replace(/\/overrides\/o-[0-9a-f]+$/, '/overrides/{id}')
           .replace(/\/selftest\/[0-9TZ-]+$/, '/selftest/{id}')}`,
     ),
   );

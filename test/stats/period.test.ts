@@ -252,7 +252,7 @@ t.test('a schema 1 database is migrated in place and keeps its data', async (t) 
 
   const clock = { now: T0 };
   const { store, recorder } = setup(t, path, clock);
-  t.equal(SCHEMA_VERSION, 3);
+  t.equal(SCHEMA_VERSION, 4);
   const p = store.period(OCTOBER);
   t.match(p, {
     queries: 40,

@@ -49,7 +49,7 @@ for (const mode of modes) {
       mode,
       logger: pino({ level: 'silent' }),
       lists: () => good,
-      state: () => ({ type: 'state', checkedAt: [] }),
+      state: () => ({ type: 'state', checkedAt: [], overrides: [] }),
       salt: () => null,
       onCounts: (c) => counts.push(...c),
     });

@@ -22,7 +22,15 @@ const ReportsQuery = Type.Object(
 );
 const ReviewParams = Type.Object({ id: Type.Integer({ minimum: 1 }) }, { additionalProperties: false });
 const ReviewBody = Type.Object(
-  { status: Type.Union([Type.Literal('accepted'), Type.Literal('rejected')]) },
+  {
+    status: Type.Union([Type.Literal('accepted'), Type.Literal('rejected')]),
+    allow: Type.Optional(
+      Type.Union([Type.Literal('venue'), Type.Literal('all')], {
+        description: "with accepted: allow the reported name for the report's venue, or for every client",
+      }),
+    ),
+    note: Type.Optional(Type.String({ maxLength: 1000 })),
+  },
   { additionalProperties: false },
 );
 const TransparencyQuery = Type.Object(
@@ -85,7 +93,8 @@ export const reportsRoutes: FastifyPluginAsync<RoutesOptions<ReportsApi>> = asyn
     {
       ...as('operator'),
       schema: {
-        summary: 'Review a wrongly-blocked report',
+        summary:
+          'Review a wrongly-blocked report; accepted with allow, the site is allowed (an override) within seconds',
         params: ReviewParams,
         body: ReviewBody,
         response: responses(),
@@ -93,9 +102,13 @@ export const reportsRoutes: FastifyPluginAsync<RoutesOptions<ReportsApi>> = asyn
     },
     async (req) => {
       const { id } = req.params as Static<typeof ReviewParams>;
-      const { status } = req.body as Static<typeof ReviewBody>;
+      const review = req.body as Static<typeof ReviewBody>;
       const who = (req.principal as Principal).name;
-      return audited(audit, req, String(id), () => api.reviewReport(id, status, who));
+      const target =
+        review.allow !== undefined
+          ? `${id} ${review.status}, allow for ${review.allow}`
+          : `${id} ${review.status}`;
+      return audited(audit, req, target, () => api.reviewReport(id, review, who));
     },
   );
 };

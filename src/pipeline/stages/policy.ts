@@ -1,6 +1,8 @@
 import type { Logger } from 'pino';
 import { HEADER_SIZE, QTYPE, RCODE } from '../../dns/constants.js';
 import { encodeName, skipName } from '../../dns/name.js';
+import { additionsWithOverrides } from '../../overrides/overlay.js';
+import { EMPTY_OVERLAY, type OverrideOverlay } from '../../overrides/types.js';
 import {
   type ActionTemplates,
   actionTemplate,
@@ -48,6 +50,11 @@ export interface PolicyStageOptions {
   venueOf?: (address: string) => number;
   /** Policy name -> settings; "default" is what clients of no venue get (block all, NXDOMAIN if absent). */
   policies: Readonly<Record<string, PolicySettings>>;
+  /**
+   * The run-time overrides in force (src/overrides), read per query like the lists: a change swaps the
+   * overlay whole and the venues' additions are rebuilt once. Absent: none.
+   */
+  overrides?: () => OverrideOverlay;
   /** Seconds. */
   blockTtl: number;
   blockPage: { ipv4?: string | null; ipv6?: string | null };
@@ -57,6 +64,7 @@ export interface PolicyStageOptions {
 /** What the stage derives from one CompiledLists; rebuilt when the lists are swapped. */
 interface ListState {
   lists: CompiledLists;
+  overlay: OverrideOverlay;
   /** Per venue, then the default last. */
   policies: EffectivePolicy[];
   /** The block mode templates of each of `policies`, by the same index. */
@@ -232,10 +240,22 @@ function createListStates(options: PolicyStageOptions): () => ListState {
     }
     return t;
   };
-  const build = (lists: CompiledLists): ListState => {
+  const overridesOf = options.overrides ?? (() => EMPTY_OVERLAY);
+  const build = (lists: CompiledLists, overlay: OverrideOverlay): ListState => {
     const policies = effectivePolicies(options.venues, options.policies, lists);
+    if (overlay.entries.length !== 0) {
+      for (const p of policies) {
+        p.additions = additionsWithOverrides(
+          options.policies[p.policy] ?? {},
+          overlay,
+          p.venueIndex < 0 ? null : p.venue,
+          `policy ${p.policy}`,
+        );
+      }
+    }
     return {
       lists,
+      overlay,
       policies,
       templates: policies.map((p) => templatesFor(p.blockMode)),
       categoryOpts: lists.categories.map((c) => categoryOpt(c)),
@@ -244,10 +264,11 @@ function createListStates(options: PolicyStageOptions): () => ListState {
   };
   // Built now, so that a policy naming an unknown policy or a bad addition fails at startup; the lists
   // are not read yet (the app may build its chain before it loads them), the first query does that.
-  let state = build(EMPTY_LISTS);
+  let state = build(EMPTY_LISTS, EMPTY_OVERLAY);
   return () => {
     const lists = options.lists() ?? EMPTY_LISTS;
-    if (lists !== state.lists) state = build(lists);
+    const overlay = overridesOf();
+    if (lists !== state.lists || overlay !== state.overlay) state = build(lists, overlay);
     return state;
   };
 }
