@@ -150,7 +150,8 @@ export function spawnRoje(args: readonly string[], options: SpawnOptions = {}): 
     stdout: () => out,
     stderr: () => err,
     exit,
-    waitForLog(predicate, timeoutMs = 10_000) {
+    // Generous: a start on a loaded CI machine (chromium and dnsperf in other tests) can take seconds.
+    waitForLog(predicate, timeoutMs = 20_000) {
       return new Promise((resolve, reject) => {
         const check = () => {
           const found = logs().find(predicate);
@@ -171,7 +172,7 @@ export function spawnRoje(args: readonly string[], options: SpawnOptions = {}): 
         check();
       });
     },
-    async ready(timeoutMs = 10_000) {
+    async ready(timeoutMs = 20_000) {
       const line = await proc.waitForLog((l) => /^roje \S+ ready$/.test(l.msg ?? ''), timeoutMs);
       const listen = Array.isArray(line.listen) ? (line.listen as unknown[]) : [];
       const addresses = listen.map((entry) => {
