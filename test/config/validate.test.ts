@@ -163,6 +163,7 @@ t.test('an empty config gets every default, normalized', async (t) => {
       maxOpenReports: 10_000,
     },
     timeZone: 'UTC',
+    categoryNames: {},
   });
 });
 
