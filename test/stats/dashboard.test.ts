@@ -1,7 +1,7 @@
 /**
  * The dashboard in a real browser: Debian's headless chromium, driven by playwright-core, loads the page
  * from a small loopback server that answers /api/v1/stats/* from a real store seeded with a week of
- * counts, the way the admin routes will. ROJE_UPDATE_SCREENSHOTS=1 refreshes docs/dashboard.png.
+ * counts, the way the admin routes will. dashboard-browser.test.ts drives it over a real roje.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -17,8 +17,6 @@ import { openStatsStore, type StatsStore } from '../../src/stats/store.js';
 import { BROWSER_TEST, openContext } from '../helpers/browser.js';
 import { pngInfo } from '../helpers/png.js';
 
-const DOCS = join(import.meta.dirname, '..', '..', 'docs');
-const UPDATE = process.env.ROJE_UPDATE_SCREENSHOTS === '1';
 const TOKEN = 'viewer-token-123';
 const HOUR = 3_600_000;
 
@@ -290,7 +288,8 @@ t.test('sign in with the token form: charts, legends and data tables', BROWSER_T
   t.notOk(await page.locator('#status.error').count(), 'no error shown');
 
   const png = await page.screenshot({
-    path: UPDATE ? join(DOCS, 'dashboard.png') : join(t.testdir(), 'dashboard.png'),
+    // docs/dashboard.png comes from dashboard-browser.test.ts, over a real roje.
+    path: join(t.testdir(), 'dashboard.png'),
     animations: 'disabled',
   });
   const info = pngInfo(png);
