@@ -40,8 +40,8 @@ section.chart h2 { font-size: 17px; margin: 0 0 8px; }
 /* On a phone the chart keeps a readable size and scrolls inside its box, never the page. */
 .scroll { overflow-x: auto; max-width: 100%; }
 .scroll:focus-visible { outline: 3px solid #ffbf47; }
-svg { width: 100%; min-width: 640px; height: auto; display: block; }
-svg text { font-size: 11px; fill: var(--muted); }
+svg { width: 100%; min-width: 860px; height: auto; display: block; }
+svg text { font-size: 13px; fill: var(--muted); }
 svg .axis { stroke: var(--line); }
 svg .grid { stroke: #eaeef2; }
 .legend { display: flex; flex-wrap: wrap; gap: 6px 16px; list-style: none; padding: 0; margin: 8px 0; font-size: 13px; }
@@ -188,8 +188,20 @@ const SCRIPT = `
   var CFG = JSON.parse($('dashboard-config').textContent);
   var ZONE = CFG.timeZone || 'UTC';
   var LOCALES = { sq: 'sq-AL', en: 'en-GB' };
-  var lang, fmt, hourFmt, dayFmt, stampFmt;
+  // Month names of our own: a browser's Intl may lack Albanian (Chromium's small ICU shows "M12").
+  var MONTHS = {
+    en: ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'],
+    sq: ['jan', 'shk', 'mar', 'pri', 'maj', 'qer', 'korr', 'gush', 'sht', 'tet', 'nën', 'dhj'],
+  };
+  // Only the numbers come from Intl: the wall clock in the deployment's zone, DST included.
+  var PARTS = new Intl.DateTimeFormat('en-US', { timeZone: ZONE, year: 'numeric', month: 'numeric', day: 'numeric', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
+  var lang, fmt;
   var last = null;
+  function wall(d) {
+    var p = {};
+    PARTS.formatToParts(d).forEach(function (x) { p[x.type] = x.value; });
+    return { y: p.year, mon: MONTHS[lang][Number(p.month) - 1], d: Number(p.day), hm: p.hour + ':' + p.minute };
+  }
 
   function t(key, vars) {
     return TEXT[lang][key].replace(/\\{(\\w+)\\}/g, function (_, k) { return vars && k in vars ? String(vars[k]) : ''; });
@@ -209,11 +221,7 @@ const SCRIPT = `
   function setLang(next, remember) {
     lang = next;
     if (remember) { try { localStorage.setItem(LANG_KEY, next); } catch (e) { /* private mode: this page only */ } }
-    var loc = LOCALES[lang];
-    fmt = new Intl.NumberFormat(loc);
-    hourFmt = new Intl.DateTimeFormat(loc, { timeZone: ZONE, day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
-    dayFmt = new Intl.DateTimeFormat(loc, { timeZone: ZONE, day: 'numeric', month: 'short' });
-    stampFmt = new Intl.DateTimeFormat(loc, { timeZone: ZONE, dateStyle: 'medium', timeStyle: 'short', hourCycle: 'h23' });
+    fmt = new Intl.NumberFormat(LOCALES[lang]);
     document.documentElement.lang = lang;
     document.title = t('title');
     var nodes = document.querySelectorAll('[data-t]');
@@ -279,11 +287,12 @@ const SCRIPT = `
 
   // "23 Nov 15:00" in the deployment's zone (Intl knows its DST rules), or "23 Nov" for a day.
   function bucketLabel(iso, bucket) {
-    var d = new Date(iso);
-    if (bucket === 'day') return dayFmt.format(d);
-    var p = {};
-    hourFmt.formatToParts(d).forEach(function (x) { p[x.type] = x.value; });
-    return dayFmt.format(d) + ' ' + p.hour + ':' + p.minute;
+    var w = wall(new Date(iso));
+    return w.d + ' ' + w.mon + (bucket === 'day' ? '' : ' ' + w.hm);
+  }
+  function stamp(d) {
+    var w = wall(d);
+    return w.d + ' ' + w.mon + ' ' + w.y + ', ' + w.hm;
   }
   // What a series is called on the page: a category's display name, never its internal id.
   function seriesName(key, by) {
@@ -413,7 +422,7 @@ const SCRIPT = `
     var at = function (title) { return r.venue ? t('at', { title: title, venue: seriesName(r.venue, 'venue') }) : title; };
     drawChart($('by-venue'), at(t('byVenue')), r.byVenue, t('blockedQueries'), 'venue');
     drawChart($('by-category'), at(t('byCategory')), r.byCategory, t('blocks'), 'category');
-    setStatus('updated', { time: stampFmt.format(r.at), zone: ZONE });
+    setStatus('updated', { time: stamp(r.at), zone: ZONE });
   }
 
   function load() {
