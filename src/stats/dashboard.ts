@@ -343,7 +343,7 @@ const SCRIPT = `
     svg.appendChild(el('text', { x: L + pw / 2, y: H - 6, 'text-anchor': 'middle', 'class': 'x-title' }, axis, true));
     var step = pw / Math.max(n, 1);
     var bw = Math.max(1, step * 0.8);
-    var every = Math.max(1, Math.ceil(n / 12));
+    var every = Math.max(1, Math.ceil(n / 8));
     for (var i = 0; i < n; i++) {
       var x = L + i * step + (step - bw) / 2;
       var acc = 0;
@@ -364,6 +364,8 @@ const SCRIPT = `
     var scroll = el('div', { 'class': 'scroll', tabindex: '0', role: 'group', 'aria-label': t('chartScroll', { title: title }) });
     scroll.appendChild(svg);
     section.appendChild(scroll);
+    // Narrower than the chart (a phone): show the latest hours first.
+    scroll.scrollLeft = scroll.scrollWidth;
     var legend = el('ul', { 'class': 'legend', 'aria-label': t('legend') });
     data.series.forEach(function (s, si) {
       var li = el('li');
