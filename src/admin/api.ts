@@ -3,6 +3,7 @@
  * routes (server.ts) validate, authorize and audit; this module only reads and acts. Grouped as the
  * routes are: operations, lists, statistics, reports, self-test.
  */
+import { categoryDisplayName } from '../blockpage/i18n.js';
 import { optionalCategoryWarnings } from '../config/policy-categories.js';
 import type { RojeConfig } from '../config/schema.js';
 import type { DataPlane } from '../dataplane/types.js';
@@ -17,7 +18,7 @@ import type { ListsService } from '../services/lists.js';
 import type { SelfTestService } from '../services/self-test.js';
 import type { StatsService } from '../services/stats.js';
 import { dashboardCsp, dashboardHtml } from '../stats/dashboard.js';
-import { NO_VENUE } from '../stats/recorder.js';
+import { DENY_CATEGORY, NO_VENUE } from '../stats/recorder.js';
 import { redactUpstreamUrl } from '../upstream/url.js';
 import { VERSION } from '../version.js';
 import type { AdminApi } from './server.js';
@@ -122,7 +123,10 @@ function opsApi(
     config: () => redactedConfig(deps.config()),
     flushCache: () => plane.flushCache(),
     metrics: deps.metrics,
-    dashboard: () => ({ html: dashboardHtml(), csp: dashboardCsp() }),
+    dashboard: () => ({
+      html: dashboardPage(deps.config(), lists.current()?.lists ?? null),
+      csp: dashboardCsp(),
+    }),
   };
 }
 
@@ -235,6 +239,15 @@ export function describeDns(addresses: ReadonlyArray<{ host: string; port: numbe
 
 export function formatAddress(address: { host: string; port: number }): string {
   return address.host.includes(':') ? `[${address.host}]:${address.port}` : `${address.host}:${address.port}`;
+}
+
+/** The dashboard in the deployment's zone, naming every category the statistics can hold by its display name. */
+function dashboardPage(config: RojeConfig, lists: { categories: readonly string[] } | null): string {
+  const ids = new Set([...(lists?.categories ?? []), DENY_CATEGORY, ...Object.keys(config.categoryNames)]);
+  const categoryNames = Object.fromEntries(
+    [...ids].map((id) => [id, categoryDisplayName(id, config.categoryNames)]),
+  );
+  return dashboardHtml({ timeZone: config.timeZone, categoryNames });
 }
 
 function categoryWarnings(config: RojeConfig, lists: { categories: readonly string[] } | null): string[] {

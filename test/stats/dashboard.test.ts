@@ -1,23 +1,22 @@
 /**
  * The dashboard in a real browser: Debian's headless chromium, driven by playwright-core, loads the page
  * from a small loopback server that answers /api/v1/stats/* from a real store seeded with a week of
- * counts, the way the admin routes will. ROJE_UPDATE_SCREENSHOTS=1 refreshes docs/dashboard.png.
+ * counts, the way the admin routes will. dashboard-browser.test.ts drives it over a real roje.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import t from 'tap';
+import { categoryDisplayName } from '../../src/blockpage/i18n.js';
 import { isRojeError } from '../../src/errors.js';
 import type { Query } from '../../src/pipeline/types.js';
-import { dashboardCsp, dashboardHtml } from '../../src/stats/dashboard.js';
+import { DASHBOARD_TEXT, dashboardCsp, dashboardHtml } from '../../src/stats/dashboard.js';
 import { createStatsRecorder } from '../../src/stats/recorder.js';
 import { openStatsStore, type StatsStore } from '../../src/stats/store.js';
 import { BROWSER_TEST, openContext } from '../helpers/browser.js';
 import { pngInfo } from '../helpers/png.js';
 
-const DOCS = join(import.meta.dirname, '..', '..', 'docs');
-const UPDATE = process.env.ROJE_UPDATE_SCREENSHOTS === '1';
 const TOKEN = 'viewer-token-123';
 const HOUR = 3_600_000;
 
@@ -35,6 +34,51 @@ t.test(
   },
 );
 
+t.test('every string in Albanian and English, and no internal category id in either', async (t) => {
+  const en: Record<keyof typeof DASHBOARD_TEXT.en, string> = DASHBOARD_TEXT.en;
+  const sq: Record<keyof typeof DASHBOARD_TEXT.en, string> = DASHBOARD_TEXT.sq;
+  t.same(Object.keys(sq).sort(), Object.keys(en).sort(), 'the same keys in both languages');
+  const same = Object.keys(en).filter((k) => en[k as keyof typeof en] === sq[k as keyof typeof sq]);
+  t.same(same, [], 'every Albanian string is translated');
+  for (const k of Object.keys(en) as (keyof typeof en)[]) {
+    t.same(en[k].match(/\{\w+\}/g)?.sort(), sq[k].match(/\{\w+\}/g)?.sort(), `${k}: the same placeholders`);
+  }
+  const html = dashboardHtml();
+  for (const text of [sq.title, sq.byCategory, sq.hour, en.byCategory]) {
+    t.ok(html.includes(JSON.stringify(text).slice(1, -1)), `the page carries "${text}"`);
+  }
+  const strings = [...Object.values(en), ...Object.values(sq)].join('\n');
+  for (const id of ['venue-deny', 'nosafesearch', 'deny', 'doh-bypass', 'self-harm']) {
+    t.notOk(new RegExp(`\\b${id}\\b`).test(strings), `no "${id}" in the page's own text`);
+  }
+});
+
+t.test('the zone and the category names travel in a data block that cannot end the script', async (t) => {
+  const html = dashboardHtml({
+    timeZone: 'Europe/Tirane',
+    categoryNames: { adult: { sq: 'Për të rritur', en: 'Adult </script><b>x' } },
+  });
+  const m = /<script type="application\/json" id="dashboard-config">(.*?)<\/script>/s.exec(html);
+  t.ok(m, 'one data block');
+  const data = JSON.parse(m?.[1] ?? '{}');
+  t.same(data, {
+    timeZone: 'Europe/Tirane',
+    categories: { adult: { sq: 'Për të rritur', en: 'Adult </script><b>x' } },
+  });
+  t.equal(html.match(/<\/script>/g)?.length, 2, 'a name cannot close the block early');
+  t.equal(dashboardCsp(), dashboardCsp(), 'the CSP does not depend on the config');
+  const hashes = /script-src ('sha256-[^']+')/.exec(dashboardCsp())?.[1];
+  t.ok(hashes, 'the script is allowed by one hash');
+  t.match(
+    JSON.parse(
+      /<script type="application\/json" id="dashboard-config">(.*?)<\/script>/s.exec(dashboardHtml())?.[1] ??
+        '{}',
+    ),
+    { timeZone: 'UTC' },
+    'UTC by default',
+  );
+});
+
 async function startApi(store: StatsStore): Promise<{ server: Server; base: string; calls: string[] }> {
   const calls: string[] = [];
   const server = createServer((req, res) => {
@@ -49,7 +93,7 @@ async function startApi(store: StatsStore): Promise<{ server: Server; base: stri
         'content-type': 'text/html; charset=utf-8',
         'content-security-policy': dashboardCsp(),
       });
-      res.end(dashboardHtml());
+      res.end(dashboardHtml({ categoryNames: NAMES }));
       return;
     }
     if (!url.pathname.startsWith('/api/v1/stats/')) return json(404, { message: 'not found' });
@@ -83,6 +127,9 @@ async function startApi(store: StatsStore): Promise<{ server: Server; base: stri
 
 const VENUES = ['Central Library', 'Café Tirana', 'Youth Centre'];
 const CATEGORIES = ['adult', 'gambling', 'violence', 'abuse'];
+// What the admin route hands the page: a display name per category the statistics can hold.
+const NAMES = Object.fromEntries([...CATEGORIES, 'deny'].map((id) => [id, categoryDisplayName(id)]));
+const ENGLISH = (id: string) => NAMES[id].en;
 
 /** A week of hourly counts (busy by day, quiet by night) from a seeded generator, in a real store. */
 function seededStore(dir: string): StatsStore {
@@ -199,8 +246,8 @@ t.test('sign in with the token form: charts, legends and data tables', BROWSER_T
   const categories = await legend(page, 'by-category');
   t.same(
     categories.map(([name]) => name).sort(),
-    [...CATEGORIES, 'deny'].sort(),
-    'legend: every category, the operator deny list as "deny"',
+    [...CATEGORIES, 'deny'].map(ENGLISH).sort(),
+    'legend: every category by its display name, the operator deny list too',
   );
   const blocked7d = number(
     await page.locator('.card', { hasText: 'Blocked' }).first().locator('.n').innerText(),
@@ -241,7 +288,8 @@ t.test('sign in with the token form: charts, legends and data tables', BROWSER_T
   t.notOk(await page.locator('#status.error').count(), 'no error shown');
 
   const png = await page.screenshot({
-    path: UPDATE ? join(DOCS, 'dashboard.png') : join(t.testdir(), 'dashboard.png'),
+    // docs/dashboard.png comes from dashboard-browser.test.ts, over a real roje.
+    path: join(t.testdir(), 'dashboard.png'),
     animations: 'disabled',
   });
   const info = pngInfo(png);
