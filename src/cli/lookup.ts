@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
+import type { LookupAnswer } from '../lookup/lookup.js';
 import type { Io } from './index.js';
 
 export const LOOKUP_USAGE =
@@ -15,36 +16,6 @@ const OPTIONS = {
 /** The admin API's default address (admin.listen). */
 const DEFAULT_ADMIN = 'http://127.0.0.1:8053';
 const TIMEOUT_MS = 15_000;
-
-interface Rule {
-  source: string;
-  rule: string;
-  line: number;
-  action: string;
-  won: boolean;
-}
-interface Answer {
-  name: string;
-  listsVersion: string;
-  decisions: Array<{
-    venue: string | null;
-    policy: string;
-    decision: string;
-    reason: string;
-    blockMode: string;
-    categories: string[];
-    notBlocked: string[];
-    action?: string;
-    addition?: { kind: string; entry: string; policy: string };
-    override?: { id: string | number; action: string; venue: string | null; note: string };
-    safeSearch?: { engine: string; host: string };
-    allowedBy?: string[];
-  }>;
-  listed: Array<{ category: string; displayName: { en: string }; rules: Rule[] }>;
-  sourcesUnavailable: string | null;
-  changedSources: string[];
-  unreadableSources: string[];
-}
 
 /**
  * `roje lookup`: asks a running roje why a name is blocked (GET /api/v1/lookup) and prints the answer,
@@ -92,12 +63,14 @@ export async function lookup(argv: readonly string[], io: Io): Promise<number> {
     io.stderr.write(`roje lookup: ${status} ${code}${String(body.message ?? body.error ?? '')}\n`);
     return 1;
   }
-  io.stdout.write(values.json ? `${JSON.stringify(body, null, 2)}\n` : describe(body as unknown as Answer));
+  io.stdout.write(
+    values.json ? `${JSON.stringify(body, null, 2)}\n` : describe(body as unknown as LookupAnswer),
+  );
   return 0;
 }
 
 /** The answer in words: one line per venue, then what lists the name. */
-export function describe(a: Answer): string {
+export function describe(a: LookupAnswer): string {
   const lines = [`${a.name} (lists ${a.listsVersion.slice(0, 12)})`];
   for (const d of a.decisions) {
     const who = d.venue === null ? 'clients of no venue' : `venue ${d.venue}`;

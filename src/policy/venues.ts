@@ -199,17 +199,11 @@ export function createAdditions(allow: readonly string[], deny: readonly string[
     size,
     matchWire(buf: Buffer, start: number): number {
       if (size === 0) return ADD_NONE;
-      let p = start;
-      let labels = 0;
-      const len = buf.length;
-      while (p < len && labels < 127) {
-        const l = buf[p];
-        if (l === 0 || l > 63) break;
-        LABEL_STARTS[labels++] = p;
-        p += l + 1;
-      }
-      if (p >= len || buf[p] !== 0) return ADD_NONE;
-      const end = p + 1;
+      // The root name (no label) matches no entry; a malformed one none either.
+      const labels = labelStarts(buf, start);
+      if (labels <= 0) return ADD_NONE;
+      const last = LABEL_STARTS[labels - 1];
+      const end = last + buf[last] + 2;
       if (hashed !== null) {
         suffixHashes(buf, LABEL_STARTS, labels, SUFFIX_HASHES);
         for (let i = 0; i < labels; i++) {
