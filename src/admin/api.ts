@@ -6,6 +6,7 @@
 import { categoryDisplayName } from '../blockpage/i18n.js';
 import { optionalCategoryWarnings } from '../config/policy-categories.js';
 import type { RojeConfig } from '../config/schema.js';
+import { consoleHtml } from '../console/page.js';
 import type { DataPlane } from '../dataplane/types.js';
 import { RojeError } from '../errors.js';
 import type { Lookup } from '../lookup/lookup.js';
@@ -17,7 +18,6 @@ import type { BlockPageService } from '../services/block-page.js';
 import type { ListsService } from '../services/lists.js';
 import type { SelfTestService } from '../services/self-test.js';
 import type { StatsService } from '../services/stats.js';
-import { dashboardCsp, dashboardHtml } from '../stats/dashboard.js';
 import { DENY_CATEGORY, NO_VENUE } from '../stats/recorder.js';
 import { redactUpstreamUrl } from '../upstream/url.js';
 import { VERSION } from '../version.js';
@@ -61,6 +61,7 @@ export interface AdminApiDeps {
 export function createAdminApi(deps: AdminApiDeps): AdminApi {
   return {
     ...opsApi(deps),
+    console: () => consolePage(deps.config(), deps.lists.current()?.lists ?? null),
     ...listsApi(deps),
     ...statsApi(deps),
     ...selfTestApi(deps),
@@ -71,9 +72,7 @@ export function createAdminApi(deps: AdminApiDeps): AdminApi {
 
 type Part<K extends keyof AdminApi> = Pick<AdminApi, K>;
 
-function opsApi(
-  deps: AdminApiDeps,
-): Part<'status' | 'ready' | 'config' | 'flushCache' | 'metrics' | 'dashboard'> {
+function opsApi(deps: AdminApiDeps): Part<'status' | 'ready' | 'config' | 'flushCache' | 'metrics'> {
   const { lists, plane } = deps;
   function ready(): { ready: boolean; reason: string | null } {
     if (lists.current() === null) return { ready: false, reason: 'no good list loaded yet' };
@@ -123,10 +122,6 @@ function opsApi(
     config: () => redactedConfig(deps.config()),
     flushCache: () => plane.flushCache(),
     metrics: deps.metrics,
-    dashboard: () => ({
-      html: dashboardPage(deps.config(), lists.current()?.lists ?? null),
-      csp: dashboardCsp(),
-    }),
   };
 }
 
@@ -241,13 +236,13 @@ export function formatAddress(address: { host: string; port: number }): string {
   return address.host.includes(':') ? `[${address.host}]:${address.port}` : `${address.host}:${address.port}`;
 }
 
-/** The dashboard in the deployment's zone, naming every category the statistics can hold by its display name. */
-function dashboardPage(config: RojeConfig, lists: { categories: readonly string[] } | null): string {
+/** The console in the deployment's zone, naming every category the statistics can hold by its display name. */
+function consolePage(config: RojeConfig, lists: { categories: readonly string[] } | null): string {
   const ids = new Set([...(lists?.categories ?? []), DENY_CATEGORY, ...Object.keys(config.categoryNames)]);
   const categoryNames = Object.fromEntries(
     [...ids].map((id) => [id, categoryDisplayName(id, config.categoryNames)]),
   );
-  return dashboardHtml({ timeZone: config.timeZone, categoryNames });
+  return consoleHtml({ timeZone: config.timeZone, categoryNames });
 }
 
 function categoryWarnings(config: RojeConfig, lists: { categories: readonly string[] } | null): string[] {

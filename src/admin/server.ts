@@ -1,7 +1,7 @@
 /**
  * The admin API (Fastify) on its own listener, loopback by default: health and readiness, status,
- * statistics, list refresh, cache flush, config view, reports, audit log, /metrics and the dashboard
- * page, with the OpenAPI document at /api/v1/openapi.json.
+ * statistics, list refresh, cache flush, config view, reports, audit log, /metrics and the operator
+ * console, with the OpenAPI document at /api/v1/openapi.json.
  *
  * Every route declares its input schema (bad input: 400 with the reason, never a 500) and the least
  * role it needs; a bearer token picks the caller's role (auth.ts). Every change is written to the audit
@@ -18,6 +18,7 @@ import { lazyRequire } from '../lazy.js';
 import { VERSION } from '../version.js';
 import type { AuditLog } from './audit.js';
 import { allows, createAuthenticator, type TokenEntry } from './auth.js';
+import { consoleRoutes } from './routes/console.js';
 import { listsRoutes } from './routes/lists.js';
 import { lookupRoutes } from './routes/lookup.js';
 import { opsRoutes } from './routes/ops.js';
@@ -30,6 +31,7 @@ import type { AdminApi } from './types.js';
 
 export type {
   AdminApi,
+  ConsoleApi,
   ListsApi,
   LookupApi,
   OpsApi,
@@ -81,6 +83,7 @@ export async function createAdminServer(options: AdminServerOptions): Promise<Fa
   // Registered after the hook and the handlers above, so that every plugin inherits them; each plugin
   // gets only its own slice of the API.
   await app.register(opsRoutes, { api, audit });
+  await app.register(consoleRoutes, { api, audit });
   await app.register(listsRoutes, { api, audit });
   await app.register(statsRoutes, { api, audit });
   await app.register(reportsRoutes, { api, audit });

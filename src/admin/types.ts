@@ -7,7 +7,7 @@ import type { NewOverride } from '../overrides/store.js';
 import type { Override } from '../overrides/types.js';
 import type { TransparencyReport } from '../report/transparency.js';
 
-/** Health, status, config view, cache, metrics and the dashboard page (routes/ops.ts). */
+/** Health, status, config view, cache and metrics (routes/ops.ts). */
 export interface OpsApi {
   status(): unknown;
   ready(): { ready: boolean; reason: string | null };
@@ -15,8 +15,12 @@ export interface OpsApi {
   config(): unknown;
   flushCache(): { removed: number };
   metrics(): Promise<{ contentType: string; body: string }>;
-  /** The dashboard page and its Content-Security-Policy (hashes of its inline script and style). */
-  dashboard(): { html: string; csp: string };
+}
+
+/** The operator console's HTML shell (routes/console.ts); its assets are static files. */
+export interface ConsoleApi {
+  /** The shell in the deployment's time zone, with every category's display name. */
+  console(): string;
 }
 
 /** Refreshing lists, held feed copies and the signed artifact for fleet edges (routes/lists.ts). */
@@ -94,7 +98,14 @@ export interface LookupApi {
 }
 
 /** Everything the admin API may ask of the running resolver. */
-export type AdminApi = OpsApi & ListsApi & StatsApi & ReportsApi & SelfTestApi & LookupApi & OverridesApi;
+export type AdminApi = OpsApi &
+  ConsoleApi &
+  ListsApi &
+  StatsApi &
+  ReportsApi &
+  SelfTestApi &
+  LookupApi &
+  OverridesApi;
 
 export type ReportStatus = 'open' | 'accepted' | 'rejected';
 export interface StatsQuery {

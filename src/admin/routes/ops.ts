@@ -1,6 +1,6 @@
 /**
- * Operations: liveness and readiness (open, for load balancers), the OpenAPI document, the dashboard
- * shell, /metrics, status, the config view, the audit log and the cache flush.
+ * Operations: liveness and readiness (open, for load balancers), the OpenAPI document, /metrics, who the
+ * token is, status, the config view, the audit log and the cache flush.
  */
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
@@ -19,21 +19,22 @@ export const opsRoutes: FastifyPluginAsync<RoutesOptions<OpsApi>> = async (app, 
     return reply.code(r.ready ? 200 : 503).send(r);
   });
   app.get('/api/v1/openapi.json', { ...open, schema: { hide: true } }, async () => app.swagger());
-  app.get('/dashboard', { ...open, schema: { hide: true } }, async (_req, reply) => {
-    const page = api.dashboard();
-    return reply
-      .type('text/html; charset=utf-8')
-      .header('cache-control', 'no-store')
-      .header('content-security-policy', page.csp)
-      .header('x-content-type-options', 'nosniff')
-      .header('referrer-policy', 'no-referrer')
-      .send(page.html);
-  });
   app.get('/metrics', { ...as('auditor'), schema: { hide: true } }, async (_req, reply) => {
     const m = await api.metrics();
     return reply.type(m.contentType).send(m.body);
   });
 
+  app.get(
+    '/api/v1/whoami',
+    {
+      ...as('auditor'),
+      schema: {
+        summary: "The token's holder and role (what the console may offer)",
+        response: responses(Type.Object({ name: Type.String(), role: Type.String() })),
+      },
+    },
+    async (req) => ({ name: req.principal!.name, role: req.principal!.role }),
+  );
   app.get(
     '/api/v1/status',
     {

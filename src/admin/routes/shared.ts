@@ -9,7 +9,7 @@ import type { Principal, Role } from '../auth.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
-    /** Least role a route needs; absent: open (health, readiness, the OpenAPI document, the dashboard shell). */
+    /** Least role a route needs; absent: open (health, readiness, the OpenAPI document, the console's shell and assets). */
     role?: Role;
   }
   interface FastifyRequest {

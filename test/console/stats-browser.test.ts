@@ -1,16 +1,17 @@
 /**
- * The dashboard over a real roje: dig asks for blocked names from two venue addresses, the statistics
- * store counts them, and Debian's chromium loads /dashboard from the admin listener, in Albanian first
+ * The console's statistics page over a real roje: dig asks for blocked names from two venue addresses, the statistics
+ * store counts them, and Debian's chromium loads /console/ from the admin listener, in Albanian first
  * (Accept-Language sq-AL), then in English after a click that survives a reload. The config says
  * timeZone: Europe/Tirane, so each hour label must be the UTC bucket's hour in Tirane, as Intl computes
  * it here. At 390 px the page never scrolls sideways and the switch and form are reached by Tab.
- * ROJE_UPDATE_SCREENSHOTS=1 writes docs/dashboard.png (desktop) and docs/dashboard-phone.png (390 px).
+ * ROJE_UPDATE_SCREENSHOTS=1 writes docs/console-stats.png (desktop) and docs/console-stats-phone.png (390 px).
  */
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import t from 'tap';
 import { hashToken } from '../../src/admin/auth.js';
 import { adminClient } from '../helpers/admin-client.js';
+import { consoleDrawn, openConsole } from '../helpers/console.js';
 import { BROWSER_TEST, openContext } from '../helpers/browser.js';
 import { startFakeUpstream } from '../helpers/fake-upstream.js';
 import { pngInfo } from '../helpers/png.js';
@@ -104,11 +105,16 @@ t.test(
       viewport: { width: 390, height: 844 },
       deviceScaleFactor: 1,
     });
+    // The old address leads to the console; a token in the fragment signs in and leaves the URL.
     await page.goto(`${base}/dashboard#token=${TOKEN}`);
+    await consoleDrawn(page, 'stats');
+    t.equal(new URL(page.url()).pathname, '/console/', '/dashboard leads to the console');
+    t.notMatch(page.url(), /token/, 'the token left the address bar');
     await page.locator('#status', { hasText: 'Përditësuar' }).waitFor();
     t.equal(await page.evaluate('document.documentElement.lang'), 'sq', '<html lang="sq">');
-    t.equal(await page.title(), 'Statistikat e roje');
-    t.equal(await page.locator('h1').innerText(), 'Statistikat e roje');
+    t.equal(await page.title(), 'Statistikat · Konsola roje');
+    t.equal(await page.locator('h1').innerText(), 'Konsola roje');
+    t.equal(await page.locator('#page h2').innerText(), 'Statistikat');
     t.match(await page.locator('#zone').innerText(), /Europe\/Tirane \(UTC\+[12]\)/, 'the zone is stated');
     t.match(await page.locator('#status').innerText(), /\(Europe\/Tirane\)/);
     t.equal(await page.locator('#by-category-t').textContent(), 'Bllokime sipas kategorisë');
@@ -149,7 +155,7 @@ t.test(
     );
     t.ok(widths.scrolled > 0, `scrolled to the latest hours (${widths.scrolled} px)`);
     const phone = await page.screenshot({
-      path: UPDATE ? join(DOCS, 'dashboard-phone.png') : join(t.testdir(), 'dashboard-phone.png'),
+      path: UPDATE ? join(DOCS, 'console-stats-phone.png') : join(t.testdir(), 'console-stats-phone.png'),
       fullPage: true,
       animations: 'disabled',
     });
@@ -159,7 +165,7 @@ t.test(
     await page.locator('body').focus();
     const reached: string[] = [];
     let ring = '';
-    for (let i = 0; i < 8; i++) {
+    for (let i = 0; i < 16; i++) {
       await page.keyboard.press('Tab');
       const focused = await page.evaluate<{ id: string; outline: string }>(
         `(() => { const e = document.activeElement; return { id: e.id || e.value || e.textContent, outline: getComputedStyle(e).outlineStyle + ' ' + getComputedStyle(e).outlineWidth }; })()`,
@@ -167,14 +173,15 @@ t.test(
       reached.push(focused.id);
       if (focused.id === 'range') ring = focused.outline;
     }
-    for (const id of ['sq', 'en', 'range', 'venue', 'logout'])
+    for (const id of ['sq', 'en', 'range', 'venue', 'sign-out'])
       t.ok(reached.includes(id), `Tab reaches ${id}`);
     t.equal(ring, 'solid 3px', 'a visible focus ring');
 
     // The switch: English, remembered across a reload.
     await page.getByRole('button', { name: 'EN' }).click();
     t.equal(await page.evaluate('document.documentElement.lang'), 'en', '<html lang="en">');
-    t.equal(await page.locator('h1').innerText(), 'roje statistics');
+    t.equal(await page.locator('h1').innerText(), 'roje console');
+    t.equal(await page.locator('#page h2').innerText(), 'Statistics');
     t.equal(await page.getByRole('button', { name: 'EN' }).getAttribute('aria-pressed'), 'true');
     t.match(await page.locator('#status').innerText(), /^Updated /, 'the status line in English');
     t.same(
@@ -203,23 +210,28 @@ t.test('on a desktop, in English from the browser', BROWSER_TEST, async (t) => {
     locale: 'en-GB',
     viewport: { width: 1200, height: 900 },
   });
-  await page.goto(`${base}/dashboard`);
+  await page.goto(`${base}/console/`);
   t.equal(await page.evaluate('document.documentElement.lang'), 'en');
   await page.getByLabel('API token').pressSequentially(TOKEN);
-  await page.getByRole('button', { name: 'Show statistics' }).click();
+  await page.getByRole('button', { name: 'Sign in' }).click();
   await page.locator('#status', { hasText: 'Updated' }).waitFor();
+  t.same(
+    await page.locator('nav a').allInnerTexts(),
+    ['Statistics', 'Reports', 'Allow and deny', 'Why blocked?', 'Lists', 'Self-tests', 'Transparency'],
+    'every page an auditor may read',
+  );
   t.same((await legend(page, 'by-venue')).map((l) => l.replace(/ \(.*\)$/, '')).sort(), [
     'biblioteka',
     'sheshi',
   ]);
   t.ok((await page.evaluate<number>('document.documentElement.scrollWidth')) <= 1200, 'no horizontal scroll');
   const png = await page.screenshot({
-    path: UPDATE ? join(DOCS, 'dashboard.png') : join(t.testdir(), 'dashboard.png'),
+    path: UPDATE ? join(DOCS, 'console-stats.png') : join(t.testdir(), 'console-stats.png'),
     animations: 'disabled',
   });
   const info = pngInfo(png);
   t.same([info.width, info.height], [1200, 900]);
-  t.same(info.topLeft, [0x0b, 0x5c, 0xad], 'the header colour: the inline style passed the CSP');
+  t.same(info.topLeft, [0x0b, 0x5c, 0xad], 'the header colour: the stylesheet passed the CSP');
   t.same(errors, []);
   t.same(blocked, []);
 });

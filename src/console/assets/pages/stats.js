@@ -1,0 +1,289 @@
+/**
+ * Statistics: blocked queries per venue and per category over a period, as SVG stacked bars, each with
+ * a title, a description, a legend and a data table. The API's buckets are UTC hours or days; their
+ * labels are the deployment's wall clock, so DST is right. Counts only: no addresses, no sites.
+ */
+import {
+  api,
+  categoryName,
+  el,
+  formatBucket,
+  formatNumber,
+  formatTime,
+  setStatus,
+  t,
+  venueName,
+  ZONE,
+} from '../core.js';
+
+const HOUR = 3_600_000;
+/** The period and venue chosen, kept across a language switch or a visit to another page. */
+const chosen = { days: '7', venue: '' };
+
+function niceMax(v) {
+  if (v <= 0) return 1;
+  const p = 10 ** Math.floor(Math.log10(v));
+  for (const step of [1, 2, 2.5, 5, 10]) if (step * p >= v) return step * p;
+  return 10 * p;
+}
+
+function seriesName(key, by) {
+  return by === 'venue' ? venueName(key) : categoryName(key);
+}
+
+/** A stacked bar chart of data.series over data.buckets, with title/desc, axes, legend and table. */
+function drawChart(id, title, data, what, by) {
+  const section = el('section', { id, class: 'chart' });
+  section.append(el('h3', { id: `${id}-h` }, title));
+  const n = data.buckets.length;
+  const stacks = new Array(n).fill(0);
+  for (const s of data.series) {
+    s.counts.forEach((c, i) => {
+      stacks[i] += c;
+    });
+  }
+  const max = niceMax(Math.max(0, ...stacks));
+  const [W, H, L, R, T, B] = [1100, 320, 56, 12, 12, 54];
+  const pw = W - L - R;
+  const ph = H - T - B;
+  const total = stacks.reduce((a, b) => a + b, 0);
+  const names = data.series.map((s) => seriesName(s.key, by));
+  const label = (i) => formatBucket(data.buckets[i], data.bucket);
+  const svg = el('svg:svg', {
+    viewBox: `0 0 ${W} ${H}`,
+    role: 'img',
+    'aria-labelledby': `${id}-t ${id}-d`,
+    class: 'chart-svg',
+  });
+  const top = data.series
+    .slice(0, 3)
+    .map((s, i) => `${names[i]} ${formatNumber(s.total)}`)
+    .join(', ');
+  svg.append(
+    el('svg:title', { id: `${id}-t` }, title),
+    el(
+      'svg:desc',
+      { id: `${id}-d` },
+      t('stats.desc', {
+        bucket: t(data.bucket === 'day' ? 'stats.descDay' : 'stats.descHour'),
+        from: n ? label(0) : '',
+        to: n ? label(n - 1) : '',
+        zone: ZONE,
+        total: formatNumber(total),
+        what,
+        top: top ? t('stats.largest', { list: top }) : '',
+      }),
+    ),
+  );
+  for (let g = 0; g <= 4; g++) {
+    const y = T + ph - (ph * g) / 4;
+    svg.append(
+      el('svg:line', { x1: L, x2: W - R, y1: y, y2: y, class: g === 0 ? 'axis' : 'grid' }),
+      el('svg:text', { x: L - 6, y: y + 4, 'text-anchor': 'end' }, formatNumber((max * g) / 4)),
+    );
+  }
+  svg.append(
+    el(
+      'svg:text',
+      { x: 14, y: T + ph / 2, 'text-anchor': 'middle', transform: `rotate(-90 14 ${T + ph / 2})` },
+      what,
+    ),
+  );
+  const axis = t(data.bucket === 'day' ? 'stats.day' : 'stats.hour', { zone: ZONE });
+  svg.append(el('svg:text', { x: L + pw / 2, y: H - 6, 'text-anchor': 'middle', class: 'x-title' }, axis));
+  const step = pw / Math.max(n, 1);
+  const bw = Math.max(1, step * 0.8);
+  const every = Math.max(1, Math.ceil(n / 8));
+  for (let i = 0; i < n; i++) {
+    const x = L + i * step + (step - bw) / 2;
+    let acc = 0;
+    data.series.forEach((s, si) => {
+      const c = s.counts[i];
+      if (!c) return;
+      const h = (c / max) * ph;
+      svg.append(
+        el(
+          'svg:rect',
+          {
+            x: x.toFixed(1),
+            y: (T + ph - acc - h).toFixed(1),
+            width: bw.toFixed(1),
+            height: h.toFixed(1),
+            class: `bar c${si % 12}`,
+          },
+          el('svg:title', null, `${names[si]}, ${label(i)}: ${formatNumber(c)}`),
+        ),
+      );
+      acc += h;
+    });
+    if (i % every === 0) {
+      svg.append(
+        el(
+          'svg:text',
+          {
+            x: (L + i * step + step / 2).toFixed(1),
+            y: T + ph + 16,
+            'text-anchor': 'middle',
+            class: 'x-label',
+            'data-utc': data.buckets[i],
+          },
+          label(i),
+        ),
+      );
+    }
+  }
+  // Focusable, so that a keyboard can scroll a chart wider than a phone.
+  const scroll = el(
+    'div',
+    { class: 'scroll', tabindex: '0', role: 'group', 'aria-label': t('stats.chartScroll', { title }) },
+    svg,
+  );
+  const legend = el(
+    'ul',
+    { class: 'legend', 'aria-label': t('stats.legend') },
+    data.series.map((s, si) =>
+      el(
+        'li',
+        null,
+        el('span', { class: `sw c${si % 12}`, 'aria-hidden': 'true' }),
+        `${names[si]} (${formatNumber(s.total)})`,
+      ),
+    ),
+  );
+  if (data.series.length === 0) legend.append(el('li', null, t('stats.none')));
+  // The data table: the chart's fallback for screen readers and for copying numbers.
+  const table = el(
+    'table',
+    { class: 'chart-data' },
+    el('caption', { class: 'sr-only' }, title),
+    el(
+      'thead',
+      null,
+      el(
+        'tr',
+        null,
+        el('th', { scope: 'col' }, axis),
+        names.map((name) => el('th', { scope: 'col' }, name)),
+        el('th', { scope: 'col' }, t('stats.total')),
+      ),
+    ),
+    el(
+      'tbody',
+      null,
+      data.buckets.map((_, j) =>
+        el(
+          'tr',
+          null,
+          el('th', { scope: 'row' }, label(j)),
+          data.series.map((s) => el('td', null, formatNumber(s.counts[j]))),
+          el('td', null, formatNumber(stacks[j])),
+        ),
+      ),
+    ),
+  );
+  section.append(
+    scroll,
+    legend,
+    el('details', null, el('summary', null, t('stats.dataTable', { title })), table),
+  );
+  return { section, scroll };
+}
+
+function card(label, value) {
+  return el(
+    'div',
+    { class: 'card' },
+    el('div', { class: 'n' }, typeof value === 'number' ? formatNumber(value) : value),
+    el('div', { class: 'k' }, label),
+  );
+}
+
+async function render(root) {
+  const days = Number(chosen.days);
+  const to = new Date(Math.ceil(Date.now() / HOUR) * HOUR);
+  const from = new Date(to.getTime() - days * 86_400_000);
+  const bucket = days <= 7 ? 'hour' : 'day';
+  const venue = chosen.venue;
+  const base = { from: from.toISOString(), to: to.toISOString(), venue };
+  const path = '/api/v1/stats';
+  const [summary, byVenue, byCategory, all] = await Promise.all([
+    api('GET', `${path}/summary`, { query: base }),
+    api('GET', `${path}/series`, { query: { ...base, bucket, by: 'venue' } }),
+    api('GET', `${path}/series`, { query: { ...base, bucket, by: 'category' } }),
+    // The venue choices come from the whole period, also when one venue is shown.
+    venue ? api('GET', `${path}/summary`, { query: { ...base, venue: '' } }) : null,
+  ]);
+
+  const range = el(
+    'select',
+    { id: 'range', name: 'range' },
+    ['1', '7', '30', '90', '365'].map((d) =>
+      el('option', { value: d, selected: d === chosen.days }, t(`stats.p${d}`)),
+    ),
+  );
+  const venues = el(
+    'select',
+    { id: 'venue', name: 'venue' },
+    el('option', { value: '' }, t('stats.allVenues')),
+    (all ?? summary).byVenue.map((v) =>
+      el('option', { value: v.venue, selected: v.venue === venue }, venueName(v.venue)),
+    ),
+  );
+  const redraw = () => {
+    chosen.days = range.value;
+    chosen.venue = venues.value;
+    document.dispatchEvent(new Event('roje:redraw'));
+  };
+  range.addEventListener('change', redraw);
+  venues.addEventListener('change', redraw);
+  const controls = el(
+    'form',
+    {
+      id: 'controls',
+      onsubmit: (e) => {
+        e.preventDefault();
+        redraw();
+      },
+    },
+    el('label', { for: 'range' }, el('span', null, t('stats.period')), range),
+    el('label', { for: 'venue' }, el('span', null, t('stats.venue')), venues),
+    el('button', { type: 'submit' }, t('stats.refresh')),
+  );
+
+  const cards = el('div', { id: 'cards', class: 'cards' }, card(t('stats.blocked'), summary.blocked));
+  if (summary.queries != null) {
+    cards.append(card(t('stats.queries'), summary.queries));
+    // Resolver-wide only: null when a venue is selected.
+    if (summary.cacheHits != null) cards.append(card(t('stats.cacheHits'), summary.cacheHits));
+    const share =
+      summary.queries > 0
+        ? formatNumber(summary.blocked / summary.queries, {
+            style: 'percent',
+            minimumFractionDigits: 1,
+            maximumFractionDigits: 1,
+          })
+        : '–';
+    cards.append(card(t('stats.share'), share));
+  }
+  const at = (title) => (venue ? t('stats.at', { title, venue: venueName(venue) }) : title);
+  const charts = [
+    drawChart('by-venue', at(t('stats.byVenue')), byVenue, t('stats.blockedQueries'), 'venue'),
+    drawChart('by-category', at(t('stats.byCategory')), byCategory, t('stats.blocks'), 'category'),
+  ];
+  root.append(
+    el('h2', { tabindex: '-1' }, t('stats.title')),
+    el('p', { class: 'muted' }, t('stats.tagline')),
+    controls,
+    el(
+      'div',
+      { id: 'content' },
+      cards,
+      charts.map((c) => c.section),
+    ),
+  );
+  // Narrower than the chart (a phone): show the latest hours first.
+  for (const c of charts) c.scroll.scrollLeft = c.scroll.scrollWidth;
+  setStatus('stats.updated', { time: formatTime(new Date()), zone: ZONE });
+}
+
+export default { id: 'stats', nav: 'nav.stats', role: 'auditor', render };
