@@ -4,6 +4,7 @@
  * document lists, so that a new route cannot skip this test.
  */
 import t from 'tap';
+import { request } from 'undici';
 import { hashToken, ROLES, type Role } from '../../src/admin/auth.js';
 import { adminClient } from '../helpers/admin-client.js';
 import { startFakeUpstream } from '../helpers/fake-upstream.js';
@@ -94,5 +95,44 @@ t.test('the table covers every route of the OpenAPI document', async (t) => {
   for (const [path, ops] of Object.entries(doc.paths)) {
     for (const method of Object.keys(ops))
       t.ok(tested.has(`${method.toUpperCase()} ${path}`), `${method} ${path}`);
+  }
+});
+
+t.test('whoami names the token and its role, which is all the console needs to offer actions', async (t) => {
+  for (const role of ROLES) {
+    const r = await client.request('GET', '/api/v1/whoami', { token: token(role) });
+    t.equal(r.status, 200, role);
+    t.same(r.json, { name: `${role}-user`, role }, `${role}: its holder and role`);
+  }
+  const none = await client.request('GET', '/api/v1/whoami', { token: 'roje_unknown' });
+  t.equal(none.status, 401, 'an unknown token is refused');
+});
+
+t.test('the console: shell and assets open, under the CSP, nothing else under /console', async (t) => {
+  const shell = await client.request('GET', '/console/', { token: null });
+  t.equal(shell.status, 200);
+  t.match(shell.headers['content-security-policy'], /script-src 'self'/);
+  t.equal(shell.headers['cache-control'], 'no-store');
+  const asset = await client.request('GET', '/console/assets/core.js', { token: null });
+  t.equal(asset.status, 200);
+  t.match(asset.headers['content-type'], /^text\/javascript/);
+  const etag = asset.headers.etag as string;
+  t.match(etag, /^"[A-Za-z0-9_-]{22}"$/, 'a content hash as its ETag');
+  const again = await request(`http://${roje.app.opsAddresses().admin}/console/assets/core.js`, {
+    headers: { 'if-none-match': etag },
+  });
+  await again.body.dump();
+  t.equal(again.statusCode, 304, 'unchanged: 304');
+  for (const path of [
+    '/console/assets/../page.ts',
+    '/console/assets/%2e%2e/page.ts',
+    '/console/assets/x.js',
+  ]) {
+    t.equal((await client.request('GET', path, { token: null })).status, 404, `${path}: 404`);
+  }
+  for (const from of ['/dashboard', '/console', '/']) {
+    const r = await client.request('GET', from, { token: null });
+    t.equal(r.status, 302, `${from} leads on`);
+    t.equal(r.headers.location, '/console/');
   }
 });

@@ -1,128 +1,123 @@
 /**
- * The dashboard in a real browser: Debian's headless chromium, driven by playwright-core, loads the page
- * from a small loopback server that answers /api/v1/stats/* from a real store seeded with a week of
- * counts, the way the admin routes will. dashboard-browser.test.ts drives it over a real roje.
+ * The console's shell and statistics page in a real browser: Debian's headless chromium, driven by
+ * playwright-core, loads the console from roje's own admin server (real routes, real authentication),
+ * whose statistics come from a real store seeded with a week of counts. stats-browser.test.ts drives it
+ * over a whole roje; the other pages have their own *-browser tests.
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import t from 'tap';
+import { createAuditLog } from '../../src/admin/audit.js';
+import { hashToken } from '../../src/admin/auth.js';
+import { type AdminApi, createAdminServer } from '../../src/admin/server.js';
 import { categoryDisplayName } from '../../src/blockpage/i18n.js';
-import { isRojeError } from '../../src/errors.js';
+import { CONSOLE_CSP, consoleAsset, consoleHtml } from '../../src/console/page.js';
+import { CONSOLE_TEXT } from '../../src/console/text/index.js';
 import type { Query } from '../../src/pipeline/types.js';
-import { DASHBOARD_TEXT, dashboardCsp, dashboardHtml } from '../../src/stats/dashboard.js';
 import { createStatsRecorder } from '../../src/stats/recorder.js';
 import { openStatsStore, type StatsStore } from '../../src/stats/store.js';
 import { BROWSER_TEST, openContext } from '../helpers/browser.js';
+import { consoleDrawn } from '../helpers/console.js';
 import { pngInfo } from '../helpers/png.js';
 
 const TOKEN = 'viewer-token-123';
 const HOUR = 3_600_000;
 
-t.test(
-  'the page is self-contained: no external asset, inline style and script allowed by the CSP',
-  async (t) => {
-    const html = dashboardHtml();
-    t.notMatch(html, /\b(src|href)=["']?(https?:)?\/\//i, 'no external src or href');
-    t.notMatch(html, /@import|url\(/, 'no CSS imports or urls');
-    t.match(html, /<title>roje statistics<\/title>/);
-    const csp = dashboardCsp();
-    t.match(csp, /default-src 'none'/);
-    t.match(csp, /script-src 'sha256-[A-Za-z0-9+/=]+'/);
-    t.match(csp, /connect-src 'self'/);
-  },
-);
+/** The JSON data block of a console page. */
+function dataOf(html: string): { timeZone: string; categories: unknown; text: typeof CONSOLE_TEXT } {
+  const m = /<script type="application\/json" id="console-config">(.*?)<\/script>/s.exec(html);
+  if (m === null) throw new Error('no data block');
+  return JSON.parse(m[1]);
+}
+
+t.test('the shell loads only its own files, and the CSP allows nothing else', async (t) => {
+  const html = consoleHtml();
+  t.notMatch(html, /\b(src|href)=["']?(https?:)?\/\//i, 'no external src or href');
+  t.notMatch(html, /<script>|<style>|\sstyle=|\son[a-z]+=/i, 'no inline script, style or handler');
+  t.match(html, /<script type="module" src="\/console\/assets\/app.js"><\/script>/);
+  t.match(html, /<link rel="stylesheet" href="\/console\/assets\/console.css">/);
+  t.match(CONSOLE_CSP, /default-src 'none'/);
+  t.match(CONSOLE_CSP, /script-src 'self'(;|$)/);
+  t.match(CONSOLE_CSP, /style-src 'self'(;|$)/);
+  t.match(CONSOLE_CSP, /frame-ancestors 'none'/);
+  for (const file of ['app.js', 'core.js', 'console.css', 'pages/stats.js', 'pages/reports.js']) {
+    const asset = consoleAsset(file);
+    t.ok(asset !== null && asset.body.length > 0, `${file} is served`);
+    const body = asset?.body.toString('utf8') ?? '';
+    t.notMatch(body, /https?:\/\/(?!www\.w3\.org\/2000\/svg)/, `${file}: no other origin`);
+    t.notMatch(
+      body,
+      /\beval\(|new Function|innerHTML|insertAdjacentHTML|document\.write/,
+      `${file}: no HTML from strings`,
+    );
+  }
+  t.equal(consoleAsset('../page.ts'), null, 'nothing outside assets/');
+  t.equal(consoleAsset('pages/../../page.ts'), null);
+  t.equal(consoleAsset('missing.js'), null);
+});
 
 t.test('every string in Albanian and English, and no internal category id in either', async (t) => {
-  const en: Record<keyof typeof DASHBOARD_TEXT.en, string> = DASHBOARD_TEXT.en;
-  const sq: Record<keyof typeof DASHBOARD_TEXT.en, string> = DASHBOARD_TEXT.sq;
+  const { en, sq } = CONSOLE_TEXT;
   t.same(Object.keys(sq).sort(), Object.keys(en).sort(), 'the same keys in both languages');
-  const same = Object.keys(en).filter((k) => en[k as keyof typeof en] === sq[k as keyof typeof sq]);
+  // The same in both languages on purpose: a name and role pair, a number with its unit.
+  const sameOnPurpose = new Set(['console.signedInAs', 'role.operator']);
+  const same = Object.keys(en).filter((k) => en[k] === sq[k] && !sameOnPurpose.has(k));
   t.same(same, [], 'every Albanian string is translated');
-  for (const k of Object.keys(en) as (keyof typeof en)[]) {
+  for (const k of Object.keys(en)) {
     t.same(en[k].match(/\{\w+\}/g)?.sort(), sq[k].match(/\{\w+\}/g)?.sort(), `${k}: the same placeholders`);
   }
-  const html = dashboardHtml();
-  for (const text of [sq.title, sq.byCategory, sq.hour, en.byCategory]) {
-    t.ok(html.includes(JSON.stringify(text).slice(1, -1)), `the page carries "${text}"`);
-  }
+  const data = dataOf(consoleHtml());
+  t.same(data.text, CONSOLE_TEXT, 'the page carries every string');
   const strings = [...Object.values(en), ...Object.values(sq)].join('\n');
-  for (const id of ['venue-deny', 'nosafesearch', 'deny', 'doh-bypass', 'self-harm']) {
-    t.notOk(new RegExp(`\\b${id}\\b`).test(strings), `no "${id}" in the page's own text`);
+  for (const id of ['venue-deny', 'nosafesearch', 'doh-bypass', 'self-harm']) {
+    t.notOk(new RegExp(`\\b${id}\\b`).test(strings), `no "${id}" in the console's own text`);
   }
 });
 
 t.test('the zone and the category names travel in a data block that cannot end the script', async (t) => {
-  const html = dashboardHtml({
+  const html = consoleHtml({
     timeZone: 'Europe/Tirane',
     categoryNames: { adult: { sq: 'Për të rritur', en: 'Adult </script><b>x' } },
   });
-  const m = /<script type="application\/json" id="dashboard-config">(.*?)<\/script>/s.exec(html);
-  t.ok(m, 'one data block');
-  const data = JSON.parse(m?.[1] ?? '{}');
-  t.same(data, {
-    timeZone: 'Europe/Tirane',
-    categories: { adult: { sq: 'Për të rritur', en: 'Adult </script><b>x' } },
-  });
-  t.equal(html.match(/<\/script>/g)?.length, 2, 'a name cannot close the block early');
-  t.equal(dashboardCsp(), dashboardCsp(), 'the CSP does not depend on the config');
-  const hashes = /script-src ('sha256-[^']+')/.exec(dashboardCsp())?.[1];
-  t.ok(hashes, 'the script is allowed by one hash');
-  t.match(
-    JSON.parse(
-      /<script type="application\/json" id="dashboard-config">(.*?)<\/script>/s.exec(dashboardHtml())?.[1] ??
-        '{}',
-    ),
-    { timeZone: 'UTC' },
-    'UTC by default',
+  const data = dataOf(html);
+  t.same(
+    { timeZone: data.timeZone, categories: data.categories },
+    {
+      timeZone: 'Europe/Tirane',
+      categories: { adult: { sq: 'Për të rritur', en: 'Adult </script><b>x' } },
+    },
   );
+  t.equal(html.match(/<\/script>/g)?.length, 2, 'a name cannot close the block early');
+  t.match(dataOf(consoleHtml()), { timeZone: 'UTC' }, 'UTC by default');
 });
 
-async function startApi(store: StatsStore): Promise<{ server: Server; base: string; calls: string[] }> {
+/**
+ * roje's admin server with its real routes and authentication, its statistics from `store`; the rest of
+ * the API is left out (nothing here asks for it). `calls` records each request with its Authorization.
+ */
+async function startApi(
+  store: StatsStore,
+): Promise<{ close: () => Promise<void>; base: string; calls: string[] }> {
   const calls: string[] = [];
-  const server = createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
-    calls.push(`${url.pathname} ${req.headers.authorization ?? ''}`);
-    const json = (status: number, body: unknown) => {
-      res.writeHead(status, { 'content-type': 'application/json' });
-      res.end(JSON.stringify(body));
-    };
-    if (url.pathname === '/dashboard') {
-      res.writeHead(200, {
-        'content-type': 'text/html; charset=utf-8',
-        'content-security-policy': dashboardCsp(),
-      });
-      res.end(dashboardHtml({ categoryNames: NAMES }));
-      return;
-    }
-    if (!url.pathname.startsWith('/api/v1/stats/')) return json(404, { message: 'not found' });
-    if (req.headers.authorization !== `Bearer ${TOKEN}`)
-      return json(401, { message: 'a valid API token is required' });
-    const p = Object.fromEntries(url.searchParams);
-    try {
-      const query = { from: p.from ?? '', to: p.to ?? '', venue: p.venue };
-      if (url.pathname === '/api/v1/stats/summary') return json(200, store.summary(query));
-      if (url.pathname === '/api/v1/stats/series') {
-        return json(
-          200,
-          store.series({
-            ...query,
-            bucket: p.bucket as 'hour',
-            by: p.by as 'venue' | undefined,
-            category: p.category,
-          }),
-        );
-      }
-      return json(404, { message: 'not found' });
-    } catch (err) {
-      if (isRojeError(err)) return json(400, { code: err.code, message: err.message });
-      throw err;
-    }
+  const logger = { info() {}, warn() {}, error() {} } as never;
+  const api = {
+    console: () => consoleHtml({ categoryNames: NAMES }),
+    statsSummary: (q) => store.summary(q),
+    statsSeries: (q) => store.series(q),
+  } satisfies Partial<AdminApi>;
+  const app = await createAdminServer({
+    tokens: () => [{ name: 'viewer', role: 'auditor', sha256: hashToken(TOKEN) }],
+    api: api as AdminApi,
+    audit: createAuditLog({ path: null, logger }),
+    logger,
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return { server, base: `http://127.0.0.1:${port}`, calls };
+  app.addHook('onResponse', async (req) => {
+    calls.push(
+      `${req.url.split('?')[0]}${req.url.includes('token=') ? ' token=' : ''} ${req.headers.authorization ?? ''}`,
+    );
+  });
+  const address = await app.listen({ host: '127.0.0.1', port: 0 });
+  return { close: () => app.close(), base: address, calls };
 }
 
 const VENUES = ['Central Library', 'Café Tirana', 'Youth Centre'];
@@ -174,8 +169,8 @@ function seededStore(dir: string): StatsStore {
 
 // One store and API for the file; each browser test opens its own context (a fresh sessionStorage).
 const store = seededStore(t.testdir());
-const { server, base, calls } = await startApi(store);
-t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
+const { close, base, calls } = await startApi(store);
+t.teardown(close);
 
 const apiCalls = (from = 0) => calls.slice(from).filter((c) => c.startsWith('/api/'));
 const number = (text: string) => Number(text.replace(/[^0-9]/g, ''));
@@ -201,10 +196,10 @@ async function table(page: Page, chart: string): Promise<{ head: string[]; rows:
 }
 
 async function signIn(page: Page, token: string): Promise<void> {
-  await page.goto(`${base}/dashboard`);
+  await page.goto(`${base}/console/`);
   const field = page.getByLabel('API token');
   await field.pressSequentially(token);
-  await page.getByRole('button', { name: 'Show statistics' }).click();
+  await page.getByRole('button', { name: 'Sign in' }).click();
 }
 
 t.test('sign in with the token form: charts, legends and data tables', BROWSER_TEST, async (t) => {
@@ -213,7 +208,7 @@ t.test('sign in with the token form: charts, legends and data tables', BROWSER_T
     viewport: { width: 1200, height: 900 },
   });
   const before = calls.length;
-  await page.goto(`${base}/dashboard`);
+  await page.goto(`${base}/console/`);
   t.ok(await page.locator('#login').isVisible(), 'the sign-in form first');
   t.equal(apiCalls(before).length, 0, 'and no API call without a token');
   await signIn(page, TOKEN);
@@ -230,7 +225,7 @@ t.test('sign in with the token form: charts, legends and data tables', BROWSER_T
   t.equal(await page.getByLabel('API token').inputValue(), '', 'the field is cleared');
   t.ok(await page.locator('#login').isHidden(), 'the form is gone');
   t.equal(
-    await page.evaluate<string | null>("sessionStorage.getItem('roje.dashboard.token')"),
+    await page.evaluate<string | null>("sessionStorage.getItem('roje.console.token')"),
     TOKEN,
     'kept for the tab only',
   );
@@ -242,7 +237,11 @@ t.test('sign in with the token form: charts, legends and data tables', BROWSER_T
   t.ok(bars > 100, `stacked bars drawn (${bars})`);
 
   const venues = await legend(page, 'by-venue');
-  t.same(venues.map(([name]) => name).sort(), [...VENUES, '(none)'].sort(), 'legend: every venue');
+  t.same(
+    venues.map(([name]) => name).sort(),
+    [...VENUES, 'clients of no venue'].sort(),
+    'legend: every venue',
+  );
   const categories = await legend(page, 'by-category');
   t.same(
     categories.map(([name]) => name).sort(),
@@ -288,13 +287,13 @@ t.test('sign in with the token form: charts, legends and data tables', BROWSER_T
   t.notOk(await page.locator('#status.error').count(), 'no error shown');
 
   const png = await page.screenshot({
-    // docs/dashboard.png comes from dashboard-browser.test.ts, over a real roje.
-    path: join(t.testdir(), 'dashboard.png'),
+    // docs/console-stats.png comes from stats-browser.test.ts, over a real roje.
+    path: join(t.testdir(), 'console-stats.png'),
     animations: 'disabled',
   });
   const info = pngInfo(png);
   t.same([info.width, info.height], [1200, 900], 'a viewport screenshot');
-  t.same(info.topLeft, [0x0b, 0x5c, 0xad], 'the header colour: the inline style passed the CSP');
+  t.same(info.topLeft, [0x0b, 0x5c, 0xad], 'the header colour: the stylesheet passed the CSP');
   t.same(errors, [], 'no console or page error (a CSP violation would be one)');
   t.same(blocked, [], 'nothing but loopback was requested');
 });
@@ -306,10 +305,10 @@ t.test('a refused token shows the error and brings the form back', BROWSER_TEST,
   await status.waitFor();
   t.equal(await status.innerText(), 'The API token was refused. Enter a valid one.');
   t.ok(await page.locator('#login').isVisible(), 'sign-in form shown');
-  t.ok(await page.locator('#content').isHidden());
+  t.ok(await page.locator('#nav').isHidden(), 'no page list');
   t.equal(await page.locator('svg').count(), 0, 'no chart without a valid token');
   t.equal(
-    await page.evaluate<string | null>("sessionStorage.getItem('roje.dashboard.token')"),
+    await page.evaluate<string | null>("sessionStorage.getItem('roje.console.token')"),
     null,
     'the refused token is forgotten',
   );
@@ -322,10 +321,11 @@ t.test('a refused token shows the error and brings the form back', BROWSER_TEST,
 
 t.test('a token in the URL fragment signs in and leaves the address bar', BROWSER_TEST, async (t) => {
   const { page, blocked } = await openContext(t, { locale: 'en-GB' });
-  await page.goto(`${base}/dashboard#token=${TOKEN}`);
+  await page.goto(`${base}/console/#token=${TOKEN}`);
+  await consoleDrawn(page, 'stats');
   await page.locator('#status', { hasText: 'Updated' }).waitFor();
   t.equal(await page.locator('svg[role="img"]').count(), 2, 'charts drawn');
-  t.equal(page.url(), `${base}/dashboard`, 'the fragment was removed from history');
+  t.equal(page.url(), `${base}/console/`, 'the fragment was removed from history');
   t.notOk(
     calls.some((c) => c.includes('token=')),
     'the token never went to the server in a URL',
