@@ -20,11 +20,13 @@ const HOUR = 3_600_000;
 /** The period and venue chosen, kept across a language switch or a visit to another page. */
 const chosen = { days: '7', venue: '' };
 
+/** The y axis's top: four equal whole-number steps of 1, 2 or 5 times a power of ten. */
 function niceMax(v) {
-  if (v <= 0) return 1;
-  const p = 10 ** Math.floor(Math.log10(v));
-  for (const step of [1, 2, 2.5, 5, 10]) if (step * p >= v) return step * p;
-  return 10 * p;
+  const raw = v / 4;
+  if (raw <= 1) return 4;
+  const p = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 5, 10].map((m) => m * p).find((x) => x >= raw);
+  return 4 * step;
 }
 
 function seriesName(key, by) {
@@ -32,7 +34,7 @@ function seriesName(key, by) {
 }
 
 /** A stacked bar chart of data.series over data.buckets, with title/desc, axes, legend and table. */
-function drawChart(id, title, data, what, by) {
+function drawChart(id, title, data, what, by, width) {
   const section = el('section', { id, class: 'chart' });
   section.append(el('h3', { id: `${id}-h` }, title));
   const n = data.buckets.length;
@@ -43,18 +45,24 @@ function drawChart(id, title, data, what, by) {
     });
   }
   const max = niceMax(Math.max(0, ...stacks));
-  const [W, H, L, R, T, B] = [1100, 320, 56, 12, 12, 54];
+  // Drawn 1:1 in CSS pixels: the plot as wide as its box (at least 860 px, so that a phone scrolls it
+  // rather than squeezing it), the y axis in an SVG of its own beside it, so that it stays in view.
+  const A = 60;
+  const W = Math.max(860, width - A - 30);
+  const [H, L, R, T, B] = [300, 48, 48, 12, 34];
   const pw = W - L - R;
   const ph = H - T - B;
   const total = stacks.reduce((a, b) => a + b, 0);
   const names = data.series.map((s) => seriesName(s.key, by));
   const label = (i) => formatBucket(data.buckets[i], data.bucket);
+  const size = (w) => ({ viewBox: `0 0 ${w} ${H}`, width: w, height: H });
   const svg = el('svg:svg', {
-    viewBox: `0 0 ${W} ${H}`,
+    ...size(W),
     role: 'img',
     'aria-labelledby': `${id}-t ${id}-d`,
     class: 'chart-svg',
   });
+  const yAxis = el('svg:svg', { ...size(A), 'aria-hidden': 'true', class: 'y-axis' });
   const top = data.series
     .slice(0, 3)
     .map((s, i) => `${names[i]} ${formatNumber(s.total)}`)
@@ -77,23 +85,20 @@ function drawChart(id, title, data, what, by) {
   );
   for (let g = 0; g <= 4; g++) {
     const y = T + ph - (ph * g) / 4;
-    svg.append(
-      el('svg:line', { x1: L, x2: W - R, y1: y, y2: y, class: g === 0 ? 'axis' : 'grid' }),
-      el('svg:text', { x: L - 6, y: y + 4, 'text-anchor': 'end' }, formatNumber((max * g) / 4)),
-    );
+    svg.append(el('svg:line', { x1: 0, x2: W, y1: y, y2: y, class: g === 0 ? 'axis' : 'grid' }));
+    yAxis.append(el('svg:text', { x: A - 6, y: y + 4, 'text-anchor': 'end' }, formatNumber((max * g) / 4)));
   }
-  svg.append(
+  yAxis.append(
     el(
       'svg:text',
-      { x: 14, y: T + ph / 2, 'text-anchor': 'middle', transform: `rotate(-90 14 ${T + ph / 2})` },
+      { x: 12, y: T + ph / 2, 'text-anchor': 'middle', transform: `rotate(-90 12 ${T + ph / 2})` },
       what,
     ),
   );
   const axis = t(data.bucket === 'day' ? 'stats.day' : 'stats.hour', { zone: ZONE });
-  svg.append(el('svg:text', { x: L + pw / 2, y: H - 6, 'text-anchor': 'middle', class: 'x-title' }, axis));
   const step = pw / Math.max(n, 1);
   const bw = Math.max(1, step * 0.8);
-  const every = Math.max(1, Math.ceil(n / 8));
+  const every = Math.max(1, Math.ceil(n / Math.max(4, Math.floor(W / 130))));
   for (let i = 0; i < n; i++) {
     const x = L + i * step + (step - bw) / 2;
     let acc = 0;
@@ -122,7 +127,7 @@ function drawChart(id, title, data, what, by) {
           'svg:text',
           {
             x: (L + i * step + step / 2).toFixed(1),
-            y: T + ph + 16,
+            y: T + ph + 18,
             'text-anchor': 'middle',
             class: 'x-label',
             'data-utc': data.buckets[i],
@@ -138,6 +143,8 @@ function drawChart(id, title, data, what, by) {
     { class: 'scroll', tabindex: '0', role: 'group', 'aria-label': t('stats.chartScroll', { title }) },
     svg,
   );
+  const plot = el('div', { class: 'plot' }, yAxis, scroll);
+  const xTitle = el('p', { class: 'x-title' }, axis);
   const legend = el(
     'ul',
     { class: 'legend', 'aria-label': t('stats.legend') },
@@ -182,7 +189,8 @@ function drawChart(id, title, data, what, by) {
     ),
   );
   section.append(
-    scroll,
+    plot,
+    xTitle,
     legend,
     el('details', null, el('summary', null, t('stats.dataTable', { title })), table),
   );
@@ -266,9 +274,11 @@ async function render(root) {
     cards.append(card(t('stats.share'), share));
   }
   const at = (title) => (venue ? t('stats.at', { title, venue: venueName(venue) }) : title);
+  // The chart boxes' inner width: the page's, less their border and padding.
+  const width = root.clientWidth - 30;
   const charts = [
-    drawChart('by-venue', at(t('stats.byVenue')), byVenue, t('stats.blockedQueries'), 'venue'),
-    drawChart('by-category', at(t('stats.byCategory')), byCategory, t('stats.blocks'), 'category'),
+    drawChart('by-venue', at(t('stats.byVenue')), byVenue, t('stats.blockedQueries'), 'venue', width),
+    drawChart('by-category', at(t('stats.byCategory')), byCategory, t('stats.blocks'), 'category', width),
   ];
   root.append(
     el('h2', { tabindex: '-1' }, t('stats.title')),
