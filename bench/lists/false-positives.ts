@@ -2,9 +2,10 @@
  * False positives of the default adult sources: compiles the four shared adult lists (and the bundled
  * allow list, unless --no-allow) exactly as `roje serve` would, looks up every name of the Tranco top
  * 50k (and its www. form), and prints how many are blocked, the most popular ones, and which of those
- * the bundled allow list lets through.
+ * the bundled allow list lets through. With --sections, also the names of the top 20k that pass but whose
+ * common sections (m., boards., blogs., media. ...) a list blocks on their own.
  *
- *   node --import @tapjs/typescript/import bench/lists/false-positives.ts [--top 150] [--no-allow]
+ *   node --import @tapjs/typescript/import bench/lists/false-positives.ts [--top 150] [--no-allow] [--sections]
  *
  * Reads ../shared/data (xz-utils); writes a temp dir (removed) and bench/results/false-positives-*.md.
  */
@@ -22,9 +23,29 @@ const ALLOW = fileURLToPath(new URL('../../blocklists/allow/adult.adblock', impo
 const TRANCO = new URL('workload/tranco-top50k.2025-02.csv.xz', SHARED_DATA);
 
 const { values } = parseArgs({
-  options: { top: { type: 'string', default: '150' }, 'no-allow': { type: 'boolean', default: false } },
+  options: {
+    top: { type: 'string', default: '150' },
+    'no-allow': { type: 'boolean', default: false },
+    sections: { type: 'boolean', default: false },
+  },
 });
 const top = Number(values.top);
+// Sections of a site that lists sometimes name on their own.
+const SECTIONS = [
+  'm',
+  'mobile',
+  'amp',
+  'news',
+  'blog',
+  'blogs',
+  'forum',
+  'forums',
+  'boards',
+  'video',
+  'videos',
+]
+  .concat(['tv', 'live', 'img', 'images', 'static', 'cdn', 'api', 'app', 'en', 'de', 'fr', 'es', 'ru'])
+  .concat(['login', 'mail', 'shop', 'store', 'community', 'media', 'photos']);
 
 const xz = async (file: URL) =>
   (
@@ -58,6 +79,14 @@ try {
   const blocked = rows.filter(
     (r) => lists.lookup(r.name).blocked !== 0 || lists.lookup(`www.${r.name}`).blocked !== 0,
   );
+  const isBlocked = (name: string) => lists.lookup(name).blocked !== 0;
+  const sections = values.sections
+    ? rows.slice(0, 20_000).flatMap((r) => {
+        if (isBlocked(r.name) || isBlocked(`www.${r.name}`)) return [];
+        const hit = SECTIONS.filter((s) => isBlocked(`${s}.${r.name}`));
+        return hit.length > 0 ? [`${r.rank} ${r.name}: ${hit.join(', ')}`] : [];
+      })
+    : [];
   const lines = [
     `# False positives of the default adult sources, ${new Date().toISOString()}`,
     '',
@@ -71,6 +100,9 @@ try {
       .map((r) => `${r.rank} ${r.name}`)
       .join(', '),
     '',
+    ...(values.sections
+      ? ['Names of the top 20k that pass, with sections blocked on their own:', '', ...sections, '']
+      : []),
   ];
   const text = lines.join('\n');
   process.stdout.write(text);
