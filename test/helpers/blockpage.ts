@@ -60,16 +60,24 @@ export async function startServer(
  * A loopback proxy that gives every request the blocked name as its Host, as a browser sent to the block
  * page address by DNS would: the browser itself only ever loads http://127.0.0.1 URLs (chromium ignores
  * a Host set with setExtraHTTPHeaders). An Origin naming the proxy becomes http://<host> for the same reason.
+ * `localAddress`: the address the proxy connects from, i.e. the venue the block page sees the visitor at.
  * Closed in t's teardown.
  */
-export async function hostProxy(t: Test, base: string, host: string): Promise<string> {
+export async function hostProxy(t: Test, base: string, host: string, localAddress?: string): Promise<string> {
   const target = Number(new URL(base).port);
   let self = '';
   const proxy = createServer((req, res) => {
     const headers = { ...req.headers, host };
     if (headers.origin === self) headers.origin = `http://${host}`;
     const upstream = httpRequest(
-      { host: '127.0.0.1', port: target, path: req.url, method: req.method, headers },
+      {
+        host: '127.0.0.1',
+        port: target,
+        path: req.url,
+        method: req.method,
+        headers,
+        ...(localAddress !== undefined ? { localAddress } : {}),
+      },
       (answer) => {
         res.writeHead(answer.statusCode ?? 502, answer.headers);
         answer.pipe(res);

@@ -15,5 +15,6 @@ export async function openConsole(page: Page, base: string, token: string, path 
 /** Waits until page `id` is drawn: its heading shown and nothing loading. */
 export async function consoleDrawn(page: Page, id: string): Promise<void> {
   await page.locator(`#page[data-page="${id}"] h2`).waitFor();
-  await page.waitForFunction(`!/…$/.test(document.getElementById('status').textContent)`);
+  // A locator wait, not waitForFunction: a string predicate would be eval'd, which the console's CSP refuses.
+  await page.locator('#status').filter({ hasNotText: /…$/ }).waitFor();
 }

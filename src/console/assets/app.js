@@ -28,7 +28,10 @@ import selftest from './pages/selftest.js';
 import stats from './pages/stats.js';
 import transparency from './pages/transparency.js';
 
-/** Each page: { id, nav (text key), role (least role to see it), render(root, params) }. */
+/**
+ * Each page: { id, nav (text key), role (least role to see it), render(root, params) }. render fills
+ * root with el() (which skips null and false children; root.append itself would write "null").
+ */
 const PAGES = [stats, reports, overrides, lookup, lists, selftest, transparency];
 const $ = (id) => document.getElementById(id);
 

@@ -216,14 +216,12 @@ export async function api(method, path, { query, body, text } = {}) {
   return text ? r.text() : r.json();
 }
 
+const FILE_TYPES = { json: 'application/json', csv: 'text/csv', yaml: 'application/yaml', html: 'text/html' };
+
 /** Fetches with the token and saves the answer as a file (a plain link cannot carry the token). */
 export async function download(path, query, filename) {
   const body = await api('GET', path, { query, text: true });
-  const type = filename.endsWith('.json')
-    ? 'application/json'
-    : filename.endsWith('.csv')
-      ? 'text/csv'
-      : 'text/html';
+  const type = FILE_TYPES[filename.split('.').pop()] ?? 'application/octet-stream';
   const url = URL.createObjectURL(new Blob([body], { type: `${type};charset=utf-8` }));
   const a = el('a', { href: url, download: filename, class: 'hidden' });
   document.body.append(a);
@@ -259,6 +257,13 @@ export function showError(err) {
     return;
   }
   setStatus('error.failed', { message: err.message }, 'error');
+}
+
+/** A refusal the page has words for (`<prefix>.error.<code>`, with {message}); else showError. */
+export function showRefusal(prefix, err) {
+  const key = `${prefix}.error.${err instanceof ApiError ? err.code : ''}`;
+  if (t(key) !== key) setStatus(key, { message: err.message }, 'error');
+  else showError(err);
 }
 
 // ---- DOM building: text always through textContent, never HTML ----
