@@ -140,6 +140,13 @@ t.test(
     t.equal(await page.locator('article.override').count(), 2);
     t.equal(await page.locator('#ov-list-h').innerText(), 'Entries in force (2)');
 
+    t.ok(await noSideScroll(page), 'no horizontal scroll');
+    const png = await page.screenshot({
+      path: UPDATE ? join(DOCS, 'console-overrides.png') : join(t.testdir(), 'console-overrides.png'),
+      animations: 'disabled',
+    });
+    t.same([pngInfo(png).width, pngInfo(png).height], [1200, 900]);
+
     // A name the abuse list blocks: refused, said in the status line, nothing added, still blocked.
     await add(page, LOCAL_ABUSE_CANARY, 'allow', '', 'please');
     await page.locator('#status.error').waitFor();
@@ -159,13 +166,6 @@ t.test(
       'focus back on the name to correct it',
     );
     await page.locator('#ov-name').fill('');
-
-    t.ok(await noSideScroll(page), 'no horizontal scroll');
-    const png = await page.screenshot({
-      path: UPDATE ? join(DOCS, 'console-overrides.png') : join(t.testdir(), 'console-overrides.png'),
-      animations: 'disabled',
-    });
-    t.same([pngInfo(png).width, pngInfo(png).height], [1200, 900]);
 
     // The YAML export.
     const [download] = await Promise.all([page.waitForEvent('download'), page.locator('#ov-export').click()]);

@@ -173,6 +173,8 @@ t.test('a child reports a wrong block; the operator allows it for the venue', BR
   });
   await openConsole(page, admin(), OPERATOR, 'reports');
   t.equal(await page.locator('#page h2').innerText(), 'Reports');
+  t.notMatch(await page.locator('#page').innerText(), /\bnull\b|undefined/, 'no stray value on the page');
+  t.ok(await page.locator('#read-only').isHidden(), 'no read-only notice for an operator');
   t.equal(await page.locator('#report-status').inputValue(), 'open', 'open reports first');
   const report = card(page, SITE);
   await report.waitFor();

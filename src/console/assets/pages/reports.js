@@ -159,7 +159,7 @@ async function render(root) {
   root.append(
     el('h2', { tabindex: '-1' }, t('reports.title')),
     el('p', { class: 'muted' }, t('reports.tagline')),
-    can('operator') ? null : el('p', { class: 'muted', id: 'read-only' }, t('reports.readOnly')),
+    el('p', { class: 'muted', id: 'read-only', hidden: can('operator') }, t('reports.readOnly')),
     controls,
     el(
       'p',
