@@ -108,6 +108,7 @@ t.test(
     });
     await openConsole(page, base, OPERATOR, 'overrides');
     t.equal(await page.locator('#page h2').innerText(), 'Allow and deny');
+    t.notMatch(await page.locator('#page').innerText(), /\bnull\b|undefined/, 'no stray value on the page');
     t.match(await page.locator('#overrides').innerText(), 'No entries: the lists alone decide.');
     t.same(
       await page.locator('#ov-venue option').allInnerTexts(),

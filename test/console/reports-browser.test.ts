@@ -77,6 +77,11 @@ const seed = openStatsStore(
 );
 seed.addReport({ venue: 'biblioteka', category: 'abuse', name: LOCAL_ABUSE_CANARY, message: 'pse?' });
 seed.addReport({ venue: 'sheshi', category: 'adult', name: OTHER, message: 'Lojëra për shkollën' });
+// More rejected reports than one page holds (100), so that the auditor pages through them.
+for (let i = 1; i <= 100; i++) {
+  const old = seed.addReport({ venue: 'sheshi', category: 'adult', name: `old-${i}.example.test` });
+  seed.reviewReport(old.id, 'rejected', 'arta', 'seeded');
+}
 seed.close();
 
 let roje: Roje = await startRoje(config);
@@ -317,9 +322,19 @@ t.test('an auditor reads the reports but is offered no action', BROWSER_TEST, as
   t.equal(open.total, 1, 'only the abuse report is still open');
   t.equal(await page.locator('#reports button, #reports textarea').count(), 0, 'no buttons, no note');
   t.match(await page.locator('#read-only').innerText(), 'an operator reviews them');
+  // 101 rejected: the newest 100, then the oldest (the Albanian rejection, made on an older report).
   await page.locator('#report-status').selectOption('rejected');
+  await page.locator('#report-count', { hasText: 'of 101' }).waitFor();
+  t.equal(await page.locator('#report-count').innerText(), 'Reports 1–100 of 101, newest first.');
+  t.equal(await page.locator('article.report').count(), 100, 'a page holds 100');
+  t.equal(await card(page, OTHER).count(), 0, 'the oldest is on the next page');
+  await page.getByRole('button', { name: 'Older reports' }).click();
   await card(page, OTHER).waitFor();
+  t.equal(await page.locator('#report-count').innerText(), 'Reports 101–101 of 101, newest first.');
   t.equal(await card(page, OTHER).locator('.badge').innerText(), 'rejected');
+  t.equal(await page.getByRole('button', { name: 'Older reports' }).count(), 0, 'nothing older');
+  await page.getByRole('button', { name: 'Newer reports' }).click();
+  await page.locator('#report-count', { hasText: '1–100' }).waitFor();
   t.ok(await noSideScroll(page), 'no horizontal scroll at 390 px');
   t.same(errors, []);
   t.same(blocked, []);

@@ -28,7 +28,7 @@ const LIMIT = 100;
 const BADGE = { open: 'warn', accepted: 'ok', rejected: 'muted' };
 
 /** The filter, kept across a redraw, a language switch or a visit to another page. */
-const chosen = { status: 'open' };
+const chosen = { status: 'open', offset: 0 };
 /** What the last action did, said once the page has been drawn again. */
 let outcome = null;
 
@@ -132,8 +132,41 @@ function reportItem(report) {
   );
 }
 
+/** Newer and older pages of reports, when there are more than fit one. */
+function pager(page) {
+  const go = (offset) => () => {
+    chosen.offset = Math.max(0, offset);
+    document.dispatchEvent(new Event('roje:redraw'));
+  };
+  const newer = chosen.offset > 0;
+  const older = chosen.offset + page.reports.length < page.total;
+  return el(
+    'div',
+    { class: 'actions', id: 'report-pages', hidden: !newer && !older },
+    newer
+      ? el(
+          'button',
+          { type: 'button', class: 'secondary', onclick: go(chosen.offset - LIMIT) },
+          t('reports.newer'),
+        )
+      : null,
+    older
+      ? el(
+          'button',
+          { type: 'button', class: 'secondary', onclick: go(chosen.offset + LIMIT) },
+          t('reports.older'),
+        )
+      : null,
+  );
+}
+
 async function render(root) {
-  const page = await api('GET', '/api/v1/reports', { query: { status: chosen.status, limit: LIMIT } });
+  let page = await api('GET', '/api/v1/reports', { query: { ...chosen, limit: LIMIT } });
+  if (page.reports.length === 0 && chosen.offset > 0) {
+    // The last report of a later page was just reviewed: show the page before it.
+    chosen.offset = Math.max(0, chosen.offset - LIMIT);
+    page = await api('GET', '/api/v1/reports', { query: { ...chosen, limit: LIMIT } });
+  }
   const status = el(
     'select',
     { id: 'report-status', name: 'status' },
@@ -141,6 +174,7 @@ async function render(root) {
   );
   const redraw = () => {
     chosen.status = status.value;
+    chosen.offset = 0;
     document.dispatchEvent(new Event('roje:redraw'));
   };
   status.addEventListener('change', redraw);
@@ -165,10 +199,15 @@ async function render(root) {
       'p',
       { id: 'report-count', class: 'muted' },
       page.reports.length
-        ? t('reports.count', { shown: page.reports.length, total: page.total })
+        ? t('reports.count', {
+            from: chosen.offset + 1,
+            to: chosen.offset + page.reports.length,
+            total: page.total,
+          })
         : t('reports.none'),
     ),
     el('div', { id: 'reports' }, page.reports.map(reportItem)),
+    pager(page),
   );
   if (outcome !== null) {
     const [key, vars] = outcome;
