@@ -31,6 +31,7 @@ const AUDITOR = 'roje_console-reports-auditor';
 const SITE = 'furaffinity.example.test';
 const SITE_IP = '198.51.100.40';
 const OTHER = 'lojra.example.test';
+const NOWHERE = 'vizatime.example.test';
 const BIBLIOTEKA = '127.0.0.3';
 const SHESHI = '127.0.0.4';
 /** The block page's address in DNS answers: a blocked name resolves to it. */
@@ -77,6 +78,8 @@ const seed = openStatsStore(
 );
 seed.addReport({ venue: 'biblioteka', category: 'abuse', name: LOCAL_ABUSE_CANARY, message: 'pse?' });
 seed.addReport({ venue: 'sheshi', category: 'adult', name: OTHER, message: 'Lojëra për shkollën' });
+// From a client of no venue: it can only be allowed for everyone.
+seed.addReport({ venue: '(none)', category: 'adult', name: NOWHERE });
 // More rejected reports than one page holds (100), so that the auditor pages through them.
 for (let i = 1; i <= 100; i++) {
   const old = seed.addReport({ venue: 'sheshi', category: 'adult', name: `old-${i}.example.test` });
@@ -274,6 +277,21 @@ t.test('on a phone in Albanian: the buttons, an abuse report, a rejection', BROW
   t.equal(await abuse.getByRole('link').count(), 0, 'no lookup link');
   t.notMatch(await page.content(), /canary/, 'the abuse entry is nowhere on the page');
 
+  // From no venue: allowed for everyone or not at all.
+  const nowhere = card(page, NOWHERE);
+  t.same(
+    await nowhere.locator('button').allInnerTexts(),
+    ['Prano dhe lejo për të gjithë', 'Prano pa lejuar', 'Refuzo'],
+    'no venue to allow it for',
+  );
+  t.match(await nowhere.innerText(), 'klientët pa vendndodhje');
+  t.match(await nowhere.innerText(), 'mund të lejohet vetëm për të gjithë', 'and why');
+  t.equal(
+    await nowhere.getByRole('link').getAttribute('href'),
+    `#/lookup?name=${NOWHERE}`,
+    'the lookup link names no venue',
+  );
+
   t.ok(await noSideScroll(page), 'no horizontal scroll at 390 px');
   const phone = await page.screenshot({
     path: UPDATE ? join(DOCS, 'console-reports-phone.png') : join(t.testdir(), 'console-reports-phone.png'),
@@ -319,7 +337,7 @@ t.test('an auditor reads the reports but is offered no action', BROWSER_TEST, as
   const open = (await api.get('/api/v1/reports?status=open')).json as { total: number };
   await page.locator('article.report').first().waitFor();
   t.equal(await page.locator('article.report').count(), open.total, 'every open report the API lists');
-  t.equal(open.total, 1, 'only the abuse report is still open');
+  t.equal(open.total, 2, 'the abuse and the no-venue reports are still open');
   t.equal(await page.locator('#reports button, #reports textarea').count(), 0, 'no buttons, no note');
   t.match(await page.locator('#read-only').innerText(), 'an operator reviews them');
   // 101 rejected: the newest 100, then the oldest (the Albanian rejection, made on an older report).
