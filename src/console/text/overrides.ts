@@ -1,11 +1,81 @@
-/** The overrides page's text. */
+/** The "Allow and deny" page's text: run-time overrides per venue or for everyone. */
 import { pageText } from './define.js';
 
 export const overridesText = pageText({
   en: {
-    'overrides.title': 'overrides',
+    'overrides.title': 'Allow and deny',
+    'overrides.tagline':
+      'Sites allowed or blocked by hand, for one venue or for everyone, on top of the lists. A change takes effect within seconds.',
+    'overrides.addTitle': 'Add an entry',
+    'overrides.name': 'Site (domain name, covers its subdomains)',
+    'overrides.action': 'Action',
+    'overrides.allow': 'Allow',
+    'overrides.deny': 'Block',
+    'overrides.everyone': 'Everyone (every venue)',
+    'overrides.add': 'Add',
+    'overrides.listTitle': 'Entries in force ({n})',
+    'overrides.none': 'No entries: the lists alone decide.',
+    'overrides.badge.allow': 'allowed',
+    'overrides.badge.deny': 'blocked',
+    'overrides.for': 'For',
+    'overrides.by': 'Added by',
+    'overrides.at': 'Added',
+    'overrides.remove': 'Remove',
+    'overrides.confirm': 'Confirm removal',
+    'overrides.cancel': 'Cancel',
+    'overrides.export': 'Download as YAML',
+    'overrides.exportHint':
+      'The entries as a configuration would hold them, to move them into the config file for good.',
+    'overrides.readOnly': 'Your role can read these entries; an operator changes them.',
+    'overrides.done.allow': 'Allowed {name} for {venue}. It takes effect within seconds.',
+    'overrides.done.deny': 'Blocked {name} for {venue}. It takes effect within seconds.',
+    'overrides.done.removed': 'Removed the entry for {name} ({venue}).',
+    'overrides.done.exported': 'Downloaded {file}.',
+    'overrides.error.ROJE_ERR_OVERRIDE_ABUSE':
+      'Refused: the abuse list blocks this site, and no allow entry can pass it. Appeals go to the list’s maintainer.',
+    'overrides.error.ROJE_ERR_OVERRIDE_CONFLICT':
+      'Refused: this site already has the opposite entry for that venue. Remove that one first.',
+    'overrides.error.ROJE_ERR_OVERRIDE_VENUE_UNKNOWN': 'Refused: that venue is not in the configuration.',
+    'overrides.error.ROJE_ERR_OVERRIDE_INVALID': 'Not a valid entry: {message}',
+    'overrides.error.ROJE_ERR_OVERRIDE_NOT_FOUND': 'That entry is already gone. The list has been refreshed.',
+    'overrides.error.ROJE_ERR_OVERRIDE_FULL': 'Refused: there are too many entries. Remove some first.',
   },
   sq: {
-    'overrides.title': 'overrides',
+    'overrides.title': 'Lejo dhe blloko',
+    'overrides.tagline':
+      'Faqe të lejuara ose të bllokuara me dorë, për një vendndodhje ose për të gjithë, përveç listave. Ndryshimi hyn në fuqi brenda pak sekondash.',
+    'overrides.addTitle': 'Shto një rregull',
+    'overrides.name': 'Faqja (emri i domenit, përfshin nëndomenet)',
+    'overrides.action': 'Veprimi',
+    'overrides.allow': 'Lejo',
+    'overrides.deny': 'Blloko',
+    'overrides.everyone': 'Të gjithë (çdo vendndodhje)',
+    'overrides.add': 'Shto',
+    'overrides.listTitle': 'Rregullat në fuqi ({n})',
+    'overrides.none': 'Asnjë rregull: vendosin vetëm listat.',
+    'overrides.badge.allow': 'e lejuar',
+    'overrides.badge.deny': 'e bllokuar',
+    'overrides.for': 'Për',
+    'overrides.by': 'Shtuar nga',
+    'overrides.at': 'Shtuar më',
+    'overrides.remove': 'Hiq',
+    'overrides.confirm': 'Konfirmo heqjen',
+    'overrides.cancel': 'Anulo',
+    'overrides.export': 'Shkarko si YAML',
+    'overrides.exportHint':
+      'Rregullat siç do t’i mbante konfigurimi, për t’i kaluar përgjithmonë në skedarin e konfigurimit.',
+    'overrides.readOnly': 'Roli juaj mund t’i lexojë këto rregulla; i ndryshon një operator.',
+    'overrides.done.allow': 'U lejua {name} për {venue}. Hyn në fuqi brenda pak sekondash.',
+    'overrides.done.deny': 'U bllokua {name} për {venue}. Hyn në fuqi brenda pak sekondash.',
+    'overrides.done.removed': 'U hoq rregulli për {name} ({venue}).',
+    'overrides.done.exported': 'U shkarkua {file}.',
+    'overrides.error.ROJE_ERR_OVERRIDE_ABUSE':
+      'U refuzua: lista e abuzimeve e bllokon këtë faqe dhe asnjë rregull lejimi nuk mund ta kalojë. Ankesat shkojnë te mirëmbajtësi i listës.',
+    'overrides.error.ROJE_ERR_OVERRIDE_CONFLICT':
+      'U refuzua: kjo faqe ka tashmë rregullin e kundërt për atë vendndodhje. Hiqeni më parë atë.',
+    'overrides.error.ROJE_ERR_OVERRIDE_VENUE_UNKNOWN': 'U refuzua: kjo vendndodhje nuk është në konfigurim.',
+    'overrides.error.ROJE_ERR_OVERRIDE_INVALID': 'Rregull i pavlefshëm: {message}',
+    'overrides.error.ROJE_ERR_OVERRIDE_NOT_FOUND': 'Ky rregull nuk ekziston më. Lista u rifreskua.',
+    'overrides.error.ROJE_ERR_OVERRIDE_FULL': 'U refuzua: ka shumë rregulla. Hiqni disa më parë.',
   },
 });
