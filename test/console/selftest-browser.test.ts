@@ -97,10 +97,10 @@ function tiraneTime(iso: string): string {
   return `${p.day} ${p.month} ${p.year}, ${p.hour}:${p.minute}`;
 }
 
-/** The latest run's table: venue, passed, failed per row. */
+/** The latest run's venues: name and counts of each. */
 function venueRows(page: Page): Promise<string[][]> {
   return page.evaluate(
-    `[...document.querySelectorAll('#latest-venues tbody tr')].map((tr) => [...tr.children].slice(0, 3).map((c) => c.textContent))`,
+    `[...document.querySelectorAll('#latest-venues > li')].map((li) => [li.querySelector('.name').textContent, li.querySelector('.counts').textContent])`,
   );
 }
 
@@ -126,11 +126,11 @@ t.test(
     t.match(await page.locator('#latest dl').innerText(), tiraneTime(first.at), 'its time in Tirane');
     t.same(
       await venueRows(page),
-      first.venues.map((v) => [v.venue ?? 'clients of no venue', String(v.passed), String(v.failed)]),
+      first.venues.map((v) => [v.venue ?? 'clients of no venue', `${v.passed} passed, ${v.failed} failed`]),
       'passed and failed per venue, as the API counts them',
     );
-    t.equal(await page.locator('#latest-venues tr[data-venue="lounge"] .badge').innerText(), 'Failed');
-    t.equal(await page.locator('#latest-venues tr[data-venue="school"] .badge').innerText(), 'Passed');
+    t.equal(await page.locator('#latest-venues li[data-venue="lounge"] .head .badge').innerText(), 'Failed');
+    t.equal(await page.locator('#latest-venues li[data-venue="school"] .head .badge').innerText(), 'Passed');
 
     // The lounge's failed checks: the adult ones, by name, expected blocked; never the name asked.
     const lounge = first.venues.find((v) => v.venue === 'lounge') as VenueResult;
@@ -141,8 +141,10 @@ t.test(
       trs.map((tr) => [...tr.children].map((c) => c.textContent)),
     );
     t.ok(
-      rows.every((r) => /^adult/.test(r[0] ?? '') && r[1] === 'Adult content' && r[3] === 'blocked'),
-      'adult checks, by display name, expected blocked',
+      rows.every(
+        (r) => /^adult.* · (UDP|TCP)$/.test(r[0] ?? '') && r[1] === 'Adult content' && r[2] === 'blocked',
+      ),
+      'adult checks with their transport, by display name, expected blocked',
     );
     const main = await page.locator('main').innerText();
     for (const word of ['pornhub', 'xvideos', 'xnxx', 'xhamster', ...ABUSE_CANARY_LABELS]) {
@@ -165,11 +167,18 @@ t.test(
       first.id,
     ]);
 
+    await page.evaluate('window.scrollTo(0, 0)');
+    const png = await page.screenshot({
+      path: UPDATE ? join(DOCS, 'console-selftest.png') : join(t.testdir(), 'console-selftest.png'),
+      animations: 'disabled',
+    });
+    t.same([pngInfo(png).width, pngInfo(png).height], [1200, 900]);
+
     // The reports: what the API gives, the JSON byte for byte the digest the run names.
     const school = latest.venues.find((v) => v.venue === 'school') as VenueResult;
     const json = await saved(
       page,
-      '#latest-venues tr[data-venue="school"] button[data-report="school.json"]',
+      '#latest-venues li[data-venue="school"] button[data-report="school.json"]',
     );
     t.equal(json.name, `roje-selftest-${latest.id}-school.json`);
     t.equal(
@@ -179,7 +188,7 @@ t.test(
     );
     const html = await saved(
       page,
-      '#latest-venues tr[data-venue="lounge"] button[data-report="lounge.html"]',
+      '#latest-venues li[data-venue="lounge"] button[data-report="lounge.html"]',
     );
     t.equal(html.name, `roje-selftest-${latest.id}-lounge.html`);
     t.equal(
@@ -192,11 +201,6 @@ t.test(
     t.equal(older.name, `roje-selftest-${first.id}-no-venue.html`, "an earlier run's report");
     t.match(await page.locator('#status').innerText(), /^Report saved: /);
 
-    const png = await page.screenshot({
-      path: UPDATE ? join(DOCS, 'console-selftest.png') : join(t.testdir(), 'console-selftest.png'),
-      animations: 'disabled',
-    });
-    t.same([pngInfo(png).width, pngInfo(png).height], [1200, 900]);
     t.same(errors, [], 'no console or page error (a CSP violation would be one)');
     t.same(blocked, [], 'nothing but loopback was requested');
   },
@@ -222,6 +226,14 @@ t.test(
     t.match(await page.locator('#older h3').innerText(), 'Kontrollet e mëparshme');
     t.ok((await page.evaluate<number>('document.documentElement.scrollWidth')) <= 390, 'no sideways scroll');
 
+    const phone = await page.screenshot({
+      path: UPDATE
+        ? join(DOCS, 'console-selftest-phone.png')
+        : join(t.testdir(), 'console-selftest-phone.png'),
+      fullPage: true,
+      animations: 'disabled',
+    });
+    t.equal(pngInfo(phone).width, 390);
     await page.locator('body').focus();
     const reached: string[] = [];
     for (let i = 0; i < 20; i++) {
@@ -235,14 +247,6 @@ t.test(
     for (const id of ['no-venue.html', 'school.json', 'lounge.html', 'lounge.json']) {
       t.ok(reached.includes(id), `Tab reaches ${id}`);
     }
-    const phone = await page.screenshot({
-      path: UPDATE
-        ? join(DOCS, 'console-selftest-phone.png')
-        : join(t.testdir(), 'console-selftest-phone.png'),
-      fullPage: true,
-      animations: 'disabled',
-    });
-    t.equal(pngInfo(phone).width, 390);
     t.same(errors, []);
     t.same(blocked, []);
   },

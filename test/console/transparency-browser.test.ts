@@ -276,6 +276,14 @@ t.test('in Albanian on a phone, by keyboard', BROWSER_TEST, async (t) => {
   );
   t.equal(await page.locator('#download-csv').innerText(), 'CSV (fletëllogaritëse)');
   t.ok((await page.evaluate<number>('document.documentElement.scrollWidth')) <= 390, 'no sideways scroll');
+  const phone = await page.screenshot({
+    path: UPDATE
+      ? join(DOCS, 'console-transparency-phone.png')
+      : join(t.testdir(), 'console-transparency-phone.png'),
+    fullPage: true,
+    animations: 'disabled',
+  });
+  t.equal(pngInfo(phone).width, 390);
   await page.locator('body').focus();
   const reached: string[] = [];
   for (let i = 0; i < 20; i++) {
@@ -285,14 +293,6 @@ t.test('in Albanian on a phone, by keyboard', BROWSER_TEST, async (t) => {
   for (const id of ['month', 'site', 'download-html', 'download-csv', 'download-json']) {
     t.ok(reached.includes(id), `Tab reaches ${id}`);
   }
-  const phone = await page.screenshot({
-    path: UPDATE
-      ? join(DOCS, 'console-transparency-phone.png')
-      : join(t.testdir(), 'console-transparency-phone.png'),
-    fullPage: true,
-    animations: 'disabled',
-  });
-  t.equal(pngInfo(phone).width, 390);
   t.same(errors, []);
   t.same(blocked, []);
 });

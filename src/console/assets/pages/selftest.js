@@ -86,9 +86,8 @@ async function failedCases(run, v) {
       el(
         'tr',
         null,
-        el('td', null, r.name),
+        el('td', null, `${r.name} · ${String(r.transport).toUpperCase()}`),
         el('td', null, r.category !== undefined ? categoryName(r.category) : '–'),
-        el('td', null, String(r.transport).toUpperCase()),
         el('td', null, t(`selftest.expect.${r.expected}`)),
         el('td', null, el('code', null, got(r))),
       ),
@@ -108,9 +107,7 @@ async function failedCases(run, v) {
         el(
           'tr',
           null,
-          ['case', 'category', 'transport', 'expected', 'got'].map((k) =>
-            el('th', { scope: 'col' }, t(`selftest.${k}`)),
-          ),
+          ['case', 'category', 'expected', 'got'].map((k) => el('th', { scope: 'col' }, t(`selftest.${k}`))),
         ),
       ),
       el('tbody', null, rows),
@@ -121,45 +118,23 @@ async function failedCases(run, v) {
   );
 }
 
-async function latestRun(run) {
-  const venues = el(
-    'table',
-    { id: 'latest-venues' },
-    el('caption', { class: 'sr-only' }, t('selftest.latest')),
+/** One venue's result: counts, badge, its reports, and (when it failed) its failed checks. */
+async function venueResult(run, v) {
+  return el(
+    'li',
+    { class: 'item', 'data-venue': fileVenue(v.venue) },
+    el('div', { class: 'head' }, el('span', { class: 'name' }, venueName(v.venue)), resultBadge(v.ok)),
     el(
-      'thead',
-      null,
-      el(
-        'tr',
-        null,
-        el('th', { scope: 'col' }, t('venue')),
-        el('th', { scope: 'col', class: 'num' }, t('selftest.passed')),
-        el('th', { scope: 'col', class: 'num' }, t('selftest.failed')),
-        el('th', { scope: 'col' }, t('selftest.result')),
-        el('th', { scope: 'col' }, t('selftest.reports')),
-      ),
+      'p',
+      { class: 'counts' },
+      t('selftest.venueCounts', { passed: formatNumber(v.passed), failed: formatNumber(v.failed) }),
     ),
-    el(
-      'tbody',
-      null,
-      run.venues.map((v) =>
-        el(
-          'tr',
-          { 'data-venue': fileVenue(v.venue) },
-          el('th', { scope: 'row' }, venueName(v.venue)),
-          el('td', { class: 'num' }, formatNumber(v.passed)),
-          el('td', { class: 'num' }, formatNumber(v.failed)),
-          el('td', null, resultBadge(v.ok)),
-          el(
-            'td',
-            null,
-            el('div', { class: 'actions' }, reportButton(run, v, 'html'), reportButton(run, v, 'json')),
-          ),
-        ),
-      ),
-    ),
+    el('div', { class: 'actions' }, reportButton(run, v, 'html'), reportButton(run, v, 'json')),
+    v.failed > 0 ? await failedCases(run, v) : null,
   );
-  const failures = await Promise.all(run.venues.filter((v) => v.failed > 0).map((v) => failedCases(run, v)));
+}
+
+async function latestRun(run) {
   return el(
     'section',
     { id: 'latest', class: 'panel', 'data-run': run.id },
@@ -174,11 +149,15 @@ async function latestRun(run) {
       [t('selftest.suite'), run.suite],
       [t('selftest.signed'), t(run.signed ? 'selftest.isSigned' : 'selftest.unsigned')],
     ]),
-    venues,
-    failures,
+    el(
+      'ul',
+      { id: 'latest-venues', class: 'venue-results', 'aria-label': t('selftest.perVenue') },
+      await Promise.all(run.venues.map((v) => venueResult(run, v))),
+    ),
   );
 }
 
+/** The earlier runs, one row each: when, the outcome, and each venue's HTML report. */
 function olderRuns(runs) {
   return el(
     'section',
@@ -196,8 +175,6 @@ function olderRuns(runs) {
           null,
           el('th', { scope: 'col' }, t('selftest.when')),
           el('th', { scope: 'col' }, t('selftest.result')),
-          el('th', { scope: 'col', class: 'num' }, t('selftest.passed')),
-          el('th', { scope: 'col', class: 'num' }, t('selftest.failed')),
           el('th', { scope: 'col' }, t('selftest.reports')),
         ),
       ),
@@ -209,9 +186,16 @@ function olderRuns(runs) {
             'tr',
             { 'data-run': run.id },
             el('th', { scope: 'row' }, formatTime(run.at)),
-            el('td', null, resultBadge(run.ok)),
-            el('td', { class: 'num' }, formatNumber(run.passed)),
-            el('td', { class: 'num' }, formatNumber(run.failed)),
+            el(
+              'td',
+              null,
+              resultBadge(run.ok),
+              el(
+                'div',
+                { class: 'counts' },
+                t('selftest.counts', { passed: formatNumber(run.passed), total: formatNumber(total(run)) }),
+              ),
+            ),
             el(
               'td',
               null,
