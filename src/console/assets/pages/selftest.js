@@ -236,21 +236,21 @@ function runButton() {
 
 async function render(root) {
   const { enabled, reports } = await api('GET', PATH);
-  root.append(
+  // Built whole before it is shown: the heading appears with the content, not ahead of it.
+  const parts = [
     el('h2', { tabindex: '-1' }, t('selftest.title')),
     el('p', { class: 'muted' }, t('selftest.tagline')),
-  );
+  ];
   if (!enabled) {
-    root.append(el('p', { id: 'selftest-disabled', class: 'panel', role: 'note' }, t('selftest.disabled')));
-    return;
-  }
-  if (can('operator')) root.append(runButton());
-  if (reports.length === 0) {
-    root.append(el('p', { id: 'selftest-none', class: 'panel' }, t('selftest.none')));
+    parts.push(el('p', { id: 'selftest-disabled', class: 'panel', role: 'note' }, t('selftest.disabled')));
   } else {
-    root.append(await latestRun(reports[0]));
-    if (reports.length > 1) root.append(olderRuns(reports.slice(1)));
+    if (can('operator')) parts.push(runButton());
+    if (reports.length === 0)
+      parts.push(el('p', { id: 'selftest-none', class: 'panel' }, t('selftest.none')));
+    else parts.push(await latestRun(reports[0]));
+    if (reports.length > 1) parts.push(olderRuns(reports.slice(1)));
   }
+  root.append(...parts);
   if (announce !== null) {
     const run = announce;
     announce = null;
