@@ -119,7 +119,7 @@ function details(r) {
     table(
       'by-venue',
       'transparency.byVenue',
-      ['venue', 'transparency.queries', 'transparency.blocked', 'transparency.share'],
+      ['venue', 'transparency.venueQueries', 'transparency.blocked', 'transparency.share'],
       r.blocked.venues.map((v) => [venueName(v.venue), v.queries, v.blocked, percent(v.blockedPercent)]),
     ),
     table(
