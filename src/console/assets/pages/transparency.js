@@ -1,8 +1,263 @@
-/** Placeholder: the transparency page (being written). */
-import { el, t } from '../core.js';
+/**
+ * Transparency: the monthly report a municipality may publish, for a month in the deployment's time
+ * zone and for all venues or one. The page shows the report's JSON in plain words (counts only: no
+ * blocked site, no client; the abuse category is one more count) and downloads it as HTML, CSV or JSON,
+ * each exactly what the API gives for the same month and venue.
+ */
+import {
+  act,
+  api,
+  categoryName,
+  currentMonth,
+  download,
+  el,
+  formatMonth,
+  formatNumber,
+  formatTime,
+  setStatus,
+  t,
+  venueName,
+} from '../core.js';
+
+const PATH = '/api/v1/reports/transparency';
+const MONTHS_BACK = 12;
+/** The month and venue chosen, kept across a language switch or a visit to another page. */
+const chosen = { month: '', site: '' };
+
+/** The last 12 months in the deployment's zone, newest first: "2026-12", "2026-11", ... */
+function lastMonths() {
+  const [y, m] = currentMonth().split('-').map(Number);
+  return Array.from({ length: MONTHS_BACK }, (_, i) => {
+    const k = y * 12 + (m - 1) - i;
+    return `${Math.floor(k / 12)}-${String((k % 12) + 1).padStart(2, '0')}`;
+  });
+}
+
+function percent(value) {
+  return value === null || value === undefined
+    ? '–'
+    : formatNumber(value / 100, { style: 'percent', minimumFractionDigits: 1, maximumFractionDigits: 2 });
+}
+
+function card(id, label, value) {
+  return el(
+    'div',
+    { class: 'card', id },
+    el('div', { class: 'n' }, typeof value === 'number' ? formatNumber(value) : value),
+    el('div', { class: 'k' }, label),
+  );
+}
+
+/** A table with a heading: columns are text keys, rows arrays of cells (numbers right-aligned). */
+function table(id, titleKey, columns, rows, emptyKey = 'none') {
+  const title = t(titleKey);
+  const section = el('section', { id, class: 'panel' }, el('h3', null, title));
+  if (rows.length === 0) {
+    section.append(el('p', { class: 'muted' }, t(emptyKey)));
+    return section;
+  }
+  const cell = (v, i) =>
+    i === 0
+      ? el('th', { scope: 'row' }, v)
+      : el(
+          'td',
+          { class: typeof v === 'number' ? 'num' : null },
+          typeof v === 'number' ? formatNumber(v) : v,
+        );
+  section.append(
+    el(
+      'table',
+      null,
+      el('caption', { class: 'sr-only' }, title),
+      el(
+        'thead',
+        null,
+        el(
+          'tr',
+          null,
+          columns.map((k, i) => el('th', { scope: 'col', class: i > 0 ? 'num' : null }, t(k))),
+        ),
+      ),
+      el(
+        'tbody',
+        null,
+        rows.map((r) => el('tr', null, r.map(cell))),
+      ),
+    ),
+  );
+  return section;
+}
+
+function summary(r) {
+  const tests = r.selfTests;
+  const appeals = r.appeals;
+  return el(
+    'div',
+    { id: 'cards', class: 'cards' },
+    card('card-queries', t('transparency.queries'), r.queries.total),
+    card('card-blocked', t('transparency.blocked'), r.queries.blocked),
+    card('card-share', t('transparency.share'), percent(r.queries.blockedPercent)),
+    card('card-uptime', t('transparency.uptime'), percent(r.uptime.percent)),
+    card(
+      'card-selftests',
+      t('transparency.selfTests'),
+      `${formatNumber(tests.passes)} / ${formatNumber(tests.runs)}`,
+    ),
+    card('card-appeals', t('transparency.appeals'), appeals.received),
+  );
+}
+
+function details(r) {
+  return [
+    table(
+      'by-category',
+      'transparency.byCategory',
+      ['transparency.category', 'transparency.count', 'transparency.ofQueries'],
+      r.blocked.byCategory.map((c) => [categoryName(c.category), c.count, percent(c.percentOfQueries)]),
+      'transparency.noBlocks',
+    ),
+    table(
+      'by-venue',
+      'transparency.byVenue',
+      ['venue', 'transparency.venueQueries', 'transparency.blocked', 'transparency.share'],
+      r.blocked.venues.map((v) => [venueName(v.venue), v.queries, v.blocked, percent(v.blockedPercent)]),
+    ),
+    table(
+      'distinct',
+      'transparency.distinct',
+      ['transparency.category', 'transparency.estimate'],
+      r.distinctBlockedNames.byCategory.map((c) => [categoryName(c.category), c.estimate]),
+    ),
+    table(
+      'list-updates',
+      'transparency.listUpdates',
+      [
+        'transparency.at',
+        'transparency.version',
+        'transparency.entries',
+        'transparency.sources',
+        'transparency.reason',
+      ],
+      r.listUpdates.map((u) => [
+        formatTime(u.at),
+        el('code', null, u.version),
+        u.entries,
+        u.sources,
+        el('code', null, u.reason),
+      ]),
+    ),
+    table(
+      'self-tests',
+      'transparency.selfTestsTitle',
+      ['venue', 'transparency.runs', 'transparency.passes', 'transparency.failures'],
+      r.selfTests.venues.map((v) => [venueName(v.venue), v.runs, v.passes, v.failures]),
+    ),
+    table(
+      'appeals',
+      'transparency.appealsTitle',
+      ['transparency.category', 'transparency.received', 'transparency.accepted', 'transparency.rejected'],
+      [
+        ...r.appeals.byCategory.map((a) => [categoryName(a.category), a.received, a.accepted, a.rejected]),
+        [t('transparency.total'), r.appeals.received, r.appeals.accepted, r.appeals.rejected],
+      ],
+    ),
+  ];
+}
+
+function downloads(month, site) {
+  const base = `roje-transparency-${month}${site ? `-${site}` : ''}`;
+  const buttons = ['html', 'csv', 'json'].map((format) => {
+    const filename = `${base}.${format}`;
+    const button = el(
+      'button',
+      { type: 'button', class: 'secondary', id: `download-${format}` },
+      t(`transparency.${format}`),
+    );
+    button.addEventListener('click', () =>
+      act(
+        button,
+        async () => {
+          await download(PATH, { month, site, format }, filename);
+          return filename;
+        },
+        'transparency.downloaded',
+      ),
+    );
+    return button;
+  });
+  return el(
+    'section',
+    { id: 'downloads', class: 'panel', 'aria-labelledby': 'downloads-h' },
+    el('h3', { id: 'downloads-h' }, t('transparency.download')),
+    el('div', { class: 'actions' }, buttons),
+  );
+}
 
 async function render(root) {
-  root.append(el('h2', { tabindex: '-1' }, t('transparency.title')));
+  const months = lastMonths();
+  if (!months.includes(chosen.month)) chosen.month = months[0];
+  const { month, site } = chosen;
+  const [report, all] = await Promise.all([
+    api('GET', PATH, { query: { month, site, format: 'json' } }),
+    // The venue choices come from the whole month, also when one venue is shown.
+    site ? api('GET', PATH, { query: { month, format: 'json' } }) : null,
+  ]);
+  const whole = all ?? report;
+  const names = new Set(
+    [...whole.blocked.venues.map((v) => v.venue), ...whole.selfTests.venues.map((v) => v.venue)].filter(
+      (v) => v !== null && v !== '(none)',
+    ),
+  );
+  if (site) names.add(site);
+
+  const monthSelect = el(
+    'select',
+    { id: 'month', name: 'month' },
+    months.map((m) => el('option', { value: m, selected: m === month }, formatMonth(m))),
+  );
+  const venueSelect = el(
+    'select',
+    { id: 'site', name: 'site' },
+    el('option', { value: '' }, t('allVenues')),
+    [...names].sort().map((v) => el('option', { value: v, selected: v === site }, venueName(v))),
+  );
+  const redraw = () => {
+    chosen.month = monthSelect.value;
+    chosen.site = venueSelect.value;
+    document.dispatchEvent(new Event('roje:redraw'));
+  };
+  monthSelect.addEventListener('change', redraw);
+  venueSelect.addEventListener('change', redraw);
+  const controls = el(
+    'form',
+    {
+      id: 'controls',
+      onsubmit: (e) => {
+        e.preventDefault();
+        redraw();
+      },
+    },
+    el('label', { for: 'month' }, el('span', null, t('transparency.month')), monthSelect),
+    el('label', { for: 'site' }, el('span', null, t('transparency.venue')), venueSelect),
+    el('button', { type: 'submit' }, t('transparency.show')),
+  );
+
+  const period = {
+    month: formatMonth(report.period.month),
+    venue: site ? venueName(site) : '',
+    zone: report.period.timeZone,
+    from: formatTime(report.period.from),
+    to: formatTime(report.period.to),
+  };
+  root.append(
+    el('h2', { tabindex: '-1' }, t('transparency.title')),
+    el('p', { class: 'muted' }, t('transparency.tagline')),
+    controls,
+    el('p', { id: 'period' }, t(site ? 'transparency.periodAt' : 'transparency.period', period)),
+    downloads(month, site),
+    el('div', { id: 'content' }, summary(report), details(report)),
+  );
+  setStatus('transparency.shown', { month: period.month, time: formatTime(report.generatedAt) });
 }
 
 export default { id: 'transparency', nav: 'nav.transparency', role: 'auditor', render };
