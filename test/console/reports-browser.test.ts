@@ -8,15 +8,14 @@
  * named, an auditor who reads but cannot act. ROJE_UPDATE_SCREENSHOTS=1 writes docs/console-reports.png
  * and docs/console-reports-phone.png.
  */
-import { createServer, request as httpRequest } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
-import t, { type Test } from 'tap';
+import t from 'tap';
 import { hashToken } from '../../src/admin/auth.js';
 import { TEXT } from '../../src/blockpage/i18n.js';
 import { openStatsStore } from '../../src/stats/store.js';
 import { adminClient } from '../helpers/admin-client.js';
+import { hostProxy } from '../helpers/blockpage.js';
 import { BROWSER_TEST, openContext } from '../helpers/browser.js';
 import { LOCAL_ABUSE_CANARY } from '../helpers/canaries.js';
 import { openConsole } from '../helpers/console.js';
@@ -91,43 +90,6 @@ let roje: Roje = await startRoje(config);
 t.teardown(() => roje.stop());
 const admin = () => `http://${roje.app.opsAddresses().admin}`;
 
-/**
- * A loopback proxy in front of the block page that connects from `localAddress` (the child's venue
- * address) and presents `host`, as a browser sent there by DNS would. The browser itself only ever
- * loads http://127.0.0.1 URLs (the route guard), so the venue and the Host are the proxy's to give.
- */
-async function childProxy(
-  t: Test,
-  target: { host: string; port: number },
-  host: string,
-  localAddress: string,
-) {
-  let self = '';
-  const proxy = createServer((req, res) => {
-    const headers = { ...req.headers, host };
-    if (headers.origin === self) headers.origin = `http://${host}`;
-    const upstream = httpRequest(
-      { host: target.host, port: target.port, localAddress, path: req.url, method: req.method, headers },
-      (answer) => {
-        res.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(res);
-      },
-    );
-    upstream.on('error', () => res.destroy());
-    req.pipe(upstream);
-  });
-  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
-  self = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
-  t.teardown(
-    () =>
-      new Promise<void>((resolve) => {
-        proxy.closeAllConnections();
-        proxy.close(() => resolve());
-      }),
-  );
-  return self;
-}
-
 function blockPageAddress(): { host: string; port: number } {
   const status = roje.app.admin.status() as { blockPage: { listen: Array<{ host: string; port: number }> } };
   return status.blockPage.listen[0]!;
@@ -164,7 +126,8 @@ t.test('a child reports a wrong block; the operator allows it for the venue', BR
 
   // The child, at biblioteka, in English.
   const child = await openContext(t, { locale: 'en-GB', viewport: { width: 390, height: 844 } });
-  const blockPage = await childProxy(t, blockPageAddress(), SITE, BIBLIOTEKA);
+  const { host, port } = blockPageAddress();
+  const blockPage = await hostProxy(t, `http://${host}:${port}`, SITE, BIBLIOTEKA);
   const shown = await child.page.goto(`${blockPage}/`);
   t.equal(shown?.status(), 403, 'the block page');
   t.match(await child.page.locator('dl').innerText(), 'biblioteka', 'it names the venue');

@@ -16,6 +16,7 @@ import {
   formatTime,
   setStatus,
   showError,
+  showRefusal,
   t,
 } from '../core.js';
 
@@ -23,13 +24,6 @@ import {
 let outcome = null;
 
 const venueLabel = (venue) => (venue === null ? t('everyone') : venue);
-
-/** A refusal the page can say in the reader's language; anything else as the API said it. */
-function sayError(err) {
-  const key = `overrides.error.${err instanceof ApiError ? err.code : ''}`;
-  if (t(key) !== key) setStatus(key, { message: err.message }, 'error');
-  else showError(err);
-}
 
 function redrawSaying(key, vars) {
   outcome = [key, vars];
@@ -92,7 +86,7 @@ function addForm(venues) {
       const made = await api('POST', '/api/v1/overrides', { body });
       redrawSaying(`overrides.done.${made.action}`, { name: made.name, venue: venueLabel(made.venue) });
     } catch (err) {
-      sayError(err);
+      showRefusal('overrides', err);
       submit.disabled = false;
       name.focus();
     }
@@ -133,7 +127,7 @@ function removeControls(entry) {
       await api('DELETE', `/api/v1/overrides/${entry.id}`);
       redrawSaying('overrides.done.removed', { name: entry.name, venue: venueLabel(entry.venue) });
     } catch (err) {
-      sayError(err);
+      showRefusal('overrides', err);
       if (err instanceof ApiError && err.code === 'ROJE_ERR_OVERRIDE_NOT_FOUND') {
         document.dispatchEvent(new Event('roje:redraw'));
         return;

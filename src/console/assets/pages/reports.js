@@ -14,7 +14,7 @@ import {
   facts,
   formatTime,
   setStatus,
-  showError,
+  showRefusal,
   t,
   venueName,
 } from '../core.js';
@@ -39,13 +39,6 @@ const categoriesOf = (report) =>
 const confidential = (report) =>
   report.name === null || categoriesOf(report).some((c) => CONFIDENTIAL.has(c));
 
-/** A refusal the page can say in the reader's language; anything else as the API said it. */
-function sayError(err) {
-  const key = `reports.error.${err instanceof ApiError ? err.code : ''}`;
-  if (t(key) !== key) setStatus(key, null, 'error');
-  else showError(err);
-}
-
 /** Sends a review; on success the page is drawn again (the report moves to another filter) and says so. */
 async function review(button, report, body, done) {
   for (const b of button.parentElement.querySelectorAll('button')) b.disabled = true;
@@ -55,7 +48,7 @@ async function review(button, report, body, done) {
     outcome = done;
     document.dispatchEvent(new Event('roje:redraw'));
   } catch (err) {
-    sayError(err);
+    showRefusal('reports', err);
     if (err instanceof ApiError && err.code === 'ROJE_ERR_STATS_REPORT_NOT_FOUND') {
       document.dispatchEvent(new Event('roje:redraw'));
       return;
