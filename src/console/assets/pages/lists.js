@@ -58,8 +58,8 @@ function health(s) {
 const HEALTH_BADGE = { ok: 'ok', stale: 'warn', held: 'warn', failed: 'bad' };
 
 /** A button that acts on its second click: the first one asks for it ("Click again to ..."). */
-function confirmButton(label, confirmLabel, run) {
-  const button = el('button', { type: 'button', class: 'secondary' }, label);
+function confirmButton(verb, label, confirmLabel, run) {
+  const button = el('button', { type: 'button', class: 'secondary', 'data-verb': verb }, label);
   const disarm = () => {
     delete button.dataset.armed;
     button.textContent = label;
@@ -112,8 +112,8 @@ function heldBox(s, held, redraw) {
       ? el(
           'div',
           { class: 'actions' },
-          confirmButton(t('lists.accept'), t('lists.confirmAccept'), decide('accept')),
-          confirmButton(t('lists.reject'), t('lists.confirmReject'), decide('reject')),
+          confirmButton('accept', t('lists.accept'), t('lists.confirmAccept'), decide('accept')),
+          confirmButton('reject', t('lists.reject'), t('lists.confirmReject'), decide('reject')),
         )
       : null,
   );
@@ -191,15 +191,18 @@ function warningsOf(status, sources) {
   );
 }
 
-async function draw(root) {
+/**
+ * Draws the page into `into`; an action draws it again into `page` itself, not through the shell, so
+ * that the status line keeps the action's outcome, and gives focus back to the heading.
+ */
+async function draw(into, page) {
   const status = await api('GET', '/api/v1/status');
   const sources = sourcesOf(status);
-  // After an action: draw again in place (the status line keeps its outcome) and give focus back.
   const redraw = async () => {
     const fresh = el('div');
-    await draw(fresh);
-    root.replaceChildren(...fresh.childNodes);
-    root.querySelector('h2')?.focus();
+    await draw(fresh, page);
+    page.replaceChildren(...fresh.childNodes);
+    page.querySelector('h2')?.focus();
   };
   const lists = status.lists;
   const refresh = can('operator')
@@ -238,7 +241,11 @@ async function draw(root) {
       sources.map((s) => sourceItem(s, redraw)),
     ),
   ];
-  root.append(...parts.filter((part) => part !== null));
+  into.append(...parts.filter((part) => part !== null));
 }
 
-export default { id: 'lists', nav: 'nav.lists', role: 'auditor', render: draw };
+async function render(root) {
+  await draw(root, root);
+}
+
+export default { id: 'lists', nav: 'nav.lists', role: 'auditor', render };
