@@ -143,6 +143,9 @@ t.test(
       'the kids policy does not block gambling; the default one does',
     );
     t.ok(casino[0].facts.includes('Në listë, por nuk bllokohet në këtë vendndodhje: Lojëra fati dhe baste'));
+    t.ok(
+      casino[0].facts.includes('Pse: Është në listë, por në një kategori që kjo vendndodhje nuk e bllokon.'),
+    );
     t.ok(casino[1].facts.includes('Rregulli: casino.example nga test-gambling, rreshti 3'));
     // The resolver agrees with the page.
     t.equal((await roje.dig(['-b', '127.0.0.3', 'casino.example', 'A'])).status, 'NOERROR');

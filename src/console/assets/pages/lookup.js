@@ -53,6 +53,7 @@ function reasonText(d) {
     return t(`lookup.reason.override-${d.override.action}`, { id: d.override.id, scope });
   }
   if (d.reason === 'safesearch') return t('lookup.reason.safesearch', d.safeSearch);
+  if (d.reason === 'none' && d.notBlocked.length) return t('lookup.reason.notBlockedHere');
   return t(`lookup.reason.${d.reason}`, { entry: d.addition?.entry ?? '' });
 }
 
