@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import t from 'tap';
 import { hashToken } from '../../src/admin/auth.js';
+import { adminClient } from '../helpers/admin-client.js';
 import { BROWSER_TEST, openContext } from '../helpers/browser.js';
 import { ABUSE_CANARY, ABUSE_CANARY_FILE } from '../helpers/canaries.js';
 import { startFakeUpstream } from '../helpers/fake-upstream.js';
@@ -19,6 +20,7 @@ import { startRoje, udpUrl } from '../helpers/roje.js';
 const DOCS = join(import.meta.dirname, '..', '..', 'docs');
 const UPDATE = process.env.ROJE_UPDATE_SCREENSHOTS === '1';
 const TOKEN = 'roje_lookup-browser-auditor';
+const OPERATOR = 'roje_lookup-browser-operator';
 
 // Line numbers are part of what the page shows: ||porn.example^ is line 4, casino.example line 3.
 const ADULT = '! adult test list\n! kept by the municipality\n\n||porn.example^\n||xxx.example^\n';
@@ -29,6 +31,7 @@ const fake = await startFakeUpstream({ apexes: ['example', 'example.test'] });
 t.teardown(() => fake.close());
 fake.zone.set('casino.example', 'A', [{ data: '198.51.100.7', ttl: 300 }]);
 fake.zone.set('school.example.test', 'A', [{ data: '198.51.100.8', ttl: 300 }]);
+fake.zone.set('xxx.example', 'A', [{ data: '198.51.100.9', ttl: 300 }]);
 
 const roje = await startRoje({
   upstreams: [udpUrl(fake)],
@@ -47,7 +50,13 @@ const roje = await startRoje({
     { name: 'sheshi', networks: ['127.0.0.4/32'], policy: 'default' },
   ],
   timeZone: 'Europe/Tirane',
-  admin: { listen: '127.0.0.1:0', tokens: [{ name: 'viewer', role: 'auditor', sha256: hashToken(TOKEN) }] },
+  admin: {
+    listen: '127.0.0.1:0',
+    tokens: [
+      { name: 'viewer', role: 'auditor', sha256: hashToken(TOKEN) },
+      { name: 'ops', role: 'operator', sha256: hashToken(OPERATOR) },
+    ],
+  },
 });
 t.teardown(() => roje.stop());
 const base = `http://${roje.app.opsAddresses().admin}`;
@@ -206,6 +215,32 @@ t.test('on a desktop in English: abuse is named, its entry never shown', BROWSER
     animations: 'disabled',
   });
   t.same([pngInfo(png).width, pngInfo(png).height], [1200, 900]);
+
+  // An operator's override for one venue: named with its note; the other venues keep the list's rule.
+  const added = await adminClient(roje, OPERATOR).post('/api/v1/overrides', {
+    name: 'xxx.example',
+    action: 'allow',
+    venue: 'biblioteka',
+    note: 'Art history class',
+  });
+  t.equal(added.status, 201, added.text);
+  const id = String(added.json.id);
+  await page.locator('#lookup-name').fill('xxx.example');
+  await page.locator('#lookup-name').press('Enter');
+  await doneFor(page, 'xxx.example');
+  const xxx = await results(page);
+  t.same(
+    xxx.map((r) => [r.venue, r.badge]),
+    [
+      ['biblioteka', 'Allowed'],
+      ['sheshi', 'Blocked'],
+      ['clients of no venue', 'Blocked'],
+    ],
+  );
+  t.ok(xxx[0].facts.includes(`Why: An operator allowed it (override ${id}, at biblioteka).`));
+  t.ok(xxx[0].facts.includes('Note: Art history class'));
+  t.ok(xxx[1].facts.includes('Rule: ||xxx.example^ from test-adult, line 5'));
+  t.equal((await roje.dig(['-b', '127.0.0.3', 'xxx.example', 'A'])).status, 'NOERROR', 'dig agrees');
 
   // The feed's site entry is written "https://canary-site.abuse.roje.test/" on line 8 of iwf-sample.
   await page.locator('#lookup-name').fill(ABUSE_CANARY.site);
