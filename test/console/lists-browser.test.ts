@@ -7,6 +7,8 @@
  * shows counts only. ROJE_UPDATE_SCREENSHOTS=1 writes docs/console-lists.png and -phone.png.
  */
 import { writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import t from 'tap';
@@ -16,7 +18,7 @@ import { BROWSER_TEST, openContext } from '../helpers/browser.js';
 import { ABUSE_CANARY_FILE, ABUSE_CANARY_SECRETS } from '../helpers/canaries.js';
 import { startFakeUpstream } from '../helpers/fake-upstream.js';
 import { pngInfo } from '../helpers/png.js';
-import { startRoje, udpUrl } from '../helpers/roje.js';
+import { sleep, startRoje, udpUrl } from '../helpers/roje.js';
 
 const DOCS = join(import.meta.dirname, '..', '..', 'docs');
 const UPDATE = process.env.ROJE_UPDATE_SCREENSHOTS === '1';
@@ -27,6 +29,16 @@ const names = (count: number) =>
   `${Array.from({ length: count }, (_, i) => `site${i}.adult.example`).join('\n')}\n`;
 const dir = t.testdir({ 'adult.txt': names(200), 'ads.txt': '! ads\n||tracker.example^\n' });
 const file = join(dir, 'adult.txt');
+// A feed on loopback: it serves a list until the test makes it fail (503).
+let feedBody: string | null = '# gambling feed\ncasino.example\nbet.example\n';
+const feedServer = createServer((_req, res) => {
+  if (feedBody === null) res.writeHead(503).end('down for maintenance');
+  else res.writeHead(200, { 'content-type': 'text/plain' }).end(feedBody);
+});
+await new Promise<void>((resolve) => feedServer.listen(0, '127.0.0.1', resolve));
+t.teardown(() => new Promise<void>((resolve) => feedServer.close(() => resolve())));
+const feedUrl = `http://127.0.0.1:${(feedServer.address() as AddressInfo).port}/gambling.txt`;
+
 const fake = await startFakeUpstream({ apexes: ['example', 'adult.example'] });
 t.teardown(() => fake.close());
 fake.zone.set('site50.adult.example', 'A', [{ data: '198.51.100.50', ttl: 1 }]);
@@ -37,6 +49,7 @@ const roje = await startRoje({
   lists: [
     { category: 'adult', name: 'adult-file', path: file },
     { category: 'ads', name: 'ads-file', path: join(dir, 'ads.txt') },
+    { category: 'gambling', name: 'gambling-feed', url: feedUrl, timeout: '2s' },
     { category: 'abuse', name: 'iwf-sample', path: ABUSE_CANARY_FILE },
   ],
   policies: { default: { block: 'all', blockMode: 'nxdomain' } },
@@ -52,6 +65,14 @@ const roje = await startRoje({
 t.teardown(() => roje.stop());
 const base = `http://${roje.app.opsAddresses().admin}`;
 const api = adminClient(roje, OPERATOR);
+
+/** The feed's first copy (fetched 0-1 s after start): until then roje does not serve. */
+async function feedReady(): Promise<boolean> {
+  const feeds = (await api.get('/api/v1/status')).json.feeds as Array<{ good: unknown }>;
+  return feeds[0]?.good != null;
+}
+for (let i = 0; i < 100 && !(await feedReady()); i++) await sleep(100);
+if (!(await feedReady())) throw new Error('the loopback feed was never fetched');
 
 /** Blocked by the lists: NXDOMAIN with EDE 15 (the fake upstream's own NXDOMAIN has none). */
 async function blocked(name: string): Promise<boolean> {
@@ -85,7 +106,7 @@ t.test('on a phone in Albanian: refresh, a held file, rejected by keyboard', BRO
     await page
       .locator('#lists-sources article')
       .evaluateAll((a) => a.map((e) => e.getAttribute('data-health'))),
-    ['ok', 'ok', 'ok'],
+    ['ok', 'ok', 'ok', 'ok'],
     'every source healthy',
   );
   t.match(
@@ -221,3 +242,29 @@ t.test(
     t.same(left, []);
   },
 );
+
+t.test('a feed that fails: the page says so, with the error', BROWSER_TEST, async (t) => {
+  feedBody = null;
+  const refreshed = await api.post('/api/v1/lists/refresh', { sources: ['gambling-feed'] });
+  t.equal(refreshed.status, 200, refreshed.text);
+  const {
+    page,
+    blocked: left,
+    errors,
+  } = await openContext(t, {
+    locale: 'en-GB',
+    viewport: { width: 1200, height: 900 },
+  });
+  await openLists(page, AUDITOR);
+  const feed = item(page, 'gambling-feed');
+  t.equal(await feed.getAttribute('data-health'), 'failed');
+  const text = await feed.innerText();
+  t.match(text, /Failed[\s\S]*Gambling and betting[\s\S]*downloaded \(feed\)[\s\S]*Entries\s+2\b/);
+  t.match(text, /Last attempt\s+failed, /, 'the last attempt');
+  t.match(text, /Error\s+\S/, 'and its error');
+  t.match(text, /Next update\s+\d/, 'and the next try');
+  t.ok(text.includes(feedUrl), 'where it comes from');
+  t.ok(await blocked('casino.example'), 'the good copy stays in force');
+  t.same(errors, []);
+  t.same(left, []);
+});
