@@ -190,6 +190,13 @@ t.test(
     await page.reload();
     await doneFor(page, 'school.example.test');
     t.equal((await results(page)).length, 3, 'the bookmark runs the lookup again');
+    // A language switch draws the page again: the same question, answered in English.
+    await page.getByRole('button', { name: 'EN' }).click();
+    await page.locator('#lookup-result-h', { hasText: 'Result for school.example.test' }).waitFor();
+    t.same(
+      (await results(page)).map((r) => r.badge),
+      ['Not blocked', 'Not blocked', 'Not blocked'],
+    );
     t.same(errors, [], 'no console or page error (a CSP violation would be one)');
     t.same(blocked, [], 'nothing but loopback was requested');
   },
