@@ -31,6 +31,9 @@ export interface OverrideMatch {
   /** The venue it applies to; null: every venue. */
   venue: string | null;
   note: string;
+  /** Who made it (the token's name) and when (UTC ISO instant). */
+  who: string;
+  at: string;
 }
 
 /**

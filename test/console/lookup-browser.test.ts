@@ -246,6 +246,10 @@ t.test('on a desktop in English: abuse is named, its entry never shown', BROWSER
   );
   t.ok(xxx[0].facts.includes(`Why: An operator allowed it (override ${id}, at biblioteka).`));
   t.ok(xxx[0].facts.includes('Note: Art history class'));
+  t.ok(
+    xxx[0].facts.some((f) => /^Override made by: ops, \d{1,2} Dec \d{4}, \d{2}:\d{2}$/.test(f)),
+    'who made it, and when',
+  );
   t.ok(xxx[1].facts.includes('Rule: ||xxx.example^ from test-adult, line 5'));
   t.equal((await roje.dig(['-b', '127.0.0.3', 'xxx.example', 'A'])).status, 'NOERROR', 'dig agrees');
 

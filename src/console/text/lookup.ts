@@ -35,6 +35,8 @@ export const lookupText = pageText({
     'lookup.reason.notBlockedHere': 'Listed, but in a category this venue does not block.',
     'lookup.notBlocked': 'Listed, but not blocked at this venue',
     'lookup.overrideVenue': 'at {venue}',
+    'lookup.overrideBy': 'Override made by',
+    'lookup.byAt': '{who}, {time}',
     'lookup.noRule': 'The list file could not be read again to name the line.',
     'lookup.compiled':
       'These lists came as a compiled copy (from the central server): the list and line are not known here.',
@@ -76,6 +78,8 @@ export const lookupText = pageText({
     'lookup.reason.notBlockedHere': 'Është në listë, por në një kategori që kjo vendndodhje nuk e bllokon.',
     'lookup.notBlocked': 'Në listë, por nuk bllokohet në këtë vendndodhje',
     'lookup.overrideVenue': 'në {venue}',
+    'lookup.overrideBy': 'Përjashtimi u bë nga',
+    'lookup.byAt': '{who}, {time}',
     'lookup.noRule': 'Skedari i listës nuk mund të lexohej sërish për të treguar rreshtin.',
     'lookup.compiled':
       'Këto lista erdhën të përpiluara (nga serveri qendror): lista dhe rreshti nuk dihen këtu.',

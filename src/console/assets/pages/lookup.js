@@ -88,6 +88,10 @@ function decisionItem(answer, d) {
       [t('lookup.categories'), d.categories.length ? d.categories.map(categoryName).join(', ') : null],
       [t('lookup.rule'), ruleList ?? noRule],
       [t('lookup.notBlocked'), d.notBlocked.length ? d.notBlocked.map(categoryName).join(', ') : null],
+      [
+        t('lookup.overrideBy'),
+        d.override ? t('lookup.byAt', { who: d.override.who, time: formatTime(d.override.at) }) : null,
+      ],
       [t('note'), d.override?.note || null],
       [t('lookup.policy'), d.policy],
     ]),
