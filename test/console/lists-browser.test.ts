@@ -16,12 +16,11 @@ import { hashToken } from '../../src/admin/auth.js';
 import { adminClient } from '../helpers/admin-client.js';
 import { BROWSER_TEST, openContext } from '../helpers/browser.js';
 import { ABUSE_CANARY_FILE, ABUSE_CANARY_SECRETS } from '../helpers/canaries.js';
+import { screenshot } from '../helpers/console.js';
 import { startFakeUpstream } from '../helpers/fake-upstream.js';
 import { pngInfo } from '../helpers/png.js';
 import { sleep, startRoje, udpUrl } from '../helpers/roje.js';
 
-const DOCS = join(import.meta.dirname, '..', '..', 'docs');
-const UPDATE = process.env.ROJE_UPDATE_SCREENSHOTS === '1';
 const OPERATOR = 'roje_lists-browser-operator';
 const AUDITOR = 'roje_lists-browser-auditor';
 
@@ -138,11 +137,7 @@ t.test('on a phone in Albanian: refresh, a held file, rejected by keyboard', BRO
 
   const width = await page.evaluate<number>('document.documentElement.scrollWidth');
   t.ok(width <= 390, `no page-level horizontal scroll (scrollWidth ${width})`);
-  const phone = await page.screenshot({
-    path: UPDATE ? join(DOCS, 'console-lists-phone.png') : join(t.testdir(), 'console-lists-phone.png'),
-    fullPage: true,
-    animations: 'disabled',
-  });
+  const phone = await screenshot(t, page, 'console-lists-phone.png', true);
   t.equal(pngInfo(phone).width, 390, 'a 390 px screenshot');
 
   // The keyboard: Tab reaches refresh, accept and reject; reject takes two presses.
@@ -204,10 +199,7 @@ t.test('an auditor sees the held copy, no button, and the abuse feed as counts',
   const html = await page.content();
   t.notOk(html.includes(ABUSE_CANARY_FILE), 'not even where the feed lies');
   for (const secret of ABUSE_CANARY_SECRETS) t.notOk(html.includes(secret), `no "${secret}"`);
-  const png = await page.screenshot({
-    path: UPDATE ? join(DOCS, 'console-lists.png') : join(t.testdir(), 'console-lists.png'),
-    animations: 'disabled',
-  });
+  const png = await screenshot(t, page, 'console-lists.png');
   t.same([pngInfo(png).width, pngInfo(png).height], [1200, 900]);
   t.same(errors, []);
   t.same(left, []);

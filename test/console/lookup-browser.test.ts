@@ -13,12 +13,11 @@ import { hashToken } from '../../src/admin/auth.js';
 import { adminClient } from '../helpers/admin-client.js';
 import { BROWSER_TEST, openContext } from '../helpers/browser.js';
 import { ABUSE_CANARY, ABUSE_CANARY_FILE } from '../helpers/canaries.js';
+import { screenshot } from '../helpers/console.js';
 import { startFakeUpstream } from '../helpers/fake-upstream.js';
 import { pngInfo } from '../helpers/png.js';
 import { startRoje, udpUrl } from '../helpers/roje.js';
 
-const DOCS = join(import.meta.dirname, '..', '..', 'docs');
-const UPDATE = process.env.ROJE_UPDATE_SCREENSHOTS === '1';
 const TOKEN = 'roje_lookup-browser-auditor';
 const OPERATOR = 'roje_lookup-browser-operator';
 
@@ -121,11 +120,7 @@ t.test(
 
     const width = await page.evaluate<number>('document.documentElement.scrollWidth');
     t.ok(width <= 390, `no page-level horizontal scroll (scrollWidth ${width})`);
-    const phone = await page.screenshot({
-      path: UPDATE ? join(DOCS, 'console-lookup-phone.png') : join(t.testdir(), 'console-lookup-phone.png'),
-      fullPage: true,
-      animations: 'disabled',
-    });
+    const phone = await screenshot(t, page, 'console-lookup-phone.png', true);
     t.equal(pngInfo(phone).width, 390, 'a 390 px screenshot');
 
     // The keyboard alone: Tab to the name, type, Enter.
@@ -217,10 +212,7 @@ t.test('on a desktop in English: abuse is named, its entry never shown', BROWSER
   );
   t.ok(casino[1].facts.includes('Rule: casino.example from test-gambling, line 3'));
   t.ok(casino[1].facts.includes('Categories: Gambling and betting'));
-  const png = await page.screenshot({
-    path: UPDATE ? join(DOCS, 'console-lookup.png') : join(t.testdir(), 'console-lookup.png'),
-    animations: 'disabled',
-  });
+  const png = await screenshot(t, page, 'console-lookup.png');
   t.same([pngInfo(png).width, pngInfo(png).height], [1200, 900]);
 
   // An operator's override for one venue: named with its note; the other venues keep the list's rule.

@@ -14,13 +14,11 @@ import { hashToken } from '../../src/admin/auth.js';
 import { adminClient } from '../helpers/admin-client.js';
 import { BROWSER_TEST, openContext } from '../helpers/browser.js';
 import { LOCAL_ABUSE_CANARY } from '../helpers/canaries.js';
-import { openConsole } from '../helpers/console.js';
+import { openConsole, screenshot, tabStops } from '../helpers/console.js';
 import { startFakeUpstream } from '../helpers/fake-upstream.js';
 import { pngInfo } from '../helpers/png.js';
 import { startRoje, udpUrl } from '../helpers/roje.js';
 
-const DOCS = join(import.meta.dirname, '..', '..', 'docs');
-const UPDATE = process.env.ROJE_UPDATE_SCREENSHOTS === '1';
 const OPERATOR = 'roje_console-overrides-operator';
 const AUDITOR = 'roje_console-overrides-auditor';
 /** Not on any list: resolves until the operator blocks it. */
@@ -142,10 +140,7 @@ t.test(
     t.equal(await page.locator('#ov-list-h').innerText(), 'Entries in force (2)');
 
     t.ok(await noSideScroll(page), 'no horizontal scroll');
-    const png = await page.screenshot({
-      path: UPDATE ? join(DOCS, 'console-overrides.png') : join(t.testdir(), 'console-overrides.png'),
-      animations: 'disabled',
-    });
+    const png = await screenshot(t, page, 'console-overrides.png');
     t.same([pngInfo(png).width, pngInfo(png).height], [1200, 900]);
 
     // A name the abuse list blocks: refused, said in the status line, nothing added, still blocked.
@@ -219,26 +214,11 @@ t.test('on a phone in Albanian, by keyboard', BROWSER_TEST, async (t) => {
   );
   t.equal(await item(page, CRAFT).locator('.badge').innerText(), 'e lejuar');
   t.ok(await noSideScroll(page), 'no horizontal scroll at 390 px');
-  const phone = await page.screenshot({
-    path: UPDATE
-      ? join(DOCS, 'console-overrides-phone.png')
-      : join(t.testdir(), 'console-overrides-phone.png'),
-    fullPage: true,
-    animations: 'disabled',
-  });
+  const phone = await screenshot(t, page, 'console-overrides-phone.png', true);
   t.equal(pngInfo(phone).width, 390, 'a 390 px screenshot');
 
   // Tab reaches every control of the form, then the removal and the export.
-  await page.locator('#page h2').focus();
-  const reached: string[] = [];
-  for (let i = 0; i < 12; i++) {
-    await page.keyboard.press('Tab');
-    reached.push(
-      await page.evaluate<string>(
-        `(() => { const e = document.activeElement; return e.id || e.dataset.remove && 'remove' || e.textContent.trim(); })()`,
-      ),
-    );
-  }
+  const reached = await tabStops(page, 30, `e.id || e.dataset.remove && 'remove' || e.textContent.trim()`);
   for (const id of ['ov-name', 'ov-action', 'ov-venue', 'ov-note', 'ov-add', 'remove', 'ov-export']) {
     t.ok(reached.includes(id), `Tab reaches ${id}`);
   }

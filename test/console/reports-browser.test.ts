@@ -18,13 +18,11 @@ import { adminClient } from '../helpers/admin-client.js';
 import { hostProxy } from '../helpers/blockpage.js';
 import { BROWSER_TEST, openContext } from '../helpers/browser.js';
 import { LOCAL_ABUSE_CANARY } from '../helpers/canaries.js';
-import { openConsole } from '../helpers/console.js';
+import { openConsole, screenshot, tabStops } from '../helpers/console.js';
 import { startFakeUpstream } from '../helpers/fake-upstream.js';
 import { pngInfo } from '../helpers/png.js';
 import { type RawRojeConfig, type Roje, startRoje, udpUrl } from '../helpers/roje.js';
 
-const DOCS = join(import.meta.dirname, '..', '..', 'docs');
-const UPDATE = process.env.ROJE_UPDATE_SCREENSHOTS === '1';
 const OPERATOR = 'roje_console-reports-operator';
 const AUDITOR = 'roje_console-reports-auditor';
 const SITE = 'furaffinity.example.test';
@@ -167,10 +165,7 @@ t.test('a child reports a wrong block; the operator allows it for the venue', BR
     'every review an operator may make',
   );
   t.ok(await noSideScroll(page), 'no horizontal scroll');
-  const png = await page.screenshot({
-    path: UPDATE ? join(DOCS, 'console-reports.png') : join(t.testdir(), 'console-reports.png'),
-    animations: 'disabled',
-  });
+  const png = await screenshot(t, page, 'console-reports.png');
   t.same([pngInfo(png).width, pngInfo(png).height], [1200, 900]);
 
   await report.getByLabel('Note (optional, for the record)').fill('an art community, not adult');
@@ -256,24 +251,11 @@ t.test('on a phone in Albanian: the buttons, an abuse report, a rejection', BROW
   );
 
   t.ok(await noSideScroll(page), 'no horizontal scroll at 390 px');
-  const phone = await page.screenshot({
-    path: UPDATE ? join(DOCS, 'console-reports-phone.png') : join(t.testdir(), 'console-reports-phone.png'),
-    fullPage: true,
-    animations: 'disabled',
-  });
+  const phone = await screenshot(t, page, 'console-reports-phone.png', true);
   t.equal(pngInfo(phone).width, 390, 'a 390 px screenshot');
 
   // Tab reaches the filter, the note and every button of a report.
-  await page.locator('#page h2').focus();
-  const reached: string[] = [];
-  for (let i = 0; i < 30; i++) {
-    await page.keyboard.press('Tab');
-    reached.push(
-      await page.evaluate<string>(
-        `(() => { const e = document.activeElement; return e.id || e.textContent.trim(); })()`,
-      ),
-    );
-  }
+  const reached = await tabStops(page, 45, 'e.id || e.textContent.trim()');
   for (const want of ['report-status', 'Refuzo', 'Prano dhe lejo për këtë vendndodhje']) {
     t.ok(reached.includes(want), `Tab reaches ${want}`);
   }

@@ -16,13 +16,11 @@ import { hashToken } from '../../src/admin/auth.js';
 import { adminClient } from '../helpers/admin-client.js';
 import { BROWSER_TEST, openContext } from '../helpers/browser.js';
 import { ABUSE_CANARY_FILE, ABUSE_CANARY_LABELS } from '../helpers/canaries.js';
-import { consoleDrawn, openConsole } from '../helpers/console.js';
+import { consoleDrawn, openConsole, screenshot, tabStops } from '../helpers/console.js';
 import { pngInfo } from '../helpers/png.js';
 import { startRoje, udpUrl } from '../helpers/roje.js';
 import { startSelfTestUpstream } from '../helpers/selftest-upstream.js';
 
-const DOCS = join(import.meta.dirname, '..', '..', 'docs');
-const UPDATE = process.env.ROJE_UPDATE_SCREENSHOTS === '1';
 const OPERATOR = 'roje_console-selftest-operator';
 const AUDITOR = 'roje_console-selftest-auditor';
 const ZONE = 'Europe/Tirane';
@@ -168,10 +166,7 @@ t.test(
     ]);
 
     await page.evaluate('window.scrollTo(0, 0)');
-    const png = await page.screenshot({
-      path: UPDATE ? join(DOCS, 'console-selftest.png') : join(t.testdir(), 'console-selftest.png'),
-      animations: 'disabled',
-    });
+    const png = await screenshot(t, page, 'console-selftest.png');
     t.same([pngInfo(png).width, pngInfo(png).height], [1200, 900]);
 
     // The reports: what the API gives, the JSON byte for byte the digest the run names.
@@ -226,24 +221,9 @@ t.test(
     t.match(await page.locator('#older h3').innerText(), 'Kontrollet e mëparshme');
     t.ok((await page.evaluate<number>('document.documentElement.scrollWidth')) <= 390, 'no sideways scroll');
 
-    const phone = await page.screenshot({
-      path: UPDATE
-        ? join(DOCS, 'console-selftest-phone.png')
-        : join(t.testdir(), 'console-selftest-phone.png'),
-      fullPage: true,
-      animations: 'disabled',
-    });
+    const phone = await screenshot(t, page, 'console-selftest-phone.png', true);
     t.equal(pngInfo(phone).width, 390);
-    await page.locator('body').focus();
-    const reached: string[] = [];
-    for (let i = 0; i < 20; i++) {
-      await page.keyboard.press('Tab');
-      reached.push(
-        await page.evaluate<string>(
-          `document.activeElement.dataset.report || document.activeElement.id || ''`,
-        ),
-      );
-    }
+    const reached = await tabStops(page, 20, `e.dataset.report || e.id || ''`);
     for (const id of ['no-venue.html', 'school.json', 'lounge.html', 'lounge.json']) {
       t.ok(reached.includes(id), `Tab reaches ${id}`);
     }

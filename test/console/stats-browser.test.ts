@@ -12,13 +12,11 @@ import t from 'tap';
 import { hashToken } from '../../src/admin/auth.js';
 import { adminClient } from '../helpers/admin-client.js';
 import { BROWSER_TEST, openContext } from '../helpers/browser.js';
-import { consoleDrawn } from '../helpers/console.js';
+import { consoleDrawn, screenshot } from '../helpers/console.js';
 import { startFakeUpstream } from '../helpers/fake-upstream.js';
 import { pngInfo } from '../helpers/png.js';
 import { startRoje, udpUrl, waitFor } from '../helpers/roje.js';
 
-const DOCS = join(import.meta.dirname, '..', '..', 'docs');
-const UPDATE = process.env.ROJE_UPDATE_SCREENSHOTS === '1';
 const TOKEN = 'roje_dashboard-browser-token';
 const ZONE = 'Europe/Tirane';
 const HOUR = 3_600_000;
@@ -160,11 +158,7 @@ t.test(
     );
     t.ok(axis.left >= 0 && axis.right <= 390, `the y axis is on screen (${axis.left}-${axis.right} px)`);
     t.equal(axis.labels, 6, 'five values and the axis title');
-    const phone = await page.screenshot({
-      path: UPDATE ? join(DOCS, 'console-stats-phone.png') : join(t.testdir(), 'console-stats-phone.png'),
-      fullPage: true,
-      animations: 'disabled',
-    });
+    const phone = await screenshot(t, page, 'console-stats-phone.png', true);
     t.equal(pngInfo(phone).width, 390, 'a 390 px screenshot');
 
     // The keyboard: Tab reaches the language switch and every control, with a visible focus ring.
@@ -231,10 +225,7 @@ t.test('on a desktop, in English from the browser', BROWSER_TEST, async (t) => {
     'sheshi',
   ]);
   t.ok((await page.evaluate<number>('document.documentElement.scrollWidth')) <= 1200, 'no horizontal scroll');
-  const png = await page.screenshot({
-    path: UPDATE ? join(DOCS, 'console-stats.png') : join(t.testdir(), 'console-stats.png'),
-    animations: 'disabled',
-  });
+  const png = await screenshot(t, page, 'console-stats.png');
   const info = pngInfo(png);
   t.same([info.width, info.height], [1200, 900]);
   t.same(info.topLeft, [0x0b, 0x5c, 0xad], 'the header colour: the stylesheet passed the CSP');

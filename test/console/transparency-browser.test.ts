@@ -14,13 +14,11 @@ import { hashToken } from '../../src/admin/auth.js';
 import { adminClient } from '../helpers/admin-client.js';
 import { BROWSER_TEST, openContext } from '../helpers/browser.js';
 import { ABUSE_CANARY_FILE, ABUSE_CANARY_LABELS } from '../helpers/canaries.js';
-import { consoleDrawn, openConsole } from '../helpers/console.js';
+import { consoleDrawn, openConsole, screenshot, tabStops } from '../helpers/console.js';
 import { pngInfo } from '../helpers/png.js';
 import { sleep, startRoje, udpUrl } from '../helpers/roje.js';
 import { startSelfTestUpstream } from '../helpers/selftest-upstream.js';
 
-const DOCS = join(import.meta.dirname, '..', '..', 'docs');
-const UPDATE = process.env.ROJE_UPDATE_SCREENSHOTS === '1';
 const AUDITOR = 'roje_console-transparency-auditor';
 const OPERATOR = 'roje_console-transparency-operator';
 const ZONE = 'Europe/Tirane';
@@ -209,10 +207,7 @@ t.test(
       'the abuse canary was blocked',
     );
     for (const label of ABUSE_CANARY_LABELS) t.notOk(main.includes(label), `no abuse entry (${label})`);
-    const png = await page.screenshot({
-      path: UPDATE ? join(DOCS, 'console-transparency.png') : join(t.testdir(), 'console-transparency.png'),
-      animations: 'disabled',
-    });
+    const png = await screenshot(t, page, 'console-transparency.png');
     t.same([pngInfo(png).width, pngInfo(png).height], [1200, 900]);
 
     // The downloads: the API's report for the same month.
@@ -276,20 +271,9 @@ t.test('in Albanian on a phone, by keyboard', BROWSER_TEST, async (t) => {
   );
   t.equal(await page.locator('#download-csv').innerText(), 'CSV (fletëllogaritëse)');
   t.ok((await page.evaluate<number>('document.documentElement.scrollWidth')) <= 390, 'no sideways scroll');
-  const phone = await page.screenshot({
-    path: UPDATE
-      ? join(DOCS, 'console-transparency-phone.png')
-      : join(t.testdir(), 'console-transparency-phone.png'),
-    fullPage: true,
-    animations: 'disabled',
-  });
+  const phone = await screenshot(t, page, 'console-transparency-phone.png', true);
   t.equal(pngInfo(phone).width, 390);
-  await page.locator('body').focus();
-  const reached: string[] = [];
-  for (let i = 0; i < 20; i++) {
-    await page.keyboard.press('Tab');
-    reached.push(await page.evaluate<string>('document.activeElement.id'));
-  }
+  const reached = await tabStops(page, 20, 'e.id');
   for (const id of ['month', 'site', 'download-html', 'download-csv', 'download-json']) {
     t.ok(reached.includes(id), `Tab reaches ${id}`);
   }

@@ -308,6 +308,58 @@ export function field(label, control) {
   return el('label', { for: control.id }, el('span', null, label), control);
 }
 
+/**
+ * A table with a caption for screen readers: `heads` are column titles (or ready <th>s), `rows` arrays
+ * of cells (or ready <tr>s). The first cell of a row is its header; numbers are formatted and
+ * right-aligned.
+ */
+export function dataTable(caption, heads, rows, attrs) {
+  const cell = (v, i) => {
+    const content = typeof v === 'number' ? formatNumber(v) : v;
+    if (i === 0) return el('th', { scope: 'row' }, content);
+    return el('td', { class: typeof v === 'number' ? 'num' : null }, content);
+  };
+  return el(
+    'table',
+    attrs,
+    el('caption', { class: 'sr-only' }, caption),
+    el(
+      'thead',
+      null,
+      el(
+        'tr',
+        null,
+        heads.map((h) => (h instanceof Node ? h : el('th', { scope: 'col' }, h))),
+      ),
+    ),
+    el(
+      'tbody',
+      null,
+      rows.map((r) => (r instanceof Node ? r : el('tr', null, r.map(cell)))),
+    ),
+  );
+}
+
+/**
+ * A page's choices (`fields`: [label, select] pairs) and a submit button: a change or a submit calls
+ * `apply`, which reads the selects and draws the page again.
+ */
+export function choicesForm(fields, submitLabel, apply) {
+  for (const [, control] of fields) control.addEventListener('change', apply);
+  return el(
+    'form',
+    {
+      id: 'controls',
+      onsubmit: (e) => {
+        e.preventDefault();
+        apply();
+      },
+    },
+    fields.map(([label, control]) => field(label, control)),
+    el('button', { type: 'submit' }, submitLabel),
+  );
+}
+
 /** Runs an action from a button: disables it meanwhile, says the outcome, then calls `after`. */
 export async function act(button, action, okKey, after) {
   button.disabled = true;

@@ -10,6 +10,7 @@ import {
   badge,
   can,
   categoryName,
+  dataTable,
   download,
   el,
   facts,
@@ -97,20 +98,10 @@ async function failedCases(run, v) {
     'details',
     { class: 'failed-cases', open: true },
     el('summary', null, `${title} (${formatNumber(failed.length)})`),
-    el(
-      'table',
-      null,
-      el('caption', { class: 'sr-only' }, title),
-      el(
-        'thead',
-        null,
-        el(
-          'tr',
-          null,
-          ['case', 'category', 'expected', 'got'].map((k) => el('th', { scope: 'col' }, t(`selftest.${k}`))),
-        ),
-      ),
-      el('tbody', null, rows),
+    dataTable(
+      title,
+      ['case', 'category', 'expected', 'got'].map((k) => t(`selftest.${k}`)),
+      rows,
     ),
     failed.length > MAX_CASES
       ? el('p', { class: 'muted' }, t('selftest.more', { n: failed.length - MAX_CASES }))
@@ -163,52 +154,36 @@ function olderRuns(runs) {
     'section',
     { id: 'older', class: 'panel' },
     el('h3', null, t('selftest.older')),
-    el(
-      'table',
-      null,
-      el('caption', { class: 'sr-only' }, t('selftest.older')),
-      el(
-        'thead',
-        null,
+    dataTable(
+      t('selftest.older'),
+      [t('selftest.when'), t('selftest.result'), t('selftest.reports')],
+      runs.map((run) =>
         el(
           'tr',
-          null,
-          el('th', { scope: 'col' }, t('selftest.when')),
-          el('th', { scope: 'col' }, t('selftest.result')),
-          el('th', { scope: 'col' }, t('selftest.reports')),
-        ),
-      ),
-      el(
-        'tbody',
-        null,
-        runs.map((run) =>
+          { 'data-run': run.id },
+          el('th', { scope: 'row' }, formatTime(run.at)),
           el(
-            'tr',
-            { 'data-run': run.id },
-            el('th', { scope: 'row' }, formatTime(run.at)),
+            'td',
+            null,
+            resultBadge(run.ok),
             el(
-              'td',
-              null,
-              resultBadge(run.ok),
-              el(
-                'div',
-                { class: 'counts' },
-                t('selftest.counts', { passed: formatNumber(run.passed), total: formatNumber(total(run)) }),
-              ),
+              'div',
+              { class: 'counts' },
+              t('selftest.counts', { passed: formatNumber(run.passed), total: formatNumber(total(run)) }),
             ),
+          ),
+          el(
+            'td',
+            null,
             el(
-              'td',
-              null,
-              el(
-                'div',
-                { class: 'actions' },
-                // One HTML report per venue, named by the venue; its label says which run.
-                run.venues.map((v) => {
-                  const b = reportButton(run, v, 'html');
-                  b.textContent = venueName(v.venue);
-                  return b;
-                }),
-              ),
+              'div',
+              { class: 'actions' },
+              // One HTML report per venue, named by the venue; its label says which run.
+              run.venues.map((v) => {
+                const b = reportButton(run, v, 'html');
+                b.textContent = venueName(v.venue);
+                return b;
+              }),
             ),
           ),
         ),

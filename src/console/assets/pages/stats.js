@@ -6,6 +6,8 @@
 import {
   api,
   categoryName,
+  choicesForm,
+  dataTable,
   el,
   formatBucket,
   formatNumber,
@@ -159,34 +161,11 @@ function drawChart(id, title, data, what, by, width) {
   );
   if (data.series.length === 0) legend.append(el('li', null, t('stats.none')));
   // The data table: the chart's fallback for screen readers and for copying numbers.
-  const table = el(
-    'table',
+  const table = dataTable(
+    title,
+    [axis, ...names, t('stats.total')],
+    data.buckets.map((_, j) => [label(j), ...data.series.map((x) => x.counts[j]), stacks[j]]),
     { class: 'chart-data' },
-    el('caption', { class: 'sr-only' }, title),
-    el(
-      'thead',
-      null,
-      el(
-        'tr',
-        null,
-        el('th', { scope: 'col' }, axis),
-        names.map((name) => el('th', { scope: 'col' }, name)),
-        el('th', { scope: 'col' }, t('stats.total')),
-      ),
-    ),
-    el(
-      'tbody',
-      null,
-      data.buckets.map((_, j) =>
-        el(
-          'tr',
-          null,
-          el('th', { scope: 'row' }, label(j)),
-          data.series.map((s) => el('td', null, formatNumber(s.counts[j]))),
-          el('td', null, formatNumber(stacks[j])),
-        ),
-      ),
-    ),
   );
   section.append(
     plot,
@@ -237,25 +216,17 @@ async function render(root) {
       el('option', { value: v.venue, selected: v.venue === venue }, venueName(v.venue)),
     ),
   );
-  const redraw = () => {
-    chosen.days = range.value;
-    chosen.venue = venues.value;
-    document.dispatchEvent(new Event('roje:redraw'));
-  };
-  range.addEventListener('change', redraw);
-  venues.addEventListener('change', redraw);
-  const controls = el(
-    'form',
-    {
-      id: 'controls',
-      onsubmit: (e) => {
-        e.preventDefault();
-        redraw();
-      },
+  const controls = choicesForm(
+    [
+      [t('stats.period'), range],
+      [t('stats.venue'), venues],
+    ],
+    t('stats.refresh'),
+    () => {
+      chosen.days = range.value;
+      chosen.venue = venues.value;
+      document.dispatchEvent(new Event('roje:redraw'));
     },
-    el('label', { for: 'range' }, el('span', null, t('stats.period')), range),
-    el('label', { for: 'venue' }, el('span', null, t('stats.venue')), venues),
-    el('button', { type: 'submit' }, t('stats.refresh')),
   );
 
   const cards = el('div', { id: 'cards', class: 'cards' }, card(t('stats.blocked'), summary.blocked));

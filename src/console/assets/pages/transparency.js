@@ -8,7 +8,9 @@ import {
   act,
   api,
   categoryName,
+  choicesForm,
   currentMonth,
+  dataTable,
   download,
   el,
   formatMonth,
@@ -56,35 +58,8 @@ function table(id, titleKey, columns, rows, emptyKey = 'none') {
     section.append(el('p', { class: 'muted' }, t(emptyKey)));
     return section;
   }
-  const cell = (v, i) =>
-    i === 0
-      ? el('th', { scope: 'row' }, v)
-      : el(
-          'td',
-          { class: typeof v === 'number' ? 'num' : null },
-          typeof v === 'number' ? formatNumber(v) : v,
-        );
-  section.append(
-    el(
-      'table',
-      null,
-      el('caption', { class: 'sr-only' }, title),
-      el(
-        'thead',
-        null,
-        el(
-          'tr',
-          null,
-          columns.map((k, i) => el('th', { scope: 'col', class: i > 0 ? 'num' : null }, t(k))),
-        ),
-      ),
-      el(
-        'tbody',
-        null,
-        rows.map((r) => el('tr', null, r.map(cell))),
-      ),
-    ),
-  );
+  const heads = columns.map((k, i) => el('th', { scope: 'col', class: i > 0 ? 'num' : null }, t(k)));
+  section.append(dataTable(title, heads, rows));
   return section;
 }
 
@@ -221,25 +196,17 @@ async function render(root) {
     el('option', { value: '' }, t('allVenues')),
     [...names].sort().map((v) => el('option', { value: v, selected: v === site }, venueName(v))),
   );
-  const redraw = () => {
-    chosen.month = monthSelect.value;
-    chosen.site = venueSelect.value;
-    document.dispatchEvent(new Event('roje:redraw'));
-  };
-  monthSelect.addEventListener('change', redraw);
-  venueSelect.addEventListener('change', redraw);
-  const controls = el(
-    'form',
-    {
-      id: 'controls',
-      onsubmit: (e) => {
-        e.preventDefault();
-        redraw();
-      },
+  const controls = choicesForm(
+    [
+      [t('transparency.month'), monthSelect],
+      [t('transparency.venue'), venueSelect],
+    ],
+    t('transparency.show'),
+    () => {
+      chosen.month = monthSelect.value;
+      chosen.site = venueSelect.value;
+      document.dispatchEvent(new Event('roje:redraw'));
     },
-    el('label', { for: 'month' }, el('span', null, t('transparency.month')), monthSelect),
-    el('label', { for: 'site' }, el('span', null, t('transparency.venue')), venueSelect),
-    el('button', { type: 'submit' }, t('transparency.show')),
   );
 
   const period = {
