@@ -10,7 +10,8 @@ import { ABUSE_CANARY } from './abuse/canary.js';
 import type { AbuseKey } from './abuse/format.js';
 import { createListBuilder } from './compiled/index.js';
 import { listsVersion } from './lists-version.js';
-import { openCachedList, type ParseCache } from './parse-cache/index.js';
+import { type CachedList, openCachedList, type ParseCache } from './parse-cache/index.js';
+import { type NameSink, openDomainNames } from './parsers/domains-bytes.js';
 import {
   CONFIDENTIAL_CATEGORIES,
   type ListFormat,
@@ -132,31 +133,53 @@ export async function compileSources(
     const bit = builder.category(source.category);
     const readAt = now().toISOString();
     const confidential = CONFIDENTIAL_CATEGORIES.has(source.category);
-    const opened = await openCachedList(
-      { ...source, format: abuseFormat(source, confidential) },
-      options.abuse !== undefined ? { abuseKey: options.abuse.key } : {},
-      cache,
-    );
+    // A lone uncompressed domains list (the big ones) is read as bytes, without a string and a rule object
+    // a line (parsers/domains-bytes.ts); the same artifact. Any other source goes through openList.
+    const names = cache === undefined && !confidential ? await openDomainNames(source) : null;
+    const opened =
+      names ??
+      (await openCachedList(
+        { ...source, format: abuseFormat(source, confidential) },
+        options.abuse !== undefined ? { abuseKey: options.abuse.key } : {},
+        cache,
+      ));
     const blockPages = options.abuse?.pageEntries === 'block-host';
     let rules = 0;
     let pages = 0;
+    const progress = () => {
+      if (options.onProgress !== undefined && performance.now() - progressAt >= progressEvery) {
+        progressAt = performance.now();
+        options.onProgress(entries + rules, source.name);
+      }
+    };
     try {
-      // A batch at a time: an await per rule would cost more than parsing it.
-      for await (const batch of opened.batches) {
-        for (const rule of batch) {
-          if (rule.page === true) {
-            pages++;
-            if (!blockPages && rule.digest !== undefined) {
-              builder.addHashed(rule.digest, 'listed', bit);
-              continue;
+      if (names !== null) {
+        const sink: NameSink = {
+          name(bytes, start, end, scope, line) {
+            builder.addName(bytes, start, end, scope, bit, line);
+            rules++;
+          },
+          rule(rule) {
+            builder.add(rule, bit);
+            rules++;
+          },
+        };
+        for await (const _ of names.chunks(sink)) progress();
+      } else {
+        // A batch at a time: an await per rule would cost more than parsing it.
+        for await (const batch of (opened as CachedList).batches) {
+          for (const rule of batch) {
+            if (rule.page === true) {
+              pages++;
+              if (!blockPages && rule.digest !== undefined) {
+                builder.addHashed(rule.digest, 'listed', bit);
+                continue;
+              }
             }
+            builder.add(rule, bit);
+            rules++;
           }
-          builder.add(rule, bit);
-          rules++;
-        }
-        if (options.onProgress !== undefined && performance.now() - progressAt >= progressEvery) {
-          progressAt = performance.now();
-          options.onProgress(entries + rules, source.name);
+          progress();
         }
       }
     } catch (err) {
@@ -203,7 +226,7 @@ export async function compileSources(
       bytes: opened.bytes(),
       readAt,
       ...(confidential ? { pages, pagesBlocked: blockPages } : {}),
-      ...(opened.cached ? { cached: true } : {}),
+      ...(names === null && (opened as CachedList).cached ? { cached: true } : {}),
     });
   }
 

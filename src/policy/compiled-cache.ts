@@ -29,19 +29,30 @@ export interface CompiledCache {
     version: string,
     abuseKey: AbuseKey | null,
   ): Promise<{ lists: CompiledLists; report: CompileReport } | null>;
-  /** Keeps a compile's result. Failing to write only costs a compile at the next start. */
+  /**
+   * Keeps a compile's result (never rejects: failing to write only costs a compile at the next start).
+   * A get() begun meanwhile waits for it.
+   */
   put(report: CompileReport, artifact: Buffer): Promise<void>;
+  /** Resolves once every put() begun so far is written (stop waits for it: the next start reads it). */
+  settled(): Promise<void>;
 }
 
+const paths = (dir: string, version: string) => ({
+  artifact: join(dir, `${version}.rojebl`),
+  report: join(dir, `${version}.json`),
+});
+
 export function createCompiledCache(dir: string): CompiledCache {
-  const paths = (version: string) => ({
-    artifact: join(dir, `${version}.rojebl`),
-    report: join(dir, `${version}.json`),
-  });
+  const writing = new Set<Promise<void>>();
+  const settled = async () => {
+    while (writing.size > 0) await Promise.all(writing);
+  };
   return {
     async get(version, abuseKey) {
       if (!VERSION_RE.test(version)) return null;
-      const p = paths(version);
+      await settled();
+      const p = paths(dir, version);
       try {
         const [bytes, text] = await Promise.all([readFile(p.artifact), readFile(p.report, 'utf8')]);
         const kept = JSON.parse(text) as { roje: string; report: CompileReport };
@@ -57,20 +68,27 @@ export function createCompiledCache(dir: string): CompiledCache {
         return null;
       }
     },
-    async put(report, artifact) {
-      if (!VERSION_RE.test(report.version)) return;
-      const p = paths(report.version);
-      try {
-        await mkdir(dir, { recursive: true, mode: 0o750 });
-        // The report first: an artifact without its report is passed over, never the other way round.
-        await writeArtifact(p.report, Buffer.from(JSON.stringify({ roje: VERSION, report })));
-        await writeArtifact(p.artifact, artifact);
-        await prune(dir, report.version);
-      } catch {
-        // A full or read-only disk: the next start compiles, as it would without the cache.
-      }
+    put(report, artifact) {
+      const done = keep(dir, report, artifact).finally(() => writing.delete(done));
+      writing.add(done);
+      return done;
     },
+    settled,
   };
+}
+
+async function keep(dir: string, report: CompileReport, artifact: Buffer): Promise<void> {
+  if (!VERSION_RE.test(report.version)) return;
+  const p = paths(dir, report.version);
+  try {
+    await mkdir(dir, { recursive: true, mode: 0o750 });
+    // The report first: an artifact without its report is passed over, never the other way round.
+    await writeArtifact(p.report, Buffer.from(JSON.stringify({ roje: VERSION, report })));
+    await writeArtifact(p.artifact, artifact);
+    await prune(dir, report.version);
+  } catch {
+    // A full or read-only disk: the next start compiles, as it would without the cache.
+  }
 }
 
 /** Removes all but the newest KEEP versions (by modification time; `current` always stays). */

@@ -155,7 +155,9 @@ export async function loadLists(
     abuseKey: abuse?.key ?? null,
   });
   await deps.files?.counted(report);
-  await deps.compiled?.put(report, artifact);
+  // Written (and flushed to disk: tens to hundreds of ms for a million names) while the lists are already
+  // in force: only the next start reads it, and the cache's get() and the service's stop wait for it.
+  void deps.compiled?.put(report, artifact);
   return { lists, from: 'lists', report, ms: ms(), missing };
 }
 

@@ -209,6 +209,8 @@ export function createListsService(options: ListsServiceOptions): ListsService {
     async stop() {
       await stopSchedules();
       await state.files?.close();
+      // The compiled lists of the last compile, kept for the next start, are written after their swap.
+      await loader.compiled?.settled();
     },
     prepare: (next) => prepareReload(parts, next),
     current: inForce.current,

@@ -68,6 +68,7 @@ t.test('loadLists: the same sources load the kept lists without a compile', asyn
   const config = { lists: source(dir), compiled: null };
   const first = await loadLists(config, deps);
   t.equal(compiles, 1);
+  // Kept after the load returned (its write is off the start path): get() waits for the write.
   const again = await loadLists(config, deps);
   t.equal(compiles, 1, 'a restart with the same lists compiles nothing');
   t.equal(again.lists.version, first.lists.version);
@@ -78,4 +79,15 @@ t.test('loadLists: the same sources load the kept lists without a compile', asyn
   const changed = await loadLists(config, deps);
   t.equal(compiles, 2, 'changed content compiles');
   t.equal(changed.lists.lookup('two.example').blocked, 0);
+});
+
+t.test('settled: resolves once the puts begun are written', async (t) => {
+  const dir = t.testdir({ 'adult.txt': 'one.example\n' });
+  const compiled = createCompiledCache(join(dir, 'compiled'));
+  await compiled.settled();
+  const config = { lists: source(dir), compiled: null };
+  const loaded = await loadLists(config, { compiled });
+  await compiled.settled();
+  const files = readdirSync(join(dir, 'compiled')).sort();
+  t.same(files, [`${loaded.lists.version}.json`, `${loaded.lists.version}.rojebl`]);
 });

@@ -39,6 +39,19 @@ export interface ListBuilder {
    */
   add(rule: ListRule, categoryBit: number): void;
   /**
+   * add() of a block rule whose name is `bytes[start, end)`, checked and without its trailing dot (the
+   * domains parser's fast path: parsers/domains-bytes.ts): the same artifact as add() of that rule,
+   * without a string and an object per name. `line` is for messages.
+   */
+  addName(
+    bytes: Uint8Array,
+    start: number,
+    end: number,
+    scope: 'subtree' | 'below',
+    categoryBit: number,
+    line: number,
+  ): void;
+  /**
    * Adds a hashed entry that is not counted as a rule: `listed` (the host of a page entry counted as
    * not enforceable: it never blocks, but lookups can tell it is listed, so logs redact it) or the
    * built-in abuse canary (`subtree`).
@@ -81,6 +94,9 @@ const ACTION_KEY: Record<ListRule['action'], number> = {
   local: 4,
 };
 const SCOPE_KEY: Record<ListRule['scope'], number> = { subtree: 0, exact: 1, below: 2 };
+/** What addName() merges: a record merge reads only the scope and the action of a rule without local data. */
+const BLOCK_SUBTREE: ListRule = { name: '', scope: 'subtree', action: 'block', line: 0 };
+const BLOCK_BELOW: ListRule = { name: '', scope: 'below', action: 'block', line: 0 };
 
 export interface ListBuilderOptions {
   /** About how many names will be added (a guess is fine): sizes the trie once instead of growing it. */
@@ -210,6 +226,20 @@ export function createListBuilder(options: ListBuilderOptions = {}): ListBuilder
         return;
       }
       const node = nodeOf(rule);
+      trie.setRecord(node, mergeRecord(trie.record(node), rule, categoryBit));
+      entries++;
+    },
+    addName(bytes, start, end, scope, categoryBit, line) {
+      checkOpen();
+      const rule = scope === 'subtree' ? BLOCK_SUBTREE : BLOCK_BELOW;
+      if (!Number.isInteger(categoryBit) || categoryBit < 0 || categoryBit >= categories.length) {
+        fail(rule, `category bit ${categoryBit} was not returned by category()`);
+      }
+      const node = trie.nodeOfBytes(bytes, start, end);
+      if (node < 0) {
+        // Not reached with the parser's checked names; the message then names the rule as add() would.
+        nodeOf({ ...rule, name: Buffer.from(bytes.subarray(start, end)).toString('latin1'), line });
+      }
       trie.setRecord(node, mergeRecord(trie.record(node), rule, categoryBit));
       entries++;
     },

@@ -170,6 +170,52 @@ export class NameTrie {
     return node;
   }
 
+  /**
+   * nodeOf() over bytes: the name in `bytes[start, end)` (no trailing dot), read in place. The domains
+   * parser's fast path hands names this way, without a string per line; its names are already checked
+   * (parsers/domains-bytes.ts), so only the case is folded here. Same nodes as nodeOf() of the same name.
+   */
+  nodeOfBytes(bytes: Uint8Array, start: number, end: number): number {
+    if (end <= start || end - start > 253) return BAD_NAME_LENGTH;
+    let node = 0;
+    for (let guard = 0; guard < 128 && end > start; guard++) {
+      let dot = end - 1;
+      while (dot >= start && bytes[dot] !== 0x2e) dot--;
+      const from = dot + 1;
+      const len = end - from;
+      if (len < 1 || len > 63) return BAD_LABEL_LENGTH;
+      let w0 = 0;
+      let w1 = 0;
+      let nul = false;
+      if (len <= INLINE_LABEL) {
+        for (let i = 0; i < len; i++) {
+          let c = bytes[from + i];
+          if (c > 0x7f) return NOT_ASCII;
+          if (c >= 0x41 && c <= 0x5a) c |= 0x20;
+          else if (c === 0) nul = true;
+          if (i < 4) w0 |= c << (i << 3);
+          else w1 |= c << ((i - 4) << 3);
+        }
+      }
+      if (len > INLINE_LABEL || nul) {
+        const scratch = this.#scratch;
+        let h = hashStart(0);
+        for (let i = 0; i < len; i++) {
+          let c = bytes[from + i];
+          if (c > 0x7f) return NOT_ASCII;
+          if (c >= 0x41 && c <= 0x5a) c |= 0x20;
+          scratch[i] = c;
+          h = hashByte(h, c);
+        }
+        w0 = this.#intern(len, hashFinish(h));
+        w1 = INTERNED;
+      }
+      node = this.#child(node, w0, w1, len);
+      end = dot;
+    }
+    return node;
+  }
+
   #child(parent: number, w0: number, w1: number, len: number): number {
     let table = this.#table;
     let mask = (table.length >>> 2) - 1;

@@ -19,36 +19,44 @@ function createDomainsReader(stats: ParseStats): LineReader {
   const line = (raw: string, out: ListRule[]): void => {
     lineNo++;
     stats.lines++;
-    let start = 0;
-    let end = raw.length;
-    while (start < end && isBlank(raw.charCodeAt(start))) start++;
-    if (start === end) return;
-    const first = raw.charCodeAt(start);
-    if (first === HASH || first === BANG) return;
-    const hash = raw.indexOf('#', start);
-    if (hash >= 0) end = hash;
-    while (end > start && isBlank(raw.charCodeAt(end - 1))) end--;
-    let scope: RuleScope = 'subtree';
-    if (first === STAR && raw.charCodeAt(start + 1) === DOT) {
-      scope = 'below';
-      start += 2;
-    } else if (first === DOT) {
-      start += 1;
-    }
-    const text = start === 0 && end === raw.length ? raw : raw.slice(start, end);
-    const r = normalizeListName(text);
-    if (r.name === undefined) {
-      // Two fields ("0.0.0.0 name", "name comment") are another format, not a bad name.
-      let blank = false;
-      for (let i = 0; i < text.length && !blank; i++) blank = isBlank(text.charCodeAt(i));
-      recordSkip(stats, lineNo, blank ? 'unsupported-syntax' : r.reason, raw.trim());
-      return;
-    }
-    if (scope === 'below') recordNote(stats, 'wildcard-below');
-    stats.rules++;
-    out.push({ name: r.name, scope, action: 'block', line: lineNo });
+    domainsLine(raw, lineNo, stats, out);
   };
   return { line, end: () => {} };
+}
+
+/**
+ * One line of a domains list, already counted in `stats.lines`: its rule (if any) appended to `out`, a
+ * skip or note recorded. The byte fast path (domains-bytes.ts) sends here every line it does not take.
+ */
+export function domainsLine(raw: string, lineNo: number, stats: ParseStats, out: ListRule[]): void {
+  let start = 0;
+  let end = raw.length;
+  while (start < end && isBlank(raw.charCodeAt(start))) start++;
+  if (start === end) return;
+  const first = raw.charCodeAt(start);
+  if (first === HASH || first === BANG) return;
+  const hash = raw.indexOf('#', start);
+  if (hash >= 0) end = hash;
+  while (end > start && isBlank(raw.charCodeAt(end - 1))) end--;
+  let scope: RuleScope = 'subtree';
+  if (first === STAR && raw.charCodeAt(start + 1) === DOT) {
+    scope = 'below';
+    start += 2;
+  } else if (first === DOT) {
+    start += 1;
+  }
+  const text = start === 0 && end === raw.length ? raw : raw.slice(start, end);
+  const r = normalizeListName(text);
+  if (r.name === undefined) {
+    // Two fields ("0.0.0.0 name", "name comment") are another format, not a bad name.
+    let blank = false;
+    for (let i = 0; i < text.length && !blank; i++) blank = isBlank(text.charCodeAt(i));
+    recordSkip(stats, lineNo, blank ? 'unsupported-syntax' : r.reason, raw.trim());
+    return;
+  }
+  if (scope === 'below') recordNote(stats, 'wildcard-below');
+  stats.rules++;
+  out.push({ name: r.name, scope, action: 'block', line: lineNo });
 }
 
 export function createDomainsParser(format: ListFormat = 'domains'): LineParser {

@@ -331,7 +331,7 @@ function formatChoices(): string {
   return `expected one of ${LIST_FORMATS.join(', ')} or auto`;
 }
 
-function systemReason(err: unknown): string {
+export function systemReason(err: unknown): string {
   const e = err as NodeJS.ErrnoException;
   if (e?.code === 'ENOENT') return 'no such file (ENOENT)';
   if (e?.code === 'EACCES') return 'permission denied (EACCES)';
