@@ -79,6 +79,7 @@ t.test('loadLists: the same sources load the kept lists without a compile', asyn
   const changed = await loadLists(config, deps);
   t.equal(compiles, 2, 'changed content compiles');
   t.equal(changed.lists.lookup('two.example').blocked, 0);
+  await compiled.settled();
 });
 
 t.test('settled: resolves once the puts begun are written', async (t) => {
