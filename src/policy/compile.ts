@@ -8,10 +8,10 @@ import { stat } from 'node:fs/promises';
 import { RojeError } from '../errors.js';
 import { ABUSE_CANARY } from './abuse/canary.js';
 import type { AbuseKey } from './abuse/format.js';
-import { createListBuilder } from './compiled/index.js';
+import { createListBuilder, type ListBuilder } from './compiled/index.js';
 import { listsVersion } from './lists-version.js';
 import { type CachedList, openCachedList, type ParseCache } from './parse-cache/index.js';
-import { type NameSink, openDomainNames } from './parsers/domains-bytes.js';
+import { type NameSink, type OpenedNames, openDomainNames } from './parsers/domains-bytes.js';
 import {
   CONFIDENTIAL_CATEGORIES,
   type ListFormat,
@@ -146,42 +146,17 @@ export async function compileSources(
     const blockPages = options.abuse?.pageEntries === 'block-host';
     let rules = 0;
     let pages = 0;
-    const progress = () => {
+    const progress = (added: number) => {
       if (options.onProgress !== undefined && performance.now() - progressAt >= progressEvery) {
         progressAt = performance.now();
-        options.onProgress(entries + rules, source.name);
+        options.onProgress(entries + added, source.name);
       }
     };
     try {
-      if (names !== null) {
-        const sink: NameSink = {
-          name(bytes, start, end, scope, line) {
-            builder.addName(bytes, start, end, scope, bit, line);
-            rules++;
-          },
-          rule(rule) {
-            builder.add(rule, bit);
-            rules++;
-          },
-        };
-        for await (const _ of names.chunks(sink)) progress();
-      } else {
-        // A batch at a time: an await per rule would cost more than parsing it.
-        for await (const batch of (opened as CachedList).batches) {
-          for (const rule of batch) {
-            if (rule.page === true) {
-              pages++;
-              if (!blockPages && rule.digest !== undefined) {
-                builder.addHashed(rule.digest, 'listed', bit);
-                continue;
-              }
-            }
-            builder.add(rule, bit);
-            rules++;
-          }
-          progress();
-        }
-      }
+      ({ rules, pages } =
+        names !== null
+          ? await addNames(builder, names, bit, progress)
+          : await addRules(builder, opened as CachedList, bit, blockPages, progress));
     } catch (err) {
       throw wrap(err, `list "${source.name}" (${source.path})`);
     } finally {
@@ -268,6 +243,58 @@ export async function compileSources(
       ms: performance.now() - started,
     },
   };
+}
+
+/** Feeds a plain list read as bytes into the builder (parsers/domains-bytes.ts); the rules it added. */
+async function addNames(
+  builder: ListBuilder,
+  names: OpenedNames,
+  bit: number,
+  progress: (rules: number) => void,
+): Promise<{ rules: number; pages: number }> {
+  let rules = 0;
+  const sink: NameSink = {
+    name(bytes, start, end, scope, line) {
+      builder.addName(bytes, start, end, scope, bit, line);
+      rules++;
+    },
+    rule(rule) {
+      builder.add(rule, bit);
+      rules++;
+    },
+  };
+  for await (const _ of names.chunks(sink)) progress(rules);
+  return { rules, pages: 0 };
+}
+
+/**
+ * Feeds a parsed list into the builder, a batch at a time (an await per rule would cost more than
+ * parsing it); an abuse feed's page entries are counted, and kept as hashes unless they block the host.
+ */
+async function addRules(
+  builder: ListBuilder,
+  opened: CachedList,
+  bit: number,
+  blockPages: boolean,
+  progress: (rules: number) => void,
+): Promise<{ rules: number; pages: number }> {
+  let rules = 0;
+  let pages = 0;
+  for await (const batch of opened.batches) {
+    for (const rule of batch) {
+      if (rule.page === true) {
+        pages++;
+        if (!blockPages && rule.digest !== undefined) {
+          builder.addHashed(rule.digest, 'listed', bit);
+          continue;
+        }
+      }
+      builder.add(rule, bit);
+      rules++;
+    }
+    progress(rules);
+  }
+  return { rules, pages };
 }
 
 /** Bytes of a list per name, about (real lists: 19 to 29; RPZ 47): a guess of the names from the sizes. */

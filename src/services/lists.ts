@@ -215,10 +215,8 @@ export function createListsService(options: ListsServiceOptions): ListsService {
     prepare: (next) => prepareReload(parts, next),
     current: inForce.current,
     lists: () => inForce.current()?.lists ?? null,
-    ready: () => {
-      const set = inForce.current();
-      return set !== null && set.missing.length === 0;
-    },
+    // Ready: lists in force, none of them waiting for a first good copy.
+    ready: () => inForce.current()?.missing.length === 0,
     missing: () => inForce.current()?.missing ?? [],
     status: inForce.status,
     view: () => listsView(inForce.current(), inForce.status()),
