@@ -45,7 +45,9 @@ t.test('version.roje. and policy.roje. answer with counts and versions', async (
   t.notMatch(JSON.stringify(lines), /canary|porn\.example/, 'counts only, never an entry');
 
   const tcp = await roje.dig(['+tcp', '-c', 'CH', '-t', 'TXT', 'policy.roje.']);
-  t.same(txt(tcp.answers), lines, 'TCP too');
+  // The same, but for the ages: a second may pass between the two questions on a busy machine.
+  const ageless = (l: string[]) => l.map((x) => x.replace(/ age=\d+/, ' age=N'));
+  t.same(ageless(txt(tcp.answers)), ageless(lines), 'TCP too');
   const a = await roje.dig(['-c', 'CH', '-t', 'A', 'version.roje.']);
   t.equal(a.status, 'NOERROR');
   t.same(a.answers, [], 'another type: NODATA');
