@@ -204,6 +204,8 @@ t.test('a running roje: no secret in any admin API answer or log line', async (t
       t.same(found, [], `${path}: no secret`);
     }
   }
+  // Stopped before the test's folders go: a roje still writing its state would race their removal.
+  await roje.stop();
   t.same(leaks(JSON.stringify(roje.logs), secrets), [], `${roje.logs.length} log lines: no secret`);
 });
 
@@ -238,5 +240,7 @@ t.test('a fleet edge that cannot pull: no secret in status, config or logs', asy
   const answers = await everyGet(roje, token);
   const secrets = [...made, hashToken(token)];
   for (const { path, text } of answers) t.same(leaks(text, secrets), [], `${path}: no secret`);
+  // Stopped before the test's folders go: a roje still writing its state would race their removal.
+  await roje.stop();
   t.same(leaks(JSON.stringify(roje.logs), secrets), [], `${roje.logs.length} log lines: no secret`);
 });
