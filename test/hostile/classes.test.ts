@@ -8,6 +8,8 @@ import { createSocket } from 'node:dgram';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
+import { hashToken } from '../../src/admin/auth.js';
+import { adminClient } from '../helpers/admin-client.js';
 import { startFakeUpstream } from '../helpers/fake-upstream.js';
 import { rcodeName, startRoje, udpUrl } from '../helpers/roje.js';
 
@@ -20,11 +22,13 @@ t.teardown(() => fake.close());
 fake.zone.set('www.example.test', 'A', [{ data: '198.51.100.1', ttl: 300 }]);
 fake.zone.set('www.example.test', 'TXT', [{ data: 'hello', ttl: 300 }]);
 
+const TOKEN = 'roje_classes-test-token';
 const roje = await startRoje({
   upstreams: [udpUrl(fake)],
   lists: [{ category: 'adult', path: adult }],
   policies: { default: { block: 'all', blockMode: 'nxdomain' } },
   rateLimit: { enabled: false },
+  admin: { listen: '127.0.0.1:0', tokens: [{ name: 'ops', role: 'admin', sha256: hashToken(TOKEN) }] },
 });
 t.teardown(() => roje.stop());
 
@@ -87,6 +91,15 @@ t.test('a burst of odd-class queries leaves the upstream up and a legitimate cli
     t.equal(h.state, 'up', `${h.url} still up`);
     t.equal(h.failures, 0, `${h.url}: no failure counted`);
   }
+  const api = adminClient(roje, TOKEN);
+  const metrics = (await api.get('/metrics')).text;
+  t.match(metrics, /^roje_upstream_up\{[^}]*\} 1$/m, 'roje_upstream_up 1');
+  t.notMatch(metrics, /^roje_upstream_up\{[^}]*\} 0$/m, 'no upstream at 0');
+  const status = (await api.get('/api/v1/status')).json as { upstreams?: Array<{ state: string }> };
+  t.ok(
+    (status.upstreams ?? []).length > 0 && status.upstreams?.every((u) => u.state === 'up'),
+    'status: every upstream up',
+  );
   const sorted = latencies.filter(Number.isFinite).sort((a, b) => a - b);
   t.comment(
     `burst ${result.sent} sent, ${result.received} answered in ${Math.round(result.ms)} ms; ` +
