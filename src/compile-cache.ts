@@ -43,8 +43,9 @@ function nonEmpty(v: string | undefined): boolean {
   return v !== undefined && v !== '';
 }
 
-/** The value of `--config FILE` or `--config=FILE`, as serve, compile and report take it. */
+/** The value of `--config FILE` or `--config=FILE` (serve, compile, report), or `check-config FILE`'s. */
 function configArg(argv: readonly string[]): string | null {
+  if (argv[0] === 'check-config' && argv[1] !== undefined && !argv[1].startsWith('-')) return argv[1];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--config' && i + 1 < argv.length) return argv[i + 1];

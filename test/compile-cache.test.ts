@@ -25,7 +25,14 @@ t.test('the --config file stateDir wins', async (t) => {
     dir: '/var/lib/roje/compile-cache',
     from: 'stateDir',
   });
-  t.same(chooseCompileCache(['check-config', '--config=/etc/roje/roje.json'], {}, read), {
+  t.match(
+    chooseCompileCache(['check-config', '/etc/roje/roje.yaml'], {}, read),
+    {
+      dir: '/var/lib/roje/compile-cache',
+    },
+    'check-config FILE',
+  );
+  t.same(chooseCompileCache(['compile', '--config=/etc/roje/roje.json'], {}, read), {
     kind: 'dir',
     dir: '/srv/roje/compile-cache',
     from: 'stateDir',
