@@ -5,6 +5,7 @@
  */
 import { categoryDisplayName } from '../blockpage/i18n.js';
 import { optionalCategoryWarnings } from '../config/policy-categories.js';
+import { redactConfig } from '../config/redact.js';
 import type { RojeConfig } from '../config/schema.js';
 import { consoleHtml } from '../console/page.js';
 import type { DataPlane } from '../dataplane/types.js';
@@ -119,7 +120,7 @@ function opsApi(deps: AdminApiDeps): Part<'status' | 'ready' | 'config' | 'flush
       };
     },
     ready,
-    config: () => redactedConfig(deps.config()),
+    config: () => redactConfig(deps.config()),
     flushCache: () => plane.flushCache(),
     metrics: deps.metrics,
   };
@@ -247,17 +248,4 @@ function consolePage(config: RojeConfig, lists: { categories: readonly string[] 
 
 function categoryWarnings(config: RojeConfig, lists: { categories: readonly string[] } | null): string[] {
   return lists === null ? [] : optionalCategoryWarnings(config.policies, lists.categories);
-}
-
-/** The config for the admin API's view: token hashes and upstream credentials left out. */
-function redactedConfig(config: RojeConfig): unknown {
-  return {
-    ...config,
-    upstreams: config.upstreams.map(({ ca, ...u }) => ({
-      ...u,
-      url: redactUpstreamUrl(u.url),
-      ...(ca !== undefined ? { ca: '(PEM, not shown)' } : {}),
-    })),
-    admin: { ...config.admin, tokens: config.admin.tokens.map((t) => ({ name: t.name, role: t.role })) },
-  };
 }

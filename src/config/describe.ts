@@ -1,6 +1,7 @@
-import { redactUrl } from '../feeds/types.js';
 import { formatListenAddress } from '../net/address.js';
 import { CONFIDENTIAL_CATEGORIES } from '../policy/types.js';
+import { redactUpstreamUrl } from '../upstream/url.js';
+import { redactUrl } from './redact.js';
 import type { RojeConfig } from './schema.js';
 import { formatBytes, formatDuration } from './units.js';
 
@@ -23,7 +24,7 @@ export function describeConfig(cfg: RojeConfig): string[] {
     `upstreams  ${cfg.upstreams
       .map(
         (u) =>
-          `${u.url}${u.timeoutMs !== cfg.upstream.timeoutMs ? ` (timeout ${formatDuration(u.timeoutMs)})` : ''}${u.ca !== undefined ? ' (own CA)' : ''}`,
+          `${redactUpstreamUrl(u.url)}${u.timeoutMs !== cfg.upstream.timeoutMs ? ` (timeout ${formatDuration(u.timeoutMs)})` : ''}${u.ca !== undefined ? ' (own CA)' : ''}`,
       )
       .join(', ')} ${from[cfg.upstreamsFrom]}, timeout ${formatDuration(cfg.upstream.timeoutMs)}`,
     `acl        serving ${cfg.acl.allow.join(', ')}`,

@@ -52,26 +52,8 @@ export function isFeedSource(source: ListSource): source is FeedListSource {
   return (source as Partial<FeedListSource>).feed !== undefined;
 }
 
-/**
- * A URL fit for logs, status and messages: no user or password, and query values (API keys often
- * travel there) replaced. "https://u:p@h/l.txt?key=abc" -> "https://h/l.txt?key=REDACTED".
- */
-export function redactUrl(url: string): string {
-  let u: URL;
-  try {
-    u = new URL(url);
-  } catch {
-    return '(not a valid URL)';
-  }
-  u.username = '';
-  u.password = '';
-  u.hash = '';
-  const keys = [...u.searchParams.keys()];
-  if (keys.length > 0) {
-    u.search = keys.map((k) => `${encodeURIComponent(k)}=REDACTED`).join('&');
-  }
-  return u.toString();
-}
+/** The one URL redaction (src/config/redact.ts), where feed code has always found it. */
+export { redactUrl } from '../config/redact.js';
 
 /** Source names become file names under <stateDir>/feeds: keep them plain. */
 export const FEED_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;

@@ -13,12 +13,14 @@ import { createVenueResolver } from '../policy/venues.js';
 import { createUpstreamPool, type UpstreamPool } from '../upstream/pool.js';
 import { compose } from './compose.js';
 import { createAclStage } from './stages/acl.js';
+import { createAnyQueryStage } from './stages/any-query.js';
 import { createBypassStage } from './stages/bypass.js';
 import { createCacheStage } from './stages/cache.js';
 import { type ChaosName, createChaosStage } from './stages/chaos.js';
 import { createContextStage } from './stages/context.js';
 import { createForwardHandler } from './stages/forward.js';
 import { createPolicyStage, type PolicyStage } from './stages/policy.js';
+import { createQueryClassStage } from './stages/query-class.js';
 import { createRateLimitStage } from './stages/rate-limit.js';
 import { createReadyStage } from './stages/ready.js';
 import { createSafeSearchStage } from './stages/safesearch.js';
@@ -116,6 +118,8 @@ export function buildChain(config: RojeConfig, previous: Chain | undefined, deps
       // 3. Policy status over DNS (CH TXT version.roje., policy.roje.) for the clients roje serves, and
       //    answered even while not ready: a certifier should see which lists are missing.
       createChaosStage({ enabled: config.chaos.enabled, strings: deps.chaosStrings }),
+      // 3b. Every class but IN and CHAOS: NOTIMP here, never forwarded (no upstream spent or marked down).
+      createQueryClassStage(),
       // 4. Fail closed: until a good list is loaded (a feed not downloaded yet), SERVFAIL with EDE 14,
       //    never an unfiltered answer.
       createReadyStage({ isReady: deps.isReady }),
@@ -130,6 +134,8 @@ export function buildChain(config: RojeConfig, previous: Chain | undefined, deps
       //    here is inspected like any other) and before the cache, which then keys and stores the safe
       //    host's answer that the stage asks for like any other query.
       createSafeSearchStage({ venues: config.venues, policies: config.policies }),
+      // 7b. QTYPE ANY: RFC 8482's minimal answer, after the policy (a blocked name keeps its block answer).
+      createAnyQueryStage(),
       // 8. Cache before forwarding; serve-stale lives here because only the cache holds expired answers.
       createCacheStage({ cache, serveStale: config.cache.serveStale }),
     ],

@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import { redactUrlIn, redactUrlText } from '../config/redact.js';
 import { RojeError } from '../errors.js';
 
 export type UpstreamProtocol = 'udp' | 'tcp' | 'tls' | 'https';
@@ -115,11 +116,15 @@ function parsePort(url: string, raw: string | undefined, fallback: number): numb
 function urlError(url: unknown, why: string): RojeError {
   return new RojeError(
     'ROJE_ERR_UPSTREAM_URL',
-    `upstream URL ${JSON.stringify(url)} is not valid: ${why}; ${EXPECTED}`,
+    `upstream URL ${JSON.stringify(typeof url === 'string' ? redactUrlText(url) : url)} is not valid: ${why}; ${EXPECTED}`,
   );
 }
 
-/** An upstream URL for display (status, metrics): any user info and query string dropped. */
+/**
+ * An upstream URL for display (status, metrics, logs, check-config): the config's one URL redaction,
+ * so a DoH URL's query values (an API key) never show; udp/tcp/tls URLs carry no secret and keep their
+ * #servername.
+ */
 export function redactUpstreamUrl(url: string): string {
-  return url.replace(/^([a-z]+:\/\/)[^@/]*@/i, '$1').replace(/\?.*$/, '');
+  return redactUrlIn(url);
 }

@@ -7,6 +7,7 @@ import { type Static, type TObject, Type } from '@sinclair/typebox';
 import { FEED_DEFAULTS, type FeedSettings, type FeedTls, redactUrl } from '../../feeds/types.js';
 import { CONFIDENTIAL_CATEGORIES } from '../../policy/types.js';
 import { invalidKey, invalidValue } from '../config-error.js';
+import { redactUrlText } from '../redact.js';
 import { formatDuration, MAX_DURATION_MS, parseByteSize, parseDuration } from '../units.js';
 import { clientTlsFiles, optionalByteSize, optionalDuration, VALUE_EXPECTED } from './common.js';
 
@@ -107,7 +108,7 @@ export function feedUrl(file: string | null, key: string, text: string): string 
   try {
     u = new URL(text);
   } catch {
-    throw invalidValue(file, key, FEED_EXPECTED.url, text, 'not a URL');
+    throw invalidValue(file, key, FEED_EXPECTED.url, redactUrlText(text), 'not a URL');
   }
   if (u.protocol !== 'https:' && u.protocol !== 'http:') {
     throw invalidValue(
