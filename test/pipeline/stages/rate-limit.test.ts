@@ -94,7 +94,7 @@ t.test('tokens come back at the configured rate, up to the burst', async (t) => 
   t.same(outcomes(handler, '192.168.1.10', 6, 60_000), ['ok', 'ok', 'ok', 'ok', 'ok', 'drop']);
 });
 
-t.test('clients are limited separately; TCP and exempt clients are not limited', async (t) => {
+t.test('clients are limited separately; exempt clients are not limited', async (t) => {
   const handler = limiter({ slip: 0, isExempt: (a) => a === '192.168.1.1' });
   t.same(outcomes(handler, '192.168.1.10', 6, 1000).at(-1), 'drop');
   t.same(
@@ -106,11 +106,20 @@ t.test('clients are limited separately; TCP and exempt clients are not limited',
     outcomes(handler, '192.168.1.1', 50, 1000).every((o) => o === 'ok'),
     'exempt gateway',
   );
-  const tcp = [...Array(50)].map(() => handler(makeQuery('192.168.1.10', 1000, 'tcp')));
+});
+
+t.test('TCP queries draw on the same bucket and are dropped over it, never slipped', async (t) => {
+  const handler = limiter({ slip: 1 });
+  const tcp = [...Array(5)].map(() => handler(makeQuery('192.168.1.10', 1000, 'tcp')));
   t.ok(
     tcp.every((a) => a === OK),
-    'TCP is never limited',
+    'the burst is served over TCP',
   );
+  const over = handler(makeQuery('192.168.1.10', 1000, 'tcp'));
+  t.ok((over as Answer).drop, 'over the rate over TCP: dropped, even with slip 1');
+  const udp = handler(makeQuery('192.168.1.10', 1000, 'udp'));
+  t.notOk((udp as Answer).drop, 'the same client over UDP: slipped (TC), its bucket already empty');
+  t.equal((udp as Answer).wire[2] & 0x02, 0x02, 'TC set');
 });
 
 t.test('IPv6 clients share a bucket per /64 when the prefix is spelled out', async (t) => {
