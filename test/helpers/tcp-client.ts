@@ -3,7 +3,6 @@
  * loopback source address, they report when the server closed them, and can dribble bytes.
  */
 import { connect, type Socket } from 'node:net';
-import dnsPacket from 'dns-packet';
 
 export interface RawTcp {
   socket: Socket;
@@ -42,19 +41,7 @@ export function openTcp(port: number, localAddress: string, host = '127.0.0.1'):
   });
 }
 
-/** A query for `name` (type A), framed for TCP. */
-export function framedQuery(id: number, name = 'example.com'): Buffer {
-  const msg = dnsPacket.encode({
-    type: 'query',
-    id,
-    flags: dnsPacket.RECURSION_DESIRED,
-    questions: [{ type: 'A', name }],
-  });
-  const out = Buffer.alloc(msg.length + 2);
-  out.writeUInt16BE(msg.length, 0);
-  msg.copy(out, 2);
-  return out;
-}
+export { framedQuery } from './tcp-attack.js';
 
-/** Resolves after `ms`, or with 'timeout' semantics for races. */
+/** Resolves after `ms`. */
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));

@@ -1,7 +1,7 @@
 import { pino } from 'pino';
 import t, { type Test } from 'tap';
 import { createTcpListener, type TcpListenerOptions } from '../../src/transport/tcp.js';
-import { framedQuery, openTcp, sleep } from '../helpers/tcp-client.js';
+import { framedQuery, openTcp, type RawTcp, sleep } from '../helpers/tcp-client.js';
 
 const logger = pino({ level: 'silent' });
 
@@ -109,7 +109,7 @@ t.test('each following query has a deadline too; answers given keep a good clien
 
 t.test('under pressure the deadlines are cut short', async (t) => {
   const { port } = await start(t, { maxConnections: 8, firstQueryTimeoutMs: 5000 });
-  const early = [];
+  const early: RawTcp[] = [];
   for (let i = 0; i < 7; i++) early.push(await openTcp(port, `127.0.1.${i + 1}`));
   const late = await openTcp(port, '127.0.1.100');
   t.teardown(() => {
