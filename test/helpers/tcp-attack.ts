@@ -53,7 +53,7 @@ export function startSlowloris(target: Target, options: SlowlorisOptions): Slowl
   const total = Math.min(options.connections, MAX_CONNECTIONS);
   const byteEveryMs = options.byteEveryMs ?? 4000;
   const concurrency = options.concurrency ?? 100;
-  const frame = framedQuery(0x4242, 'slow.example.test');
+  const frame = framedQuery(0x4242, 'slow.bench.example');
   const open = new Set<Socket>();
   const sent = new Map<Socket, number>();
   const closeMs: number[] = [];

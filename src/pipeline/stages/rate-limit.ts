@@ -4,7 +4,7 @@ import { clientKey } from '../../net/client-key.js';
 import type { Answer, Query, Stage } from '../types.js';
 
 export interface RateLimitOptions {
-  /** Answers per second one client may get over UDP and TCP together (an IPv4 address, or an IPv6 /64). */
+  /** Answers per second one client may get over UDP, and over TCP (an IPv4 address, or an IPv6 /64). */
   responsesPerSecond: number;
   /** How many answers a client may get at once before the rate applies (the bucket size). */
   burst: number;
@@ -35,9 +35,13 @@ const DROP: Answer = { wire: Buffer.alloc(0), source: 'rate-limited', rcode: -1,
  * Response rate limiting: a token bucket per client so that roje cannot be made to flood a victim
  * over UDP (where a source can be forged), and one device cannot starve the others; and one per venue,
  * so that one venue cannot starve the others. The per-client default (1,000/s) is sized for a NAT
- * gateway with hundreds of phones behind one address, not for one device. TCP queries draw on the same
- * buckets (a pipelining client must not escape its rate by switching transport) and are dropped when
- * over it, never slipped.
+ * gateway with hundreds of phones behind one address, not for one device.
+ *
+ * TCP queries are limited too (a pipelining client must not escape its rate by switching transport), at
+ * the same rate but in a bucket of their own per client, and dropped when over it, never slipped. Their
+ * own bucket, because a flood forging a victim's UDP source drains the victim's UDP bucket: the TC answers
+ * slip sends it would be worthless if its TCP retries drew on that bucket. For the same reason TCP does not
+ * draw on the venue's bucket; a TCP client's address is proven, and its connections are capped.
  *
  * Buckets live in a fixed table indexed by a hash of the client's address: no allocation and bounded
  * memory whatever the number of clients. A slot holding another client's bucket is taken over when
@@ -85,7 +89,8 @@ export function createRateLimitStage(options: RateLimitOptions): Stage {
 
   return (next) => (query) => {
     if (isExempt(query.client.address)) return next(query);
-    const key = clientKey(query.client.address);
+    const tcp = query.client.transport !== 'udp';
+    const key = tcp ? tcpKey(clientKey(query.client.address)) : clientKey(query.client.address);
     const slot = key & mask;
     const now = query.receivedAt;
     let available = tokens[slot] + (now - stamp[slot]) * perMs;
@@ -102,13 +107,18 @@ export function createRateLimitStage(options: RateLimitOptions): Stage {
     stamp[slot] = now;
     if (available >= 1) {
       tokens[slot] = available - 1;
-      if (!venueLimited || venueAllows(query.venue, now)) return next(query);
+      if (tcp || !venueLimited || venueAllows(query.venue, now)) return next(query);
       return limitedAnswer(query, ++venueOver);
     }
     tokens[slot] = available;
     limited[slot]++;
     return limitedAnswer(query, limited[slot]);
   };
+}
+
+/** The key of a client's TCP bucket: another slot than its UDP bucket (an odd multiplier is a bijection). */
+function tcpKey(key: number): number {
+  return Math.imul(key, 0x9e3779b1) >>> 0 || 1;
 }
 
 /** The bucket key of a client address (an IPv4 address or an IPv6 /64): see net/client-key.ts. */
