@@ -8,7 +8,7 @@
  *
  * Loopback only, bounded: at most 2,000 attacking sockets, --seconds of legitimate queries per attack.
  * Both servers serve 127.0.0.0/24 (roje acl.allow, unbound access-control); attack A comes from 127.0.1.1,
- * outside it, attack B from 127.0.0.9, inside it.
+ * outside it, attack B from 127.0.0.9, inside it, attack C from 127.0.0.100-199 (10 connections each).
  */
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -41,6 +41,16 @@ async function main(): Promise<void> {
   const attacks: Attack[] = [
     { name: 'A: outside acl.allow', options: { sources: ['127.0.1.1'], connections, byteEveryMs: 4000 } },
     { name: 'B: one allowed address', options: { sources: ['127.0.0.9'], connections, byteEveryMs: 4000 } },
+    // Not one device: 100 allowed addresses, 10 connections each (under the per-client cap), filling every
+    // slot of tcp.maxConnections (1000): the deadlines, cut short under pressure, are all that frees them.
+    {
+      name: 'C: 100 allowed addresses',
+      options: {
+        sources: Array.from({ length: 100 }, (_, i) => `127.0.0.${100 + i}`),
+        connections,
+        byteEveryMs: 4000,
+      },
+    },
   ];
   const rows: string[] = [];
   try {

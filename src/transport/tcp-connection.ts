@@ -51,6 +51,8 @@ export class TcpConnection {
    */
   private deadlineAt: number;
   private timer: NodeJS.Timeout | null = null;
+  /** A complete message has come: the idle deadline applies from now on, not the first-query one. */
+  private answered = false;
 
   constructor(
     readonly socket: Socket,
@@ -99,7 +101,10 @@ export class TcpConnection {
       handled = true;
       this.handle(frame);
     }
-    if (handled) this.deadlineAt = Date.now() + deadlineMs(this.ctx, this.ctx.idleTimeoutMs);
+    if (handled) {
+      this.answered = true;
+      this.deadlineAt = Date.now() + deadlineMs(this.ctx, this.ctx.idleTimeoutMs);
+    }
     if (reader.invalid) {
       // A frame too short to hold a DNS header: the peer is not speaking DNS, or lost sync.
       this.closing = true;
@@ -184,6 +189,20 @@ export class TcpConnection {
   private onDrain(): void {
     this.waitingDrain = false;
     if (!this.closing) this.pump();
+  }
+
+  /**
+   * The listener came under pressure: a deadline set before is cut to what it would be now, so that the
+   * slots taken before the flood was noticed are freed as fast as the ones taken after.
+   */
+  tighten(): void {
+    if (this.socket.destroyed || this.inFlight > 0) return;
+    const base = this.answered ? this.ctx.idleTimeoutMs : this.ctx.firstQueryTimeoutMs;
+    const due = Date.now() + deadlineMs(this.ctx, base);
+    if (due >= this.deadlineAt) return;
+    this.deadlineAt = due;
+    this.disarm();
+    this.arm(due - Date.now());
   }
 
   private arm(ms: number): void {

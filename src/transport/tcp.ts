@@ -43,8 +43,10 @@ const DEFAULT_FIRST_QUERY_MS = 3000;
 const DEFAULT_IDLE_MS = 10_000;
 const DEFAULT_MAX_CONNECTIONS = 1000;
 const DEFAULT_MAX_PER_CLIENT = 16;
-/** Past this share of maxConnections in use, every connection's deadlines are cut short. */
+/** Past this share of maxConnections in use, every connection's deadlines are cut short... */
 const PRESSURE_SHARE = 0.75;
+/** ...until fewer than this share are in use (a gap, so that the cut is not applied on every accept). */
+const RELIEF_SHARE = 0.6;
 const allowAll = (): boolean => true;
 const DEFAULT_MAX_IN_FLIGHT = 100;
 
@@ -138,7 +140,14 @@ export async function createTcpListener(
   }
 
   function updatePressure(): void {
-    ctx.underPressure = connections.size > server.maxConnections * PRESSURE_SHARE;
+    const open = connections.size;
+    if (!ctx.underPressure && open > server.maxConnections * PRESSURE_SHARE) {
+      ctx.underPressure = true;
+      // The connections taken before the pressure hold the longer deadlines: cut those too, once.
+      for (const connection of connections) connection.tighten();
+    } else if (ctx.underPressure && open < server.maxConnections * RELIEF_SHARE) {
+      ctx.underPressure = false;
+    }
   }
 
   async function drainAndClose(): Promise<void> {

@@ -117,4 +117,41 @@ t.test('under pressure the deadlines are cut short', async (t) => {
   });
   const after = await within(late.closed, 3000, 'the connection opened under pressure closed');
   t.ok(after < 2000, `closed after ${after} ms, not 5 s`);
+  const before = await within(Promise.all(early.map((s) => s.closed)), 3000, 'the earlier ones closed too');
+  t.ok(
+    Math.max(...before) < 4000,
+    `those opened before the pressure were cut too: ${Math.max(...before)} ms`,
+  );
+});
+
+t.test('under pressure a connection waiting for its answer is not cut', async (t) => {
+  let release: (() => void) | null = null;
+  const listener = await createTcpListener(
+    { host: '127.0.0.1', port: 0 },
+    (msg) =>
+      new Promise<Buffer>((resolve) => {
+        release = () => resolve(echo(msg));
+      }),
+    { logger, maxConnections: 4, firstQueryTimeoutMs: 5000, idleTimeoutMs: 5000 },
+  );
+  t.teardown(() => listener.close());
+  const port = listener.address().port;
+  const waiting = await openTcp(port, '127.0.2.1');
+  waiting.socket.write(framedQuery(3));
+  await sleep(100);
+  const others: RawTcp[] = [];
+  for (let i = 0; i < 3; i++) others.push(await openTcp(port, `127.0.2.${i + 2}`));
+  t.teardown(() => {
+    for (const s of [waiting, ...others]) s.socket.destroy();
+  });
+  await within(Promise.all(others.map((s) => s.closed)), 3000, 'the quiet ones cut under pressure');
+  t.notOk(waiting.isClosed(), 'the one waiting for its answer stays');
+  (release as (() => void) | null)?.();
+  await within(
+    (async () => {
+      while (waiting.answers.length === 0) await sleep(5);
+    })(),
+    2000,
+    'its answer',
+  );
 });
