@@ -1,3 +1,4 @@
+import { createCidrMatcher } from '../net/cidr.js';
 import { isAddressInUse } from './listen-error.js';
 import { createTcpListener, type TcpListener, type TcpListenerOptions } from './tcp.js';
 import type { BoundAddress, ListenAddress, ListenerSettings, ListenerStats, Responder } from './types.js';
@@ -24,16 +25,28 @@ export interface Listeners {
 
 const DEFAULT_BIND_ATTEMPTS = 10;
 
-/** The listener settings of a config (its shutdown and tcp sections), for listen() and configure(). */
+/** The listener settings of a config (its shutdown, tcp and acl sections), for listen() and configure(). */
 export function listenerSettings(config: {
   shutdown: { drainTimeoutMs: number };
-  tcp: { idleTimeoutMs: number; maxConnections: number; maxPipelined: number };
+  tcp: {
+    firstQueryTimeoutMs: number;
+    idleTimeoutMs: number;
+    maxConnections: number;
+    maxConnectionsPerClient: number;
+    maxPipelined: number;
+  };
+  acl: { allow: readonly string[] };
 }): ListenerSettings {
   return {
     drainTimeoutMs: config.shutdown.drainTimeoutMs,
+    firstQueryTimeoutMs: config.tcp.firstQueryTimeoutMs,
     idleTimeoutMs: config.tcp.idleTimeoutMs,
     maxConnections: config.tcp.maxConnections,
+    maxConnectionsPerClient: config.tcp.maxConnectionsPerClient,
     maxInFlightPerConnection: config.tcp.maxPipelined,
+    // The same served networks as the pipeline's ACL stage, applied at accept: a TCP connection from
+    // outside is closed before it can hold a slot.
+    isAllowed: createCidrMatcher(config.acl.allow),
   };
 }
 

@@ -10,8 +10,22 @@ export interface ConnectionContext {
   responder: Responder;
   log: Logger;
   maxInFlight: number;
+  /** How long a new connection has to deliver its first complete message. */
+  firstQueryTimeoutMs: number;
+  /** How long after its last message (or answer) a connection has to deliver the next complete one. */
   idleTimeoutMs: number;
+  /** Set by the listener while most of its slots are taken: every deadline is cut short. */
+  underPressure: boolean;
   counters: { messages: number; responses: number; dropped: number; errors: number };
+}
+
+/** Under pressure a deadline shrinks to this fraction of itself (unbound shrinks its TCP idle time too)... */
+const PRESSURE_DIVISOR = 10;
+/** ...but never below this: a real client on a slow WiFi still gets its query in. */
+const PRESSURE_FLOOR_MS = 250;
+
+function deadlineMs(ctx: ConnectionContext, ms: number): number {
+  return ctx.underPressure ? Math.max(PRESSURE_FLOOR_MS, Math.floor(ms / PRESSURE_DIVISOR)) : ms;
 }
 
 /**
@@ -30,8 +44,15 @@ export class TcpConnection {
   /** No new messages are taken; the connection ends once its pending answers are written. */
   private closing = false;
   private ended = false;
-  /** The idle timer fired while answers were pending; re-arm it once they are done. */
-  private idleDeferred = false;
+  /**
+   * The connection's one deadline: for its first complete message, then for each next one. Bytes alone
+   * never move it (a peer dribbling one byte every few seconds must not hold a slot forever); a complete
+   * message or the last pending answer does. Kept as a time, so that moving it costs no timer call.
+   */
+  private deadlineAt: number;
+  private timer: NodeJS.Timeout | null = null;
+  /** A complete message has come: the idle deadline applies from now on, not the first-query one. */
+  private answered = false;
 
   constructor(
     readonly socket: Socket,
@@ -39,10 +60,12 @@ export class TcpConnection {
     address: string,
   ) {
     this.client = { address, port: socket.remotePort ?? 0, transport: 'tcp' };
-    socket.setTimeout(ctx.idleTimeoutMs);
+    const first = deadlineMs(ctx, ctx.firstQueryTimeoutMs);
+    this.deadlineAt = Date.now() + first;
+    this.arm(first);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('drain', () => this.onDrain());
-    socket.on('timeout', () => this.onTimeout());
+    socket.on('close', () => this.disarm());
     // The client half-closed: it sends no more, but answers to what it sent are still owed.
     socket.on('end', () => this.close());
     socket.on('error', (err) => ctx.log.debug({ err, client: address }, 'tcp connection error'));
@@ -71,10 +94,16 @@ export class TcpConnection {
   private pump(): void {
     if (this.socket.destroyed) return;
     const reader = this.reader;
+    let handled = false;
     while (this.inFlight < this.ctx.maxInFlight && !this.waitingDrain && !this.closing) {
       const frame = reader.next();
       if (frame === null) break;
+      handled = true;
       this.handle(frame);
+    }
+    if (handled) {
+      this.answered = true;
+      this.deadlineAt = Date.now() + deadlineMs(this.ctx, this.ctx.idleTimeoutMs);
     }
     if (reader.invalid) {
       // A frame too short to hold a DNS header: the peer is not speaking DNS, or lost sync.
@@ -126,10 +155,9 @@ export class TcpConnection {
       this.end();
       return;
     }
-    if (this.idleDeferred) {
-      this.idleDeferred = false;
-      this.socket.setTimeout(this.ctx.idleTimeoutMs);
-    }
+    // The client's next message is due an idle period after its last answer, not after its question.
+    this.deadlineAt = Date.now() + deadlineMs(this.ctx, this.ctx.idleTimeoutMs);
+    if (this.timer === null) this.arm(this.deadlineAt - Date.now());
     if (this.readPaused) this.pump();
   }
 
@@ -163,15 +191,49 @@ export class TcpConnection {
     if (!this.closing) this.pump();
   }
 
-  private onTimeout(): void {
-    if (this.ended) {
-      // We said goodbye an idle period ago and the peer never closed its side.
+  /**
+   * The listener came under pressure: a deadline set before is cut to what it would be now, so that the
+   * slots taken before the flood was noticed are freed as fast as the ones taken after.
+   */
+  tighten(): void {
+    if (this.socket.destroyed || this.inFlight > 0) return;
+    const base = this.answered ? this.ctx.idleTimeoutMs : this.ctx.firstQueryTimeoutMs;
+    const due = Date.now() + deadlineMs(this.ctx, base);
+    if (due >= this.deadlineAt) return;
+    this.deadlineAt = due;
+    this.disarm();
+    this.arm(due - Date.now());
+  }
+
+  private arm(ms: number): void {
+    this.timer = setTimeout(() => this.onDeadline(), Math.max(1, ms));
+  }
+
+  private disarm(): void {
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+  }
+
+  private onDeadline(): void {
+    this.timer = null;
+    if (this.socket.destroyed) return;
+    const left = this.deadlineAt - Date.now();
+    if (left > 0) {
+      this.arm(left);
+    } else if (this.ended) {
+      // We said goodbye a deadline ago and the peer never closed its side.
       this.socket.destroy();
     } else if (this.inFlight > 0) {
-      this.idleDeferred = true;
+      // Our own answers are late, not the client: settle() moves the deadline and re-arms.
     } else {
-      this.ctx.log.debug({ client: this.client.address }, 'tcp connection idle; closing');
-      this.close();
+      this.ctx.log.debug(
+        { client: this.client.address },
+        'tcp connection missed its query deadline; closing',
+      );
+      // A peer that missed its deadline gets no grace: its slot is what we need back.
+      this.closing = true;
+      this.reader.clear();
+      this.socket.destroy();
     }
   }
 
@@ -192,8 +254,9 @@ export class TcpConnection {
     if (this.ended) return;
     this.ended = true;
     this.socket.end();
-    // Re-arm the idle timer (it may have fired already): a peer that never closes its side is cut off.
-    this.socket.setTimeout(this.ctx.idleTimeoutMs);
+    // A peer that never closes its side is cut off a deadline later.
+    this.deadlineAt = Date.now() + deadlineMs(this.ctx, this.ctx.idleTimeoutMs);
+    if (this.timer === null && !this.socket.destroyed) this.arm(this.deadlineAt - Date.now());
   }
 
   private failed(err: unknown): void {

@@ -1,5 +1,6 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Logger } from 'pino';
+import { clientKey } from '../net/client-key.js';
 import { boundAddress, unwrapMapped } from './address.js';
 import { listenError, resolveListenHost } from './listen-error.js';
 import { type ConnectionContext, TcpConnection } from './tcp-connection.js';
@@ -18,10 +19,19 @@ export interface TcpListenerOptions {
   reusePort?: boolean;
   /** How long close() waits for in-flight answers before cutting connections. Default 2000. */
   drainTimeoutMs?: number;
-  /** A connection with no traffic for this long is closed (never while answers are pending). Default 10000. */
+  /** A new connection that has not sent a complete message within this is closed. Default 3000. */
+  firstQueryTimeoutMs?: number;
+  /**
+   * A connection whose next complete message has not come this long after its last message or answer
+   * is closed (never while answers are pending); stray bytes do not extend it. Default 10000.
+   */
   idleTimeoutMs?: number;
   /** Open connections allowed; past it a new connection is closed at once and counted. Default 1000. */
   maxConnections?: number;
+  /** Open connections allowed from one client (an IPv4 address or an IPv6 /64). Default 16. */
+  maxConnectionsPerClient?: number;
+  /** Who may connect at all (acl.allow); anyone else is closed at accept. Default: everyone. */
+  isAllowed?: (address: string) => boolean;
   /** Messages of one connection being answered at once; reading pauses past it. Default 100. */
   maxInFlightPerConnection?: number;
 }
@@ -29,8 +39,15 @@ export interface TcpListenerOptions {
 export type TcpListener = Listener;
 
 const DEFAULT_DRAIN_MS = 2000;
+const DEFAULT_FIRST_QUERY_MS = 3000;
 const DEFAULT_IDLE_MS = 10_000;
 const DEFAULT_MAX_CONNECTIONS = 1000;
+const DEFAULT_MAX_PER_CLIENT = 16;
+/** Past this share of maxConnections in use, every connection's deadlines are cut short... */
+const PRESSURE_SHARE = 0.75;
+/** ...until fewer than this share are in use (a gap, so that the cut is not applied on every accept). */
+const RELIEF_SHARE = 0.6;
+const allowAll = (): boolean => true;
 const DEFAULT_MAX_IN_FLIGHT = 100;
 
 /** A DNS-over-TCP listener (RFC 7766): length-prefixed messages, pipelined, answered out of order. */
@@ -49,10 +66,16 @@ export async function createTcpListener(
     responder,
     log,
     maxInFlight: Math.max(1, options.maxInFlightPerConnection ?? DEFAULT_MAX_IN_FLIGHT),
+    firstQueryTimeoutMs: options.firstQueryTimeoutMs ?? DEFAULT_FIRST_QUERY_MS,
     idleTimeoutMs: options.idleTimeoutMs ?? DEFAULT_IDLE_MS,
+    underPressure: false,
     counters,
   };
+  let isAllowed = options.isAllowed ?? allowAll;
+  let maxPerClient = Math.max(1, options.maxConnectionsPerClient ?? DEFAULT_MAX_PER_CLIENT);
   const connections = new Set<TcpConnection>();
+  /** Open connections per client key (net/client-key.ts); a key leaves the map with its last connection. */
+  const perClient = new Map<number, number>();
   const unwrap = host.family === 6 && !host.ipv6Only;
   let closing = false;
   let allGone: (() => void) | null = null;
@@ -91,13 +114,40 @@ export async function createTcpListener(
       socket.destroy();
       return;
     }
+    const address = unwrap ? unwrapMapped(remote) : remote;
+    // Outside the served networks, or one client holding its share already: refused before any
+    // state is kept, so that neither can hold the slots the venue's other clients need.
+    const key = clientKey(address);
+    const held = perClient.get(key) ?? 0;
+    if (!isAllowed(address) || held >= maxPerClient) {
+      counters.tcpRejected++;
+      socket.destroy();
+      return;
+    }
+    perClient.set(key, held + 1);
     counters.tcpConnections++;
-    const connection = new TcpConnection(socket, ctx, unwrap ? unwrapMapped(remote) : remote);
+    const connection = new TcpConnection(socket, ctx, address);
     connections.add(connection);
+    updatePressure();
     socket.on('close', () => {
       connections.delete(connection);
+      const left = (perClient.get(key) ?? 1) - 1;
+      if (left > 0) perClient.set(key, left);
+      else perClient.delete(key);
+      updatePressure();
       if (connections.size === 0 && allGone !== null) allGone();
     });
+  }
+
+  function updatePressure(): void {
+    const open = connections.size;
+    if (!ctx.underPressure && open > server.maxConnections * PRESSURE_SHARE) {
+      ctx.underPressure = true;
+      // The connections taken before the pressure hold the longer deadlines: cut those too, once.
+      for (const connection of connections) connection.tighten();
+    } else if (ctx.underPressure && open < server.maxConnections * RELIEF_SHARE) {
+      ctx.underPressure = false;
+    }
   }
 
   async function drainAndClose(): Promise<void> {
@@ -125,10 +175,16 @@ export async function createTcpListener(
     configure: (settings: ListenerSettings): void => {
       drainTimeoutMs = settings.drainTimeoutMs ?? drainTimeoutMs;
       ctx.idleTimeoutMs = settings.idleTimeoutMs ?? ctx.idleTimeoutMs;
+      ctx.firstQueryTimeoutMs = settings.firstQueryTimeoutMs ?? ctx.firstQueryTimeoutMs;
+      isAllowed = settings.isAllowed ?? isAllowed;
+      if (settings.maxConnectionsPerClient !== undefined) {
+        maxPerClient = Math.max(1, settings.maxConnectionsPerClient);
+      }
       if (settings.maxInFlightPerConnection !== undefined) {
         ctx.maxInFlight = Math.max(1, settings.maxInFlightPerConnection);
       }
       server.maxConnections = settings.maxConnections ?? server.maxConnections;
+      updatePressure();
     },
     close: (): Promise<void> => {
       closed ??= drainAndClose();

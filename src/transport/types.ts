@@ -33,16 +33,23 @@ export interface ListenerStats {
   tcpConnections: number;
   /** TCP connections open now (a gauge); 0 for UDP. */
   tcpOpen: number;
-  /** TCP connections refused at once because the connection limit was reached; 0 for UDP. */
+  /**
+   * TCP connections refused at once: the connection limit was reached, the client held its share of
+   * connections already, or it is outside acl.allow; 0 for UDP.
+   */
   tcpRejected: number;
 }
 
 /** The settings a running listener can change (on SIGHUP); each absent one stays as it is. */
 export interface ListenerSettings {
   drainTimeoutMs?: number;
+  firstQueryTimeoutMs?: number;
   idleTimeoutMs?: number;
   maxConnections?: number;
+  maxConnectionsPerClient?: number;
   maxInFlightPerConnection?: number;
+  /** Who may connect over TCP (acl.allow), checked at accept. */
+  isAllowed?: (address: string) => boolean;
 }
 
 export interface Listener {

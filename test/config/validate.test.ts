@@ -110,7 +110,13 @@ t.test('an empty config gets every default, normalized', async (t) => {
       serveStale: { enabled: true, maxStale: 86400, answerTtl: 30 },
     },
     edns: { udpSize: 1232 },
-    tcp: { idleTimeoutMs: 10000, maxConnections: 1000, maxPipelined: 100 },
+    tcp: {
+      idleTimeoutMs: 10000,
+      firstQueryTimeoutMs: 3000,
+      maxConnections: 1000,
+      maxConnectionsPerClient: 16,
+      maxPipelined: 100,
+    },
     log: { level: 'info', queries: false },
     shutdown: { drainTimeoutMs: 5000 },
     lists: SAMPLE_LISTS,
@@ -216,7 +222,13 @@ t.test('good values for every key are normalized to their units', async (t) => {
     serveStale: { enabled: false, maxStale: 5400, answerTtl: 60 },
   });
   t.same(cfg.edns, { udpSize: 4096 });
-  t.same(cfg.tcp, { idleTimeoutMs: 60000, maxConnections: 10, maxPipelined: 1 });
+  t.same(cfg.tcp, {
+    idleTimeoutMs: 60000,
+    firstQueryTimeoutMs: 3000,
+    maxConnections: 10,
+    maxConnectionsPerClient: 16,
+    maxPipelined: 1,
+  });
   t.same(cfg.log, { level: 'debug', queries: true });
   t.same(cfg.shutdown, { drainTimeoutMs: 0 });
 });

@@ -1,4 +1,4 @@
-/** `rateLimit`: response rate limiting over UDP, per client and per venue. */
+/** `rateLimit`: response rate limiting per client (UDP, and TCP in its own bucket) and per venue (UDP). */
 import { type Static, Type } from '@sinclair/typebox';
 import { CidrString, section } from './common.js';
 
@@ -10,7 +10,7 @@ export const RateLimitSchema = section(
       maximum: 1_000_000,
       default: 1000,
       description:
-        'UDP answers per second to one client address (IPv4, or IPv6 /64): sized for a NAT gateway with hundreds of phones',
+        'answers per second to one client address (IPv4, or IPv6 /64), over UDP and, in a bucket of its own, over TCP: sized for a NAT gateway with hundreds of phones',
     }),
     burst: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 2000 }),
     venueResponsesPerSecond: Type.Integer({
@@ -31,7 +31,7 @@ export const RateLimitSchema = section(
       description: 'clients never limited, e.g. a NAT gateway speaking for a whole venue',
     }),
   },
-  'response rate limiting over UDP',
+  'response rate limiting over UDP and TCP',
 );
 
 /** The file's form is the normalized form: counts, and CIDRs as written. */

@@ -1,7 +1,7 @@
 /** `edns` and `tcp`: what roje accepts from clients over UDP and TCP. */
 import { type Static, Type } from '@sinclair/typebox';
 import { durationWithin } from '../config-error.js';
-import { duration, HOUR, SECOND, type SectionContext, section } from './common.js';
+import { duration, HOUR, MINUTE, SECOND, type SectionContext, section } from './common.js';
 
 export const EdnsSchema = section(
   {
@@ -23,8 +23,18 @@ export function normalizeEdns(raw: EdnsConfig): EdnsConfig {
 
 export const TcpSchema = section(
   {
-    idleTimeout: duration('10s', 'close a client TCP connection idle for this long'),
+    idleTimeout: duration(
+      '10s',
+      'close a client TCP connection whose next complete query has not come this long after its last one (stray bytes do not count)',
+    ),
+    firstQueryTimeout: duration('3s', 'close a new client TCP connection without a complete query by then'),
     maxConnections: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 1000 }),
+    maxConnectionsPerClient: Type.Integer({
+      minimum: 1,
+      maximum: 1_000_000,
+      default: 16,
+      description: 'open TCP connections from one client address (IPv6: one /64); more are closed at once',
+    }),
     maxPipelined: Type.Integer({ minimum: 1, maximum: 65535, default: 100 }),
   },
   'DNS over TCP from clients',
@@ -35,7 +45,15 @@ export type TcpConfig = ReturnType<typeof normalizeTcp>;
 export function normalizeTcp(ctx: SectionContext, raw: Static<typeof TcpSchema>) {
   return {
     idleTimeoutMs: durationWithin(ctx.file, 'tcp.idleTimeout', raw.idleTimeout, SECOND, HOUR),
+    firstQueryTimeoutMs: durationWithin(
+      ctx.file,
+      'tcp.firstQueryTimeout',
+      raw.firstQueryTimeout,
+      100,
+      MINUTE,
+    ),
     maxConnections: raw.maxConnections,
+    maxConnectionsPerClient: raw.maxConnectionsPerClient,
     maxPipelined: raw.maxPipelined,
   };
 }

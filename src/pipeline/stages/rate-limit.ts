@@ -1,15 +1,17 @@
 import { FLAG_TC, RCODE } from '../../dns/constants.js';
 import { answerError } from '../../dns/query.js';
+import { clientKey } from '../../net/client-key.js';
 import type { Answer, Query, Stage } from '../types.js';
 
 export interface RateLimitOptions {
-  /** Answers per second one client may get over UDP (an IPv4 address, or an IPv6 /64). */
+  /** Answers per second one client may get over UDP, and over TCP (an IPv4 address, or an IPv6 /64). */
   responsesPerSecond: number;
   /** How many answers a client may get at once before the rate applies (the bucket size). */
   burst: number;
   /**
    * Every `slip`-th answer over the limit is sent empty with TC set instead of being dropped, so a real
    * client behind a flood retries over TCP and gets through (BIND's RRL "slip"). 0 drops them all.
+   * Over TCP there is no slip: a truncated answer would only send the client back to TCP.
    */
   slip: number;
   /** True for clients that are never limited (e.g. a NAT gateway that speaks for a whole venue). */
@@ -30,11 +32,16 @@ const DEFAULT_SLOTS = 1 << 16;
 const DROP: Answer = { wire: Buffer.alloc(0), source: 'rate-limited', rcode: -1, drop: true };
 
 /**
- * Response rate limiting for UDP, where a source address can be forged: a token bucket per client so
- * that roje cannot be made to flood a victim, and one device cannot starve the others; and one per
- * venue, so that one venue cannot starve the others. The per-client default (1,000/s) is sized for a
- * NAT gateway with hundreds of phones behind one address, not for one device. TCP is not
- * limited here (its handshake proves the address; the connection limit bounds it).
+ * Response rate limiting: a token bucket per client so that roje cannot be made to flood a victim
+ * over UDP (where a source can be forged), and one device cannot starve the others; and one per venue,
+ * so that one venue cannot starve the others. The per-client default (1,000/s) is sized for a NAT
+ * gateway with hundreds of phones behind one address, not for one device.
+ *
+ * TCP queries are limited too (a pipelining client must not escape its rate by switching transport), at
+ * the same rate but in a bucket of their own per client, and dropped when over it, never slipped. Their
+ * own bucket, because a flood forging a victim's UDP source drains the victim's UDP bucket: the TC answers
+ * slip sends it would be worthless if its TCP retries drew on that bucket. For the same reason TCP does not
+ * draw on the venue's bucket; a TCP client's address is proven, and its connections are capped.
  *
  * Buckets live in a fixed table indexed by a hash of the client's address: no allocation and bounded
  * memory whatever the number of clients. A slot holding another client's bucket is taken over when
@@ -72,7 +79,7 @@ export function createRateLimitStage(options: RateLimitOptions): Stage {
   }
 
   function limitedAnswer(query: Query, count: number): Answer {
-    if (slip > 0 && count % slip === 0) {
+    if (slip > 0 && count % slip === 0 && query.client.transport === 'udp') {
       const wire = answerError(query, RCODE.NOERROR, { udpSize: query.udpSize });
       wire[2] |= FLAG_TC >> 8;
       return { wire, source: 'rate-limited', rcode: RCODE.NOERROR };
@@ -81,8 +88,9 @@ export function createRateLimitStage(options: RateLimitOptions): Stage {
   }
 
   return (next) => (query) => {
-    if (query.client.transport !== 'udp' || isExempt(query.client.address)) return next(query);
-    const key = clientKey(query.client.address);
+    if (isExempt(query.client.address)) return next(query);
+    const tcp = query.client.transport !== 'udp';
+    const key = tcp ? tcpKey(clientKey(query.client.address)) : clientKey(query.client.address);
     const slot = key & mask;
     const now = query.receivedAt;
     let available = tokens[slot] + (now - stamp[slot]) * perMs;
@@ -99,7 +107,7 @@ export function createRateLimitStage(options: RateLimitOptions): Stage {
     stamp[slot] = now;
     if (available >= 1) {
       tokens[slot] = available - 1;
-      if (!venueLimited || venueAllows(query.venue, now)) return next(query);
+      if (tcp || !venueLimited || venueAllows(query.venue, now)) return next(query);
       return limitedAnswer(query, ++venueOver);
     }
     tokens[slot] = available;
@@ -108,28 +116,10 @@ export function createRateLimitStage(options: RateLimitOptions): Stage {
   };
 }
 
-/** FNV-1a over the address text; IPv6 clients are keyed by their /64 (one host, many privacy addresses). */
-export function clientKey(address: string): number {
-  const end = address.includes(':') ? ipv6PrefixEnd(address) : address.length;
-  let h = 0x811c9dc5;
-  for (let i = 0; i < end; i++) {
-    h ^= address.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  // 0 marks an empty slot.
-  return h >>> 0 || 1;
+/** The key of a client's TCP bucket: another slot than its UDP bucket (an odd multiplier is a bijection). */
+function tcpKey(key: number): number {
+  return Math.imul(key, 0x9e3779b1) >>> 0 || 1;
 }
 
-/** Where the first four groups of an IPv6 address end, in its text; the whole text when `::` comes sooner. */
-function ipv6PrefixEnd(address: string): number {
-  let groups = 0;
-  for (let i = 0; i < address.length; i++) {
-    if (address.charCodeAt(i) !== 0x3a /* : */) continue;
-    if (++groups === 4) return i;
-    // "::" before the fourth group: the prefix is not spelled out in full. Key on the whole address
-    // (Node gives each address one canonical text): a host rotating privacy addresses in such a prefix
-    // then gets a bucket per address.
-    if (address.charCodeAt(i + 1) === 0x3a) return address.length;
-  }
-  return address.length;
-}
+/** The bucket key of a client address (an IPv4 address or an IPv6 /64): see net/client-key.ts. */
+export { clientKey };

@@ -94,7 +94,7 @@ t.test('tokens come back at the configured rate, up to the burst', async (t) => 
   t.same(outcomes(handler, '192.168.1.10', 6, 60_000), ['ok', 'ok', 'ok', 'ok', 'ok', 'drop']);
 });
 
-t.test('clients are limited separately; TCP and exempt clients are not limited', async (t) => {
+t.test('clients are limited separately; exempt clients are not limited', async (t) => {
   const handler = limiter({ slip: 0, isExempt: (a) => a === '192.168.1.1' });
   t.same(outcomes(handler, '192.168.1.10', 6, 1000).at(-1), 'drop');
   t.same(
@@ -106,11 +106,23 @@ t.test('clients are limited separately; TCP and exempt clients are not limited',
     outcomes(handler, '192.168.1.1', 50, 1000).every((o) => o === 'ok'),
     'exempt gateway',
   );
-  const tcp = [...Array(50)].map(() => handler(makeQuery('192.168.1.10', 1000, 'tcp')));
+});
+
+t.test('TCP is limited in a bucket of its own per client, dropped over it, never slipped', async (t) => {
+  const handler = limiter({ slip: 1 });
+  t.same(outcomes(handler, '192.168.1.10', 6, 1000), ['ok', 'ok', 'ok', 'ok', 'ok', 'tc'], 'UDP drained');
+  const tcp = [...Array(5)].map(() => handler(makeQuery('192.168.1.10', 1000, 'tcp')));
   t.ok(
     tcp.every((a) => a === OK),
-    'TCP is never limited',
+    'the TCP burst is served though the UDP bucket is empty (a forged flood cannot block the TC retry)',
   );
+  const over = handler(makeQuery('192.168.1.10', 1000, 'tcp'));
+  t.ok((over as Answer).drop, 'over the rate over TCP: dropped, even with slip 1');
+  t.same(outcomes(handler, '192.168.1.10', 1, 1200), ['ok'], 'UDP refills on its own');
+  const venue = limiter({ slip: 0, venues: 1, venueResponsesPerSecond: 1, venueBurst: 1 });
+  t.equal(venue(makeQuery('192.168.1.20', 1000, 'udp', 0)), OK);
+  t.ok((venue(makeQuery('192.168.1.20', 1000, 'udp', 0)) as Answer).drop, 'the venue bucket limits UDP');
+  t.equal(venue(makeQuery('192.168.1.21', 1000, 'tcp', 0)), OK, 'TCP does not draw on the venue bucket');
 });
 
 t.test('IPv6 clients share a bucket per /64 when the prefix is spelled out', async (t) => {
