@@ -4,6 +4,7 @@ import { blockPageClientKey } from '../../src/blockpage/client-key.js';
 import { blockPageConnectionCap, openFilesSoftLimit } from '../../src/blockpage/fd-limit.js';
 import { createReportLimiter } from '../../src/blockpage/report-limit.js';
 import { createBlockPageServer } from '../../src/blockpage/server.js';
+import { validateConfig } from '../../src/config/load.js';
 import { isRojeError } from '../../src/errors.js';
 
 const LIMITS = `Limit                     Soft Limit           Hard Limit           Units
@@ -85,4 +86,29 @@ t.test('bad limits are refused with ROJE_ERR_BLOCKPAGE_OPTIONS', async (t) => {
     }
     t.ok(isRojeError(err, 'ROJE_ERR_BLOCKPAGE_OPTIONS'), `${JSON.stringify(limits)}: ${err}`);
   }
+});
+
+t.test('config: the limits in ms; a bad deadline is refused with its key', async (t) => {
+  const up = ['udp://127.0.0.1:5300'];
+  const cfg = await validateConfig(
+    { upstreams: up, blockPage: { headersTimeout: '2s', requestTimeout: '1m', maxConnectionsPerClient: 4 } },
+    null,
+  );
+  t.match(cfg.blockPage.limits, {
+    headersTimeoutMs: 2000,
+    requestTimeoutMs: 60_000,
+    maxConnectionsPerClient: 4,
+    maxConnections: 256,
+  });
+  await t.rejects(validateConfig({ upstreams: up, blockPage: { headersTimeout: '20s' } }, null), {
+    code: 'ROJE_ERR_CONFIG_INVALID',
+    message: /blockPage\.headersTimeout: must not be longer than blockPage\.requestTimeout/,
+  });
+  await t.rejects(validateConfig({ upstreams: up, blockPage: { keepAliveTimeout: 0 } }, null), {
+    code: 'ROJE_ERR_CONFIG_INVALID',
+    message: /blockPage\.keepAliveTimeout: must be more than 0/,
+  });
+  await t.rejects(validateConfig({ upstreams: up, blockPage: { maxConnectionsPerClient: 0 } }, null), {
+    code: 'ROJE_ERR_CONFIG_INVALID',
+  });
 });
