@@ -153,16 +153,17 @@ export interface LegitResult {
 /**
  * A legitimate client: `count` fresh names fresh-<i>.example.test (the upstream must be asked; it
  * answers 198.51.100.<i % 250 + 1>), UDP and TCP alternating, one at a time with `gapMs` between, each
- * given 1 s. `between(i)` runs after each query (a page visit, a status read...).
+ * given 1 s; names from `first` on. `between(i)` runs after each query (a page visit, a status read...).
  */
 export async function freshNameQueries(
   server: { host: string; port: number },
   count: number,
   gapMs: number,
   between: (i: number) => Promise<void> = async () => {},
+  first = 0,
 ): Promise<LegitResult[]> {
   const results: LegitResult[] = [];
-  for (let i = 0; i < count; i++) {
+  for (let i = first; i < first + count; i++) {
     const transport = i % 2 === 0 ? 'udp' : 'tcp';
     const started = Date.now();
     try {
