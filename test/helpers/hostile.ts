@@ -125,6 +125,8 @@ export function visitPage(
         port: target.port,
         path: '/',
         localAddress: from,
+        // A new connection each time, as a new visitor's browser opens (no kept-alive one to reuse).
+        agent: false,
         headers: { host, 'accept-language': 'en' },
         timeout: 3000,
       },
