@@ -8,11 +8,18 @@ import { lazyRequire } from '../lazy.js';
 import { CONFIDENTIAL_CATEGORIES } from '../policy/types.js';
 import { unwrapMapped } from '../transport/address.js';
 import type { BoundAddress, ListenAddress } from '../transport/types.js';
+import { blockPageClientKey } from './client-key.js';
+import { createConnectionGuard } from './connection-guard.js';
+import { blockPageConnectionCap, openFilesSoftLimit } from './fd-limit.js';
 import { type BlockPageHelpInput, resolveHelp } from './help.js';
 import { type CategoryNames, type Lang, type LocalText, localText, negotiateLang } from './i18n.js';
+import { BLOCK_PAGE_LIMITS, type BlockPageLimits } from './limits.js';
 import { blockPageListenError, ipv6Only } from './listen.js';
 import { createTlsRefuser } from './refuse-tls.js';
 import { CONTENT_SECURITY_POLICY, renderAbuse, renderBlocked, renderMessage } from './render.js';
+import { createReportLimiter } from './report-limit.js';
+
+export { BLOCK_PAGE_LIMITS, type BlockPageLimits } from './limits.js';
 
 const fastify = lazyRequire<typeof FastifyModule>('fastify');
 
@@ -55,6 +62,8 @@ export interface BlockPageOptions {
   reportsPerMinute?: number;
   /** Display names of categories (config categoryNames), over the built-in ones. */
   categoryNames?: CategoryNames;
+  /** What one hostile client may hold; each field defaults to BLOCK_PAGE_LIMITS. */
+  limits?: Partial<BlockPageLimits>;
 }
 
 export interface BlockPageDeps {
@@ -79,6 +88,8 @@ export interface BlockPageServer {
 
 const DEFAULT_MAX_MESSAGE = 1000;
 const DEFAULT_REPORTS_PER_MINUTE = 30;
+/** How often Node looks for requests past their header or request deadline. */
+const CONNECTIONS_CHECK_MS = 1_000;
 const HOST_RE = /^[a-z0-9_-]+(?:\.[a-z0-9_-]+)*$/;
 /** A report reference (src/stats/reports.ts): 16 random bytes, base64url. */
 const REFERENCE_RE = /^[A-Za-z0-9_-]{22}$/;
@@ -112,6 +123,7 @@ export function createBlockPageServer(options: BlockPageOptions, deps: BlockPage
       `blockPage.reportsPerMinute ${perMinute} must be 0 or more`,
     );
   }
+  const limits = checkedLimits(options.limits);
   // A message of maxMessage characters, each percent-encoded to at most 12 bytes, always fits.
   const bodyLimit = maxMessage * 12 + 1024;
   const operatorName = options.operatorName ?? null;
@@ -119,7 +131,25 @@ export function createBlockPageServer(options: BlockPageOptions, deps: BlockPage
   const reportsOn = deps.onReport !== undefined && perMinute > 0;
   const refuser = createTlsRefuser(options.refuseTls ?? []);
   const apps: FastifyInstance[] = [];
-  let reportWindow = { minute: -1, count: 0 };
+  const reportLimiter = createReportLimiter({
+    perMinute,
+    perClientPerMinute: limits.reportsPerClientPerMinute,
+  });
+  const softLimit = openFilesSoftLimit();
+  let lastRefuseWarning = 0;
+  const connectionGuard = createConnectionGuard(
+    {
+      maxTotal: blockPageConnectionCap(limits.maxConnections, softLimit),
+      maxPerClient: limits.maxConnectionsPerClient,
+    },
+    (why) => {
+      // At most one line a minute: a flood must not become a flood of logs. No address: not logged.
+      const now = Date.now();
+      if (now - lastRefuseWarning < 60_000) return;
+      lastRefuseWarning = now;
+      logger.warn({ limit: why, ...connectionGuard.stats() }, 'block page connection limit reached');
+    },
+  );
 
   const ReportBody = Type.Object(
     {
@@ -219,10 +249,9 @@ export function createBlockPageServer(options: BlockPageOptions, deps: BlockPage
     if (found === null) return neutral(reply, lang);
     // No report is taken for the confidential category: appeals go to the contact its page names.
     if (found.confidential || !reportsOn) return rejected(403, 'noReportTitle');
-    const minute = Math.floor(Date.now() / 60_000);
-    if (reportWindow.minute !== minute) reportWindow = { minute, count: 0 };
-    if (reportWindow.count >= perMinute) return rejected(429, 'tooManyTitle');
-    reportWindow.count++;
+    if (!reportLimiter.take(blockPageClientKey(request.socket.remoteAddress))) {
+      return rejected(429, 'tooManyTitle');
+    }
     const report: BlockReport = {
       host: hostOf(request.headers.host)!,
       category: found.categories[0] ?? '',
@@ -284,9 +313,16 @@ export function createBlockPageServer(options: BlockPageOptions, deps: BlockPage
       // No Fastify request log: it would carry the URL and Host, a blocked (maybe confidential) name.
       logger: false,
       bodyLimit,
-      connectionTimeout: 30_000,
-      requestTimeout: 15_000,
-      keepAliveTimeout: 5_000,
+      // Idle sockets, whole requests and headers each have a deadline; Node checks the last two only
+      // every connectionsCheckingInterval (30 s by default), far too late against a slow sender.
+      connectionTimeout: limits.requestTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
+      keepAliveTimeout: limits.keepAliveTimeoutMs,
+      http: {
+        headersTimeout: limits.headersTimeoutMs,
+        requestTimeout: limits.requestTimeoutMs,
+        connectionsCheckingInterval: CONNECTIONS_CHECK_MS,
+      },
       forceCloseConnections: true,
       return503OnClosing: true,
       trustProxy: false,
@@ -343,6 +379,7 @@ export function createBlockPageServer(options: BlockPageOptions, deps: BlockPage
       logger.error({ code: err.code, name: err.name }, 'block page request failed');
       return send(reply, 500, renderMessage({ lang, title: 'errorTitle', lead: 'errorLead' }));
     });
+    connectionGuard.attach(app.server);
     return app;
   }
 
@@ -376,6 +413,8 @@ export function createBlockPageServer(options: BlockPageOptions, deps: BlockPage
         {
           listen: apps.flatMap((a) => addressesOf(a)).map(format),
           refuseTls: refuser.addresses().map(format),
+          maxConnections: blockPageConnectionCap(limits.maxConnections, softLimit),
+          openFilesLimit: softLimit,
         },
         'block page listening',
       );
@@ -453,4 +492,21 @@ function addressesOf(app: FastifyInstance): BoundAddress[] {
 
 function format(a: BoundAddress): string {
   return a.family === 'IPv6' ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
+}
+
+/** The limits with defaults filled in; a bad value is roje's bug or a bad config: refuse to start. */
+function checkedLimits(given: Partial<BlockPageLimits> | undefined): BlockPageLimits {
+  const limits = { ...BLOCK_PAGE_LIMITS, ...given };
+  for (const [key, value] of Object.entries(limits)) {
+    if (!Number.isInteger(value) || value < 1) {
+      throw new RojeError('ROJE_ERR_BLOCKPAGE_OPTIONS', `blockPage limit ${key} ${value} must be 1 or more`);
+    }
+  }
+  if (limits.headersTimeoutMs > limits.requestTimeoutMs) {
+    throw new RojeError(
+      'ROJE_ERR_BLOCKPAGE_OPTIONS',
+      `blockPage.headersTimeout (${limits.headersTimeoutMs} ms) must not exceed blockPage.requestTimeout (${limits.requestTimeoutMs} ms)`,
+    );
+  }
+  return limits;
 }

@@ -133,6 +133,14 @@ t.test('an empty config gets every default, normalized', async (t) => {
       defaultLang: 'sq',
       maxMessageLength: 1000,
       reportsPerMinute: 30,
+      limits: {
+        maxConnections: 256,
+        maxConnectionsPerClient: 16,
+        headersTimeoutMs: 5000,
+        requestTimeoutMs: 10000,
+        keepAliveTimeoutMs: 5000,
+        reportsPerClientPerMinute: 5,
+      },
       help: {},
     },
     policies: {

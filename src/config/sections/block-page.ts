@@ -2,8 +2,10 @@
 import { type Static, type TProperties, Type } from '@sinclair/typebox';
 import { type BlockPageHelpInput, resolveHelp } from '../../blockpage/help.js';
 import { LANGS } from '../../blockpage/i18n.js';
+import { BLOCK_PAGE_LIMITS, type BlockPageLimits } from '../../blockpage/limits.js';
 import { invalidKey } from '../config-error.js';
-import { ListenString, type SectionContext, section } from './common.js';
+import { parseDuration } from '../units.js';
+import { duration, ListenString, type SectionContext, section } from './common.js';
 import { listenFlag, listenValue } from './listen.js';
 
 export const BLOCK_PAGE_EXPECTED = {
@@ -69,6 +71,28 @@ export const BlockPageSchema = section(
       default: 30,
       description: 'wrong-block reports taken per minute from all clients together; 0: no report form',
     }),
+    reportsPerClientPerMinute: Type.Integer({
+      minimum: 1,
+      maximum: 100_000,
+      default: BLOCK_PAGE_LIMITS.reportsPerClientPerMinute,
+      description: 'wrong-block reports taken per minute from one client (within reportsPerMinute)',
+    }),
+    maxConnections: Type.Integer({
+      minimum: 1,
+      maximum: 100_000,
+      default: BLOCK_PAGE_LIMITS.maxConnections,
+      description:
+        'open connections to the block page, all clients; never more than a quarter of the open-files limit',
+    }),
+    maxConnectionsPerClient: Type.Integer({
+      minimum: 1,
+      maximum: 100_000,
+      default: BLOCK_PAGE_LIMITS.maxConnectionsPerClient,
+      description: 'open connections from one client (IPv4 address or IPv6 /64); more are closed at once',
+    }),
+    headersTimeout: duration('5s', "time to receive a request's headers; a half-sent request is closed then"),
+    requestTimeout: duration('10s', 'time to receive a whole request, body included'),
+    keepAliveTimeout: duration('5s', 'how long an idle keep-alive connection stays open'),
     help: Type.Object(
       {
         reportPortal: link({ name: Type.Optional(LocalText), url: Type.Optional(Type.String()) }),
@@ -122,6 +146,32 @@ export function normalizeBlockPage(
     defaultLang: raw.defaultLang,
     maxMessageLength: raw.maxMessageLength,
     reportsPerMinute: raw.reportsPerMinute,
+    limits: limitsOf(ctx, raw),
     help,
   };
+}
+
+/** The connection and report limits, durations in ms; a zero duration or headers > request is refused. */
+function limitsOf(ctx: SectionContext, raw: Static<typeof BlockPageSchema>): BlockPageLimits {
+  const ms = (key: 'headersTimeout' | 'requestTimeout' | 'keepAliveTimeout'): number => {
+    const value = parseDuration(raw[key]) as number; // the schema checked the format
+    if (value <= 0) throw invalidKey(ctx.file, `blockPage.${key}`, 'must be more than 0');
+    return value;
+  };
+  const limits: BlockPageLimits = {
+    maxConnections: raw.maxConnections,
+    maxConnectionsPerClient: raw.maxConnectionsPerClient,
+    headersTimeoutMs: ms('headersTimeout'),
+    requestTimeoutMs: ms('requestTimeout'),
+    keepAliveTimeoutMs: ms('keepAliveTimeout'),
+    reportsPerClientPerMinute: raw.reportsPerClientPerMinute,
+  };
+  if (limits.headersTimeoutMs > limits.requestTimeoutMs) {
+    throw invalidKey(
+      ctx.file,
+      'blockPage.headersTimeout',
+      'must not be longer than blockPage.requestTimeout',
+    );
+  }
+  return limits;
 }
