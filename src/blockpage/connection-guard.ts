@@ -1,6 +1,6 @@
 import type { Server } from 'node:http';
 import type { Socket } from 'node:net';
-import { blockPageClientKey } from './client-key.js';
+import { clientKey } from '../net/client-key.js';
 
 export interface ConnectionLimits {
   /** Open connections, all listeners and clients together. */
@@ -28,9 +28,9 @@ export function createConnectionGuard(
   onRefuse?: (why: 'total' | 'client') => void,
 ): ConnectionGuard {
   /** Each client's open sockets, oldest first (a Set keeps insertion order). */
-  const byClient = new Map<string, Set<Socket>>();
+  const byClient = new Map<number, Set<Socket>>();
   // Kept apart: a destroyed socket no longer knows its remote address.
-  const keyOf = new WeakMap<Socket, string>();
+  const keyOf = new WeakMap<Socket, number>();
   let open = 0;
   let refused = 0;
   let jostled = 0;
@@ -52,7 +52,7 @@ export function createConnectionGuard(
   }
 
   function onConnection(socket: Socket): void {
-    const key = blockPageClientKey(socket.remoteAddress);
+    const key = clientKey(socket.remoteAddress ?? '');
     let mine = byClient.get(key);
     const held = mine?.size ?? 0;
     if (held >= limits.maxPerClient) {

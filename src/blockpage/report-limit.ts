@@ -1,7 +1,7 @@
 /** Wrong-block reports taken per minute: all clients together, and each client on its own. */
 export interface ReportLimiter {
-  /** Takes one report from `client` if both limits allow it; false means answer 429. */
-  take(client: string, nowMs?: number): boolean;
+  /** Takes one report from `client` (net/client-key.ts) if both limits allow it; false means answer 429. */
+  take(client: number, nowMs?: number): boolean;
 }
 
 /**
@@ -14,7 +14,7 @@ export function createReportLimiter(limits: {
 }): ReportLimiter {
   let minute = -1;
   let total = 0;
-  const byClient = new Map<string, number>();
+  const byClient = new Map<number, number>();
   return {
     take(client, nowMs = Date.now()) {
       const now = Math.floor(nowMs / 60_000);

@@ -5,10 +5,10 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import type { Logger } from 'pino';
 import { httpStatusOf, RojeError } from '../errors.js';
 import { lazyRequire } from '../lazy.js';
+import { clientKey } from '../net/client-key.js';
 import { CONFIDENTIAL_CATEGORIES } from '../policy/types.js';
 import { unwrapMapped } from '../transport/address.js';
 import type { BoundAddress, ListenAddress } from '../transport/types.js';
-import { blockPageClientKey } from './client-key.js';
 import { createConnectionGuard } from './connection-guard.js';
 import { blockPageConnectionCap, openFilesSoftLimit } from './fd-limit.js';
 import { type BlockPageHelpInput, resolveHelp } from './help.js';
@@ -249,7 +249,7 @@ export function createBlockPageServer(options: BlockPageOptions, deps: BlockPage
     if (found === null) return neutral(reply, lang);
     // No report is taken for the confidential category: appeals go to the contact its page names.
     if (found.confidential || !reportsOn) return rejected(403, 'noReportTitle');
-    if (!reportLimiter.take(blockPageClientKey(request.socket.remoteAddress))) {
+    if (!reportLimiter.take(clientKey(request.socket.remoteAddress ?? ''))) {
       return rejected(429, 'tooManyTitle');
     }
     const report: BlockReport = {

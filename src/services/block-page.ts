@@ -49,6 +49,7 @@ export function createBlockPageService(options: {
           defaultLang: b.defaultLang,
           maxMessageLength: b.maxMessageLength,
           reportsPerMinute: b.reportsPerMinute,
+          limits: b.limits,
           categoryNames: options.config.categoryNames,
         },
         {
