@@ -6,7 +6,7 @@
  * got back. Loopback only: the attacker sends from 127.0.0.5, the legitimate client from 127.0.0.2, both to
  * a server on 127.0.0.1; every loop is bounded in count and time.
  *
- *   node --import tsx bench/hostile/queue.ts [--seconds 8] [--rate 800] [--delay 400]
+ *   node --import @tapjs/typescript/import bench/hostile/queue.ts [--seconds 8] [--rate 800] [--delay 400]
  *
  * `queueAttack` is also what test/hostile/upstream-queue.test.ts runs against roje.
  */
@@ -15,14 +15,22 @@ import { createSocket, type Socket } from 'node:dgram';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { type FakeUpstream, startFakeUpstream } from '../../test/helpers/fake-upstream.js';
-import { startRoje } from '../../test/helpers/roje.js';
-import { buildProbeQuery, createRunGroup, findFreePort, runIfMain, waitForDns } from '../load/processes.js';
+import {
+  buildProbeQuery,
+  createRunGroup,
+  defaultRojeEntry,
+  findFreePort,
+  rojeServeArgs,
+  runIfMain,
+  waitForDns,
+} from '../load/processes.js';
 
 export const ATTACKER = '127.0.0.5';
 export const LEGITIMATE = '127.0.0.2';
-/** The legitimate client's names: l<i>.legit.test, each with one A record at the fake upstream. */
+/** The legitimate client's names: l<i>-<tag>.legit.test (one label under the apex, so that no NXDOMAIN for a parent covers them), each with one A record at the fake upstream. */
 export const LEGIT_ADDRESS = '198.51.100.2';
 
 export interface QueueAttackOptions {
@@ -44,6 +52,8 @@ export interface QueueAttackResult {
     correct: number;
     late: number;
     wrong: number;
+    /** Wrong answers by "RCODE/answer count". */
+    wrongBy: Record<string, number>;
     lost: number;
     p50Ms: number;
     p99Ms: number;
@@ -56,7 +66,7 @@ const RCODES = ['NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIMP', 'REFUSED
 
 /** The names the legitimate client of a run will ask; set them at the upstream before the run. */
 export function legitNames(tag: string, count: number): string[] {
-  return Array.from({ length: count }, (_, i) => `l${i}.${tag}.legit.test`);
+  return Array.from({ length: count }, (_, i) => `l${i}-${tag}.legit.test`);
 }
 
 export function addLegitNames(fake: FakeUpstream, names: readonly string[]): void {
@@ -95,6 +105,7 @@ export async function queueAttack(options: QueueAttackOptions): Promise<QueueAtt
   let correct = 0;
   let late = 0;
   let wrong = 0;
+  const wrongBy: Record<string, number> = {};
   legit.on('message', (msg) => {
     if (msg.length < 12) return;
     const started = sentAt.get(msg.readUInt16BE(0));
@@ -103,8 +114,11 @@ export async function queueAttack(options: QueueAttackOptions): Promise<QueueAtt
     const ms = performance.now() - started;
     latencies.push(ms);
     const ok = (msg[3] & 0x0f) === 0 && msg.readUInt16BE(6) > 0;
-    if (!ok) wrong++;
-    else if (ms > deadlineMs) late++;
+    if (!ok) {
+      wrong++;
+      const why = `${RCODES[msg[3] & 0x0f] ?? msg[3] & 0x0f}/${msg.readUInt16BE(6)}`;
+      wrongBy[why] = (wrongBy[why] ?? 0) + 1;
+    } else if (ms > deadlineMs) late++;
     else correct++;
   });
 
@@ -120,7 +134,7 @@ export async function queueAttack(options: QueueAttackOptions): Promise<QueueAtt
       const due = Math.min(maxAttack, Math.floor(((performance.now() - started) / 1000) * rate));
       owed = Math.min(due - attackSent, perTick * 20);
       for (let i = 0; i < owed && attackSent < maxAttack; i++, attackSent++) {
-        const name = `a${attackSent}-${Math.floor(Math.random() * 1e9).toString(36)}.${tag}.flood.test`;
+        const name = `a${attackSent}-${Math.floor(Math.random() * 1e9).toString(36)}-${tag}.flood.test`;
         attacker.send(buildProbeQuery(attackSent & 0xffff, name), server.port, server.host);
       }
     }, 10);
@@ -147,6 +161,7 @@ export async function queueAttack(options: QueueAttackOptions): Promise<QueueAtt
       correct,
       late,
       wrong,
+      wrongBy,
       lost: sentAt.size,
       p50Ms: percentile(latencies, 50),
       p99Ms: percentile(latencies, 99),
@@ -179,6 +194,8 @@ async function writeUnboundConfig(dir: string, port: number, upstreamPort: numbe
   do-not-query-localhost: no
   module-config: "iterator"
   root-hints: "${path.join(dir, 'root.hints')}"
+  # unbound answers the RFC 6761 name test. itself (NXDOMAIN) unless told not to.
+  local-zone: "test." nodefault
 forward-zone:
   name: "."
   forward-addr: 127.0.0.1@${upstreamPort}
@@ -201,7 +218,10 @@ function row(peer: string, r: QueueAttackResult, load: string): string {
   const got = Object.entries(a.byRcode)
     .map(([k, v]) => `${k} ${v}`)
     .join(', ');
-  return `| ${peer} | ${l.correct}/${l.sent} (${pct} %) | ${l.p50Ms.toFixed(0)} / ${l.p99Ms.toFixed(0)} ms | ${a.sent} sent: ${got}, ${a.lost} unanswered | ${load} |`;
+  const wrongs = Object.entries(l.wrongBy)
+    .map(([k, v]) => `${k} x${v}`)
+    .join(', ');
+  return `| ${peer} | ${l.correct}/${l.sent} (${pct} %; late ${l.late}, lost ${l.lost}${wrongs ? `, wrong ${wrongs}` : ''}) | ${l.p50Ms.toFixed(0)} / ${l.p99Ms.toFixed(0)} ms | ${a.sent} sent: ${got}, ${a.lost} unanswered | ${load} |`;
 }
 
 function flag(name: string, fallback: number): number {
@@ -227,15 +247,28 @@ async function main(): Promise<void> {
   const group = createRunGroup((m) => console.error(m));
   const dir = await mkdtemp(path.join(tmpdir(), 'roje-queue-'));
   try {
+    // roje in its own process, as deployed (built: npm run build), so the attacker and the fake upstream
+    // in this one do not share its event loop.
     addLegitNames(fake, legitNames('roje', durationMs / legitEveryMs));
-    const roje = await startRoje({ upstreams: [`udp://127.0.0.1:${fake.port}`] });
-    try {
-      const r = await queueAttack({ server: roje, rate, durationMs, legitEveryMs, tag: 'roje' });
-      const down = roje.app.upstreamHealth().filter((h) => h.state === 'down').length;
-      rows.push(`${row('roje', r, load())} ${down} upstream(s) marked down`);
-    } finally {
-      await roje.stop();
-    }
+    const rojePort = await findFreePort('127.0.0.1');
+    const rojeConf = path.join(dir, 'roje.yaml');
+    await writeFile(rojeConf, `stateDir: ${path.join(dir, 'state')}\nlog:\n  level: warn\n`);
+    const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+    const roje = group.spawn(
+      'roje',
+      process.execPath,
+      rojeServeArgs(defaultRojeEntry(repo), '127.0.0.1', rojePort, fake.port, rojeConf),
+    );
+    await waitForDns('127.0.0.1', rojePort, 20_000, roje.exited, { name: 'probe.legit.test' });
+    const mine = await queueAttack({
+      server: { host: '127.0.0.1', port: rojePort },
+      rate,
+      durationMs,
+      legitEveryMs,
+      tag: 'roje',
+    });
+    rows.push(row('roje', mine, load()));
+    await roje.stop();
     const port = await findFreePort('127.0.0.1');
     const conf = await writeUnboundConfig(dir, port, fake.port);
     const unbound = group.spawn('unbound', 'unbound', ['-d', '-c', conf]);

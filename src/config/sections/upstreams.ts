@@ -63,22 +63,19 @@ export const UpstreamSchema = section(
       description:
         'distinct upstream queries in flight at most; past it SERVFAIL (EDE 0 "upstream queue full") or a stale answer',
     }),
-    maxPendingPerClient: Type.Optional(
-      Type.Integer({
-        minimum: 1,
-        maximum: 1_000_000,
-        description:
-          'upstream queries in flight at most for one client (IPv4 address or IPv6 /64); default maxPending / 4',
-      }),
-    ),
-    maxPendingPerVenue: Type.Optional(
-      Type.Integer({
-        minimum: 1,
-        maximum: 1_000_000,
-        description:
-          "upstream queries in flight at most for one venue's clients together; default maxPending / 2",
-      }),
-    ),
+    maxPendingPerClient: Type.Integer({
+      minimum: 0,
+      maximum: 1_000_000,
+      default: 0,
+      description:
+        'upstream queries in flight at most for one client (IPv4 address or IPv6 /64); 0: maxPending / 4',
+    }),
+    maxPendingPerVenue: Type.Integer({
+      minimum: 0,
+      maximum: 1_000_000,
+      default: 0,
+      description: "upstream queries in flight at most for one venue's clients together; 0: maxPending / 2",
+    }),
     jostleAfter: duration(
       '200ms',
       "when the queue is full, a query in flight this long may give way to another client's (jostle)",
@@ -158,8 +155,8 @@ function upstreamQueue(ctx: SectionContext, raw: RawUpstreams['upstream'], timeo
   return {
     timeoutMs,
     maxPending,
-    maxPendingPerClient: Math.min(maxPending, raw.maxPendingPerClient ?? defaultPerClient(maxPending)),
-    maxPendingPerVenue: Math.min(maxPending, raw.maxPendingPerVenue ?? defaultPerVenue(maxPending)),
+    maxPendingPerClient: Math.min(maxPending, raw.maxPendingPerClient || defaultPerClient(maxPending)),
+    maxPendingPerVenue: Math.min(maxPending, raw.maxPendingPerVenue || defaultPerVenue(maxPending)),
     jostleAfterMs: durationWithin(ctx.file, 'upstream.jostleAfter', raw.jostleAfter, 0, MINUTE),
   };
 }
