@@ -257,7 +257,10 @@ async function main(): Promise<void> {
     const roje = group.spawn(
       'roje',
       process.execPath,
-      rojeServeArgs(defaultRojeEntry(repo), '127.0.0.1', rojePort, fake.port, rojeConf),
+      rojeServeArgs(defaultRojeEntry(repo), '127.0.0.1', rojePort, fake.port, rojeConf, [
+        '--admin',
+        '127.0.0.1:0',
+      ]),
     );
     await waitForDns('127.0.0.1', rojePort, 20_000, roje.exited, { name: 'probe.legit.test' });
     const mine = await queueAttack({
