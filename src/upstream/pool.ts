@@ -2,6 +2,16 @@ import type { Logger } from 'pino';
 import { EDE, type ExtendedError, RCODE } from '../dns/constants.js';
 import { buildUpstreamQuery, responseRcode } from '../dns/upstream-message.js';
 import { RojeError, type RojeErrorCode } from '../errors.js';
+import {
+  type Admission,
+  createFairShare,
+  DEFAULT_JOSTLE_AFTER_MS,
+  defaultPerClient,
+  defaultPerVenue,
+  NO_CLIENT,
+  NO_VENUE,
+  type PendingExchange,
+} from './fair-share.js';
 import { createTransport } from './transport.js';
 import type { UpstreamHealth, UpstreamRequest, UpstreamResult, UpstreamTransport } from './types.js';
 import { parseUpstreamUrl } from './url.js';
@@ -27,6 +37,12 @@ export interface UpstreamPoolOptions {
    * cannot pile up sockets and memory behind a slow upstream. Default 1024.
    */
   maxPending?: number;
+  /** Exchanges in flight at most for one client (see UpstreamRequest.client). Default maxPending / 4. */
+  maxPendingPerClient?: number;
+  /** Exchanges in flight at most for one venue's clients together. Default maxPending / 2. */
+  maxPendingPerVenue?: number;
+  /** When the queue is full, an exchange older than this may give way to another client's (jostle). Default 200. */
+  jostleAfterMs?: number;
 }
 
 export interface UpstreamPoolDeps {
@@ -35,7 +51,10 @@ export interface UpstreamPoolDeps {
   createTransport?: typeof createTransport;
   /** Told of every exchange (metrics): the upstream's URL, its duration and its failure, if any. */
   onAttempt?: (upstream: string, seconds: number, failure: FailureCode | null) => void;
-  /** Told of every query refused because maxPending exchanges are in flight (metrics). */
+  /**
+   * Told of every query refused a place in the queue (the queue, its client's or its venue's share
+   * full) and of every exchange jostled out (metrics).
+   */
   onQueueFull?: () => void;
 }
 
@@ -68,7 +87,14 @@ export class UpstreamFailedError extends RojeError {
 type FailureCode = RojeErrorCode | 'SERVFAIL' | 'REFUSED';
 
 export const DEFAULT_MAX_PENDING = 1024;
-const QUEUE_FULL: ExtendedError = { code: EDE.OTHER, text: 'upstream queue full' };
+/** What a client is told when the queue has no room for its query; fixed words, never an address. */
+const REFUSALS: Record<Exclude<Admission, 'ok'>, ExtendedError> = {
+  'queue-full': { code: EDE.OTHER, text: 'upstream queue full' },
+  'client-full': { code: EDE.OTHER, text: 'upstream queue full for this client' },
+  'venue-full': { code: EDE.OTHER, text: 'upstream queue full for this venue' },
+};
+/** The waiters of an exchange that gave way to another client's query (the queue is full). */
+const JOSTLED: ExtendedError = { code: EDE.OTHER, text: 'upstream queue full' };
 
 interface Upstream {
   url: string;
@@ -87,9 +113,9 @@ interface Upstream {
 }
 
 /**
- * Upstream selection, health and coalescing. Health is passive (real queries only): an upstream is
- * marked down after `downAfter` consecutive failures (at once on REFUSED, which signals an ACL that
- * will not change by itself), then left alone for a backoff; once the backoff has passed, the next
+ * Upstream selection, health, coalescing and the fair share of the queue (fair-share.ts). Health is
+ * passive (real queries only): an upstream is marked down after `downAfter` consecutive timeouts,
+ * network errors or malformed answers (never for an answer's RCODE), then left alone for a backoff; once the backoff has passed, the next
  * query is also sent to it in the background as a probe, so a recovering upstream comes back without
  * a client waiting on it. When every upstream is down, they are all tried in the foreground.
  *
@@ -124,6 +150,12 @@ export function createUpstreamPool(options: UpstreamPoolOptions, deps: UpstreamP
   const coalesce = new Map<string, Promise<UpstreamResult>>();
   const inFlight = new Set<Promise<unknown>>();
   const maxPending = options.maxPending ?? DEFAULT_MAX_PENDING;
+  const fair = createFairShare({
+    maxPending,
+    maxPerClient: options.maxPendingPerClient ?? defaultPerClient(maxPending),
+    maxPerVenue: options.maxPendingPerVenue ?? defaultPerVenue(maxPending),
+    jostleAfterMs: options.jostleAfterMs ?? DEFAULT_JOSTLE_AFTER_MS,
+  });
   let closed = false;
 
   function track<T>(p: Promise<T>): Promise<T> {
@@ -154,15 +186,18 @@ export function createUpstreamPool(options: UpstreamPoolOptions, deps: UpstreamP
   function onFailure(u: Upstream, code: FailureCode): void {
     u.failures++;
     u.lastError = code;
-    // One SERVFAIL is about one name (often DNSSEC), not about the upstream's health.
-    if (code === 'SERVFAIL') return;
+    // An answer, whatever its RCODE, shows the upstream alive: a SERVFAIL is usually about one name
+    // (often DNSSEC) and a REFUSED about one odd query (class HS, say), so neither counts against its
+    // health, or one packet from a client could mark every upstream down. Health is judged only by
+    // timeouts, network errors and malformed answers.
+    if (code === 'SERVFAIL' || code === 'REFUSED') return;
     u.consecutiveFailures++;
     const now = performance.now();
     if (u.down) {
       // A failed probe: wait longer before the next one.
       u.backoffMs = Math.min(u.backoffMs * 2, maxBackoffMs);
       u.retryAt = now + u.backoffMs;
-    } else if (u.consecutiveFailures >= downAfter || code === 'REFUSED') {
+    } else if (u.consecutiveFailures >= downAfter) {
       u.down = true;
       u.retryAt = now + u.backoffMs;
       logger?.warn({ upstream: u.url, code, failures: u.consecutiveFailures }, 'upstream marked down');
@@ -247,16 +282,45 @@ export function createUpstreamPool(options: UpstreamPoolOptions, deps: UpstreamP
     const key = `${req.qtype}/${req.qclass}/${req.do ? 1 : 0}${req.cd ? 1 : 0}/${req.name}`;
     const shared = coalesce.get(key);
     if (shared !== undefined) return shared;
-    if (coalesce.size >= maxPending) {
+    // The waiters' promise is separate from the exchange so that a jostled exchange can fail them at
+    // once and free its place while its socket runs out to its timeout in the background.
+    let fail!: (err: Error) => void;
+    let succeed!: (r: UpstreamResult) => void;
+    const p = new Promise<UpstreamResult>((res, rej) => {
+      succeed = res;
+      fail = rej;
+    });
+    const entry: PendingExchange = {
+      client: req.client ?? NO_CLIENT,
+      venue: req.venue ?? NO_VENUE,
+      startedAt: performance.now(),
+      onJostled: () => {
+        deps.onQueueFull?.();
+        if (coalesce.get(key) === p) coalesce.delete(key);
+        fail(new UpstreamFailedError(JOSTLED, []));
+      },
+      state: 'pending',
+    };
+    const admission = fair.admit(entry, entry.startedAt);
+    if (admission !== 'ok') {
       deps.onQueueFull?.();
-      return Promise.reject(new UpstreamFailedError(QUEUE_FULL, []));
+      return Promise.reject(new UpstreamFailedError(REFUSALS[admission], []));
     }
-    const p = track(run(req));
     coalesce.set(key, p);
-    const drop = () => {
+    const settle = () => {
+      fair.release(entry);
       if (coalesce.get(key) === p) coalesce.delete(key);
     };
-    p.then(drop, drop);
+    track(run(req)).then(
+      (r) => {
+        settle();
+        succeed(r);
+      },
+      (err: Error) => {
+        settle();
+        fail(err);
+      },
+    );
     return p;
   }
 

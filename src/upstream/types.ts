@@ -23,6 +23,13 @@ export interface UpstreamRequest {
   qclass: number;
   do: boolean;
   cd: boolean;
+  /**
+   * Who asked, for the fair share of the queue: a number per client (an IPv4 address or an IPv6 /64;
+   * two clients hashing alike only share a share, sooner limited). Absent: no per-client cap.
+   */
+  client?: number;
+  /** The client's venue (query.venue); absent or -1: no per-venue cap. */
+  venue?: number;
 }
 
 export interface UpstreamResult {

@@ -78,7 +78,13 @@ t.test('an empty config gets every default, normalized', async (t) => {
     upstreams: [{ url: 'udp://127.0.0.1:5300', timeoutMs: 2000 }],
     upstreamsFrom: 'config',
     resolvConf: '/etc/resolv.conf',
-    upstream: { timeoutMs: 2000, maxPending: 1024 },
+    upstream: {
+      timeoutMs: 2000,
+      maxPending: 1024,
+      maxPendingPerClient: 256,
+      maxPendingPerVenue: 512,
+      jostleAfterMs: 200,
+    },
     workers: { count: 1, mode: supportsReusePort() ? 'threads' : 'processes' },
     acl: {
       allow: [

@@ -96,9 +96,9 @@ t.test(
   'a down upstream is skipped until its backoff, then probed in the background and back up',
   async (t) => {
     const ups = await upstreams(t, 2);
-    ups[0].behave('*', { refused: true });
+    ups[0].behave('*', { silent: true });
     // Long backoff: the down upstream is left alone.
-    const slow = pool(t, ups, { backoffMs: 60_000 });
+    const slow = pool(t, ups, { backoffMs: 60_000, downAfter: 1, timeoutMs: 100 });
     await slow.resolve(req('www.example.test'));
     t.equal(slow.health()[0].state, 'down');
     const before = ups[0].counts.udp;
@@ -108,7 +108,7 @@ t.test(
     t.equal(ups[0].counts.udp, before, 'not asked while backing off');
 
     // Short backoff: once it answers again, a probe brings it back.
-    const fast = pool(t, ups, { backoffMs: 30 });
+    const fast = pool(t, ups, { backoffMs: 30, downAfter: 1, timeoutMs: 100 });
     await fast.resolve(req('www.example.test'));
     t.equal(fast.health()[0].state, 'down');
     ups[0].behave('*', null);
@@ -187,14 +187,54 @@ t.test('SERVFAIL: next upstream asked; if none does better, the SERVFAIL is pass
   t.equal(p.health()[0].state, 'up', 'many SERVFAILs still do not mark down');
 });
 
-t.test('REFUSED: next upstream asked and the refusing one marked down at once', async (t) => {
+t.test(
+  'REFUSED: next upstream asked; the refusing one stays up (one odd query is not its health)',
+  async (t) => {
+    const ups = await upstreams(t, 2);
+    ups[0].behave('*', { refused: true });
+    const p = pool(t, ups);
+    const r = await p.resolve(req('www.example.test'));
+    t.equal(r.upstream, `udp://127.0.0.1:${ups[1].port}`);
+    t.equal(p.health()[0].state, 'up');
+    t.equal(p.health()[0].lastError, 'REFUSED');
+    t.equal(p.health()[0].failures, 1, 'counted for the operator');
+  },
+);
+
+t.test('class HS answered REFUSED or SERVFAIL by every upstream: none is marked down', async (t) => {
   const ups = await upstreams(t, 2);
-  ups[0].behave('*', { refused: true });
   const p = pool(t, ups);
-  const r = await p.resolve(req('www.example.test'));
-  t.equal(r.upstream, `udp://127.0.0.1:${ups[1].port}`);
+  const hs = (name: string): UpstreamRequest => ({ ...req(name), qclass: 4 });
+  for (const behaviour of [{ refused: true }, { servfail: true }]) {
+    for (const u of ups) u.behave('*', behaviour);
+    // More than downAfter (3) in a row, from the same "client": still no RCODE marks an upstream down.
+    for (let i = 0; i < 6; i++) await p.resolve(hs(`hs${i}.example.test`)).catch(() => {});
+  }
+  for (const u of ups) u.behave('*', null);
+  t.same(
+    p.health().map((h) => h.state),
+    ['up', 'up'],
+  );
+  t.equal(rcode((await p.resolve(req('www.example.test'))).wire), 0, 'and class IN still answered');
+  t.equal(ups[0].lastQuery?.questions?.[0]?.class, 'IN');
+});
+
+t.test('health: timeouts still mark an upstream down after downAfter in a row', async (t) => {
+  const ups = await upstreams(t, 1);
+  ups[0].behave('*', { silent: true });
+  const p = pool(t, ups, { timeoutMs: 50 });
+  for (let i = 0; i < 2; i++) await p.resolve(req(`t${i}.example.test`)).catch(() => {});
+  t.equal(p.health()[0].state, 'up', 'not after 2');
+  await p.resolve(req('t2.example.test')).catch(() => {});
+  t.equal(p.health()[0].state, 'down', 'after 3');
+});
+
+t.test('health: malformed answers mark an upstream down after downAfter in a row', async (t) => {
+  const ups = await upstreams(t, 1);
+  ups[0].behave('*', { garbage: true });
+  const p = pool(t, ups, { timeoutMs: 50 });
+  for (let i = 0; i < 3; i++) await p.resolve(req(`g${i}.example.test`)).catch(() => {});
   t.equal(p.health()[0].state, 'down');
-  t.equal(p.health()[0].lastError, 'REFUSED');
 });
 
 t.test('NXDOMAIN and NODATA are answers, not failures', async (t) => {

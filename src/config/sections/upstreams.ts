@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import { type Static, Type } from '@sinclair/typebox';
 import { addressKey, isLoopback, isUnspecified } from '../../net/address.js';
 import type { ListenAddress } from '../../transport/types.js';
+import { defaultPerClient, defaultPerVenue } from '../../upstream/fair-share.js';
 import { parseUpstreamUrl, type UpstreamUrl } from '../../upstream/url.js';
 import {
   ConfigError,
@@ -62,6 +63,23 @@ export const UpstreamSchema = section(
       description:
         'distinct upstream queries in flight at most; past it SERVFAIL (EDE 0 "upstream queue full") or a stale answer',
     }),
+    maxPendingPerClient: Type.Integer({
+      minimum: 0,
+      maximum: 1_000_000,
+      default: 0,
+      description:
+        'upstream queries in flight at most for one client (IPv4 address or IPv6 /64); 0: maxPending / 4',
+    }),
+    maxPendingPerVenue: Type.Integer({
+      minimum: 0,
+      maximum: 1_000_000,
+      default: 0,
+      description: "upstream queries in flight at most for one venue's clients together; 0: maxPending / 2",
+    }),
+    jostleAfter: duration(
+      '200ms',
+      "when the queue is full, a query in flight this long may give way to another client's (jostle)",
+    ),
   },
   'defaults for every upstream',
 );
@@ -127,7 +145,19 @@ export async function normalizeUpstreams(
     upstreamsFrom,
     /** Absolute path of the resolv.conf consulted when `upstreams` is empty. */
     resolvConf,
-    upstream: { timeoutMs, maxPending: raw.upstream.maxPending },
+    upstream: upstreamQueue(ctx, raw.upstream, timeoutMs),
+  };
+}
+
+/** `upstream`: the per-attempt timeout and the queue's bounds, with the shares' defaults filled in. */
+function upstreamQueue(ctx: SectionContext, raw: RawUpstreams['upstream'], timeoutMs: number) {
+  const { maxPending } = raw;
+  return {
+    timeoutMs,
+    maxPending,
+    maxPendingPerClient: Math.min(maxPending, raw.maxPendingPerClient || defaultPerClient(maxPending)),
+    maxPendingPerVenue: Math.min(maxPending, raw.maxPendingPerVenue || defaultPerVenue(maxPending)),
+    jostleAfterMs: durationWithin(ctx.file, 'upstream.jostleAfter', raw.jostleAfter, 0, MINUTE),
   };
 }
 

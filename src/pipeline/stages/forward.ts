@@ -4,6 +4,7 @@ import { renderResponse } from '../../dns/render.js';
 import type { PreparedResponse, TtlBounds } from '../../dns/types.js';
 import type { UpstreamPool } from '../../upstream/pool.js';
 import type { Answer, Handler, Query } from '../types.js';
+import { clientKey } from './rate-limit.js';
 
 export interface ForwardOptions {
   pool: UpstreamPool;
@@ -11,8 +12,8 @@ export interface ForwardOptions {
 }
 
 /**
- * The end of the chain: asks the upstream pool (which coalesces identical in-flight queries and fails
- * over between upstreams) and prepares the answer once, so the cache stage can store it as it is.
+ * The end of the chain: asks the upstream pool (which coalesces identical in-flight queries, fails over
+ * between upstreams and gives each client and venue a bounded share of its queue) and prepares the answer once, so the cache stage can store it as it is.
  */
 export function createForwardHandler(options: ForwardOptions): Handler {
   const { pool, ttl } = options;
@@ -28,6 +29,9 @@ export function createForwardHandler(options: ForwardOptions): Handler {
       qclass: query.qclass,
       do: query.edns?.do === true,
       cd: (query.flags & FLAG_CD) !== 0,
+      // The rate limiter's key (IPv6 by /64), so a device has one share of the queue as it has one bucket.
+      client: clientKey(query.client.address),
+      venue: query.venue,
     });
     const shared = prepared.get(result.wire);
     if (shared !== undefined) {
