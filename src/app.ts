@@ -28,6 +28,7 @@ import { createSelfTestService } from './services/self-test.js';
 import { createStatsService } from './services/stats.js';
 import type { BoundAddress } from './transport/types.js';
 import type { UpstreamHealth } from './upstream/types.js';
+import { redactUpstreamUrl } from './upstream/url.js';
 
 export type { BoundAddress };
 
@@ -190,7 +191,10 @@ export function createApp(initial: RojeConfig, deps: AppDeps): App {
       config = next;
       audited();
       logger.info(
-        { listen: describeDns(plane.addresses()), upstreams: next.upstreams.map((u) => u.url) },
+        {
+          listen: describeDns(plane.addresses()),
+          upstreams: next.upstreams.map((u) => redactUpstreamUrl(u.url)),
+        },
         'config reloaded',
       );
     },

@@ -73,6 +73,9 @@ export function buildChain(config: RojeConfig, previous: Chain | undefined, deps
       timeoutMs: config.upstream.timeoutMs,
       udpSize,
       maxPending: config.upstream.maxPending,
+      maxPendingPerClient: config.upstream.maxPendingPerClient,
+      maxPendingPerVenue: config.upstream.maxPendingPerVenue,
+      jostleAfterMs: config.upstream.jostleAfterMs,
     },
     {
       logger: deps.logger.child({ module: 'upstream' }),

@@ -14,7 +14,7 @@ import {
 } from './fair-share.js';
 import { createTransport } from './transport.js';
 import type { UpstreamHealth, UpstreamRequest, UpstreamResult, UpstreamTransport } from './types.js';
-import { parseUpstreamUrl } from './url.js';
+import { parseUpstreamUrl, redactUpstreamUrl } from './url.js';
 
 export type { UpstreamHealth, UpstreamRequest, UpstreamResult } from './types.js';
 
@@ -134,7 +134,8 @@ export function createUpstreamPool(options: UpstreamPoolOptions, deps: UpstreamP
   // Parse every URL before opening anything, so a bad config leaves nothing behind.
   const targets = options.upstreams.map((u) => ({ target: parseUpstreamUrl(u.url), config: u }));
   const upstreams: Upstream[] = targets.map(({ target, config }, index) => ({
-    url: target.url,
+    // What logs, metrics, status and answers name it by: never a credential or a DoH key.
+    url: redactUpstreamUrl(target.url),
     timeoutMs: config.timeoutMs ?? options.timeoutMs,
     transport: makeTransport(target, { ca: config.ca }),
     index,
