@@ -186,8 +186,11 @@ function parseIPv4(s: string, start: number, end: number): number {
   return value * 256 + octet;
 }
 
-/** Parses an IPv6 address (compressed, embedded IPv4, optional %zone) into `out`; false if invalid. */
-function parseIPv6Into(s: string, out: Uint16Array): boolean {
+/**
+ * Parses an IPv6 address (compressed, embedded IPv4, optional %zone) into `out`; false if invalid.
+ * Allocates nothing: the query path keys clients with it (client-key.ts).
+ */
+export function parseIPv6Into(s: string, out: Uint16Array): boolean {
   let end = s.indexOf('%');
   if (end === -1) end = s.length;
   if (end < 2) return false;

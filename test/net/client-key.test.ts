@@ -1,5 +1,6 @@
 import t from 'tap';
-import { clientKey, parseIPv6Words } from '../../src/net/client-key.js';
+import { parseIPv6Into } from '../../src/net/cidr.js';
+import { clientKey } from '../../src/net/client-key.js';
 
 t.test('IPv6 clients are keyed by their /64, whatever the spelling', async (t) => {
   const same = [
@@ -45,13 +46,13 @@ t.test('a key is never 0 and unparsable text still gets a key', async (t) => {
   }
 });
 
-t.test('parseIPv6Words', async (t) => {
+t.test('parseIPv6Into', async (t) => {
   const w = new Uint16Array(8);
-  t.ok(parseIPv6Words('2001:db8::1', w));
+  t.ok(parseIPv6Into('2001:db8::1', w));
   t.same([...w], [0x2001, 0xdb8, 0, 0, 0, 0, 0, 1]);
-  t.ok(parseIPv6Words('::ffff:10.0.0.1', w));
+  t.ok(parseIPv6Into('::ffff:10.0.0.1', w));
   t.same([...w], [0, 0, 0, 0, 0, 0xffff, 0x0a00, 1]);
-  t.ok(parseIPv6Words('::', w));
+  t.ok(parseIPv6Into('::', w));
   t.same([...w], [0, 0, 0, 0, 0, 0, 0, 0]);
   for (const bad of [
     ':',
@@ -64,6 +65,6 @@ t.test('parseIPv6Words', async (t) => {
     '1:',
     '::1.2.3.256',
   ]) {
-    t.notOk(parseIPv6Words(bad, w), bad);
+    t.notOk(parseIPv6Into(bad, w), bad);
   }
 });
