@@ -2,9 +2,9 @@ import { FLAG_CD, HEADER_SIZE } from '../../dns/constants.js';
 import { prepareResponse } from '../../dns/prepare.js';
 import { renderResponse } from '../../dns/render.js';
 import type { PreparedResponse, TtlBounds } from '../../dns/types.js';
+import { clientKey } from '../../net/client-key.js';
 import type { UpstreamPool } from '../../upstream/pool.js';
 import type { Answer, Handler, Query } from '../types.js';
-import { clientKey } from './rate-limit.js';
 
 export interface ForwardOptions {
   pool: UpstreamPool;
@@ -13,7 +13,8 @@ export interface ForwardOptions {
 
 /**
  * The end of the chain: asks the upstream pool (which coalesces identical in-flight queries, fails over
- * between upstreams and gives each client and venue a bounded share of its queue) and prepares the answer once, so the cache stage can store it as it is.
+ * between upstreams and gives each client and venue a bounded share of its queue) and prepares the
+ * answer once, so the cache stage can store it as it is.
  */
 export function createForwardHandler(options: ForwardOptions): Handler {
   const { pool, ttl } = options;

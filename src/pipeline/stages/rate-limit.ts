@@ -120,6 +120,3 @@ export function createRateLimitStage(options: RateLimitOptions): Stage {
 function tcpKey(key: number): number {
   return Math.imul(key, 0x9e3779b1) >>> 0 || 1;
 }
-
-/** The bucket key of a client address (an IPv4 address or an IPv6 /64): see net/client-key.ts. */
-export { clientKey };
