@@ -1,11 +1,8 @@
 import dnsPacket from 'dns-packet';
 import t from 'tap';
 import { readQuery } from '../../../src/dns/query.js';
-import {
-  clientKey,
-  createRateLimitStage,
-  type RateLimitOptions,
-} from '../../../src/pipeline/stages/rate-limit.js';
+import { clientKey } from '../../../src/net/client-key.js';
+import { createRateLimitStage, type RateLimitOptions } from '../../../src/pipeline/stages/rate-limit.js';
 import type { Answer, Handler, Query } from '../../../src/pipeline/types.js';
 
 const OK: Answer = { wire: Buffer.from('ok'), source: 'upstream', rcode: 0 };
