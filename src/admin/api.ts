@@ -20,7 +20,6 @@ import type { ListsService } from '../services/lists.js';
 import type { SelfTestService } from '../services/self-test.js';
 import type { StatsService } from '../services/stats.js';
 import { DENY_CATEGORY, NO_VENUE } from '../stats/recorder.js';
-import { redactUpstreamUrl } from '../upstream/url.js';
 import { VERSION } from '../version.js';
 import type { AdminApi } from './server.js';
 import type { ReportReview } from './types.js';
@@ -96,7 +95,7 @@ function opsApi(deps: AdminApiDeps): Part<'status' | 'ready' | 'config' | 'flush
         uptimeSeconds: Math.round((Date.now() - deps.startedAt) / 1000),
         serving: ready(),
         listeners: { dns: describeDns(plane.addresses()), ...deps.opsAddresses() },
-        upstreams: plane.upstreamHealth().map((u) => ({ ...u, url: redactUpstreamUrl(u.url) })),
+        upstreams: plane.upstreamHealth(),
         lists: lists.view(),
         abuse,
         feeds: lists.feeds(),

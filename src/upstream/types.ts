@@ -44,6 +44,7 @@ export interface UpstreamResult {
 }
 
 export interface UpstreamHealth {
+  /** The upstream's URL, redacted (config/redact.ts): safe for status, metrics and logs as it is. */
   url: string;
   state: 'up' | 'down';
   consecutiveFailures: number;

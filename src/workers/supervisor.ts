@@ -17,6 +17,7 @@ import type { ClientInfo } from '../pipeline/types.js';
 import type { HourCounts } from '../stats/recorder.js';
 import type { BoundAddress, ListenAddress } from '../transport/types.js';
 import type { UpstreamHealth } from '../upstream/types.js';
+import { redactUpstreamUrl } from '../upstream/url.js';
 import type {
   FromWorker,
   ListsMessage,
@@ -239,8 +240,9 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
 
     upstreamHealth() {
       const loops = running().map((s) => s.last?.upstreams ?? []);
+      // Each loop's pool names an upstream by its redacted URL (upstream/pool.ts): so must the merge.
       return mergeUpstreamHealth(
-        config.upstreams.map((u) => u.url),
+        config.upstreams.map((u) => redactUpstreamUrl(u.url)),
         loops,
       );
     },

@@ -17,7 +17,8 @@ import { validateConfig } from '../../src/config/load.js';
 import { redactConfig, redactUrl, redactUrlIn, redactUrlText } from '../../src/config/redact.js';
 import { redactUpstreamUrl } from '../../src/upstream/url.js';
 import { adminClient } from '../helpers/admin-client.js';
-import { startFakeUpstream } from '../helpers/fake-upstream.js';
+import { query, startFakeUpstream } from '../helpers/fake-upstream.js';
+import { spawnRoje } from '../helpers/process.js';
 import { rng } from '../helpers/rng.js';
 import { type Roje, startRoje, udpUrl } from '../helpers/roje.js';
 
@@ -235,4 +236,44 @@ t.test('a fleet edge that cannot pull: no secret in status, config or logs', asy
   // Stopped before the test's folders go: a roje still writing its state would race their removal.
   await roje.stop();
   t.same(leaks(JSON.stringify(roje.logs), secrets), [], `${roje.logs.length} log lines: no secret`);
+});
+
+t.test('workers: each loop names an upstream as the supervisor does, redacted', async (t) => {
+  // The loops' pools report an upstream by its redacted URL; the supervisor merges their health by URL.
+  // Were it to merge by the configured one, a DoH upstream with a key would read as never asked.
+  const dohKey = 'workers-doh-secret-4b1d';
+  const fake = await startFakeUpstream({ doh: true, apexes: ['example.test'] });
+  t.teardown(() => fake.close());
+  const dir = t.testdir({ 'doh-ca.pem': fake.cert?.cert ?? '' });
+  const token = 'roje_redaction-workers-token';
+  const configFile = join(dir, 'roje.yaml');
+  writeFileSync(
+    configFile,
+    JSON.stringify({
+      listen: ['127.0.0.1:0'],
+      upstreams: [{ url: `${fake.dohUrl}?token=${dohKey}`, ca: join(dir, 'doh-ca.pem') }],
+      workers: 2,
+      workerMode: 'processes',
+      admin: { listen: '127.0.0.1:0', tokens: [{ name: 'ops', role: 'auditor', sha256: hashToken(token) }] },
+    }),
+  );
+  const roje = spawnRoje(['serve', '--config', configFile], { t });
+  const { line, addresses } = await roje.ready(30_000);
+  const server = addresses[0] as { host: string; port: number };
+  for (let i = 0; i < 20; i++)
+    await query(server, `w${i}.example.test`, 'A', { timeoutMs: 2000 }).catch(() => null);
+  const api = adminClient(line.admin as string, token);
+  let upstreams: Array<{ url: string; queries: number }> = [];
+  // The loops send their figures to the supervisor now and then: wait (bounded) until they arrive.
+  for (let i = 0; i < 50; i++) {
+    upstreams = (await api.get('/api/v1/status')).json.upstreams as typeof upstreams;
+    if ((upstreams[0]?.queries ?? 0) > 0) break;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  t.equal(upstreams.length, 1);
+  t.match(upstreams[0]?.url, /token=REDACTED$/, 'named by its redacted URL');
+  t.ok((upstreams[0]?.queries ?? 0) > 0, `the loops' queries counted: ${upstreams[0]?.queries}`);
+  const metrics = (await api.get('/metrics')).text;
+  t.notOk(metrics.includes(dohKey), '/metrics: no secret');
+  t.match(metrics, /roje_upstream_up\{upstream="[^"]*token=REDACTED"\} 1/, 'and the upstream is up there');
 });
