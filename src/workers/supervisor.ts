@@ -241,10 +241,7 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
     upstreamHealth() {
       const loops = running().map((s) => s.last?.upstreams ?? []);
       // Each loop's pool names an upstream by its redacted URL (upstream/pool.ts): so must the merge.
-      return mergeUpstreamHealth(
-        config.upstreams.map((u) => redactUpstreamUrl(u.url)),
-        loops,
-      );
+      return mergeUpstreamHealth(config.upstreams.map((u) => redactUpstreamUrl(u.url)), loops);
     },
 
     status: () => poolStatus(mode, count, restarts, slots),
