@@ -3,7 +3,8 @@ import type { UpstreamHealth } from '../upstream/types.js';
 /**
  * One view of the upstreams from every query loop's own: queries and failures summed, the round trip
  * time weighted by each loop's queries, and an upstream down when any loop has it down (as the
- * roje_upstream_up metric, which takes the minimum over loops). Ordered as `urls` (the config's).
+ * roje_upstream_up metric, which takes the minimum over loops). Ordered as `urls`: the config's, redacted,
+ * as each loop's pool names them (upstream/pool.ts).
  */
 export function mergeUpstreamHealth(
   urls: readonly string[],

@@ -239,9 +239,11 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
     cacheStats: () => sumCacheStats(running().map((s) => s.last?.cache)),
 
     upstreamHealth() {
-      const loops = running().map((s) => s.last?.upstreams ?? []);
-      // Each loop's pool names an upstream by its redacted URL (upstream/pool.ts): so must the merge.
-      return mergeUpstreamHealth(config.upstreams.map((u) => redactUpstreamUrl(u.url)), loops);
+      const urls = config.upstreams.map((u) => redactUpstreamUrl(u.url));
+      return mergeUpstreamHealth(
+        urls,
+        running().map((s) => s.last?.upstreams ?? []),
+      );
     },
 
     status: () => poolStatus(mode, count, restarts, slots),
