@@ -491,6 +491,8 @@ export interface QueryOptions {
   edns?: boolean;
   /** Default 2000 ms. */
   timeoutMs?: number;
+  /** Send from this local address (a venue's client: 127.0.0.2, ...). */
+  source?: string;
 }
 
 /** A tiny DNS client for tests: one query over UDP or TCP, rejects after a timeout. */
@@ -545,9 +547,14 @@ export function query(
       socket.on('message', (raw) => {
         if (raw.length >= 2 && raw.readUInt16BE(0) === id) done(raw);
       });
-      socket.send(msg, server.port, server.host);
+      if (opts.source === undefined) socket.send(msg, server.port, server.host);
+      else socket.bind(0, opts.source, () => socket.send(msg, server.port, server.host));
     } else {
-      const socket = netConnect({ host: server.host, port: server.port });
+      const socket = netConnect({
+        host: server.host,
+        port: server.port,
+        ...(opts.source === undefined ? {} : { localAddress: opts.source }),
+      });
       cleanup = () => socket.destroy();
       socket.on('error', () => {});
       let buf = Buffer.alloc(0);
