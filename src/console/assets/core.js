@@ -341,6 +341,25 @@ export function dataTable(caption, heads, rows, attrs) {
 }
 
 /**
+ * The instances whose counts the store holds, when it is a city's shared PostgreSQL (several roje
+ * instances); null for one box, where there is nothing to choose.
+ */
+export async function cityInstances() {
+  const r = await api('GET', '/api/v1/stats/instances');
+  return r.kind === 'postgres' ? r.instances.map((i) => i.instance) : null;
+}
+
+/** A chooser of the whole city (value "") or one instance, for choicesForm. */
+export function instanceSelect(instances, chosen) {
+  return el(
+    'select',
+    { id: 'instance', name: 'instance' },
+    el('option', { value: '' }, t('wholeCity')),
+    instances.map((i) => el('option', { value: i, selected: i === chosen }, i)),
+  );
+}
+
+/**
  * A page's choices (`fields`: [label, select] pairs) and a submit button: a change or a submit calls
  * `apply`, which reads the selects and draws the page again.
  */

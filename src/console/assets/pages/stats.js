@@ -7,11 +7,13 @@ import {
   api,
   categoryName,
   choicesForm,
+  cityInstances,
   dataTable,
   el,
   formatBucket,
   formatNumber,
   formatTime,
+  instanceSelect,
   setStatus,
   t,
   venueName,
@@ -19,8 +21,11 @@ import {
 } from '../core.js';
 
 const HOUR = 3_600_000;
-/** The period and venue chosen, kept across a language switch or a visit to another page. */
-const chosen = { days: '7', venue: '' };
+/**
+ * The period, venue and instance ('': the whole city) chosen, kept across a language switch or a visit
+ * to another page.
+ */
+const chosen = { days: '7', venue: '', instance: '' };
 
 /** The y axis's top: four equal whole-number steps of 1, 2 or 5 times a power of ten. */
 function niceMax(v) {
@@ -190,15 +195,16 @@ async function render(root) {
   const to = new Date(Math.ceil(Date.now() / HOUR) * HOUR);
   const from = new Date(to.getTime() - days * 86_400_000);
   const bucket = days <= 7 ? 'hour' : 'day';
-  const venue = chosen.venue;
-  const base = { from: from.toISOString(), to: to.toISOString(), venue };
+  const { venue, instance } = chosen;
+  const base = { from: from.toISOString(), to: to.toISOString(), venue, instance };
   const path = '/api/v1/stats';
-  const [summary, byVenue, byCategory, all] = await Promise.all([
+  const [summary, byVenue, byCategory, all, instances] = await Promise.all([
     api('GET', `${path}/summary`, { query: base }),
     api('GET', `${path}/series`, { query: { ...base, bucket, by: 'venue' } }),
     api('GET', `${path}/series`, { query: { ...base, bucket, by: 'category' } }),
     // The venue choices come from the whole period, also when one venue is shown.
     venue ? api('GET', `${path}/summary`, { query: { ...base, venue: '' } }) : null,
+    cityInstances(),
   ]);
 
   const range = el(
@@ -216,15 +222,18 @@ async function render(root) {
       el('option', { value: v.venue, selected: v.venue === venue }, venueName(v.venue)),
     ),
   );
+  const instanceChoice = instances === null ? null : instanceSelect(instances, instance);
   const controls = choicesForm(
     [
       [t('stats.period'), range],
       [t('stats.venue'), venues],
+      ...(instanceChoice === null ? [] : [[t('instance'), instanceChoice]]),
     ],
     t('stats.refresh'),
     () => {
       chosen.days = range.value;
       chosen.venue = venues.value;
+      chosen.instance = instanceChoice?.value ?? '';
       document.dispatchEvent(new Event('roje:redraw'));
     },
   );

@@ -23,8 +23,11 @@ import {
 
 const PATH = '/api/v1/reports/transparency';
 const MONTHS_BACK = 12;
-/** The month and venue chosen, kept across a language switch or a visit to another page. */
-const chosen = { month: '', site: '' };
+/**
+ * The month, venue and instance ('': the whole city) chosen, kept across a language switch or a visit
+ * to another page.
+ */
+const chosen = { month: '', site: '', instance: '' };
 
 /** The last 12 months in the deployment's zone, newest first: "2026-12", "2026-11", ... */
 function lastMonths() {
@@ -139,8 +142,8 @@ function details(r) {
   ];
 }
 
-function downloads(month, site) {
-  const base = `roje-transparency-${month}${site ? `-${site}` : ''}`;
+function downloads(month, site, instance) {
+  const base = `roje-transparency-${month}${site ? `-${site}` : ''}${instance ? `-${instance}` : ''}`;
   const buttons = ['html', 'csv', 'json'].map((format) => {
     const filename = `${base}.${format}`;
     const button = el(
@@ -152,7 +155,7 @@ function downloads(month, site) {
       act(
         button,
         async () => {
-          await download(PATH, { month, site, format }, filename);
+          await download(PATH, { month, site, instance, format }, filename);
           return filename;
         },
         'transparency.downloaded',
@@ -171,11 +174,12 @@ function downloads(month, site) {
 async function render(root) {
   const months = lastMonths();
   if (!months.includes(chosen.month)) chosen.month = months[0];
-  const { month, site } = chosen;
-  const [report, all] = await Promise.all([
-    api('GET', PATH, { query: { month, site, format: 'json' } }),
+  const { month, site, instance } = chosen;
+  const [report, all, instances] = await Promise.all([
+    api('GET', PATH, { query: { month, site, instance, format: 'json' } }),
     // The venue choices come from the whole month, also when one venue is shown.
-    site ? api('GET', PATH, { query: { month, format: 'json' } }) : null,
+    site ? api('GET', PATH, { query: { month, instance, format: 'json' } }) : null,
+    cityInstances(),
   ]);
   const whole = all ?? report;
   const names = new Set(
@@ -196,15 +200,18 @@ async function render(root) {
     el('option', { value: '' }, t('allVenues')),
     [...names].sort().map((v) => el('option', { value: v, selected: v === site }, venueName(v))),
   );
+  const instanceChoice = instances === null ? null : instanceSelect(instances, instance);
   const controls = choicesForm(
     [
       [t('transparency.month'), monthSelect],
       [t('transparency.venue'), venueSelect],
+      ...(instanceChoice === null ? [] : [[t('instance'), instanceChoice]]),
     ],
     t('transparency.show'),
     () => {
       chosen.month = monthSelect.value;
       chosen.site = venueSelect.value;
+      chosen.instance = instanceChoice?.value ?? '';
       document.dispatchEvent(new Event('roje:redraw'));
     },
   );
@@ -221,7 +228,7 @@ async function render(root) {
     el('p', { class: 'muted' }, t('transparency.tagline')),
     controls,
     el('p', { id: 'period' }, t(site ? 'transparency.periodAt' : 'transparency.period', period)),
-    downloads(month, site),
+    downloads(month, site, instance),
     el('div', { id: 'content' }, summary(report), details(report)),
   );
   setStatus('transparency.shown', { month: period.month, time: formatTime(report.generatedAt) });
