@@ -380,6 +380,14 @@ t.test('the trial PostgreSQL: a Component, its URL agreeing with its Service and
     t.notOk(selects(get(key).spec.selector, pgLabels), `${key} does not select PostgreSQL`);
   }
   t.notOk(selects(get('PodDisruptionBudget/roje').spec.selector.matchLabels, pgLabels));
+  // Only roje's pods may connect, on the port the Service targets.
+  const policy = trial.get('NetworkPolicy/roje-postgres');
+  t.ok(selects(policy?.spec.podSelector.matchLabels, pgLabels), 'the policy guards PostgreSQL');
+  t.same(policy?.spec.policyTypes, ['Ingress']);
+  const from = policy?.spec.ingress[0].from[0].podSelector.matchLabels;
+  t.ok(selects(from, deployment.spec.template.metadata.labels), 'roje pods may connect');
+  t.notOk(selects(from, pgLabels), 'not every pod of the app');
+  t.same(policy?.spec.ingress[0].ports, [{ port: service.spec.ports[0].targetPort, protocol: 'TCP' }]);
   t.equal(service.spec.type, 'ClusterIP', 'PostgreSQL stays inside the cluster');
   const portName = service.spec.ports[0].targetPort;
   t.equal(pg.ports.find((p: { name: string }) => p.name === portName)?.containerPort, 5432);
@@ -421,10 +429,14 @@ t.test(
     );
     const trial = build(TRIAL_OVERLAY);
     const keys = trial.map((m) => `${m.kind}/${m.metadata.name}`);
-    for (const k of ['StatefulSet/roje-postgres', 'Service/roje-postgres', 'Secret/roje-postgres']) {
-      t.ok(keys.includes(k), `the trial adds ${k}`);
-    }
-    t.equal(keys.length, base.length + 3, 'and nothing else');
+    const added = [
+      'StatefulSet/roje-postgres',
+      'Service/roje-postgres',
+      'Secret/roje-postgres',
+      'NetworkPolicy/roje-postgres',
+    ];
+    for (const k of added) t.ok(keys.includes(k), `the trial adds ${k}`);
+    t.equal(keys.length, base.length + added.length, 'and nothing else');
     for (const m of trial) {
       if (m.kind !== 'Namespace')
         t.equal(m.metadata.namespace, 'roje', `${m.kind}/${m.metadata.name} in roje`);
