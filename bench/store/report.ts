@@ -42,7 +42,8 @@ export interface ReportInput {
     loadCpu: string | undefined;
   };
   rows: CaseResult[];
-  countedInPostgres: number | null;
+  /** Queries each store holds after the run (its instance's rows), against what dnsperf sent it. */
+  counted: Partial<Record<StoreName, number>>;
   city: CityVolume | null;
   load: number[];
 }
@@ -118,12 +119,11 @@ export function renderReport(input: ReportInput): string {
     '',
     ...queryPathTable(input.rows),
   ];
-  if (input.countedInPostgres !== null) {
-    lines.push(
-      '',
-      `Queries counted in PostgreSQL by the store.url instance: ${int(input.countedInPostgres)}.`,
-    );
-  }
+  const counts = Object.entries(input.counted).map(([store, n]) => {
+    const sent = input.rows.filter((r) => r.store === store).reduce((a, r) => a + r.sent, 0);
+    return `${store} ${int(n)} (its throughput runs sent ${int(sent)}; the latency runs and probes come on top)`;
+  });
+  if (counts.length > 0) lines.push('', `Queries counted by each store after the run: ${counts.join('; ')}.`);
   if (input.city !== null) lines.push('', '### Write volume of a city', '', ...cityTables(input.city));
   return `${lines.join('\n')}\n`;
 }

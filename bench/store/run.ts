@@ -19,6 +19,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import { loadConfig } from '../../src/config/load.js';
+import { Database } from '../../src/stats/sqlite.js';
 import { startPostgres, type TestPostgres } from '../../test/helpers/postgres.js';
 import { type DnsperfResult, runDnsperf } from '../load/dnsperf.js';
 import { cpuBusyShare } from '../load/machine.js';
@@ -354,6 +355,17 @@ async function countedInPostgres(pg: TestPostgres): Promise<number> {
   return Number(text.trim());
 }
 
+/** Queries the SQLite half counted (its stats.db, read after it stopped and flushed). */
+function countedInSqlite(stateDir: string): number {
+  const db = new Database(path.join(stateDir, 'stats.db'), { readonly: true });
+  try {
+    const row = db.prepare('SELECT coalesce(sum(queries), 0) AS n FROM hourly_totals').get() as { n: number };
+    return Number(row.n);
+  } finally {
+    db.close();
+  }
+}
+
 export async function runStoreBench(options: StoreBenchOptions, group: ProcessGroup): Promise<string> {
   await checkTools(options);
   if (os.availableParallelism() < 2 && options.serverCpu !== undefined) {
@@ -412,16 +424,17 @@ export async function runStoreBench(options: StoreBenchOptions, group: ProcessGr
     } finally {
       for (const inst of instances) await inst.proc.stop();
     }
-    let counted: number | null = null;
+    const counted: Partial<Record<StoreName, number>> = {};
+    if (options.stores.includes('sqlite')) counted.sqlite = countedInSqlite(path.join(dir, 'state-sqlite'));
     let city: CityVolume | null = null;
     if (pg !== null) {
-      counted = await countedInPostgres(pg);
-      if (counted === 0) {
+      counted.postgres = await countedInPostgres(pg);
+      if (counted.postgres === 0) {
         throw new Error('roje with store.url wrote no count to PostgreSQL: does this build have the store?');
       }
       city = await measureCityVolume(group, options, dir, upstreamPort, pg, workload.lists);
     }
-    const report = renderReport({ options, rows, countedInPostgres: counted, city, load: os.loadavg() });
+    const report = renderReport({ options, rows, counted, city, load: os.loadavg() });
     await mkdir(options.outDir, { recursive: true });
     const stamp = new Date().toISOString().replace(/[:.]/g, '-');
     await writeFile(path.join(options.outDir, `store-${stamp}.md`), report);
