@@ -27,6 +27,9 @@ COPY package.json ./
 # The demo lists the default config filters with (dist/ finds them at ../blocklists/samples).
 COPY blocklists ./blocklists
 COPY deploy/roje.yaml /etc/roje/roje.yaml
+# stateDir of deploy/docker-compose.yml and of `docker run -v roje-state:/var/lib/roje`: a new named
+# volume takes this directory's owner, so roje (node) can write its feeds, keys and the store's spool.
+RUN mkdir -p /var/lib/roje && chown node:node /var/lib/roje
 USER node
 EXPOSE 53/udp 53/tcp
 ENTRYPOINT ["node", "/app/dist/main.js"]
