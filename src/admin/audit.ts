@@ -23,6 +23,8 @@ export interface AuditEntry {
   lists?: { before: string | null; after: string | null };
   /** A failed change: its ROJE_ERR_* code. */
   code?: string;
+  /** Read from the city's log (shared store): the instance that recorded it. */
+  instance?: string;
 }
 
 export interface AuditLog {

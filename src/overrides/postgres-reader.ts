@@ -21,6 +21,14 @@ export interface OverridesReaderOptions {
   logger: Pick<Logger, 'info' | 'warn' | 'error'>;
   /** The local copy of the last set read (stateDir/overrides-cache.json); null: none kept. */
   cachePath: string | null;
+  /**
+   * The box's own overrides from before it joined the city (stateDir/overrides.json): imported into
+   * the table after the first read (postgres.ts), and in force at a start during an outage when there
+   * is no local copy yet.
+   */
+  importPath?: string | null;
+  /** Once, after the first read that reached the database; true: it changed the table (read again). */
+  afterFirstRead?: () => Promise<boolean>;
   /** The first wait before the LISTEN connection is made again, doubled up to 30 s (tests shorten it). */
   reconnectMinMs?: number;
 }
@@ -62,6 +70,7 @@ export function createOverridesReader(
   let reading: Promise<void> | null = null;
   let readAgain = false;
   let pollTimer: NodeJS.Timeout | null = null;
+  let firstRead = true;
   const listener = createListener(options, () => closed, scheduleRead);
 
   function markDown(err: unknown): void {
@@ -108,6 +117,10 @@ export function createOverridesReader(
       }
     }
     apply(seq, entries);
+    if (firstRead && options.afterFirstRead !== undefined) {
+      firstRead = false;
+      if (await options.afterFirstRead()) await refresh();
+    }
   }
 
   function scheduleRead(): void {
@@ -131,13 +144,19 @@ export function createOverridesReader(
     });
   }
 
-  /** The database is down at start: the last set this instance read, if it kept one. */
+  /**
+   * The database is down at start: the last set this instance read, if it kept one, else the box's own
+   * overrides from before it joined the city.
+   */
   function startFromCopy(): void {
     let entries: Override[] | null = null;
-    try {
-      entries = cachePath === null ? null : readOverridesFile(cachePath);
-    } catch (err) {
-      logger.warn({ error: (err as Error).message }, 'overrides: the local copy is not valid; ignored');
+    for (const path of [cachePath, options.importPath ?? null]) {
+      if (path === null || entries !== null) continue;
+      try {
+        entries = readOverridesFile(path);
+      } catch (err) {
+        logger.warn({ error: (err as Error).message }, 'overrides: a local copy is not valid; ignored');
+      }
     }
     if (entries === null) {
       logger.error(

@@ -6,10 +6,11 @@
  * the loser gets the winner's entry, as a local duplicate would. The database is not on the query
  * path: while it is down the set in force stays and changes fail with ROJE_ERR_STORE_UNAVAILABLE.
  */
+import { renameSync } from 'node:fs';
 import type pg from 'pg';
 import { RojeError } from '../errors.js';
 import { OVERRIDES_CHANNEL } from '../store/postgres-schema.js';
-import { checkedOverride } from './file.js';
+import { checkedOverride, readOverridesFile } from './file.js';
 import {
   createOverridesReader,
   OVERRIDE_COLUMNS,
@@ -38,7 +39,43 @@ export function createPostgresOverridesBackend(
   deliver: (entries: readonly Override[]) => void,
 ): OverridesBackend {
   const { pool, instance } = options;
-  const reader = createOverridesReader(options, deliver);
+  const reader = createOverridesReader({ ...options, afterFirstRead: () => importOnce() }, deliver);
+
+  /**
+   * A box that joins the city keeps its overrides: the entries of its overrides.json go into the table
+   * (an entry at a (name, venue) the city already has is skipped), and the file is renamed so that
+   * they go in once. A failure leaves the file for the next start.
+   */
+  async function importOnce(): Promise<boolean> {
+    const path = options.importPath ?? null;
+    if (path === null) return false;
+    let added = 0;
+    try {
+      const entries = readOverridesFile(path);
+      if (entries === null) return false;
+      await change(async (client) => {
+        for (const o of entries) {
+          const r = await client.query(
+            `INSERT INTO overrides (${OVERRIDE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING`,
+            [o.id, o.name, o.action, o.venue, o.note, o.who, o.at],
+          );
+          added += r.rowCount ?? 0;
+        }
+        return true;
+      });
+      renameSync(path, `${path}.imported`);
+      options.logger.warn(
+        { imported: added, skipped: entries.length - added, file: `${path}.imported` },
+        "overrides: this box's overrides.json joined the city's overrides in the shared store; the file is renamed",
+      );
+    } catch (err) {
+      options.logger.error(
+        { error: storeMessage(err), file: path },
+        "overrides: this box's overrides.json cannot be imported into the shared store; tried again at the next start",
+      );
+    }
+    return added > 0;
+  }
 
   /** Runs `work` in one transaction that also announces the change; null from `work`: nothing to do. */
   async function change<T>(work: (client: pg.PoolClient) => Promise<T | null>): Promise<T | null> {

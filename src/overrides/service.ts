@@ -50,7 +50,9 @@ export function createOverridesService(options: {
     }
     const cachePath = stateDir === null ? null : join(stateDir, 'overrides-cache.json');
     const log = logger ?? { info() {}, warn() {}, error() {} };
-    return (deliver) => createPostgresOverridesBackend({ ...shared, logger: log, cachePath }, deliver);
+    const importPath = stateDir === null ? null : join(stateDir, 'overrides.json');
+    return (deliver) =>
+      createPostgresOverridesBackend({ ...shared, logger: log, cachePath, importPath }, deliver);
   }
 
   /** Made at start, when the shared store is open; until then reads see no overrides, changes wait. */

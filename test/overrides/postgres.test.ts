@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import t from 'tap';
+import { writeOverridesFile } from '../../src/overrides/file.js';
 import { createPostgresOverridesBackend } from '../../src/overrides/postgres.js';
 import { createOverridesService } from '../../src/overrides/service.js';
 import { createOverridesStore, type OverridesStore } from '../../src/overrides/store.js';
@@ -58,7 +59,7 @@ interface Instance {
 
 async function instance(
   name: string,
-  opts: { pollIntervalMs?: number; reconnectMinMs?: number; cachePath?: string } = {},
+  opts: { pollIntervalMs?: number; reconnectMinMs?: number; cachePath?: string; importPath?: string } = {},
 ): Promise<Instance> {
   const cachePath = opts.cachePath ?? join(mkdtempSync(join(dirs, `${name}-`)), 'overrides-cache.json');
   const pool = newPool();
@@ -73,6 +74,7 @@ async function instance(
           reconnectMinMs: opts.reconnectMinMs ?? 1000,
           logger,
           cachePath,
+          importPath: opts.importPath ?? null,
         },
         deliver,
       ),
@@ -258,6 +260,17 @@ t.test(
       );
       t.match(b2.store.state(), { backend: 'postgres', up: false, listening: false });
       t.match((b2.store.state() as { lastError: string }).lastError, /\S/);
+      // A box joining the city during the outage, with no copy yet: its own overrides.json is in force.
+      const joining = mkdtempSync(join(dirs, 'joining-'));
+      const own: Override = { ...deny, id: 'o-0123456789ab', name: 'own.example', who: 'box' };
+      writeOverridesFile(join(joining, 'overrides.json'), [own]);
+      const c = await instance('c', {
+        pollIntervalMs: 500,
+        reconnectMinMs: 100,
+        cachePath: join(joining, 'overrides-cache.json'),
+        importPath: join(joining, 'overrides.json'),
+      });
+      t.same(c.store.list(), [own], "the box's own overrides until the city's can be read");
 
       await db.startServer();
       await until(() => (b2.store.state() as { up: boolean }).up, 3000);
@@ -269,7 +282,10 @@ t.test(
         who: 'ops',
       });
       await until(() => has(b2, override.id), 2000);
-      t.equal(b2.store.list().length, 3, 'back in step');
+      // The joining box's entry went into the table once the database answered, and reached b2.
+      await until(() => has(b2, own.id) && has(c, override.id), 3000);
+      t.equal(b2.store.list().length, 4, 'back in step, with the joining box');
+      t.ok(existsSync(join(joining, 'overrides.json.imported')), 'imported once: the file is renamed');
     } finally {
       await db.startServer().catch(() => {});
     }
@@ -305,6 +321,11 @@ t.test('the service: the JSON file without a shared store, PostgreSQL with one',
   t.equal(shared.list().length, 0, 'nothing before start');
   await shared.start();
   t.equal(shared.list().length, await rows(), 'the city set at start');
+  t.ok(
+    shared.list().some((o) => o.name === 'file.example'),
+    "the box's overrides.json joined the city's set",
+  );
+  t.notOk(existsSync(join(stateDir, 'overrides.json')), 'and was renamed');
   await shared.add({ name: 'svc.example', action: 'deny', venue: null, who: 'ops' });
   t.equal(seen.at(-1), shared.list().length, 'listeners told');
   t.ok(existsSync(join(stateDir, 'overrides-cache.json')), 'the local copy beside the state');
