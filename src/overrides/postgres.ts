@@ -34,72 +34,78 @@ function unavailable(err: unknown, what: string): RojeError {
 
 const isUniqueViolation = (err: unknown) => (err as { code?: unknown } | null)?.code === '23505';
 
+/** Runs `work` in one transaction that also announces the change; null from `work`: nothing to do. */
+async function announced<T>(
+  pool: pg.Pool,
+  instance: string,
+  work: (client: pg.PoolClient) => Promise<T | null>,
+): Promise<T | null> {
+  const client = await pool.connect();
+  let broken: Error | undefined;
+  try {
+    await client.query('BEGIN');
+    const result = await work(client);
+    if (result === null) {
+      await client.query('ROLLBACK');
+      return null;
+    }
+    await client.query('SELECT pg_notify($1, $2)', [OVERRIDES_CHANNEL, instance]);
+    await client.query('COMMIT');
+    return result;
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => {});
+    // A connection that failed mid-transaction goes, not back to the pool.
+    if (!isUniqueViolation(err)) broken = err as Error;
+    throw err;
+  } finally {
+    client.release(broken);
+  }
+}
+
+/**
+ * A box that joins the city keeps its overrides: the entries of its overrides.json go into the table
+ * (an entry at a (name, venue) the city already has is skipped), and the file is renamed so that
+ * they go in once. A failure leaves the file for the next start.
+ */
+async function importOnce(options: PostgresOverridesOptions): Promise<boolean> {
+  const path = options.importPath ?? null;
+  if (path === null) return false;
+  let added = 0;
+  try {
+    const entries = readOverridesFile(path);
+    if (entries === null) return false;
+    await announced(options.pool, options.instance, async (client) => {
+      for (const o of entries) {
+        const r = await client.query(
+          `INSERT INTO overrides (${OVERRIDE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING`,
+          [o.id, o.name, o.action, o.venue, o.note, o.who, o.at],
+        );
+        added += r.rowCount ?? 0;
+      }
+      return true;
+    });
+    renameSync(path, `${path}.imported`);
+    options.logger.warn(
+      { imported: added, skipped: entries.length - added, file: `${path}.imported` },
+      "overrides: this box's overrides.json joined the city's overrides in the shared store; the file is renamed",
+    );
+  } catch (err) {
+    added = 0; // rolled back
+    options.logger.error(
+      { error: storeMessage(err), file: path },
+      "overrides: this box's overrides.json cannot be imported into the shared store; tried again at the next start",
+    );
+  }
+  return added > 0;
+}
+
 export function createPostgresOverridesBackend(
   options: PostgresOverridesOptions,
   deliver: (entries: readonly Override[]) => void,
 ): OverridesBackend {
   const { pool, instance } = options;
-  const reader = createOverridesReader({ ...options, afterFirstRead: () => importOnce() }, deliver);
-
-  /**
-   * A box that joins the city keeps its overrides: the entries of its overrides.json go into the table
-   * (an entry at a (name, venue) the city already has is skipped), and the file is renamed so that
-   * they go in once. A failure leaves the file for the next start.
-   */
-  async function importOnce(): Promise<boolean> {
-    const path = options.importPath ?? null;
-    if (path === null) return false;
-    let added = 0;
-    try {
-      const entries = readOverridesFile(path);
-      if (entries === null) return false;
-      await change(async (client) => {
-        for (const o of entries) {
-          const r = await client.query(
-            `INSERT INTO overrides (${OVERRIDE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING`,
-            [o.id, o.name, o.action, o.venue, o.note, o.who, o.at],
-          );
-          added += r.rowCount ?? 0;
-        }
-        return true;
-      });
-      renameSync(path, `${path}.imported`);
-      options.logger.warn(
-        { imported: added, skipped: entries.length - added, file: `${path}.imported` },
-        "overrides: this box's overrides.json joined the city's overrides in the shared store; the file is renamed",
-      );
-    } catch (err) {
-      options.logger.error(
-        { error: storeMessage(err), file: path },
-        "overrides: this box's overrides.json cannot be imported into the shared store; tried again at the next start",
-      );
-    }
-    return added > 0;
-  }
-
-  /** Runs `work` in one transaction that also announces the change; null from `work`: nothing to do. */
-  async function change<T>(work: (client: pg.PoolClient) => Promise<T | null>): Promise<T | null> {
-    const client = await pool.connect();
-    let broken: Error | undefined;
-    try {
-      await client.query('BEGIN');
-      const result = await work(client);
-      if (result === null) {
-        await client.query('ROLLBACK');
-        return null;
-      }
-      await client.query('SELECT pg_notify($1, $2)', [OVERRIDES_CHANNEL, instance]);
-      await client.query('COMMIT');
-      return result;
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => {});
-      // A connection that failed mid-transaction goes, not back to the pool.
-      if (!isUniqueViolation(err)) broken = err as Error;
-      throw err;
-    } finally {
-      client.release(broken);
-    }
-  }
+  const reader = createOverridesReader({ ...options, afterFirstRead: () => importOnce(options) }, deliver);
+  const change = <T>(work: (client: pg.PoolClient) => Promise<T | null>) => announced(pool, instance, work);
 
   /** After our own commit: in force here at once, not at our own notification. */
   async function afterChange(local: readonly Override[]): Promise<void> {
