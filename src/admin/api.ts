@@ -182,7 +182,12 @@ function overridesApi(
  * A review; accepted with `allow`, the allow override for the reported name is made first (so a review
  * that cannot make it changes nothing), for the report's venue or for every client.
  */
-function reviewReport(deps: AdminApiDeps, id: number, review: ReportReview, by: string): unknown {
+async function reviewReport(
+  deps: AdminApiDeps,
+  id: number,
+  review: ReportReview,
+  by: string,
+): Promise<unknown> {
   const store = deps.stats.required();
   const note = review.note ?? '';
   if (review.allow === undefined) return store.reviewReport(id, review.status, by, note);
@@ -199,7 +204,7 @@ function reviewReport(deps: AdminApiDeps, id: number, review: ReportReview, by: 
       `report ${id} came from a client of no venue: allow it for "all", or add the override for a venue`,
     );
   }
-  const { override } = deps.overrides.add({
+  const { override } = await deps.overrides.add({
     name: report.name,
     action: 'allow',
     venue: review.allow === 'all' ? null : report.venue,

@@ -1,7 +1,9 @@
 /**
  * The audit log: one JSON line per change made through the admin API or by a config reload (who,
  * what, when, with what result), appended to a file when the deployment has a state directory, and kept in memory for
- * `GET /api/v1/audit`. Reads are not audited: they change nothing.
+ * `GET /api/v1/audit`. With the shared store (PostgreSQL) each entry also goes to the city's log, which
+ * `GET /api/v1/audit` then reads (the memory when the database cannot be read). Reads are not audited:
+ * they change nothing.
  */
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -21,18 +23,37 @@ export interface AuditEntry {
   lists?: { before: string | null; after: string | null };
   /** A failed change: its ROJE_ERR_* code. */
   code?: string;
+  /** Read from the city's log (shared store): the instance that recorded it. */
+  instance?: string;
 }
 
 export interface AuditLog {
   record(entry: Omit<AuditEntry, 'at'>): AuditEntry;
-  recent(limit: number): AuditEntry[];
+  /** Newest first: the city's entries with a shared store, else this instance's. */
+  recent(limit: number): Promise<AuditEntry[]>;
+}
+
+/**
+ * The city's audit log in the shared store: append() queues an entry (written in the store's batches,
+ * spooled while the database is down, so it never waits for it); recent() is null when the store keeps
+ * none (SQLite) and rejects when the database cannot be read.
+ */
+export interface SharedAuditSink {
+  append(entry: AuditEntry): void;
+  recent(limit: number): Promise<AuditEntry[] | null>;
 }
 
 /** Entries kept in memory for the API; the file keeps them all. */
 const RECENT_MAX = 1000;
 
-export function createAuditLog(options: { path: string | null; logger: Logger }): AuditLog {
+export function createAuditLog(options: {
+  path: string | null;
+  logger: Logger;
+  shared?: SharedAuditSink | null;
+}): AuditLog {
   const { path, logger } = options;
+  const shared = options.shared ?? null;
+  let sharedFailed = false;
   const recent: AuditEntry[] = [];
   let fileFailed = false;
   return {
@@ -52,10 +73,32 @@ export function createAuditLog(options: { path: string | null; logger: Logger })
           fileFailed = true;
         }
       }
+      if (shared !== null) {
+        try {
+          shared.append(entry);
+        } catch (err) {
+          logger.error({ err }, 'audit entry cannot be queued for the shared store; kept in the local log');
+        }
+      }
       return entry;
     },
-    recent(limit) {
-      return recent.slice(-limit).reverse();
+    async recent(limit) {
+      const local = () => recent.slice(-limit).reverse();
+      if (shared === null) return local();
+      try {
+        const city = await shared.recent(limit);
+        sharedFailed = false;
+        return city ?? local();
+      } catch (err) {
+        if (!sharedFailed) {
+          logger.warn(
+            { error: (err as Error).message },
+            "the city's audit log cannot be read; this instance's shown",
+          );
+        }
+        sharedFailed = true;
+        return local();
+      }
     },
   };
 }

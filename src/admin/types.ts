@@ -70,9 +70,9 @@ export interface OverridesApi {
   /** The overrides as the YAML a config would hold. */
   overridesYaml(): string;
   /** The new entry, or the same (name, venue, action) already there (created false). */
-  addOverride(entry: NewOverride): { override: Override; created: boolean };
+  addOverride(entry: NewOverride): Promise<{ override: Override; created: boolean }>;
   /** The removed entry; ROJE_ERR_OVERRIDE_NOT_FOUND when there is none with that id. */
-  removeOverride(id: string): Override;
+  removeOverride(id: string): Promise<Override>;
 }
 
 /** The scheduled self-test (routes/selftest.ts). */

@@ -1,34 +1,90 @@
 /**
  * The overrides as a service: the store (store.ts) loaded at start, before the data plane, so that the
- * first query already sees them. The data plane reads the overlay (and, with workers, subscribes to
- * changes to send it to the query loops).
+ * first query already sees them. One box keeps them in stateDir/overrides.json; with the shared store
+ * (PostgreSQL, opened by the statistics service, which starts first) they are the city's, and the last
+ * set read is kept in stateDir/overrides-cache.json for a start while the database is down. The data
+ * plane reads the overlay (and, with workers, subscribes to changes to send it to the query loops).
  */
 import { join } from 'node:path';
+import type pg from 'pg';
+import type { Logger } from 'pino';
 import type { RojeConfig } from '../config/schema.js';
 import type { CompiledLists } from '../policy/types.js';
 import type { Service } from '../services/lifecycle.js';
 import { abuseBlocks } from './abuse-check.js';
+import { createFileBackend } from './file.js';
+import { createPostgresOverridesBackend } from './postgres.js';
 import { createOverridesStore, type OverridesStore } from './store.js';
+import { EMPTY_OVERLAY, type OverrideOverlay, type OverridesBackendFactory } from './types.js';
 
 export interface OverridesService extends Service, OverridesStore {}
+
+/** The shared store's PostgreSQL as the overrides need it. */
+export interface SharedOverridesStore {
+  pool: pg.Pool;
+  /** For the LISTEN connection of its own (never logged). */
+  url: string;
+  instance: string;
+  /** store.pollInterval in milliseconds. */
+  pollIntervalMs: number;
+}
 
 export function createOverridesService(options: {
   /** The config in force: its venues are what an override may name; stateDir is read once. */
   config: () => Pick<RojeConfig, 'stateDir' | 'venues'>;
   lists: () => CompiledLists | null;
+  /** Read at start: the shared store when store.url is set, else null (the JSON file). */
+  shared?: () => SharedOverridesStore | null;
+  logger?: Logger;
 }): OverridesService {
   const stateDir = options.config().stateDir;
-  const store = createOverridesStore({
-    path: stateDir === null ? null : join(stateDir, 'overrides.json'),
-    venues: () => options.config().venues.map((v) => v.name),
-    abuseBlocks: (name) => abuseBlocks(options.lists(), name),
-  });
+  const logger = options.logger;
+  let store: OverridesStore | null = null;
+  const listeners: Array<(overlay: OverrideOverlay) => void> = [];
+
+  function backend(): OverridesBackendFactory {
+    const shared = options.shared?.() ?? null;
+    if (shared === null) {
+      const path = stateDir === null ? null : join(stateDir, 'overrides.json');
+      return (deliver) => createFileBackend(path, deliver);
+    }
+    const cachePath = stateDir === null ? null : join(stateDir, 'overrides-cache.json');
+    const log = logger ?? { info() {}, warn() {}, error() {} };
+    const importPath = stateDir === null ? null : join(stateDir, 'overrides.json');
+    return (deliver) =>
+      createPostgresOverridesBackend({ ...shared, logger: log, cachePath, importPath }, deliver);
+  }
+
+  /** Made at start, when the shared store is open; until then reads see no overrides, changes wait. */
+  function required(): OverridesStore {
+    if (store !== null) return store;
+    store = createOverridesStore({
+      backend: backend(),
+      venues: () => options.config().venues.map((v) => v.name),
+      abuseBlocks: (name) => abuseBlocks(options.lists(), name),
+    });
+    for (const l of listeners) store.onChange(l);
+    return store;
+  }
+
   return {
-    ...store,
     name: 'overrides',
     async start() {
-      store.load();
+      await required().load();
     },
-    async stop() {},
+    async stop() {
+      await store?.close();
+    },
+    load: () => required().load(),
+    list: () => store?.list() ?? EMPTY_OVERLAY.entries,
+    overlay: () => store?.overlay() ?? EMPTY_OVERLAY,
+    add: (entry) => required().add(entry),
+    remove: (id) => required().remove(id),
+    onChange(listener) {
+      listeners.push(listener);
+      store?.onChange(listener);
+    },
+    state: () => required().state(),
+    close: async () => store?.close(),
   };
 }

@@ -1,20 +1,27 @@
 /**
- * The overrides store: the entries in force, validated, persisted as one JSON file in stateDir (written
- * to a temporary file and renamed, so a crash leaves the old file or the new, never half of one) and
- * loaded at start. Without stateDir they live in memory only and a restart forgets them.
- * Each change swaps the overlay whole and tells the listener (the data plane), which applies it live.
+ * The overrides store: the entries in force, validated here (whatever the backend) and kept by a
+ * backend: the JSON file of one box (file.ts) or the shared store's PostgreSQL (postgres.ts), where
+ * another instance's change arrives too. Each set the backend delivers that differs from the one in
+ * force swaps the overlay whole and tells the listeners (the data plane), which apply it live; a set
+ * equal to the one in force changes nothing, so a re-read does not churn the query loops.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
 import { RojeError } from '../errors.js';
-import { normalizeListName } from '../policy/name.js';
-import { EMPTY_OVERLAY, type Override, type OverrideAction, type OverrideOverlay } from './types.js';
+import { createFileBackend } from './file.js';
+import {
+  EMPTY_OVERLAY,
+  type Override,
+  type OverrideAction,
+  type OverrideOverlay,
+  type OverridesBackendFactory,
+  type OverridesBackendState,
+} from './types.js';
+import { cleanNote, invalidOverride, overrideName } from './validate.js';
+
+export { MAX_NOTE, overrideName } from './validate.js';
 
 /** A bound against a runaway script, not a working size: an overlay of this many is still cheap. */
 export const MAX_OVERRIDES = 10_000;
-export const MAX_NOTE = 500;
-const FILE_VERSION = 1;
 
 export interface NewOverride {
   name: string;
@@ -25,8 +32,10 @@ export interface NewOverride {
 }
 
 export interface OverridesStoreOptions {
-  /** The JSON file; null: memory only. */
-  path: string | null;
+  /** Where the entries live; absent: the JSON file at `path`. */
+  backend?: OverridesBackendFactory;
+  /** The JSON file when no backend is given; null: memory only. */
+  path?: string | null;
   /** The venue names of the config in force. */
   venues: () => readonly string[];
   /** Whether the abuse category blocks the (normalized) name in the lists in force. */
@@ -35,146 +44,83 @@ export interface OverridesStoreOptions {
 }
 
 export interface OverridesStore {
-  /** Reads the file (absent: none); ROJE_ERR_OVERRIDE_READ when it cannot be read or is not valid. */
-  load(): void;
+  /**
+   * Opens the backend: reads the entries to start with (the file: absent is none, not valid is
+   * ROJE_ERR_OVERRIDE_READ; PostgreSQL: the database, or the local copy while it is down).
+   */
+  load(): Promise<void>;
   list(): readonly Override[];
   overlay(): OverrideOverlay;
   /**
    * Adds an entry; the same name, venue and action again returns the one already there (created false).
-   * ROJE_ERR_OVERRIDE_INVALID, _VENUE_UNKNOWN, _ABUSE, _CONFLICT, _FULL or _WRITE.
+   * ROJE_ERR_OVERRIDE_INVALID, _VENUE_UNKNOWN, _ABUSE, _CONFLICT, _FULL, _WRITE or
+   * ROJE_ERR_STORE_UNAVAILABLE.
    */
-  add(entry: NewOverride): { override: Override; created: boolean };
+  add(entry: NewOverride): Promise<{ override: Override; created: boolean }>;
   /** Removes the entry; ROJE_ERR_OVERRIDE_NOT_FOUND when there is none with that id. */
-  remove(id: string): Override;
-  /** Called after each change with the new overlay. */
+  remove(id: string): Promise<Override>;
+  /** Called after each change of the set in force with the new overlay. */
   onChange(listener: (overlay: OverrideOverlay) => void): void;
+  state(): OverridesBackendState;
+  close(): Promise<void>;
 }
 
-function invalid(message: string): RojeError {
-  return new RojeError('ROJE_ERR_OVERRIDE_INVALID', message);
+/** Ids and every field, in the backend's order: what "the set changed" means. */
+function fingerprint(entries: readonly Override[]): string {
+  return JSON.stringify(entries.map((o) => [o.id, o.name, o.action, o.venue, o.note, o.who, o.at]));
 }
 
-/** The normalized name of an override, or ROJE_ERR_OVERRIDE_INVALID saying what is wrong. */
-export function overrideName(raw: string): string {
-  const text = raw.trim();
-  const n = normalizeListName(text.startsWith('*.') ? text.slice(2) : text);
-  if (n.name === undefined) {
-    throw invalid(
-      `${JSON.stringify(raw)} is not a domain name (${n.reason}): give a name such as example.com`,
-    );
-  }
-  if (!n.name.includes('.')) {
-    throw invalid(`${JSON.stringify(raw)} is a top-level domain: give a name such as example.com`);
-  }
-  return n.name;
-}
-
-function cleanNote(note: string | undefined): string {
-  const text = (note ?? '').replace(/[\u0000-\u001f\u007f]/g, ' ').trim();
-  if (text.length > MAX_NOTE)
-    throw invalid(`the note is ${text.length} characters long; the limit is ${MAX_NOTE}`);
-  return text;
+/** The answer when (name, venue) already has an entry: the same action is that entry, else a conflict. */
+function settle(same: Override, action: OverrideAction): { override: Override; created: false } {
+  if (same.action === action) return { override: same, created: false };
+  const where = same.venue === null ? 'every venue' : `venue ${same.venue}`;
+  throw new RojeError(
+    'ROJE_ERR_OVERRIDE_CONFLICT',
+    `${same.name} already has a ${same.action} override (${same.id}) for ${where}: delete it first`,
+  );
 }
 
 export function createOverridesStore(options: OverridesStoreOptions): OverridesStore {
   const now = options.now ?? Date.now;
   let overlay: OverrideOverlay = EMPTY_OVERLAY;
+  let inForce = fingerprint([]);
   const listeners: Array<(overlay: OverrideOverlay) => void> = [];
 
-  function persist(entries: readonly Override[]): void {
-    const path = options.path;
-    if (path === null) return;
-    try {
-      mkdirSync(dirname(path), { recursive: true });
-      const tmp = `${path}.${process.pid}.tmp`;
-      writeFileSync(tmp, `${JSON.stringify({ version: FILE_VERSION, overrides: entries }, null, 2)}\n`, {
-        mode: 0o640,
-      });
-      renameSync(tmp, path);
-    } catch (err) {
-      throw new RojeError(
-        'ROJE_ERR_OVERRIDE_WRITE',
-        `cannot write the overrides to ${path}: ${(err as Error).message}; nothing changed`,
-        { cause: err },
-      );
-    }
-  }
-
-  /** Persisted first: a change the file does not hold is not put in force. */
-  function swap(entries: readonly Override[]): void {
-    persist(entries);
+  function deliver(entries: readonly Override[]): void {
+    const next = fingerprint(entries);
+    if (next === inForce) return;
+    inForce = next;
     overlay = Object.freeze({ entries: Object.freeze([...entries]) });
     for (const l of listeners) l(overlay);
   }
 
+  const backend = (options.backend ?? ((d) => createFileBackend(options.path ?? null, d)))(deliver);
+
+  /** The checks that need no store: name, action, venue, note. */
+  function checked(entry: NewOverride): { name: string; venue: string | null; note: string } {
+    const name = overrideName(entry.name);
+    if (entry.action !== 'allow' && entry.action !== 'deny') {
+      throw invalidOverride(`action ${JSON.stringify(entry.action)} must be allow or deny`);
+    }
+    const venue = entry.venue;
+    if (venue !== null && !options.venues().includes(venue)) {
+      throw new RojeError(
+        'ROJE_ERR_OVERRIDE_VENUE_UNKNOWN',
+        `there is no venue ${JSON.stringify(venue)}: name one of the config's venues (${options.venues().join(', ') || 'none'}) or none for every client`,
+      );
+    }
+    return { name, venue, note: cleanNote(entry.note) };
+  }
+
   return {
-    load() {
-      const path = options.path;
-      if (path === null) return;
-      let text: string;
-      try {
-        text = readFileSync(path, 'utf8');
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
-        throw new RojeError('ROJE_ERR_OVERRIDE_READ', `cannot read ${path}: ${(err as Error).message}`, {
-          cause: err,
-        });
-      }
-      try {
-        const data = JSON.parse(text) as { version?: unknown; overrides?: unknown };
-        if (data.version !== FILE_VERSION || !Array.isArray(data.overrides)) {
-          throw new Error(`expected { "version": ${FILE_VERSION}, "overrides": [...] }`);
-        }
-        const entries = (data.overrides as Override[]).map((o) => {
-          if (o === null || typeof o !== 'object' || typeof o.id !== 'string')
-            throw new Error('an entry has no id');
-          if (o.action !== 'allow' && o.action !== 'deny')
-            throw new Error(`${o.id}: action must be allow or deny`);
-          if (o.venue !== null && typeof o.venue !== 'string')
-            throw new Error(`${o.id}: venue must be a string or null`);
-          return {
-            id: o.id,
-            name: overrideName(String(o.name)),
-            action: o.action,
-            venue: o.venue,
-            note: String(o.note ?? ''),
-            who: String(o.who ?? ''),
-            at: String(o.at ?? ''),
-          };
-        });
-        overlay = Object.freeze({ entries: Object.freeze(entries) });
-      } catch (err) {
-        throw new RojeError(
-          'ROJE_ERR_OVERRIDE_READ',
-          `${path} is not a valid overrides file: ${(err as Error).message}; fix or remove it`,
-          { cause: err },
-        );
-      }
-    },
+    load: () => backend.open(),
     list: () => overlay.entries,
     overlay: () => overlay,
-    add(entry) {
-      const name = overrideName(entry.name);
-      if (entry.action !== 'allow' && entry.action !== 'deny') {
-        throw invalid(`action ${JSON.stringify(entry.action)} must be allow or deny`);
-      }
-      const venue = entry.venue;
-      if (venue !== null && !options.venues().includes(venue)) {
-        throw new RojeError(
-          'ROJE_ERR_OVERRIDE_VENUE_UNKNOWN',
-          `there is no venue ${JSON.stringify(venue)}: name one of the config's venues (${options.venues().join(', ') || 'none'}) or none for every client`,
-        );
-      }
-      const note = cleanNote(entry.note);
+    async add(entry) {
+      const { name, venue, note } = checked(entry);
       const entries = overlay.entries;
       const same = entries.find((o) => o.name === name && o.venue === venue);
-      if (same !== undefined && same.action === entry.action) return { override: same, created: false };
-      if (same !== undefined) {
-        throw new RojeError(
-          'ROJE_ERR_OVERRIDE_CONFLICT',
-          `${name} already has a ${same.action} override (${same.id}) for ${venue === null ? 'every venue' : `venue ${venue}`}: delete it first`,
-        );
-      }
+      if (same !== undefined) return settle(same, entry.action);
       // Checked against the lists in force now; the policy stage checks again at query time.
       if (entry.action === 'allow' && options.abuseBlocks(name)) {
         throw new RojeError(
@@ -183,6 +129,7 @@ export function createOverridesStore(options: OverridesStoreOptions): OverridesS
           "the abuse category blocks this name, and no allow override can pass it: appeals go to the list's maintainer",
         );
       }
+      // Against the set in force: with PostgreSQL, writers racing at the limit may pass it by a few.
       if (entries.length >= MAX_OVERRIDES) {
         throw new RojeError(
           'ROJE_ERR_OVERRIDE_FULL',
@@ -198,22 +145,25 @@ export function createOverridesStore(options: OverridesStoreOptions): OverridesS
         who: entry.who,
         at: new Date(now()).toISOString(),
       };
-      swap([...entries, override]);
-      return { override, created: true };
+      // Another instance may have made an entry at (name, venue) since our last read: the database's
+      // unique index settles it, and the answer is the one a local duplicate gets.
+      const result = await backend.insert(override, entries);
+      return result === 'inserted' ? { override, created: true } : settle(result.existing, entry.action);
     },
-    remove(id) {
-      const found = overlay.entries.find((o) => o.id === id);
-      if (found === undefined) {
+    async remove(id) {
+      const removed = await backend.delete(id, overlay.entries);
+      if (removed === null) {
         throw new RojeError(
           'ROJE_ERR_OVERRIDE_NOT_FOUND',
           `there is no override with id ${JSON.stringify(id)}`,
         );
       }
-      swap(overlay.entries.filter((o) => o !== found));
-      return found;
+      return removed;
     },
     onChange(listener) {
       listeners.push(listener);
     },
+    state: () => backend.state(),
+    close: () => backend.close(),
   };
 }

@@ -29,4 +29,42 @@ export interface OverrideOverlay {
   readonly entries: readonly Override[];
 }
 
+/** Makes a backend that delivers each set to `deliver`. */
+export type OverridesBackendFactory = (deliver: (entries: readonly Override[]) => void) => OverridesBackend;
+
 export const EMPTY_OVERLAY: OverrideOverlay = Object.freeze({ entries: Object.freeze([]) });
+
+/** Where the overrides live: the JSON file of one box, or the shared store's PostgreSQL. */
+export type OverridesBackendState =
+  | { backend: 'file' }
+  | {
+      backend: 'postgres';
+      /** The last read or write reached the database. */
+      up: boolean;
+      /** The LISTEN connection is open: changes made elsewhere arrive within moments, not a poll. */
+      listening: boolean;
+      /** When the set was last read (UTC ISO), null: never since start. */
+      lastRead: string | null;
+      /** Why the database could not be used last (no credentials), null when up. */
+      lastError: string | null;
+    };
+
+/**
+ * A store of overrides under the validation of store.ts: it writes and removes single entries and
+ * delivers the whole set in force (to the `deliver` it was made with, which compares it with the set in
+ * force): at open, after its own changes and (PostgreSQL) after changes made by other instances.
+ */
+export interface OverridesBackend {
+  readonly kind: 'file' | 'postgres';
+  /** Delivers the entries to start with; PostgreSQL then watches for changes made elsewhere. */
+  open(): Promise<void>;
+  /**
+   * Writes a new entry and delivers a set holding it before resolving; `existing` when another writer
+   * put an entry at the same (name, venue) first.
+   */
+  insert(override: Override, current: readonly Override[]): Promise<'inserted' | { existing: Override }>;
+  /** Removes the entry and delivers the set without it; null when there is none with that id. */
+  delete(id: string, current: readonly Override[]): Promise<Override | null>;
+  state(): OverridesBackendState;
+  close(): Promise<void>;
+}

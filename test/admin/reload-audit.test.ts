@@ -32,7 +32,7 @@ t.test('a reload that took: ok, the changed keys, the lists versions (16 hex dig
     lists: { before: 'a'.repeat(16), after: 'b'.repeat(16) },
   });
   t.notOk('code' in entry);
-  t.same(log.recent(10), [entry], 'in GET /api/v1/audit');
+  t.same(await log.recent(10), [entry], 'in GET /api/v1/audit');
   const same = auditReload(log, {
     who: 'file',
     before: config(60),

@@ -82,7 +82,7 @@ t.test('the new codes of the admin implementation', async (t) => {
       message: 'the self-test is disabled (selfTest.enabled)',
     },
   });
-  t.match(audit.recent(1)[0], {
+  t.match((await audit.recent(1))[0], {
     action: 'POST /api/v1/selftest/run',
     result: 'failed',
     detail: 'the self-test is disabled (selfTest.enabled)',

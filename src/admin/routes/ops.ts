@@ -61,7 +61,7 @@ export const opsRoutes: FastifyPluginAsync<RoutesOptions<OpsApi>> = async (app, 
         response: responses(),
       },
     },
-    async (req) => ({ entries: audit.recent((req.query as Static<typeof AuditQuery>).limit) }),
+    async (req) => ({ entries: await audit.recent((req.query as Static<typeof AuditQuery>).limit) }),
   );
   app.post(
     '/api/v1/cache/flush',

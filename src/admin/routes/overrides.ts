@@ -36,12 +36,12 @@ export async function auditedOverride<T>(
   audit: AuditLog,
   req: FastifyRequest,
   target: string,
-  change: () => T,
+  change: () => Promise<T> | T,
 ): Promise<T> {
   const who = req.principal as Principal;
   const base = { who: who.name, role: who.role, action: routeAction(req) };
   try {
-    const result = change();
+    const result = await change();
     audit.record({ ...base, target, result: 'ok' });
     return result;
   } catch (err) {
