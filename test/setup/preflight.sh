@@ -26,7 +26,7 @@ openssl                              openssl          test   throwaway TLS certi
 xz                                   xz-utils         test   the bundled real lists (blocklists/data/*.xz)
 /usr/bin/chromium                    chromium         test   block page, dashboard and report in a browser (test/helpers/browser.ts)
 promtool                             prometheus       test   checks deploy/ alert rules and Prometheus config
-pg_ctlcluster                        postgresql       test   the shared store's tests run a real PostgreSQL (test/helpers/postgres.ts)
+pg_ctlcluster                        postgresql       test   the shared store tests run a real PostgreSQL (test/helpers/postgres.ts)
 /etc/ssl/certs/ca-certificates.crt   ca-certificates  test   a trust store for apt and npm behind TLS
 dnsperf                              dnsperf          bench  bench/load (npm run bench:*)
 taskset                              util-linux       bench  bench/load pins server and load to separate CPUs
