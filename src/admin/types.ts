@@ -53,8 +53,15 @@ export interface ReportsApi {
    * rules and errors), and answers it too.
    */
   reviewReport(id: number, review: ReportReview, by: string): unknown;
-  /** The transparency report of a month ("2026-10"), of one venue or all; ROJE_ERR_STATS_RANGE for a bad month. */
-  transparencyReport(query: { month: string; site?: string }): TransparencyReport;
+  /**
+   * The transparency report of a month ("2026-10"), of one venue or all, of one instance of a shared
+   * store or the whole city; ROJE_ERR_STATS_RANGE for a bad month.
+   */
+  transparencyReport(query: {
+    month: string;
+    site?: string;
+    instance?: string;
+  }): TransparencyReport | Promise<TransparencyReport>;
 }
 
 export interface ReportReview {
@@ -114,4 +121,6 @@ export interface StatsQuery {
   venue?: string;
   category?: string;
   by?: 'venue' | 'category';
+  /** One instance of a shared store; absent: the whole city. */
+  instance?: string;
 }

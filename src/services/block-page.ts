@@ -25,15 +25,18 @@ export function createBlockPageService(options: {
   const b = options.config.blockPage;
   let server: BlockPageServer | null = null;
 
-  function onReport(r: BlockReport): string | undefined {
-    return (
-      options.stats.store()?.addReport({
-        venue: r.venue ?? NO_VENUE,
-        category: r.categories.join(','),
-        ...(r.host !== undefined ? { name: r.host } : {}),
-        message: r.message,
-      }).reference ?? undefined
-    );
+  // A report needs the store: when it cannot take it (a shared store down), the reporter is told it
+  // failed (the page answers 503) rather than thanked for a report that went nowhere.
+  async function onReport(r: BlockReport): Promise<string | undefined> {
+    const store = options.stats.store();
+    if (store === null) return undefined;
+    const report = await store.addReport({
+      venue: r.venue ?? NO_VENUE,
+      category: r.categories.join(','),
+      ...(r.host !== undefined ? { name: r.host } : {}),
+      message: r.message,
+    });
+    return report.reference ?? undefined;
   }
 
   return {
@@ -56,7 +59,11 @@ export function createBlockPageService(options: {
           explain: (host, client) => options.plane.explain(host, client),
           // Without a statistics store there is nowhere to keep reports: no form.
           ...(options.stats.store() !== null
-            ? { onReport, reportOutcome: (ref: string) => options.stats.store()?.reportOutcome(ref) ?? null }
+            ? {
+                onReport,
+                reportOutcome: async (ref: string) =>
+                  (await options.stats.store()?.reportOutcome(ref)) ?? null,
+              }
             : {}),
           logger: options.logger.child({ module: 'blockpage' }),
         },
