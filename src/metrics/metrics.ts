@@ -55,8 +55,8 @@ export interface StoreMetricsSource {
   spooledBatches: number;
   spooledBytes: number;
   dropped: number;
-  /** Durations of the batch writes since the last scrape, in seconds. */
-  writeSeconds: readonly number[];
+  /** Takes the durations (seconds) of the batch writes since the last call: the histogram's alone. */
+  takeWriteSeconds(): readonly number[];
 }
 
 /** The last self-test run: its totals, and per venue (null: clients of no venue) its failed cases. */
@@ -658,7 +658,7 @@ function storeMetrics(sources: MetricsSources): Metric[] {
       buckets: STORE_WRITE_BUCKETS,
       registers: [],
       collect() {
-        for (const seconds of sources.store?.()?.writeSeconds ?? []) this.observe(seconds);
+        for (const seconds of sources.store?.()?.takeWriteSeconds() ?? []) this.observe(seconds);
       },
     }),
   ];

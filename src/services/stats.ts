@@ -37,7 +37,7 @@ export interface StatsService extends Service, SwapListener {
   required(): StatsStore;
   /** The store's health for status and metrics; null when statistics are off or not open. */
   storeState(): StoreState | null;
-  /** The store's health and its write durations since the last call, for /metrics. */
+  /** The store's health and (taken by the histogram) its write durations, for /metrics. */
   storeMetrics(): StoreMetricsSource | null;
 }
 
@@ -127,8 +127,8 @@ export function createStatsService(options: StatsServiceOptions): StatsService {
     },
     storeState: () => store?.state() ?? null,
     storeMetrics() {
-      if (store === null) return null;
-      return { ...store.state(), writeSeconds: store.takeWriteSeconds() };
+      const open = store;
+      return open === null ? null : { ...open.state(), takeWriteSeconds: () => open.takeWriteSeconds() };
     },
   };
 }
