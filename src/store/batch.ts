@@ -157,23 +157,52 @@ export function createBatchBuilder(maxEvents = 1000) {
   };
 }
 
-const SQL = {
-  claim: 'INSERT INTO applied_batches (batch, instance, at) VALUES (?, ?, ?) ON CONFLICT (batch) DO NOTHING',
-  totals: `INSERT INTO hourly_totals (hour, instance, queries, blocked, cache_hits, served_seconds)
-    VALUES (?, ?, ?, ?, ?, ?)
-    ON CONFLICT (hour, instance) DO UPDATE SET queries = hourly_totals.queries + excluded.queries,
+/** Rows per multi-row INSERT: far below both databases' parameter limits (SQLite 32766, PostgreSQL 65535). */
+const ROWS_PER_STATEMENT = 200;
+
+/** Upserts of the counting tables: added to what is there (one instance's rows: no conflict between instances). */
+const UPSERT = {
+  totals: {
+    head: 'INSERT INTO hourly_totals (hour, instance, queries, blocked, cache_hits, served_seconds) VALUES',
+    width: 6,
+    tail: `ON CONFLICT (hour, instance) DO UPDATE SET queries = hourly_totals.queries + excluded.queries,
       blocked = hourly_totals.blocked + excluded.blocked,
       cache_hits = hourly_totals.cache_hits + excluded.cache_hits,
       served_seconds = hourly_totals.served_seconds + excluded.served_seconds`,
-  venue: `INSERT INTO hourly_venues (hour, instance, venue, queries, blocked) VALUES (?, ?, ?, ?, ?)
-    ON CONFLICT (hour, instance, venue) DO UPDATE SET queries = hourly_venues.queries + excluded.queries,
+  },
+  venues: {
+    head: 'INSERT INTO hourly_venues (hour, instance, venue, queries, blocked) VALUES',
+    width: 5,
+    tail: `ON CONFLICT (hour, instance, venue) DO UPDATE SET queries = hourly_venues.queries + excluded.queries,
       blocked = hourly_venues.blocked + excluded.blocked`,
-  block: `INSERT INTO hourly_blocks (hour, instance, venue, category, action, count) VALUES (?, ?, ?, ?, ?, ?)
-    ON CONFLICT (hour, instance, venue, category, action) DO UPDATE SET count = hourly_blocks.count + excluded.count`,
-  getSketch:
-    'SELECT registers FROM daily_distinct WHERE day = ? AND instance = ? AND venue = ? AND category = ?',
-  putSketch: `INSERT INTO daily_distinct (day, instance, venue, category, registers) VALUES (?, ?, ?, ?, ?)
-    ON CONFLICT (day, instance, venue, category) DO UPDATE SET registers = excluded.registers`,
+  },
+  blocks: {
+    head: 'INSERT INTO hourly_blocks (hour, instance, venue, category, action, count) VALUES',
+    width: 6,
+    tail: `ON CONFLICT (hour, instance, venue, category, action) DO UPDATE
+      SET count = hourly_blocks.count + excluded.count`,
+  },
+  // Sketches are merged before they are written (registers cannot be added in SQL): replaced.
+  sketches: {
+    head: 'INSERT INTO daily_distinct (day, instance, venue, category, registers) VALUES',
+    width: 5,
+    tail: 'ON CONFLICT (day, instance, venue, category) DO UPDATE SET registers = excluded.registers',
+  },
+} as const;
+
+/** One multi-row INSERT per ROWS_PER_STATEMENT rows: a busy minute is a few statements, not thousands. */
+async function upsert(tx: SqlExecutor, kind: keyof typeof UPSERT, rows: unknown[][]): Promise<void> {
+  const { head, width, tail } = UPSERT[kind];
+  const tuple = `(${new Array(width).fill('?').join(', ')})`;
+  for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) {
+    const chunk = rows.slice(i, i + ROWS_PER_STATEMENT);
+    await tx.run(`${head} ${new Array(chunk.length).fill(tuple).join(', ')} ${tail}`, chunk.flat());
+  }
+}
+
+const SQL = {
+  claim: 'INSERT INTO applied_batches (batch, instance, at) VALUES (?, ?, ?) ON CONFLICT (batch) DO NOTHING',
+  sketchesOfDay: 'SELECT venue, category, registers FROM daily_distinct WHERE day = ? AND instance = ?',
   list: 'INSERT INTO list_changes (instance, at, version, entries, sources, reason) VALUES (?, ?, ?, ?, ?, ?)',
   selftest: `INSERT INTO self_tests (instance, at, venue, suite, passed, failed, sha256)
     VALUES (?, ?, ?, ?, ?, ?, ?)`,
@@ -190,6 +219,27 @@ async function writeEvent(tx: SqlExecutor, instance: string, e: BatchEvent): Pro
   }
 }
 
+/** The batch's day sketches merged with the stored ones (read once per day), as rows to write. */
+async function mergedSketches(tx: SqlExecutor, batch: Batch): Promise<unknown[][]> {
+  const stored = new Map<string, Buffer>();
+  for (const day of new Set(batch.sketches.map(([d]) => d))) {
+    const rows = await tx.all<{ venue: string; category: string; registers: Buffer }>(SQL.sketchesOfDay, [
+      day,
+      batch.instance,
+    ]);
+    for (const r of rows) stored.set(`${day}\0${r.venue}\0${r.category}`, r.registers);
+  }
+  const out: unknown[][] = [];
+  for (const [day, venue, category, base64] of batch.sketches) {
+    const merged = new Uint8Array(Buffer.from(base64, 'base64'));
+    if (merged.length !== HLL_REGISTERS) continue;
+    const before = stored.get(`${day}\0${venue}\0${category}`);
+    if (before !== undefined && before.length === HLL_REGISTERS) hllMerge(merged, before);
+    out.push([day, batch.instance, venue, category, Buffer.from(merged)]);
+  }
+  return out;
+}
+
 /**
  * Applies a batch in one transaction. Returns false when its id was already applied (a replay after
  * a lost acknowledgement): nothing is written twice. Throws when it cannot be written.
@@ -199,21 +249,25 @@ export function applyBatch(db: SqlExecutor, batch: Batch): Promise<boolean> {
   return db.transaction(async (tx) => {
     const claimed = await tx.run(SQL.claim, [batch.id, instance, batch.at]);
     if (claimed.changes === 0) return false;
-    for (const h of batch.hours) {
-      await tx.run(SQL.totals, [h.hour, instance, h.queries, h.blocked, h.cacheHits, h.servedSeconds]);
-      for (const [venue, q, b] of h.venues) await tx.run(SQL.venue, [h.hour, instance, venue, q, b]);
-      for (const [venue, category, action, n] of h.rows) {
-        await tx.run(SQL.block, [h.hour, instance, venue, category, action, n]);
-      }
-    }
-    for (const [day, venue, category, base64] of batch.sketches) {
-      const merged = new Uint8Array(Buffer.from(base64, 'base64'));
-      if (merged.length !== HLL_REGISTERS) continue;
-      const stored = await tx.get<{ registers: Buffer }>(SQL.getSketch, [day, instance, venue, category]);
-      if (stored !== undefined && stored.registers.length === HLL_REGISTERS)
-        hllMerge(merged, stored.registers);
-      await tx.run(SQL.putSketch, [day, instance, venue, category, Buffer.from(merged)]);
-    }
+    const hours = batch.hours;
+    await upsert(
+      tx,
+      'totals',
+      hours.map((h) => [h.hour, instance, h.queries, h.blocked, h.cacheHits, h.servedSeconds]),
+    );
+    await upsert(
+      tx,
+      'venues',
+      hours.flatMap((h) => h.venues.map(([venue, q, b]) => [h.hour, instance, venue, q, b])),
+    );
+    await upsert(
+      tx,
+      'blocks',
+      hours.flatMap((h) =>
+        h.rows.map(([venue, category, action, n]) => [h.hour, instance, venue, category, action, n]),
+      ),
+    );
+    await upsert(tx, 'sketches', await mergedSketches(tx, batch));
     for (const e of batch.events) await writeEvent(tx, instance, e);
     return true;
   });
