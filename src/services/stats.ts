@@ -117,6 +117,8 @@ export function createStatsService(options: StatsServiceOptions): StatsService {
         sources: l.sources.length,
         reason,
       });
+      // Written now rather than at the next timer: a swap is rare, and its record should not wait.
+      void store?.flush();
     },
     store: () => store,
     required,

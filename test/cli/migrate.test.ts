@@ -1,11 +1,13 @@
 /**
  * `roje migrate --config FILE`: the store's schema brought to this roje's version, from and to
- * printed, for the SQLite file and for a shared PostgreSQL (whose password is never printed).
+ * printed, for the SQLite file and for a shared PostgreSQL (whose password is never printed); and
+ * `roje report` reading that PostgreSQL (the city, or --instance).
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { migrate } from '../../src/cli/migrate.js';
+import { report } from '../../src/cli/report.js';
 import { SCHEMA_VERSION } from '../../src/stats/db.js';
 import { Database } from '../../src/stats/sqlite.js';
 import { POSTGRES_SCHEMA_VERSION } from '../../src/store/postgres-schema.js';
@@ -66,6 +68,25 @@ t.test('PostgreSQL: from 0, then current; the password never printed', async (t)
   t.equal(await migrate(['--config', join(dir, 'roje.yaml')], c.io), 0);
   t.equal(c.out(), `${where}: schema version ${POSTGRES_SCHEMA_VERSION}, already current\n`);
   t.equal((await pg.psql('SELECT version FROM roje_schema')).trim(), String(POSTGRES_SCHEMA_VERSION));
+
+  // roje report reads the same store: the city's, or one instance's.
+  await pg.psql(`INSERT INTO hourly_totals (hour, instance, queries, blocked) VALUES
+    ('2026-10-05T10:00:00Z', 'a', 10, 1), ('2026-10-05T10:00:00Z', 'b', 5, 2)`);
+  const month = async (...extra: string[]) => {
+    const r = capture();
+    t.equal(
+      await report(['--month', '2026-10', '--config', join(dir, 'roje.yaml'), ...extra], r.io),
+      0,
+      r.err(),
+    );
+    return JSON.parse(r.out());
+  };
+  t.match(await month(), { queries: { total: 15, blocked: 3 } }, 'the city');
+  t.match(
+    await month('--instance', 'b'),
+    { instance: 'b', queries: { total: 5, blocked: 2 } },
+    'one instance',
+  );
 
   await pg.stopServer();
   c = capture();
