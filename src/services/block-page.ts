@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import { type BlockPageServer, type BlockReport, createBlockPageServer } from '../blockpage/server.js';
 import type { RojeConfig } from '../config/schema.js';
 import type { DataPlane } from '../dataplane/types.js';
+import { RojeError } from '../errors.js';
 import { NO_VENUE } from '../stats/recorder.js';
 import type { BoundAddress } from '../transport/types.js';
 import type { Service } from './lifecycle.js';
@@ -29,7 +30,7 @@ export function createBlockPageService(options: {
   // failed (the page answers 503) rather than thanked for a report that went nowhere.
   async function onReport(r: BlockReport): Promise<string | undefined> {
     const store = options.stats.store();
-    if (store === null) return undefined;
+    if (store === null) throw new RojeError('ROJE_ERR_STORE_UNAVAILABLE');
     const report = await store.addReport({
       venue: r.venue ?? NO_VENUE,
       category: r.categories.join(','),
@@ -57,8 +58,10 @@ export function createBlockPageService(options: {
         },
         {
           explain: (host, client) => options.plane.explain(host, client),
-          // Without a statistics store there is nowhere to keep reports: no form.
-          ...(options.stats.store() !== null
+          // Without a statistics store there is nowhere to keep reports: no form. A shared store that
+          // was unreachable at start is still being opened: the form is there, and fails until it is.
+          ...(options.stats.store() !== null ||
+          (options.config.stats.enabled && options.config.store.url !== null)
             ? {
                 onReport,
                 reportOutcome: async (ref: string) =>

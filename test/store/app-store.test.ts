@@ -6,7 +6,7 @@
  */
 import { join } from 'node:path';
 import t from 'tap';
-import { request } from 'undici';
+import { Agent, request } from 'undici';
 import { hashToken } from '../../src/admin/auth.js';
 import { adminClient } from '../helpers/admin-client.js';
 import { startFakeUpstream } from '../helpers/fake-upstream.js';
@@ -19,12 +19,18 @@ const fake = await startFakeUpstream({ apexes: ['example.test'] });
 t.teardown(() => fake.close());
 fake.zone.set('www.example.test', 'A', [{ data: '198.51.100.1', ttl: 0 }]);
 
-const dir = t.testdir({ 'store-url': `${pg.url}\n` });
+fake.zone.set('craft.example.test', 'A', [{ data: '198.51.100.30', ttl: 300 }]);
+
+const dir = t.testdir({ 'store-url': `${pg.url}\n`, 'adult.txt': 'craft.example.test\n' });
 const TOKEN = 'roje_auditor-token-for-store-tests';
 const roje = await startRoje({
   upstreams: [udpUrl(fake)],
   stateDir: join(dir, 'state'),
   store: { urlFile: join(dir, 'store-url'), instance: 'gw-1' },
+  lists: [{ category: 'adult', path: join(dir, 'adult.txt') }],
+  blockPage: { ipv4: '127.0.0.1', listen: ['127.0.0.1:0'] },
+  policies: { kids: { block: 'all', blockMode: 'blockpage' } },
+  venues: [{ name: 'cafe', networks: ['127.0.0.2/32'], policy: 'kids' }],
   admin: { listen: '127.0.0.1:0', tokens: [{ name: 'viewer', role: 'auditor', sha256: hashToken(TOKEN) }] },
   metrics: { listen: '127.0.0.1:0' },
 });
@@ -125,5 +131,45 @@ t.test(
       roje.logs.some((l) => l.code === 'ROJE_ERR_STORE_UNAVAILABLE'),
       'the outage was logged',
     );
+  },
+);
+
+t.test(
+  'a wrong-block report needs the store: refused (503) while it is down, kept once it is back',
+  async (t) => {
+    const page = roje.app.admin.status() as { blockPage: { listen: Array<{ host: string; port: number }> } };
+    const { host, port } = page.blockPage.listen[0] as { host: string; port: number };
+    const child = new Agent({ localAddress: '127.0.0.2' });
+    t.teardown(() => child.close());
+    const send = async () => {
+      const res = await request(`http://${host}:${port}/report`, {
+        method: 'POST',
+        dispatcher: child,
+        headers: {
+          host: 'craft.example.test',
+          'content-type': 'application/x-www-form-urlencoded',
+          'sec-fetch-site': 'same-origin',
+        },
+        body: 'lang=en&message=my+craft+club',
+      });
+      return { status: res.statusCode, text: await res.body.text() };
+    };
+    await pg.stopServer();
+    let started = false;
+    t.teardown(async () => {
+      if (!started) await pg.startServer();
+    });
+    const refused = await send();
+    t.equal(refused.status, 503, 'the reporter is told it failed, not thanked');
+    await pg.startServer();
+    started = true;
+    const sent = await send();
+    t.equal(sent.status, 200);
+    const listed = await admin.get('/api/v1/reports');
+    t.equal(listed.status, 200);
+    t.match(listed.json, {
+      total: 1,
+      reports: [{ venue: 'cafe', category: 'adult', name: 'craft.example.test' }],
+    });
   },
 );
