@@ -32,6 +32,8 @@ const DAY_MS = 24 * HOUR_MS;
 /** Batch ids are kept this long: a spooled batch older than this replayed after a lost ack could count twice. */
 const APPLIED_BATCHES_DAYS = 35;
 const MAX_TEXT = 200;
+/** How often a writing instance refreshes its roje_instances.last_seen. */
+const SEEN_EVERY_MS = 5 * 60_000;
 /** Write durations kept for /metrics between scrapes. */
 const MAX_WRITE_SAMPLES = 10_000;
 
@@ -99,6 +101,14 @@ export interface StoreState {
   lastError: string | null;
 }
 
+export interface InstanceRow {
+  instance: string;
+  /** UTC ISO instants: its first open, and its last successful write (at most SEEN_EVERY_MS old). */
+  firstStart: string;
+  lastSeen: string;
+  version: string;
+}
+
 export interface StatsStore extends StatsQueries, Reports, PeriodQueries {
   readonly kind: 'sqlite' | 'postgres';
   readonly instance: string;
@@ -112,6 +122,8 @@ export interface StatsStore extends StatsQueries, Reports, PeriodQueries {
   recordSelfTest(result: SelfTestResult): void;
   /** Queues an audit entry for the shared audit_log (PostgreSQL); a no-op with SQLite. */
   recordAudit(entry: object): void;
+  /** The instances that ever opened this store (the console's chooser), by name. */
+  instances(): Promise<InstanceRow[]>;
   /** The city's newest audit entries, newest first; null with SQLite or while the store is down. */
   recentAudit(limit: number): Promise<object[] | null>;
   /**
@@ -258,6 +270,7 @@ export async function openStatsStore(options: StatsStoreOptions, deps: StatsStor
   let lastError: string | null = null;
   let closed = false;
   let lastPrune = 0;
+  let lastSeen = 0;
   let writeSeconds: number[] = [];
   // Uptime: the store is open while the resolver runs; each flush counts the time since the last.
   let servedSince = now();
@@ -350,6 +363,7 @@ export async function openStatsStore(options: StatsStoreOptions, deps: StatsStor
     }
     recovered();
     if (now() - lastPrune >= DAY_MS) await prune().catch((err) => failed(err));
+    if (now() - lastSeen >= SEEN_EVERY_MS) await seen().catch((err) => failed(err));
     return up;
   }
 
@@ -368,15 +382,21 @@ export async function openStatsStore(options: StatsStoreOptions, deps: StatsStor
     return tail;
   }
 
-  // Retention at open, and the instance's first start (kept once: the report's uptime counts from
-  // it); a read-only or full SQLite file still opens and serves reads.
-  try {
+  /** The instance's row: its first start kept once (the report's uptime counts from it), last seen now. */
+  async function seen(): Promise<void> {
     const at = new Date(now()).toISOString();
     await exec.run(
       `INSERT INTO roje_instances (instance, first_start, last_seen, version) VALUES (?, ?, ?, ?)
        ON CONFLICT (instance) DO UPDATE SET last_seen = excluded.last_seen, version = excluded.version`,
       [instance, at, at, VERSION],
     );
+    lastSeen = now();
+  }
+
+  // Retention at open, and the instance's row; a read-only or full SQLite file still opens and serves
+  // reads.
+  try {
+    await seen();
     await prune();
   } catch (err) {
     lastPrune = now();
@@ -429,6 +449,11 @@ export async function openStatsStore(options: StatsStoreOptions, deps: StatsStor
       const at = instant((entry as { at?: unknown }).at, now());
       builder.event({ kind: 'audit', at, entry: JSON.stringify(entry) });
     },
+    instances: () =>
+      exec.all<InstanceRow>(
+        `SELECT instance, first_start AS "firstStart", last_seen AS "lastSeen", version FROM roje_instances
+         ORDER BY instance`,
+      ),
     async recentAudit(limit) {
       if (backend.kind !== 'postgres') return null;
       try {

@@ -127,6 +127,10 @@ t.test('the city: totals are the sum of the instances, and one instance on reque
   t.same(seriesA.totals?.blocked, [3]);
   const period = await a.store.period(DAY);
   t.match(period, { queries: 22, blocked: 6 });
+  t.match(await b.store.instances(), [
+    { instance: 'a', firstStart: new Date(T0).toISOString(), lastSeen: new Date(T0).toISOString() },
+    { instance: 'b' },
+  ]);
   t.equal((await a.store.period({ ...DAY, instance: 'b' })).queries, 12);
 });
 
