@@ -12,6 +12,7 @@
  */
 import type { Pool, PoolClient } from 'pg';
 import { RojeError } from '../errors.js';
+import { isUnavailable } from './sql-postgres.js';
 
 /** Key of the advisory lock every migration takes (pg_advisory_xact_lock): "roje" in ASCII. */
 export const MIGRATION_LOCK = 0x726f6a65;
@@ -135,11 +136,13 @@ export async function migratePostgres(pool: Pool): Promise<{ from: number; to: n
   try {
     client = await pool.connect();
   } catch (err) {
-    throw new RojeError(
-      'ROJE_ERR_STORE_UNAVAILABLE',
-      `the shared store (PostgreSQL) cannot be reached: ${(err as Error).message}`,
-      { cause: err },
-    );
+    // Down or restarting: worth trying again. Refused (a wrong password, no such database): it will
+    // not get better by itself, and says so.
+    const code = isUnavailable(err) ? 'ROJE_ERR_STORE_UNAVAILABLE' : 'ROJE_ERR_STORE_OPEN';
+    const what = code === 'ROJE_ERR_STORE_OPEN' ? 'refused the connection' : 'cannot be reached';
+    throw new RojeError(code, `the shared store (PostgreSQL) ${what}: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
   try {
     await client.query('BEGIN');

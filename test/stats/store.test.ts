@@ -99,6 +99,14 @@ t.test('flush writes, a second flush adds (UPSERT), and the counts survive a res
     venue: 'Library',
   });
   t.equal(library.queries, 3, 'answered queries of the venue, blocked or not, over two flushes');
+  // One box is one instance ("local" unless named): its counts are the city's.
+  const day = { from: '2026-11-23T00:00:00Z', to: '2026-11-24T00:00:00Z' };
+  t.equal((await second.store.summary({ ...day, instance: 'local' })).queries, 4);
+  t.equal((await second.store.summary({ ...day, instance: 'other' })).queries, 0);
+  t.match(await second.store.instances(), [{ instance: 'local' }]);
+  t.equal(second.store.kind, 'sqlite');
+  t.equal(second.store.postgres, null);
+  t.equal(await second.store.recentAudit(10), null, 'SQLite: the audit log is the local file');
   t.equal(library.cacheHits, null, 'cache hits are not counted per venue');
   t.equal(library.blocked, 2);
   t.same(library.byCategory, [

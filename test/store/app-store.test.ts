@@ -71,6 +71,8 @@ t.test('status, metrics and ?instance= with the shared store up', async (t) => {
   const report = await admin.get(`/api/v1/reports/transparency?month=${month}&instance=gw-1`);
   t.equal(report.status, 200);
   t.match(report.json, { instance: 'gw-1', queries: { total: 3 } });
+  const badReport = await admin.get(`/api/v1/reports/transparency?month=${month}&instance=${'x'.repeat(65)}`);
+  t.equal(badReport.status, 400, 'the transparency report validates the instance too');
 
   const status = await admin.get('/api/v1/status');
   t.match(status.json.store, {

@@ -327,3 +327,14 @@ t.test('an unreachable store at open is ROJE_ERR_STORE_UNAVAILABLE, with no pass
   t.match(err, { code: 'ROJE_ERR_STORE_UNAVAILABLE' });
   t.notMatch(String(err.message), pg.password);
 });
+
+t.test(
+  'a wrong password is ROJE_ERR_STORE_OPEN (not retried as an outage), with no password in it',
+  async (t) => {
+    const { logger } = memoryLogger();
+    const wrong = pg.url.replace(`:${pg.password}@`, ':not-the-password-123@');
+    const err = await openStatsStore({ postgres: { url: wrong }, instance: 'a' }, { logger }).catch((e) => e);
+    t.match(err, { code: 'ROJE_ERR_STORE_OPEN', message: /refused the connection/ });
+    t.notMatch(String(err.message), 'not-the-password-123');
+  },
+);
