@@ -139,7 +139,9 @@ function listsApi(deps: AdminApiDeps): Part<'refreshLists' | 'listsArtifact' | '
 
 function statsApi(
   deps: AdminApiDeps,
-): Part<'statsSummary' | 'statsSeries' | 'reports' | 'reviewReport' | 'transparencyReport'> {
+): Part<
+  'statsSummary' | 'statsSeries' | 'statsInstances' | 'reports' | 'reviewReport' | 'transparencyReport'
+> {
   const { stats } = deps;
   return {
     // Flushed first, so that the API shows the counts up to this moment. The abuse feed's page-level
@@ -157,6 +159,10 @@ function statsApi(
       };
     },
     statsSeries: async (q) => (await stats.flushed()).series(q),
+    statsInstances: async () => {
+      const store = stats.required();
+      return { kind: store.kind, instance: store.instance, instances: await store.instances() };
+    },
     reports: (q) => stats.required().listReports(q),
     reviewReport: (id, review, by) => reviewReport(deps, id, review, by),
     transparencyReport: async (q) =>

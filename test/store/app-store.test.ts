@@ -74,6 +74,9 @@ t.test('status, metrics and ?instance= with the shared store up', async (t) => {
   const badReport = await admin.get(`/api/v1/reports/transparency?month=${month}&instance=${'x'.repeat(65)}`);
   t.equal(badReport.status, 400, 'the transparency report validates the instance too');
 
+  const listed = await admin.get('/api/v1/stats/instances');
+  t.equal(listed.status, 200);
+  t.match(listed.json, { kind: 'postgres', instance: 'gw-1', instances: [{ instance: 'gw-1' }] });
   const status = await admin.get('/api/v1/status');
   t.match(status.json.store, {
     kind: 'postgres',
