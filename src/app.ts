@@ -92,6 +92,7 @@ export function createApp(initial: RojeConfig, deps: AppDeps): App {
     () => plane,
     () => selfTest.runner()?.last() ?? null,
     () => config,
+    () => stats.storeMetrics(),
   );
   plane = workers
     ? createWorkersPlane({ config: initial, logger, lists, overrides })

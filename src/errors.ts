@@ -99,6 +99,13 @@ export const ERROR_CODES = {
     statusCode: 429,
   },
   ROJE_ERR_STATS_REPORT_NOT_FOUND: { message: 'no wrong-block report has that id', statusCode: 404 },
+  ROJE_ERR_STORE_UNAVAILABLE: {
+    message: 'the shared store (PostgreSQL) cannot be reached; counts are spooled, reports and reviews wait',
+    statusCode: 503,
+  },
+  ROJE_ERR_STORE_OPEN: {
+    message: 'the shared store cannot be opened, migrated, or has a newer schema than this roje',
+  },
   // overrides (run-time allow and deny entries)
   ROJE_ERR_OVERRIDE_INVALID: { message: 'an override is not valid (name, action or note)', statusCode: 400 },
   ROJE_ERR_OVERRIDE_VENUE_UNKNOWN: { message: 'an override names a venue the config lacks', statusCode: 400 },

@@ -47,7 +47,7 @@ export interface AdminApiDeps {
     DataPlane,
     'addresses' | 'listening' | 'cacheStats' | 'flushCache' | 'upstreamHealth' | 'workers'
   >;
-  stats: Pick<StatsService, 'store' | 'required' | 'flushed'>;
+  stats: Pick<StatsService, 'store' | 'required' | 'flushed' | 'storeState'>;
   selfTest: Pick<SelfTestService, 'runner' | 'required'>;
   blockPage: Pick<BlockPageService, 'addresses'>;
   overrides: Pick<OverridesService, 'list' | 'add' | 'remove'>;
@@ -103,7 +103,9 @@ function opsApi(deps: AdminApiDeps): Part<'status' | 'ready' | 'config' | 'flush
         fleet: lists.fleet().status(),
         cache: plane.cacheStats(),
         workers: plane.workers(),
-        stats: store === null ? null : { path: deps.config().stats.path, pending: store.pending() },
+        stats: store === null ? null : { path: store.kind === 'sqlite' ? deps.config().stats.path : null },
+        // The store's health: DNS answers while it is down (counts wait in the spool), but it shows here.
+        store: deps.stats.storeState(),
         blockPage: blockPage === null ? null : { listen: blockPage },
         compliance,
         // Conditions an operator or certifier must act on: a stale or missing abuse feed, the
@@ -137,15 +139,17 @@ function listsApi(deps: AdminApiDeps): Part<'refreshLists' | 'listsArtifact' | '
 
 function statsApi(
   deps: AdminApiDeps,
-): Part<'statsSummary' | 'statsSeries' | 'reports' | 'reviewReport' | 'transparencyReport'> {
+): Part<
+  'statsSummary' | 'statsSeries' | 'statsInstances' | 'reports' | 'reviewReport' | 'transparencyReport'
+> {
   const { stats } = deps;
   return {
     // Flushed first, so that the API shows the counts up to this moment. The abuse feed's page-level
     // entries DNS cannot enforce are reported with the counts (numbers only).
-    statsSummary: (q) => {
+    statsSummary: async (q) => {
       const a = deps.lists.abuseStatus();
       return {
-        ...stats.flushed().summary(q),
+        ...(await (await stats.flushed()).summary(q)),
         abuse: {
           entries: a.entries,
           pages: a.pages,
@@ -154,11 +158,15 @@ function statsApi(
         },
       };
     },
-    statsSeries: (q) => stats.flushed().series(q),
+    statsSeries: async (q) => (await stats.flushed()).series(q),
+    statsInstances: async () => {
+      const store = stats.required();
+      return { kind: store.kind, instance: store.instance, instances: await store.instances() };
+    },
     reports: (q) => stats.required().listReports(q),
     reviewReport: (id, review, by) => reviewReport(deps, id, review, by),
-    transparencyReport: (q) =>
-      buildTransparencyReport(stats.flushed(), {
+    transparencyReport: async (q) =>
+      buildTransparencyReport(await stats.flushed(), {
         ...q,
         operator: deps.config().blockPage.operatorName,
         timeZone: deps.config().timeZone,
@@ -194,7 +202,7 @@ async function reviewReport(
   if (review.status !== 'accepted') {
     throw new RojeError('ROJE_ERR_OVERRIDE_INVALID', 'allow goes with status "accepted" only');
   }
-  const report = store.getReport(id);
+  const report = await store.getReport(id);
   if (report.name === null) {
     throw new RojeError('ROJE_ERR_OVERRIDE_INVALID', `report ${id} names no site: there is nothing to allow`);
   }
@@ -211,7 +219,7 @@ async function reviewReport(
     note: note !== '' ? note : `report ${id}`,
     who: by,
   });
-  return { ...store.reviewReport(id, review.status, by, note), override };
+  return { ...(await store.reviewReport(id, review.status, by, note)), override };
 }
 
 function selfTestApi(deps: AdminApiDeps): Part<'selfTests' | 'selfTestReport' | 'runSelfTest'> {

@@ -42,6 +42,8 @@ export interface ListsApi {
 export interface StatsApi {
   statsSummary(query: StatsQuery): unknown;
   statsSeries(query: StatsQuery & { bucket: 'hour' | 'day' }): unknown;
+  /** The store's kind and the instances that write to it (the console's chooser, with PostgreSQL). */
+  statsInstances?(): Promise<unknown>;
 }
 
 /** Wrong-block reports and the monthly transparency report (routes/reports.ts). */
@@ -53,8 +55,15 @@ export interface ReportsApi {
    * rules and errors), and answers it too.
    */
   reviewReport(id: number, review: ReportReview, by: string): unknown;
-  /** The transparency report of a month ("2026-10"), of one venue or all; ROJE_ERR_STATS_RANGE for a bad month. */
-  transparencyReport(query: { month: string; site?: string }): TransparencyReport;
+  /**
+   * The transparency report of a month ("2026-10"), of one venue or all, of one instance of a shared
+   * store or the whole city; ROJE_ERR_STATS_RANGE for a bad month.
+   */
+  transparencyReport(query: {
+    month: string;
+    site?: string;
+    instance?: string;
+  }): TransparencyReport | Promise<TransparencyReport>;
 }
 
 export interface ReportReview {
@@ -114,4 +123,6 @@ export interface StatsQuery {
   venue?: string;
   category?: string;
   by?: 'venue' | 'category';
+  /** One instance of a shared store; absent: the whole city. */
+  instance?: string;
 }

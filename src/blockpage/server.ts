@@ -72,7 +72,9 @@ export interface BlockPageDeps {
   /** Stores a report and answers the reporter's reference; without it the page offers no report form. */
   onReport?(report: BlockReport): string | undefined | Promise<string | undefined>;
   /** What became of the report with that reference (null: none has it); without it, no outcome page. */
-  reportOutcome?(reference: string): 'open' | 'accepted' | 'rejected' | null;
+  reportOutcome?(
+    reference: string,
+  ): 'open' | 'accepted' | 'rejected' | null | Promise<'open' | 'accepted' | 'rejected' | null>;
   logger: Logger;
 }
 
@@ -295,7 +297,14 @@ export function createBlockPageServer(options: BlockPageOptions, deps: BlockPage
     const { reference } = request.params;
     if (deps.reportOutcome === undefined || !REFERENCE_RE.test(reference)) return showPage(request, reply);
     const lang = langOf(request);
-    const outcome = deps.reportOutcome(reference);
+    let outcome: Awaited<ReturnType<NonNullable<BlockPageDeps['reportOutcome']>>>;
+    try {
+      outcome = await deps.reportOutcome(reference);
+    } catch (err) {
+      // The store is unreachable (a shared store down): say it failed, not that there is no such report.
+      logger.error({ code: (err as { code?: unknown }).code }, 'reading a report outcome failed');
+      return failed(reply, lang);
+    }
     if (outcome === null) {
       return send(
         reply,

@@ -28,6 +28,8 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
       return (await import('./keygen.js')).keygen(rest, io);
     case 'report':
       return (await import('./report.js')).report(rest, io);
+    case 'migrate':
+      return (await import('./migrate.js')).migrate(rest, io);
     case 'lookup':
       return (await import('./lookup.js')).lookup(rest, io);
     case 'version':

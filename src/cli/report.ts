@@ -5,15 +5,16 @@ import { loadConfig } from '../config/load.js';
 import { isRojeError } from '../errors.js';
 import { renderReport } from '../report/render.js';
 import { buildTransparencyReport, REPORT_FORMATS, type ReportFormat } from '../report/transparency.js';
-import { openStatsReader } from '../stats/period.js';
+import { openSharedReader, openStatsReader, type PeriodQueries } from '../stats/period.js';
 import type { Io } from './index.js';
 
 export const REPORT_USAGE =
-  'Usage: roje report --month YYYY-MM [--site NAME] [--format html|csv|json] [--time-zone ZONE] (--config FILE | --stats PATH) [--out FILE]';
+  'Usage: roje report --month YYYY-MM [--site NAME] [--instance NAME] [--format html|csv|json] [--time-zone ZONE] (--config FILE | --stats PATH) [--out FILE]';
 
 const OPTIONS = {
   month: { type: 'string' },
   site: { type: 'string' },
+  instance: { type: 'string' },
   format: { type: 'string' },
   config: { type: 'string' },
   stats: { type: 'string' },
@@ -33,6 +34,7 @@ export async function report(argv: readonly string[], io: Io): Promise<number> {
   let values: {
     month?: string;
     site?: string;
+    instance?: string;
     format?: string;
     config?: string;
     stats?: string;
@@ -55,11 +57,13 @@ export async function report(argv: readonly string[], io: Io): Promise<number> {
   }
   try {
     let path = values.stats as string;
+    let url: string | null = null;
     let operator: LocalText | null = null;
     let timeZone = values['time-zone'];
     if (values.config !== undefined) {
       const cfg = await loadConfig({ file: values.config });
-      if (!cfg.stats.enabled || cfg.stats.path === ':memory:') {
+      url = cfg.store.url;
+      if (url === null && (!cfg.stats.enabled || cfg.stats.path === ':memory:')) {
         io.stderr.write(
           `roje report: ${values.config} keeps no statistics file (stats.enabled, stats.path or stateDir); give --stats PATH\n`,
         );
@@ -69,18 +73,21 @@ export async function report(argv: readonly string[], io: Io): Promise<number> {
       operator = cfg.blockPage.operatorName;
       timeZone ??= cfg.timeZone;
     }
-    const reader = openStatsReader(path);
+    // A shared store (store.url) is read as the city's, or one instance's with --instance.
+    const reader: PeriodQueries & { close(): Promise<void> } =
+      url !== null ? await openSharedReader(url) : openStatsReader(path);
     let body: string;
     try {
-      const data = buildTransparencyReport(reader, {
+      const data = await buildTransparencyReport(reader, {
         month: values.month,
         site: values.site,
+        instance: values.instance,
         operator,
         timeZone,
       });
       body = renderReport(data, format).body;
     } finally {
-      reader.close();
+      await reader.close();
     }
     if (values.out !== undefined) await writeFile(values.out, body, { mode: 0o644 });
     else io.stdout.write(body);

@@ -30,8 +30,13 @@ Commands:
         Check a signed verify report offline; exit 1 when it was changed or signed by another key.
   keygen --out FILE
         Make an Ed25519 signing key pair (FILE, mode 0600, and FILE.pub) for signed reports.
-  report --month YYYY-MM [--site NAME] [--format html|csv|json] (--config FILE | --stats PATH) [--out FILE]
-        Transparency report of a month from the statistics database (counts only, never a name).
+  report --month YYYY-MM [--site NAME] [--instance NAME] [--format html|csv|json]
+         (--config FILE | --stats PATH) [--out FILE]
+        Transparency report of a month from the statistics database (counts only, never a name); with
+        a shared store (store.url) the whole city's, or one instance's with --instance.
+  migrate --config FILE
+        Bring the statistics store's schema (store.url, or the stats.path file) to this roje's version;
+        prints the versions from and to. Safe while instances start (they migrate under one lock).
   lookup NAME [--venue V] [--admin URL] [--token-file FILE] [--json]
         Ask a running roje (admin API, auditor token; ROJE_TOKEN or --token-file) why NAME is blocked
         or not, per venue: the decision, the categories, and the source, rule and line that list it.

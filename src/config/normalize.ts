@@ -19,6 +19,7 @@ import { normalizeProfile } from './sections/profile.js';
 import { normalizeRateLimit } from './sections/rate-limit.js';
 import { normalizeChaos, normalizeSelfTest } from './sections/self-test.js';
 import { normalizeStats } from './sections/stats.js';
+import { normalizeStore } from './sections/store.js';
 import { normalizeTimeZone } from './sections/time-zone.js';
 import { normalizeEdns, normalizeTcp } from './sections/transport.js';
 import { normalizeUpstreams } from './sections/upstreams.js';
@@ -108,6 +109,7 @@ export async function normalizeConfig(
     admin: await normalizeAdmin(ctx, raw.admin, flags.admin),
     metrics: normalizeMetrics(ctx, raw.metrics),
     stats: normalizeStats(ctx, raw.stats, raw.stateDir),
+    store: await normalizeStore(ctx, raw.store, raw.stateDir),
     timeZone: normalizeTimeZone(ctx, raw.timeZone),
     categoryNames: normalizeCategoryNames(raw.categoryNames),
   };

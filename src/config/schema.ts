@@ -31,6 +31,7 @@ import { ProfileSchema } from './sections/profile.js';
 import { type RateLimitConfig, RateLimitSchema } from './sections/rate-limit.js';
 import { type ChaosConfig, ChaosSchema, type SelfTestConfig, SelfTestSchema } from './sections/self-test.js';
 import { type StatsConfig, StatsSchema } from './sections/stats.js';
+import { type StoreConfig, StoreSchema } from './sections/store.js';
 import { TimeZoneSchema } from './sections/time-zone.js';
 import { type EdnsConfig, EdnsSchema, type TcpConfig, TcpSchema } from './sections/transport.js';
 import {
@@ -99,6 +100,7 @@ export const ConfigSchema = Type.Object(
     stateDir: StateDirSchema,
     admin: AdminSchema,
     stats: StatsSchema,
+    store: StoreSchema,
     timeZone: TimeZoneSchema,
     categoryNames: CategoryNamesSchema,
     metrics: MetricsSchema,
@@ -152,6 +154,7 @@ export interface RojeConfig {
   admin: AdminConfig;
   metrics: MetricsConfig;
   stats: StatsConfig;
+  store: StoreConfig;
   /** IANA time zone of the transparency report ("UTC", "Europe/Tirane"). */
   timeZone: string;
   /** Display names of categories (sq, en), added to or replacing the built-in ones. */

@@ -7,7 +7,12 @@ import type { DataPlane } from '../dataplane/types.js';
 import type { WorkersPlane } from '../dataplane/workers.js';
 import { complianceInForce } from '../policy/compliance.js';
 import type { ListsService } from '../services/lists.js';
-import { createMetrics, type RojeMetrics, type SelfTestMetricsSource } from './metrics.js';
+import {
+  createMetrics,
+  type RojeMetrics,
+  type SelfTestMetricsSource,
+  type StoreMetricsSource,
+} from './metrics.js';
 
 /** The registry of one app; `plane` is read at scrape time only (it is created after the metrics). */
 export function appMetrics(
@@ -16,6 +21,7 @@ export function appMetrics(
   plane: () => DataPlane | WorkersPlane,
   lastSelfTest: () => SelfTestMetricsSource | null,
   inForce: () => RojeConfig,
+  store: () => StoreMetricsSource | null = () => null,
 ): RojeMetrics {
   const loops = () => plane() as WorkersPlane;
   return createMetrics(
@@ -30,6 +36,7 @@ export function appMetrics(
       selfTest: lastSelfTest,
       fleet: () => lists.fleet().metrics(),
       compliance: () => complianceInForce(inForce(), lists.lists(), lists.abuseStatus()),
+      store,
     },
     { categories: [], venues: config.venues.map((v) => v.name) },
     config.workers.count > 1

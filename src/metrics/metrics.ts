@@ -45,6 +45,18 @@ export interface MetricsSources {
   fleet?(): FleetMetricsSource | null;
   /** The compliance profile's gaps for the config and lists in force; absent in query loops. */
   compliance?(): ComplianceReport;
+  /** The statistics store's health; null while statistics are off or the store is not open. */
+  store?(): StoreMetricsSource | null;
+}
+
+/** The statistics store (src/stats/store.ts) as the metrics see it. */
+export interface StoreMetricsSource {
+  up: boolean;
+  spooledBatches: number;
+  spooledBytes: number;
+  dropped: number;
+  /** Takes the durations (seconds) of the batch writes since the last call: the histogram's alone. */
+  takeWriteSeconds(): readonly number[];
 }
 
 /** The last self-test run: its totals, and per venue (null: clients of no venue) its failed cases. */
@@ -152,6 +164,9 @@ const RCODES = RCODE_NAMES.length + 2;
 const SOURCE_INDEX = new Map<AnswerSource, number>(SOURCES.map((s, i) => [s, i]));
 const MAX_CATEGORIES = 32;
 const DENY = 'venue-deny';
+
+/** Batch writes: SQLite in a millisecond, a PostgreSQL transaction of a busy minute in tens of ms, a stall in s. */
+const STORE_WRITE_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
 /** Upstream exchange durations: loopback answers in 0.1 ms, a far resolver in 50-200 ms, timeouts at 2 s. */
 const UPSTREAM_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
@@ -505,6 +520,7 @@ export function createMetrics(
         if (age !== null) this.set(age);
       },
     }),
+    ...storeMetrics(sources),
     new Gauge({
       name: 'roje_serving',
       help: '1 while roje answers normally; 0 while it refuses to serve (SERVFAIL, EDE 14) for want of a good list',
@@ -595,4 +611,55 @@ async function renderWithWorkers(
 /** ROJE_ERR_UPSTREAM_TIMEOUT -> "timeout"; SERVFAIL / REFUSED as they are. */
 function failureKind(code: string): string {
   return code.startsWith('ROJE_ERR_UPSTREAM_') ? code.slice('ROJE_ERR_UPSTREAM_'.length).toLowerCase() : code;
+}
+
+/**
+ * The statistics store: up (1/0; DNS answers either way), the spool waiting for it, batches dropped
+ * from a full spool, and how long batch writes take. One store read per metric per scrape; the write
+ * durations are taken (once) by the histogram's collect.
+ */
+function storeMetrics(sources: MetricsSources): Metric[] {
+  const gauge = (name: string, help: string, read: (s: StoreMetricsSource) => number) =>
+    new Gauge({
+      name,
+      help,
+      registers: [],
+      collect() {
+        this.reset();
+        const s = sources.store?.() ?? null;
+        if (s !== null) this.set(read(s));
+      },
+    });
+  return [
+    gauge(
+      'roje_store_up',
+      '1 while the statistics store takes writes; 0 while counts wait in the spool',
+      (s) => (s.up ? 1 : 0),
+    ),
+    gauge(
+      'roje_store_spool_batches',
+      'Batches of counts waiting in the spool for the store',
+      (s) => s.spooledBatches,
+    ),
+    gauge('roje_store_spool_bytes', 'Bytes of the batches waiting in the spool', (s) => s.spooledBytes),
+    new Counter({
+      name: 'roje_store_dropped_batches_total',
+      help: 'Batches of counts dropped because the spool was full (store.spool.maxSize) or unreadable',
+      registers: [],
+      collect() {
+        this.reset();
+        const s = sources.store?.() ?? null;
+        if (s !== null) this.inc(s.dropped);
+      },
+    }),
+    new Histogram({
+      name: 'roje_store_write_seconds',
+      help: 'Duration of each batch write to the statistics store (one transaction)',
+      buckets: STORE_WRITE_BUCKETS,
+      registers: [],
+      collect() {
+        for (const seconds of sources.store?.()?.takeWriteSeconds() ?? []) this.observe(seconds);
+      },
+    }),
+  ];
 }

@@ -58,6 +58,8 @@ export interface TransparencyReport {
   };
   /** The venue reported on; null: every venue. */
   site: string | null;
+  /** Present when the report is of one instance of a shared store (absent: the whole city). */
+  instance?: string;
   /** blockPage.operatorName, when the config was given. */
   operator: LocalText | null;
   queries: {
@@ -124,6 +126,8 @@ export interface TransparencyOptions {
   /** "2026-10" */
   month: string;
   site?: string | undefined;
+  /** One instance of a shared store; absent: the whole city. */
+  instance?: string | undefined;
   operator?: LocalText | null | undefined;
   /** IANA time zone (config `timeZone`); default UTC. */
   timeZone?: string | undefined;
@@ -183,18 +187,19 @@ function uptime(servedSeconds: number, firstStart: string | null, from: number, 
   };
 }
 
-export function buildTransparencyReport(
+export async function buildTransparencyReport(
   source: PeriodQueries,
   options: TransparencyOptions,
-): TransparencyReport {
+): Promise<TransparencyReport> {
   const zone = options.timeZone ?? 'UTC';
   const bounds = monthBounds(options.month, zone);
   const site = options.site ?? null;
   const now = options.now ?? Date.now();
-  const data = source.period({
+  const data = await source.period({
     from: new Date(bounds.fromMs).toISOString(),
     to: new Date(bounds.toMs).toISOString(),
     venue: options.site,
+    ...(options.instance !== undefined ? { instance: options.instance } : {}),
   });
 
   const categories = [...new Set(data.blocks.map((b) => b.category))].sort();
@@ -229,6 +234,7 @@ export function buildTransparencyReport(
       to: localIso(bounds.toMs, zone),
     },
     site,
+    ...(options.instance !== undefined ? { instance: options.instance } : {}),
     operator: options.operator ?? null,
     queries: {
       total: data.queries,

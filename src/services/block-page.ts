@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import { type BlockPageServer, type BlockReport, createBlockPageServer } from '../blockpage/server.js';
 import type { RojeConfig } from '../config/schema.js';
 import type { DataPlane } from '../dataplane/types.js';
+import { RojeError } from '../errors.js';
 import { NO_VENUE } from '../stats/recorder.js';
 import type { BoundAddress } from '../transport/types.js';
 import type { Service } from './lifecycle.js';
@@ -25,15 +26,18 @@ export function createBlockPageService(options: {
   const b = options.config.blockPage;
   let server: BlockPageServer | null = null;
 
-  function onReport(r: BlockReport): string | undefined {
-    return (
-      options.stats.store()?.addReport({
-        venue: r.venue ?? NO_VENUE,
-        category: r.categories.join(','),
-        ...(r.host !== undefined ? { name: r.host } : {}),
-        message: r.message,
-      }).reference ?? undefined
-    );
+  // A report needs the store: when it cannot take it (a shared store down), the reporter is told it
+  // failed (the page answers 503) rather than thanked for a report that went nowhere.
+  async function onReport(r: BlockReport): Promise<string | undefined> {
+    const store = options.stats.store();
+    if (store === null) throw new RojeError('ROJE_ERR_STORE_UNAVAILABLE');
+    const report = await store.addReport({
+      venue: r.venue ?? NO_VENUE,
+      category: r.categories.join(','),
+      ...(r.host !== undefined ? { name: r.host } : {}),
+      message: r.message,
+    });
+    return report.reference ?? undefined;
   }
 
   return {
@@ -54,9 +58,15 @@ export function createBlockPageService(options: {
         },
         {
           explain: (host, client) => options.plane.explain(host, client),
-          // Without a statistics store there is nowhere to keep reports: no form.
-          ...(options.stats.store() !== null
-            ? { onReport, reportOutcome: (ref: string) => options.stats.store()?.reportOutcome(ref) ?? null }
+          // Without a statistics store there is nowhere to keep reports: no form. A shared store that
+          // was unreachable at start is still being opened: the form is there, and fails until it is.
+          ...(options.stats.store() !== null ||
+          (options.config.stats.enabled && options.config.store.url !== null)
+            ? {
+                onReport,
+                reportOutcome: async (ref: string) =>
+                  (await options.stats.store()?.reportOutcome(ref)) ?? null,
+              }
             : {}),
           logger: options.logger.child({ module: 'blockpage' }),
         },

@@ -1,17 +1,23 @@
 /**
- * The statistics service: the store (SQLite) that counts are flushed to, the list history and the
- * wrong-block reports. Started before the lists so that the first load is in the history. Statistics
- * are not worth refusing to filter for: a store that cannot open leaves roje running, and says so.
+ * The statistics service: the store that counts are flushed to (SQLite on one box, or the shared
+ * PostgreSQL of a city: store.url), the list history and the wrong-block reports. Started before the
+ * lists so that the first load is in the history. Statistics are not worth refusing to filter for: a
+ * store that cannot open leaves roje running, and says so; a shared store unreachable at start is
+ * tried again until it answers (the recorder keeps counting meanwhile).
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import type { RojeConfig } from '../config/schema.js';
 import { RojeError } from '../errors.js';
+import type { StoreMetricsSource } from '../metrics/metrics.js';
 import type { HourCounts } from '../stats/recorder.js';
-import { openStatsStore, type StatsStore } from '../stats/store.js';
+import { openStatsStore, type StatsStore, type StoreState } from '../stats/store.js';
 import type { Service } from './lifecycle.js';
 import type { SwapListener } from './lists.js';
+
+/** How long to wait before trying a shared store that was unreachable at start again. */
+const REOPEN_MS = 10_000;
 
 export interface StatsServiceOptions {
   config: RojeConfig;
@@ -26,42 +32,69 @@ export interface StatsService extends Service, SwapListener {
   /** The open store, or null (disabled, or it could not be opened). */
   store(): StatsStore | null;
   /** The open store, flushed first so that it shows the counts up to now; ROJE_ERR_STATS_DISABLED without one. */
-  flushed(): StatsStore;
+  flushed(): Promise<StatsStore>;
   /** The open store; ROJE_ERR_STATS_DISABLED without one. */
   required(): StatsStore;
+  /** The store's health for status and metrics; null when statistics are off or not open. */
+  storeState(): StoreState | null;
+  /** The store's health and (taken by the histogram) its write durations, for /metrics. */
+  storeMetrics(): StoreMetricsSource | null;
 }
 
 export function createStatsService(options: StatsServiceOptions): StatsService {
   const c = options.config.stats;
+  const s = options.config.store;
+  const logger = options.logger.child({ module: 'stats' });
   let store: StatsStore | null = null;
+  let reopen: NodeJS.Timeout | undefined;
+  let stopped = false;
 
   function required(): StatsStore {
     if (store === null) throw new RojeError('ROJE_ERR_STATS_DISABLED');
     return store;
   }
 
+  async function open(): Promise<void> {
+    try {
+      if (s.url === null && c.path !== ':memory:')
+        mkdirSync(dirname(c.path), { recursive: true, mode: 0o750 });
+      const opened = await openStatsStore(
+        {
+          path: c.path,
+          postgres: s.url === null ? null : { url: s.url, poolSize: s.poolSize },
+          instance: s.instance,
+          spool: s.spool,
+          retentionDays: c.retentionDays,
+          flushIntervalMs: c.flushIntervalMs,
+          maxOpenReports: c.maxOpenReports,
+        },
+        { logger, drain: options.drain },
+      );
+      if (stopped) {
+        await opened.close();
+        return;
+      }
+      store = opened;
+      options.onOpen(opened.salt);
+      logger.info({ kind: opened.kind, instance: opened.instance }, 'statistics store open');
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      if (code === 'ROJE_ERR_STORE_UNAVAILABLE' && !stopped) {
+        logger.error({ err: (err as Error).message, code }, 'the shared store is unreachable; trying again');
+        reopen = setTimeout(() => void open(), REOPEN_MS);
+        reopen.unref();
+        return;
+      }
+      logger.error({ err: (err as Error).message, code }, 'statistics disabled');
+    }
+  }
+
   return {
     name: 'statistics',
     async start() {
       if (!c.enabled) return;
-      try {
-        if (c.path !== ':memory:') mkdirSync(dirname(c.path), { recursive: true, mode: 0o750 });
-        store = openStatsStore(
-          {
-            path: c.path,
-            retentionDays: c.retentionDays,
-            flushIntervalMs: c.flushIntervalMs,
-            maxOpenReports: c.maxOpenReports,
-          },
-          { logger: options.logger.child({ module: 'stats' }), drain: options.drain },
-        );
-        options.onOpen(store.salt);
-      } catch (err) {
-        options.logger.error(
-          { err: (err as Error).message, code: (err as { code?: string }).code },
-          'statistics disabled',
-        );
-      }
+      stopped = false;
+      await open();
     },
     async prepare() {
       // Counts are named when written: write them before venues change meaning. (The store's own
@@ -69,7 +102,9 @@ export function createStatsService(options: StatsServiceOptions): StatsService {
       return { commit: () => void store?.flush(), abort() {} };
     },
     async stop() {
-      store?.close();
+      stopped = true;
+      if (reopen !== undefined) clearTimeout(reopen);
+      await store?.close();
       store = null;
     },
     beforeSwap: () => void store?.flush(),
@@ -82,13 +117,20 @@ export function createStatsService(options: StatsServiceOptions): StatsService {
         sources: l.sources.length,
         reason,
       });
+      // Written now rather than at the next timer: a swap is rare, and its record should not wait.
+      void store?.flush();
     },
     store: () => store,
     required,
-    flushed() {
-      const s = required();
-      s.flush();
-      return s;
+    async flushed() {
+      const open = required();
+      await open.flush();
+      return open;
+    },
+    storeState: () => store?.state() ?? null,
+    storeMetrics() {
+      const open = store;
+      return open === null ? null : { ...open.state(), takeWriteSeconds: () => open.takeWriteSeconds() };
     },
   };
 }

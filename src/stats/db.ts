@@ -87,7 +87,89 @@ const MIGRATIONS: readonly string[] = [
   `ALTER TABLE reports ADD COLUMN note TEXT;
    ALTER TABLE reports ADD COLUMN reference TEXT;
    CREATE UNIQUE INDEX reports_reference ON reports (reference);`,
+  // 5: the shared store's shape (src/store/postgres-schema.ts), so that one set of queries serves both.
+  // The counting tables are keyed by instance too (rebuilt: SQLite cannot change a primary key); rows
+  // already there get the local instance's name at the next open (the 'unnamed_rows' mark), as the
+  // first start does in roje_instances. Batches carry ids (applied_batches): each is written once.
+  `ALTER TABLE meta RENAME TO roje_meta;
+   INSERT INTO roje_meta (key, value) VALUES ('unnamed_rows', x'01');
+   CREATE TABLE roje_instances (
+     instance TEXT PRIMARY KEY,
+     first_start TEXT NOT NULL,
+     last_seen TEXT NOT NULL,
+     version TEXT NOT NULL DEFAULT ''
+   ) WITHOUT ROWID;
+   INSERT INTO roje_instances (instance, first_start, last_seen)
+     SELECT '', CAST(value AS TEXT), CAST(value AS TEXT) FROM roje_meta WHERE key = 'first_start';
+   DELETE FROM roje_meta WHERE key = 'first_start';
+   CREATE TABLE hourly_totals_5 (
+     hour TEXT NOT NULL,
+     instance TEXT NOT NULL,
+     queries INTEGER NOT NULL DEFAULT 0,
+     blocked INTEGER NOT NULL DEFAULT 0,
+     cache_hits INTEGER NOT NULL DEFAULT 0,
+     served_seconds REAL NOT NULL DEFAULT 0,
+     PRIMARY KEY (hour, instance)
+   ) WITHOUT ROWID;
+   INSERT INTO hourly_totals_5 (hour, instance, queries, blocked, cache_hits, served_seconds)
+     SELECT hour, '', queries, blocked, cache_hits, served_seconds FROM hourly_totals;
+   DROP TABLE hourly_totals;
+   ALTER TABLE hourly_totals_5 RENAME TO hourly_totals;
+   CREATE TABLE hourly_venues_5 (
+     hour TEXT NOT NULL,
+     instance TEXT NOT NULL,
+     venue TEXT NOT NULL,
+     queries INTEGER NOT NULL DEFAULT 0,
+     blocked INTEGER NOT NULL DEFAULT 0,
+     PRIMARY KEY (hour, instance, venue)
+   ) WITHOUT ROWID;
+   INSERT INTO hourly_venues_5 (hour, instance, venue, queries, blocked)
+     SELECT hour, '', venue, queries, blocked FROM hourly_venues;
+   DROP TABLE hourly_venues;
+   ALTER TABLE hourly_venues_5 RENAME TO hourly_venues;
+   CREATE TABLE hourly_blocks_5 (
+     hour TEXT NOT NULL,
+     instance TEXT NOT NULL,
+     venue TEXT NOT NULL,
+     category TEXT NOT NULL,
+     action TEXT NOT NULL,
+     count INTEGER NOT NULL DEFAULT 0,
+     PRIMARY KEY (hour, instance, venue, category, action)
+   ) WITHOUT ROWID;
+   INSERT INTO hourly_blocks_5 (hour, instance, venue, category, action, count)
+     SELECT hour, '', venue, category, action, count FROM hourly_blocks;
+   DROP TABLE hourly_blocks;
+   ALTER TABLE hourly_blocks_5 RENAME TO hourly_blocks;
+   CREATE TABLE daily_distinct_5 (
+     day TEXT NOT NULL,
+     instance TEXT NOT NULL,
+     venue TEXT NOT NULL,
+     category TEXT NOT NULL,
+     registers BLOB NOT NULL,
+     PRIMARY KEY (day, instance, venue, category)
+   ) WITHOUT ROWID;
+   INSERT INTO daily_distinct_5 (day, instance, venue, category, registers)
+     SELECT day, '', venue, category, registers FROM daily_distinct;
+   DROP TABLE daily_distinct;
+   ALTER TABLE daily_distinct_5 RENAME TO daily_distinct;
+   ALTER TABLE list_changes ADD COLUMN instance TEXT NOT NULL DEFAULT '';
+   ALTER TABLE self_tests ADD COLUMN instance TEXT NOT NULL DEFAULT '';
+   ALTER TABLE reports ADD COLUMN instance TEXT NOT NULL DEFAULT '';
+   CREATE TABLE applied_batches (batch TEXT PRIMARY KEY, instance TEXT NOT NULL, at TEXT NOT NULL) WITHOUT ROWID;
+   CREATE INDEX applied_batches_at ON applied_batches (at);`,
 ];
+
+/** Tables whose rows carry the instance that wrote them (migration 5 left them unnamed). */
+const INSTANCE_TABLES = [
+  'roje_instances',
+  'hourly_totals',
+  'hourly_venues',
+  'hourly_blocks',
+  'daily_distinct',
+  'list_changes',
+  'self_tests',
+  'reports',
+] as const;
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
@@ -96,7 +178,10 @@ export const SCHEMA_VERSION = MIGRATIONS.length;
  * is not a database, or was written by a newer roje. A database whose schema is current but that
  * cannot be written (read-only file, full disk) opens: the store then keeps counts in memory.
  */
-export function openStatsDatabase(path: string): StatsDatabase {
+export function openStatsDatabase(
+  path: string,
+  onMigrate?: (from: number, to: number) => void,
+): StatsDatabase {
   let db: StatsDatabase;
   try {
     db = new Database(path, { timeout: 1000 });
@@ -118,6 +203,7 @@ export function openStatsDatabase(path: string): StatsDatabase {
         for (let v = version; v < SCHEMA_VERSION; v++) db.exec(MIGRATIONS[v] as string);
         db.pragma(`user_version = ${SCHEMA_VERSION}`);
       })();
+      onMigrate?.(version, SCHEMA_VERSION);
     } else {
       // Already current: WAL was set when it was created (the mode is persistent); setting it again
       // would need write access, which a read-only file does not give.
@@ -126,6 +212,7 @@ export function openStatsDatabase(path: string): StatsDatabase {
       } catch {
         // read-only: reads still work
       }
+      onMigrate?.(version, version);
     }
     db.pragma('synchronous = NORMAL');
     return db;
@@ -139,24 +226,17 @@ export function openStatsDatabase(path: string): StatsDatabase {
   }
 }
 
-/** The salt of the distinct-name sketches (made by the schema, never changed: sketches merge only under one). */
-export function readHllSalt(db: StatsDatabase): Uint8Array {
-  const row = db.prepare<[], { value: Buffer }>("SELECT value FROM meta WHERE key = 'hll_salt'").get();
-  if (row === undefined || row.value.length < 16) {
-    throw new RojeError('ROJE_ERR_STATS_OPEN', 'the statistics database has no sketch salt (meta.hll_salt)');
-  }
-  return new Uint8Array(row.value);
-}
-
-/** Records the instance's first start (UTC ISO) unless one is already there: it is never overwritten. */
-export function recordFirstStart(db: StatsDatabase, at: string): void {
-  db.prepare<[string]>("INSERT OR IGNORE INTO meta (key, value) VALUES ('first_start', ?)").run(at);
-}
-
-/** The instance's first start (UTC ISO), or null for a database no server has opened yet. */
-export function readFirstStart(db: StatsDatabase): string | null {
-  const row = db
-    .prepare<[], { value: string | Buffer }>("SELECT value FROM meta WHERE key = 'first_start'")
-    .get();
-  return row === undefined ? null : String(row.value);
+/**
+ * Gives the rows a database had before migration 5 the local instance's name, once (the mark is then
+ * removed). Runs at the server's open; a read-only file keeps them unnamed (reads do not mind).
+ */
+export function nameUnnamedRows(db: StatsDatabase, instance: string): void {
+  const mark = db.prepare("SELECT 1 AS x FROM roje_meta WHERE key = 'unnamed_rows'").get();
+  if (mark === undefined) return;
+  db.transaction(() => {
+    for (const table of INSTANCE_TABLES) {
+      db.prepare(`UPDATE ${table} SET instance = ? WHERE instance = ''`).run(instance);
+    }
+    db.prepare("DELETE FROM roje_meta WHERE key = 'unnamed_rows'").run();
+  })();
 }

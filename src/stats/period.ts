@@ -6,8 +6,13 @@
  */
 import { existsSync } from 'node:fs';
 import { RojeError } from '../errors.js';
-import { openStatsDatabase, readFirstStart, type StatsDatabase } from './db.js';
+import { migratePostgres } from '../store/postgres-schema.js';
+import type { SqlExecutor } from '../store/sql.js';
+import { createPostgresPool, postgresExecutor } from '../store/sql-postgres.js';
+import { sqliteExecutor } from '../store/sql-sqlite.js';
+import { openStatsDatabase } from './db.js';
 import { emptySketch, HLL_REGISTERS, hllEstimate, hllMerge } from './hll.js';
+import { INSTANCE_FILTER } from './queries.js';
 
 export interface PeriodQuery {
   /**
@@ -19,6 +24,8 @@ export interface PeriodQuery {
   to: string;
   /** Only this venue's blocks and distinct names. */
   venue?: string | undefined;
+  /** Only this instance's rows (a shared store); absent: the whole city's. */
+  instance?: string | undefined;
 }
 
 export interface SelfTestRow {
@@ -55,7 +62,7 @@ export interface PeriodData {
   distinct: Array<{ category: string; estimate: number }>;
   /** Seconds the resolver ran with its statistics store open, resolver-wide. */
   servedSeconds: number;
-  /** The instance's first start (UTC ISO), or null when no server has opened this database. */
+  /** The first start of the earliest instance (or of the one asked for), UTC ISO; null when none opened it. */
   firstStart: string | null;
   /** Changes of the lists' content: a swap to the version already in force (a restart) is left out. */
   listChanges: Array<{ at: string; version: string; entries: number; sources: number; reason: string }>;
@@ -68,13 +75,14 @@ export interface PeriodData {
 }
 
 export interface PeriodQueries {
-  period(query: PeriodQuery): PeriodData;
+  period(query: PeriodQuery): Promise<PeriodData>;
 }
 
 interface Params {
   from: string;
   to: string;
   venue: string | null;
+  instance: string | null;
 }
 
 const HOUR_MS = 3_600_000;
@@ -89,67 +97,54 @@ function dayFrom(ms: number): string {
   return new Date(Math.ceil((ms - DAY_MS / 2) / DAY_MS) * DAY_MS).toISOString().slice(0, 10);
 }
 
-export function createPeriodQueries(db: StatsDatabase): PeriodQueries {
-  const totals = db.prepare<
-    [Params],
-    { queries: number | null; blocked: number | null; cacheHits: number | null; served: number | null }
-  >(
-    `SELECT sum(queries) AS queries, sum(blocked) AS blocked, sum(cache_hits) AS cacheHits,
-       sum(served_seconds) AS served
-     FROM hourly_totals WHERE hour >= @from AND hour < @to`,
-  );
-  const venues = db.prepare<[Params], { venue: string; queries: number; blocked: number }>(
-    `SELECT venue, sum(queries) AS queries, sum(blocked) AS blocked FROM hourly_venues
-     WHERE hour >= @from AND hour < @to AND (@venue IS NULL OR venue = @venue)
-     GROUP BY venue ORDER BY venue`,
-  );
-  const blocks = db.prepare<[Params], { venue: string; category: string; count: number }>(
-    `SELECT venue, category, sum(count) AS count FROM hourly_blocks
-     WHERE hour >= @from AND hour < @to AND (@venue IS NULL OR venue = @venue) AND action = 'blocked'
-     GROUP BY venue, category ORDER BY venue, category`,
-  );
-  const sketches = db.prepare<
-    [{ fromDay: string; toDay: string; venue: string | null }],
-    { category: string; registers: Buffer }
-  >(
-    `SELECT category, registers FROM daily_distinct
-     WHERE day >= @fromDay AND day < @toDay AND (@venue IS NULL OR venue = @venue)`,
-  );
-  const listChanges = db.prepare<[Params], PeriodData['listChanges'][number]>(
-    `SELECT at, version, entries, sources, reason FROM list_changes
-     WHERE at >= @from AND at < @to ORDER BY at, id`,
-  );
-  const versionBefore = db.prepare<[Params], { version: string }>(
-    'SELECT version FROM list_changes WHERE at < @from ORDER BY at DESC, id DESC LIMIT 1',
-  );
-  // A venue's report shows its own clients' runs; one for all venues shows every run.
-  const selfTests = db.prepare<[Params], SelfTestRow>(
-    `SELECT at, venue, suite, passed, failed, sha256 FROM self_tests
-     WHERE at >= @from AND at < @to AND (@venue IS NULL OR venue = @venue) ORDER BY at, id`,
-  );
-  const received = db.prepare<[Params], { category: string; n: number }>(
-    `SELECT category, count(*) AS n FROM reports
-     WHERE at >= @from AND at < @to AND (@venue IS NULL OR venue = @venue) GROUP BY category`,
-  );
-  const reviewed = db.prepare<[Params], { category: string; status: string; n: number }>(
-    `SELECT category, status, count(*) AS n FROM reports
-     WHERE status IN ('accepted', 'rejected') AND reviewed_at >= @from AND reviewed_at < @to
-       AND (@venue IS NULL OR venue = @venue)
-     GROUP BY category, status`,
-  );
+const VENUE_FILTER = '(CAST(@venue AS TEXT) IS NULL OR venue = @venue)';
+const IN_PERIOD = `hour >= @from AND hour < @to AND ${INSTANCE_FILTER}`;
 
+const SQL = {
+  totals: `SELECT sum(queries) AS queries, sum(blocked) AS blocked, sum(cache_hits) AS "cacheHits",
+      sum(served_seconds) AS served
+    FROM hourly_totals WHERE ${IN_PERIOD}`,
+  venues: `SELECT venue, sum(queries) AS queries, sum(blocked) AS blocked FROM hourly_venues
+    WHERE ${IN_PERIOD} AND ${VENUE_FILTER} GROUP BY venue ORDER BY venue`,
+  blocks: `SELECT venue, category, sum(count) AS count FROM hourly_blocks
+    WHERE ${IN_PERIOD} AND ${VENUE_FILTER} AND action = 'blocked'
+    GROUP BY venue, category ORDER BY venue, category`,
+  // Each instance keeps its own day sketches: merged here, across instances as across days.
+  sketches: `SELECT category, registers FROM daily_distinct
+    WHERE day >= @fromDay AND day < @toDay AND ${VENUE_FILTER} AND ${INSTANCE_FILTER}`,
+  firstStart: `SELECT min(first_start) AS "firstStart" FROM roje_instances WHERE ${INSTANCE_FILTER}`,
+  listChanges: `SELECT at, version, entries, sources, reason FROM list_changes
+    WHERE at >= @from AND at < @to AND ${INSTANCE_FILTER} ORDER BY at, id`,
+  versionBefore: `SELECT version FROM list_changes WHERE at < @from AND ${INSTANCE_FILTER}
+    ORDER BY at DESC, id DESC LIMIT 1`,
+  // A venue's report shows its own clients' runs; one for all venues shows every run.
+  selfTests: `SELECT at, venue, suite, passed, failed, sha256 FROM self_tests
+    WHERE at >= @from AND at < @to AND ${VENUE_FILTER} AND ${INSTANCE_FILTER} ORDER BY at, id`,
+  // Reports are the city's (made on one instance, reviewed on another): never filtered by instance.
+  received: `SELECT category, count(*) AS n FROM reports
+    WHERE at >= @from AND at < @to AND ${VENUE_FILTER} GROUP BY category`,
+  reviewed: `SELECT category, status, count(*) AS n FROM reports
+    WHERE status IN ('accepted', 'rejected') AND reviewed_at >= @from AND reviewed_at < @to AND ${VENUE_FILTER}
+    GROUP BY category, status`,
+};
+
+type ListChangeRow = PeriodData['listChanges'][number];
+
+export function createPeriodQueries(db: SqlExecutor): PeriodQueries {
   /** Only the swaps that changed the content: a restart loads the version already in force. */
-  function contentChanges(params: Params): PeriodData['listChanges'] {
-    let previous = versionBefore.get(params)?.version ?? null;
+  async function contentChanges(params: Params): Promise<PeriodData['listChanges']> {
+    const { from, instance } = params;
+    let previous =
+      (await db.get<{ version: string }>(SQL.versionBefore, { from, instance }))?.version ?? null;
     const out: PeriodData['listChanges'] = [];
-    for (const change of listChanges.all(params)) {
+    for (const change of await db.all<ListChangeRow>(SQL.listChanges, params)) {
       if (change.version !== previous) out.push(change);
       previous = change.version;
     }
     return out;
   }
 
-  function appeals(params: Params): Pick<PeriodData, 'appeals' | 'appealTotals'> {
+  async function appeals(params: Params): Promise<Pick<PeriodData, 'appeals' | 'appealTotals'>> {
     const byCategory = new Map<string, AppealCounts>();
     const totals = { received: 0, accepted: 0, rejected: 0 };
     const add = (categories: string, field: 'received' | 'accepted' | 'rejected', n: number) => {
@@ -165,47 +160,71 @@ export function createPeriodQueries(db: StatsDatabase): PeriodQueries {
         a[field] += n;
       }
     };
-    for (const r of received.all(params)) add(r.category, 'received', r.n);
-    for (const r of reviewed.all(params)) add(r.category, r.status as 'accepted' | 'rejected', r.n);
+    const { from, to, venue } = params;
+    for (const r of await db.all<{ category: string; n: number }>(SQL.received, { from, to, venue }))
+      add(r.category, 'received', r.n);
+    for (const r of await db.all<{ category: string; status: string; n: number }>(SQL.reviewed, {
+      from,
+      to,
+      venue,
+    }))
+      add(r.category, r.status as 'accepted' | 'rejected', r.n);
     const sorted = [...byCategory.values()].sort((a, b) => a.category.localeCompare(b.category));
     return { appeals: sorted, appealTotals: totals };
   }
 
-  return {
-    period(query) {
-      const params: Params = { from: query.from, to: query.to, venue: query.venue ?? null };
-      const t = totals.get(params);
-      const venueRows = venues.all(params);
-      const merged = new Map<string, Uint8Array>();
-      const days = {
-        fromDay: dayFrom(Date.parse(params.from)),
-        toDay: dayFrom(Date.parse(params.to)),
-        venue: params.venue,
-      };
-      for (const row of sketches.iterate(days)) {
-        if (row.registers.length !== HLL_REGISTERS) continue;
-        let into = merged.get(row.category);
-        if (into === undefined) {
-          into = emptySketch();
-          merged.set(row.category, into);
-        }
-        hllMerge(into, new Uint8Array(row.registers));
+  async function distinct(params: Params): Promise<PeriodData['distinct']> {
+    const merged = new Map<string, Uint8Array>();
+    const rows = await db.all<{ category: string; registers: Buffer }>(SQL.sketches, {
+      fromDay: dayFrom(Date.parse(params.from)),
+      toDay: dayFrom(Date.parse(params.to)),
+      venue: params.venue,
+      instance: params.instance,
+    });
+    for (const row of rows) {
+      if (row.registers.length !== HLL_REGISTERS) continue;
+      let into = merged.get(row.category);
+      if (into === undefined) {
+        into = emptySketch();
+        merged.set(row.category, into);
       }
+      hllMerge(into, new Uint8Array(row.registers));
+    }
+    return [...merged]
+      .map(([category, registers]) => ({ category, estimate: hllEstimate(registers) }))
+      .sort((a, b) => a.category.localeCompare(b.category));
+  }
+
+  return {
+    async period(query) {
+      const params: Params = {
+        from: query.from,
+        to: query.to,
+        venue: query.venue ?? null,
+        instance: query.instance ?? null,
+      };
+      const { from, to, instance } = params;
+      const t = await db.get<{
+        queries: number | null;
+        blocked: number | null;
+        cacheHits: number | null;
+        served: number | null;
+      }>(SQL.totals, { from, to, instance });
+      const venueRows = await db.all<{ venue: string; queries: number; blocked: number }>(SQL.venues, params);
       const filtered = params.venue !== null;
+      const first = await db.get<{ firstStart: string | null }>(SQL.firstStart, { instance });
       return {
         queries: filtered ? venueRows.reduce((sum, v) => sum + v.queries, 0) : (t?.queries ?? 0),
         cacheHits: filtered ? null : (t?.cacheHits ?? 0),
         blocked: filtered ? venueRows.reduce((sum, v) => sum + v.blocked, 0) : (t?.blocked ?? 0),
         venues: venueRows,
-        blocks: blocks.all(params),
-        distinct: [...merged]
-          .map(([category, registers]) => ({ category, estimate: hllEstimate(registers) }))
-          .sort((a, b) => a.category.localeCompare(b.category)),
+        blocks: await db.all(SQL.blocks, params),
+        distinct: await distinct(params),
         servedSeconds: t?.served ?? 0,
-        firstStart: readFirstStart(db),
-        listChanges: contentChanges(params),
-        selfTests: selfTests.all(params),
-        ...appeals(params),
+        firstStart: first?.firstStart ?? null,
+        listChanges: await contentChanges(params),
+        selfTests: await db.all<SelfTestRow>(SQL.selfTests, params),
+        ...(await appeals(params)),
       };
     },
   };
@@ -215,13 +234,26 @@ export function createPeriodQueries(db: StatsDatabase): PeriodQueries {
  * Opens a statistics file for reading a report (the `roje report` command): no timer, no retention, no
  * uptime counted. An older schema is migrated, as the server would at its next start.
  */
-export function openStatsReader(path: string): PeriodQueries & { close(): void } {
+export function openStatsReader(path: string): PeriodQueries & { close(): Promise<void> } {
   if (path === ':memory:' || !existsSync(path)) {
     throw new RojeError(
       'ROJE_ERR_STATS_OPEN',
       `there is no statistics database at ${path}; give --stats with the file roje serve writes (stats.path, default <stateDir>/stats.db)`,
     );
   }
-  const db = openStatsDatabase(path);
-  return { ...createPeriodQueries(db), close: () => db.close() };
+  const exec = sqliteExecutor(openStatsDatabase(path));
+  return { ...createPeriodQueries(exec), close: () => exec.close() };
+}
+
+/** Opens a shared store (PostgreSQL) for reading a report; its schema is brought up to date first. */
+export async function openSharedReader(url: string): Promise<PeriodQueries & { close(): Promise<void> }> {
+  const pool = createPostgresPool({ url, poolSize: 1 });
+  try {
+    await migratePostgres(pool);
+  } catch (err) {
+    await pool.end().catch(() => undefined);
+    throw err;
+  }
+  const exec = postgresExecutor(pool);
+  return { ...createPeriodQueries(exec), close: () => exec.close() };
 }

@@ -3,7 +3,7 @@
  * and the dashboard. Inputs are checked here (ROJE_ERR_STATS_RANGE) so that a route can answer 400.
  */
 import { RojeError } from '../errors.js';
-import type { StatsDatabase } from './db.js';
+import type { SqlExecutor } from '../store/sql.js';
 import { hourKey } from './recorder.js';
 
 const HOUR_MS = 3_600_000;
@@ -24,6 +24,8 @@ export interface SummaryQuery {
   /** Any ISO 8601 instant, exclusive; rounded up to an hour. */
   to: string;
   venue?: string | undefined;
+  /** Only this instance's counts (a shared store); absent: every instance's, summed. */
+  instance?: string | undefined;
 }
 
 export interface StatsSummary {
@@ -64,13 +66,19 @@ export interface StatsSeries {
   totals: { queries: number[]; blocked: number[]; cacheHits: number[] } | null;
 }
 
-/** Named SQL parameters; better-sqlite3 binds an object by name (it has no ?NNN reuse). */
+/** Named SQL parameters (@name), bound by name in both dialects. */
 interface Params {
   from: string;
   to: string;
+  instance: string | null;
   venue?: string | null;
   category?: string | null;
 }
+
+/** The filter every read takes: one instance's rows, or (null) the whole city's. */
+export const INSTANCE_FILTER = '(CAST(@instance AS TEXT) IS NULL OR instance = @instance)';
+const VENUE_FILTER = '(CAST(@venue AS TEXT) IS NULL OR venue = @venue)';
+const CATEGORY_FILTER = '(CAST(@category AS TEXT) IS NULL OR category = @category)';
 
 interface Range {
   from: string;
@@ -109,175 +117,158 @@ function range(query: SummaryQuery, bucket: StatsBucket): Range {
 }
 
 export interface StatsQueries {
-  summary(query: SummaryQuery): StatsSummary;
-  series(query: SeriesQuery): StatsSeries;
+  summary(query: SummaryQuery): Promise<StatsSummary>;
+  series(query: SeriesQuery): Promise<StatsSeries>;
 }
 
-// long-function: the statements prepared once per database (and cached per bucket and grouping) are its
-// state; summary() and series() are the two readers of them.
-export function createStatsQueries(db: StatsDatabase): StatsQueries {
-  const totals = db.prepare<
-    [Params],
-    { queries: number | null; blocked: number | null; cacheHits: number | null }
-  >(
-    'SELECT sum(queries) AS queries, sum(blocked) AS blocked, sum(cache_hits) AS cacheHits FROM hourly_totals WHERE hour >= @from AND hour < @to',
-  );
-  const byVenue = db.prepare<[Params], { venue: string; queries: number; blocked: number }>(
-    `SELECT venue, sum(queries) AS queries, sum(blocked) AS blocked FROM hourly_venues
-     WHERE hour >= @from AND hour < @to AND (@venue IS NULL OR venue = @venue)
-     GROUP BY venue ORDER BY blocked DESC, venue`,
-  );
-  const byCategory = db.prepare<[Params], { category: string; count: number }>(
-    `SELECT category, sum(count) AS count FROM hourly_blocks
-     WHERE hour >= @from AND hour < @to AND (@venue IS NULL OR venue = @venue)
-     GROUP BY category ORDER BY count DESC, category`,
-  );
-  const bucketOf = (bucket: StatsBucket) =>
-    bucket === 'day' ? "substr(hour, 1, 10) || 'T00:00:00Z'" : 'hour';
-  type Point = { bucket: string; key: string; count: number };
-  const seriesStatements = new Map<string, ReturnType<typeof db.prepare<[Params], Point>>>();
-  function seriesStatement(bucket: StatsBucket, by: StatsBy, table: 'blocks' | 'venues') {
-    const id = `${bucket}/${by}/${table}`;
-    let statement = seriesStatements.get(id);
-    if (statement === undefined) {
-      const b = bucketOf(bucket);
-      statement =
-        table === 'venues'
-          ? db.prepare(
-              `SELECT ${b} AS bucket, venue AS key, sum(blocked) AS count FROM hourly_venues
-               WHERE hour >= @from AND hour < @to AND (@venue IS NULL OR venue = @venue) AND blocked > 0
-               GROUP BY 1, 2`,
-            )
-          : db.prepare(
-              `SELECT ${b} AS bucket, ${by} AS key, sum(count) AS count FROM hourly_blocks
-               WHERE hour >= @from AND hour < @to AND (@venue IS NULL OR venue = @venue) AND (@category IS NULL OR category = @category)
-               GROUP BY 1, 2`,
-            );
-      seriesStatements.set(id, statement);
+const bucketOf = (bucket: StatsBucket) => (bucket === 'day' ? "substr(hour, 1, 10) || 'T00:00:00Z'" : 'hour');
+
+const TOTALS = `SELECT sum(queries) AS queries, sum(blocked) AS blocked, sum(cache_hits) AS "cacheHits"
+  FROM hourly_totals WHERE hour >= @from AND hour < @to AND ${INSTANCE_FILTER}`;
+const BY_VENUE = `SELECT venue, sum(queries) AS queries, sum(blocked) AS blocked FROM hourly_venues
+  WHERE hour >= @from AND hour < @to AND ${VENUE_FILTER} AND ${INSTANCE_FILTER}
+  GROUP BY venue ORDER BY 3 DESC, venue`;
+const BY_CATEGORY = `SELECT category, sum(count) AS count FROM hourly_blocks
+  WHERE hour >= @from AND hour < @to AND ${VENUE_FILTER} AND ${INSTANCE_FILTER}
+  GROUP BY category ORDER BY 2 DESC, category`;
+
+function seriesSql(bucket: StatsBucket, by: StatsBy, table: 'blocks' | 'venues'): string {
+  const b = bucketOf(bucket);
+  return table === 'venues'
+    ? `SELECT ${b} AS bucket, venue AS key, sum(blocked) AS count FROM hourly_venues
+       WHERE hour >= @from AND hour < @to AND ${VENUE_FILTER} AND ${INSTANCE_FILTER} AND blocked > 0
+       GROUP BY 1, 2`
+    : `SELECT ${b} AS bucket, ${by} AS key, sum(count) AS count FROM hourly_blocks
+       WHERE hour >= @from AND hour < @to AND ${VENUE_FILTER} AND ${CATEGORY_FILTER} AND ${INSTANCE_FILTER}
+       GROUP BY 1, 2`;
+}
+
+function totalsSeriesSql(bucket: StatsBucket): string {
+  return `SELECT ${bucketOf(bucket)} AS bucket, sum(queries) AS queries, sum(blocked) AS blocked,
+      sum(cache_hits) AS "cacheHits"
+    FROM hourly_totals WHERE hour >= @from AND hour < @to AND ${INSTANCE_FILTER} GROUP BY 1`;
+}
+
+type Point = { bucket: string; key: string; count: number };
+type Totals = { queries: number | null; blocked: number | null; cacheHits: number | null };
+
+/** The series past MAX_SERIES - 1 summed into one "(other)". */
+function topSeries(sorted: StatsSeries['series'], n: number): StatsSeries['series'] {
+  const series = sorted.slice(0, MAX_SERIES - 1);
+  if (sorted.length > MAX_SERIES - 1) {
+    const other = { key: OTHER_SERIES, total: 0, counts: new Array<number>(n).fill(0) };
+    for (const s of sorted.slice(MAX_SERIES - 1)) {
+      other.total += s.total;
+      s.counts.forEach((c, i) => {
+        other.counts[i] = (other.counts[i] ?? 0) + c;
+      });
     }
-    return statement;
+    series.push(other);
   }
-  const totalsSeries = new Map<
-    StatsBucket,
-    ReturnType<
-      typeof db.prepare<[Params], { bucket: string; queries: number; blocked: number; cacheHits: number }>
-    >
-  >();
-  function totalsStatement(bucket: StatsBucket) {
-    let statement = totalsSeries.get(bucket);
-    if (statement === undefined) {
-      statement = db.prepare(
-        `SELECT ${bucketOf(bucket)} AS bucket, sum(queries) AS queries, sum(blocked) AS blocked, sum(cache_hits) AS cacheHits
-         FROM hourly_totals WHERE hour >= @from AND hour < @to GROUP BY 1`,
-      );
-      totalsSeries.set(bucket, statement);
+  return series;
+}
+
+function checkSeriesQuery(query: SeriesQuery): StatsBy {
+  if (query.bucket !== 'hour' && query.bucket !== 'day') {
+    throw new RojeError('ROJE_ERR_STATS_RANGE', `bucket "${String(query.bucket)}" must be "hour" or "day"`);
+  }
+  const by = query.by ?? 'category';
+  if (by !== 'venue' && by !== 'category') {
+    throw new RojeError('ROJE_ERR_STATS_RANGE', `by "${String(by)}" must be "venue" or "category"`);
+  }
+  return by;
+}
+
+export function createStatsQueries(db: SqlExecutor): StatsQueries {
+  async function summary(query: SummaryQuery): Promise<StatsSummary> {
+    const r = range(query, 'hour');
+    const venue = query.venue ?? null;
+    const params: Params = { from: r.from, to: r.to, venue, instance: query.instance ?? null };
+    const categories = await db.all<{ category: string; count: number }>(BY_CATEGORY, params);
+    const venues = await db.all<{ venue: string; queries: number; blocked: number }>(BY_VENUE, params);
+    const base = { from: r.from, to: r.to, byVenue: venues, byCategory: categories };
+    if (venue !== null) {
+      return {
+        ...base,
+        venue,
+        queries: venues.reduce((sum, v) => sum + v.queries, 0),
+        cacheHits: null,
+        blocked: venues.reduce((sum, v) => sum + v.blocked, 0),
+      };
     }
-    return statement;
+    const t = await db.get<Totals>(TOTALS, params);
+    return {
+      from: r.from,
+      to: r.to,
+      venue: null,
+      queries: t?.queries ?? 0,
+      cacheHits: t?.cacheHits ?? 0,
+      blocked: t?.blocked ?? 0,
+      byVenue: venues,
+      byCategory: categories,
+    };
   }
 
-  return {
-    summary(query) {
-      const r = range(query, 'hour');
-      const venue = query.venue ?? null;
-      const categories = byCategory.all({ from: r.from, to: r.to, venue });
-      const venues = byVenue.all({ from: r.from, to: r.to, venue });
-      if (venue !== null) {
-        const blocked = venues.reduce((sum, v) => sum + v.blocked, 0);
-        return {
-          from: r.from,
-          to: r.to,
-          venue,
-          queries: venues.reduce((sum, v) => sum + v.queries, 0),
-          cacheHits: null,
-          blocked,
-          byVenue: venues,
-          byCategory: categories,
-        };
+  async function series(query: SeriesQuery): Promise<StatsSeries> {
+    const by = checkSeriesQuery(query);
+    const r = range(query, query.bucket);
+    const venue = query.venue ?? null;
+    const category = query.category ?? null;
+    const instance = query.instance ?? null;
+    const index = new Map(r.buckets.map((b, i) => [b, i]));
+    // Blocks per venue come from hourly_venues (each answer once) unless a category narrows them.
+    const table = by === 'venue' && category === null ? 'venues' : 'blocks';
+    const points = await db.all<Point>(
+      seriesSql(query.bucket, by, table),
+      table === 'venues'
+        ? { from: r.from, to: r.to, venue, instance }
+        : { from: r.from, to: r.to, venue, category, instance },
+    );
+    const byKey = new Map<string, { key: string; total: number; counts: number[] }>();
+    for (const p of points) {
+      const i = index.get(p.bucket);
+      if (i === undefined) continue;
+      let s = byKey.get(p.key);
+      if (s === undefined) {
+        s = { key: p.key, total: 0, counts: new Array<number>(r.buckets.length).fill(0) };
+        byKey.set(p.key, s);
       }
-      const t = totals.get({ from: r.from, to: r.to });
-      return {
-        from: r.from,
-        to: r.to,
-        venue: null,
-        queries: t?.queries ?? 0,
-        cacheHits: t?.cacheHits ?? 0,
-        blocked: t?.blocked ?? 0,
-        byVenue: venues,
-        byCategory: categories,
+      s.counts[i] = (s.counts[i] ?? 0) + p.count;
+      s.total += p.count;
+    }
+    const sorted = [...byKey.values()].sort((a, b) => b.total - a.total || a.key.localeCompare(b.key));
+    let totalsOut: StatsSeries['totals'] = null;
+    if (venue === null && category === null) {
+      const n = r.buckets.length;
+      totalsOut = {
+        queries: new Array(n).fill(0),
+        blocked: new Array(n).fill(0),
+        cacheHits: new Array(n).fill(0),
       };
-    },
-    series(query) {
-      if (query.bucket !== 'hour' && query.bucket !== 'day') {
-        throw new RojeError(
-          'ROJE_ERR_STATS_RANGE',
-          `bucket "${String(query.bucket)}" must be "hour" or "day"`,
-        );
-      }
-      const by = query.by ?? 'category';
-      if (by !== 'venue' && by !== 'category') {
-        throw new RojeError('ROJE_ERR_STATS_RANGE', `by "${String(by)}" must be "venue" or "category"`);
-      }
-      const r = range(query, query.bucket);
-      const venue = query.venue ?? null;
-      const category = query.category ?? null;
-      const index = new Map(r.buckets.map((b, i) => [b, i]));
-      // Blocks per venue come from hourly_venues (each answer once) unless a category narrows them.
-      const table = by === 'venue' && category === null ? 'venues' : 'blocks';
-      const points = seriesStatement(query.bucket, by, table).all(
-        table === 'venues' ? { from: r.from, to: r.to, venue } : { from: r.from, to: r.to, venue, category },
+      const rows = await db.all<{ bucket: string; queries: number; blocked: number; cacheHits: number }>(
+        totalsSeriesSql(query.bucket),
+        { from: r.from, to: r.to, instance },
       );
-      const byKey = new Map<string, { key: string; total: number; counts: number[] }>();
-      for (const p of points) {
-        const i = index.get(p.bucket);
+      for (const row of rows) {
+        const i = index.get(row.bucket);
         if (i === undefined) continue;
-        let s = byKey.get(p.key);
-        if (s === undefined) {
-          s = { key: p.key, total: 0, counts: new Array<number>(r.buckets.length).fill(0) };
-          byKey.set(p.key, s);
-        }
-        s.counts[i] = (s.counts[i] ?? 0) + p.count;
-        s.total += p.count;
+        totalsOut.queries[i] = row.queries;
+        totalsOut.blocked[i] = row.blocked;
+        totalsOut.cacheHits[i] = row.cacheHits;
       }
-      const sorted = [...byKey.values()].sort((a, b) => b.total - a.total || a.key.localeCompare(b.key));
-      const series = sorted.slice(0, MAX_SERIES - 1);
-      if (sorted.length > MAX_SERIES - 1) {
-        const rest = sorted.slice(MAX_SERIES - 1);
-        const other = { key: OTHER_SERIES, total: 0, counts: new Array<number>(r.buckets.length).fill(0) };
-        for (const s of rest) {
-          other.total += s.total;
-          s.counts.forEach((c, i) => {
-            other.counts[i] = (other.counts[i] ?? 0) + c;
-          });
-        }
-        series.push(other);
-      }
-      let totalsOut: StatsSeries['totals'] = null;
-      if (venue === null && category === null) {
-        const n = r.buckets.length;
-        totalsOut = {
-          queries: new Array(n).fill(0),
-          blocked: new Array(n).fill(0),
-          cacheHits: new Array(n).fill(0),
-        };
-        for (const row of totalsStatement(query.bucket).all({ from: r.from, to: r.to })) {
-          const i = index.get(row.bucket);
-          if (i === undefined) continue;
-          totalsOut.queries[i] = row.queries;
-          totalsOut.blocked[i] = row.blocked;
-          totalsOut.cacheHits[i] = row.cacheHits;
-        }
-      }
-      return {
-        from: r.from,
-        to: r.to,
-        bucket: query.bucket,
-        by,
-        venue,
-        category,
-        buckets: r.buckets,
-        series,
-        totals: totalsOut,
-      };
-    },
-  };
+    }
+    return {
+      from: r.from,
+      to: r.to,
+      bucket: query.bucket,
+      by,
+      venue,
+      category,
+      buckets: r.buckets,
+      series: topSeries(sorted, r.buckets.length),
+      totals: totalsOut,
+    };
+  }
+
+  return { summary, series };
 }

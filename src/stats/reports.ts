@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { RojeError } from '../errors.js';
 import { CONFIDENTIAL_CATEGORIES } from '../policy/types.js';
-import type { StatsDatabase } from './db.js';
+import type { SqlExecutor } from '../store/sql.js';
 
 export type ReportStatus = 'open' | 'accepted' | 'rejected';
 export const REPORT_STATUSES: readonly ReportStatus[] = ['open', 'accepted', 'rejected'];
@@ -55,15 +55,18 @@ export interface ReportsPage {
 }
 
 export interface Reports {
-  /** Stores a report; ROJE_ERR_STATS_REPORT_INVALID, ROJE_ERR_STATS_REPORTS_FULL or ROJE_ERR_STATS_WRITE. */
-  addReport(report: NewReport): Report;
-  listReports(query?: ListReportsQuery): ReportsPage;
+  /**
+   * Stores a report; ROJE_ERR_STATS_REPORT_INVALID, ROJE_ERR_STATS_REPORTS_FULL, ROJE_ERR_STATS_WRITE
+   * or (the shared store is down) ROJE_ERR_STORE_UNAVAILABLE: a report is never silently lost.
+   */
+  addReport(report: NewReport): Promise<Report>;
+  listReports(query?: ListReportsQuery): Promise<ReportsPage>;
   /** Sets the status (and the note); ROJE_ERR_STATS_REPORT_NOT_FOUND when there is no such id. */
-  reviewReport(id: number, status: ReportStatus, by: string, note?: string): Report;
+  reviewReport(id: number, status: ReportStatus, by: string, note?: string): Promise<Report>;
   /** The report; ROJE_ERR_STATS_REPORT_NOT_FOUND when there is no such id. */
-  getReport(id: number): Report;
+  getReport(id: number): Promise<Report>;
   /** The status of the report with that reference, or null when there is none: all the reporter sees. */
-  reportOutcome(reference: string): ReportStatus | null;
+  reportOutcome(reference: string): Promise<ReportStatus | null>;
 }
 
 /** A reference: 16 random bytes, base64url (22 characters). */
@@ -71,8 +74,10 @@ export const REFERENCE_PATTERN = /^[A-Za-z0-9_-]{22}$/;
 export const MAX_REVIEW_NOTE = 1000;
 
 export interface ReportsOptions {
-  /** Open reports beyond which new ones are refused (a flood from the block page stops here). */
+  /** Open reports (the whole city's) beyond which new ones are refused (a flood from the block page stops here). */
   maxOpen: number;
+  /** This instance's name, kept with each report it takes. */
+  instance: string;
 }
 
 function invalid(message: string): RojeError {
@@ -96,62 +101,47 @@ export function isConfidentialCategory(category: string): boolean {
   return category.split(/[\s,]+/).some((c) => CONFIDENTIAL_CATEGORIES.has(c.toLowerCase()));
 }
 
-/** A row as SQLite returns it: the columns are named and typed as a Report. */
+/** A row as both databases return it: the columns are named and typed as a Report. */
 type ReportRow = Report;
 
 const COLUMNS =
-  'id, at, venue, category, name, message, status, reviewed_by AS reviewedBy, reviewed_at AS reviewedAt, note, reference';
+  'id, at, venue, category, name, message, status, reviewed_by AS "reviewedBy", reviewed_at AS "reviewedAt", note, reference';
+const SQL = {
+  countOpen: "SELECT count(*) AS n FROM reports WHERE status = 'open'",
+  insert: `INSERT INTO reports (instance, at, venue, category, name, message, status, reference)
+    VALUES (?, ?, ?, ?, ?, ?, 'open', ?) RETURNING id`,
+  byReference: 'SELECT status FROM reports WHERE reference = ?',
+  byId: `SELECT ${COLUMNS} FROM reports WHERE id = ?`,
+  list: `SELECT ${COLUMNS} FROM reports WHERE (CAST(@status AS TEXT) IS NULL OR status = @status)
+    ORDER BY id DESC LIMIT @limit OFFSET @offset`,
+  count: 'SELECT count(*) AS n FROM reports WHERE (CAST(@status AS TEXT) IS NULL OR status = @status)',
+  review: 'UPDATE reports SET status = ?, reviewed_by = ?, reviewed_at = ?, note = ? WHERE id = ?',
+};
+
+/** A database failure as the API answers it: the store's own errors as they are, others as a write error. */
+function writeError(err: unknown): RojeError {
+  if (err instanceof RojeError) return err;
+  return new RojeError(
+    'ROJE_ERR_STATS_WRITE',
+    `cannot write to the statistics database: ${(err as Error).message}`,
+    { cause: err },
+  );
+}
 
 export function createReports(
-  db: StatsDatabase,
+  db: SqlExecutor,
   options: ReportsOptions,
   now: () => number = Date.now,
 ): Reports {
-  const countOpen = db.prepare<[], { n: number }>("SELECT count(*) AS n FROM reports WHERE status = 'open'");
-  const insert = db.prepare<[string, string, string, string | null, string, string]>(
-    "INSERT INTO reports (at, venue, category, name, message, status, reference) VALUES (?, ?, ?, ?, ?, 'open', ?)",
-  );
-  const byReference = db.prepare<[string], { status: ReportStatus }>(
-    'SELECT status FROM reports WHERE reference = ?',
-  );
-  const byId = db.prepare<[number], ReportRow>(`SELECT ${COLUMNS} FROM reports WHERE id = ?`);
-  const list = db.prepare<[{ status: string | null; limit: number; offset: number }], ReportRow>(
-    `SELECT ${COLUMNS} FROM reports WHERE (@status IS NULL OR status = @status) ORDER BY id DESC LIMIT @limit OFFSET @offset`,
-  );
-  const count = db.prepare<[{ status: string | null }], { n: number }>(
-    'SELECT count(*) AS n FROM reports WHERE (@status IS NULL OR status = @status)',
-  );
-  const review = db.prepare<[string, string, string, string | null, number]>(
-    'UPDATE reports SET status = ?, reviewed_by = ?, reviewed_at = ?, note = ? WHERE id = ?',
-  );
-  const add = db.transaction((row: [string, string, string, string | null, string, string]) => {
-    const open = countOpen.get()?.n ?? 0;
-    if (open >= options.maxOpen) {
-      throw new RojeError(
-        'ROJE_ERR_STATS_REPORTS_FULL',
-        `${open} reports are waiting for review (the limit is ${options.maxOpen}); review some before new ones are taken`,
-      );
-    }
-    return Number(insert.run(...row).lastInsertRowid);
-  });
-
-  function write<T>(fn: () => T): T {
-    try {
-      return fn();
-    } catch (err) {
-      if (err instanceof RojeError) throw err;
-      throw new RojeError(
-        'ROJE_ERR_STATS_WRITE',
-        `cannot write to the statistics database: ${(err as Error).message}`,
-        {
-          cause: err,
-        },
-      );
-    }
+  async function byId(id: number): Promise<ReportRow> {
+    const row = Number.isInteger(id) && id >= 1 ? await db.get<ReportRow>(SQL.byId, [id]) : undefined;
+    if (row === undefined)
+      throw new RojeError('ROJE_ERR_STATS_REPORT_NOT_FOUND', `there is no report with id ${id}`);
+    return row;
   }
 
   return {
-    addReport(report) {
+    async addReport(report) {
       const venue = clean(report.venue, 'venue', MAX_LABEL, true);
       const category = clean(report.category, 'category', MAX_LABEL, true);
       const message = clean(report.message, 'message', MAX_REPORT_MESSAGE, false);
@@ -161,7 +151,29 @@ export function createReports(
         : clean(report.name, 'name', MAX_NAME, false) || null;
       const at = new Date(now()).toISOString();
       const reference = randomBytes(16).toString('base64url');
-      const id = write(() => add([at, venue, category, name, message, reference]));
+      const id = await db
+        .transaction(async (tx) => {
+          const open = (await tx.get<{ n: number }>(SQL.countOpen))?.n ?? 0;
+          if (open >= options.maxOpen) {
+            throw new RojeError(
+              'ROJE_ERR_STATS_REPORTS_FULL',
+              `${open} reports are waiting for review (the limit is ${options.maxOpen}); review some before new ones are taken`,
+            );
+          }
+          const r = await tx.run<{ id: number }>(SQL.insert, [
+            options.instance,
+            at,
+            venue,
+            category,
+            name,
+            message,
+            reference,
+          ]);
+          return Number(r.rows[0]?.id);
+        })
+        .catch((err: unknown) => {
+          throw writeError(err);
+        });
       return {
         id,
         at,
@@ -176,7 +188,7 @@ export function createReports(
         reference,
       };
     },
-    listReports(query = {}) {
+    async listReports(query = {}) {
       const status = query.status ?? null;
       if (status !== null && !REPORT_STATUSES.includes(status)) {
         throw invalid(`status "${String(status)}" must be one of ${REPORT_STATUSES.join(', ')}`);
@@ -186,21 +198,16 @@ export function createReports(
       if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIST)
         throw invalid(`limit must be 1..${MAX_LIST}`);
       if (!Number.isInteger(offset) || offset < 0) throw invalid('offset must be a non-negative integer');
-      const total = count.get({ status })?.n ?? 0;
-      const reports = list.all({ status, limit, offset });
+      const total = (await db.get<{ n: number }>(SQL.count, { status }))?.n ?? 0;
+      const reports = await db.all<ReportRow>(SQL.list, { status, limit, offset });
       return { total, reports };
     },
-    getReport(id) {
-      const row = Number.isInteger(id) && id >= 1 ? byId.get(id) : undefined;
-      if (row === undefined)
-        throw new RojeError('ROJE_ERR_STATS_REPORT_NOT_FOUND', `there is no report with id ${id}`);
-      return row;
-    },
-    reportOutcome(reference) {
+    getReport: byId,
+    async reportOutcome(reference) {
       if (!REFERENCE_PATTERN.test(reference)) return null;
-      return byReference.get(reference)?.status ?? null;
+      return (await db.get<{ status: ReportStatus }>(SQL.byReference, [reference]))?.status ?? null;
     },
-    reviewReport(id, status, by, note) {
+    async reviewReport(id, status, by, note) {
       if (!Number.isInteger(id) || id < 1) throw invalid('id must be a positive integer');
       if (!REPORT_STATUSES.includes(status)) {
         throw invalid(`status "${String(status)}" must be one of ${REPORT_STATUSES.join(', ')}`);
@@ -208,13 +215,12 @@ export function createReports(
       const reviewer = clean(by, 'reviewer', MAX_LABEL, true);
       const text = clean(note, 'note', MAX_REVIEW_NOTE, false) || null;
       const at = new Date(now()).toISOString();
-      const changes = write(() => review.run(status, reviewer, at, text, id).changes);
-      if (changes === 0)
+      const r = await db.run(SQL.review, [status, reviewer, at, text, id]).catch((err: unknown) => {
+        throw writeError(err);
+      });
+      if (r.changes === 0)
         throw new RojeError('ROJE_ERR_STATS_REPORT_NOT_FOUND', `there is no report with id ${id}`);
-      const row = byId.get(id);
-      if (row === undefined)
-        throw new RojeError('ROJE_ERR_STATS_REPORT_NOT_FOUND', `there is no report with id ${id}`);
-      return row;
+      return byId(id);
     },
   };
 }

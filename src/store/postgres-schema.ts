@@ -10,6 +10,9 @@
  * instances starting together migrate once: the first takes the lock and migrates, the others wait for
  * it and then find the schema current.
  */
+import type { Pool, PoolClient } from 'pg';
+import { RojeError } from '../errors.js';
+import { isUnavailable } from './sql-postgres.js';
 
 /** Key of the advisory lock every migration takes (pg_advisory_xact_lock): "roje" in ASCII. */
 export const MIGRATION_LOCK = 0x726f6a65;
@@ -121,3 +124,55 @@ export const POSTGRES_SCHEMA_VERSION = POSTGRES_MIGRATIONS.length;
 
 /** The NOTIFY channel an override change is announced on (payload: the writing instance). */
 export const OVERRIDES_CHANNEL = 'roje_overrides';
+
+/**
+ * Brings the shared schema to POSTGRES_SCHEMA_VERSION in one transaction under the advisory lock, so
+ * that instances starting together migrate once: the first migrates, the others wait for its commit and
+ * find the schema current. The version sits in roje_schema (one row). Throws ROJE_ERR_STORE_OPEN for a
+ * schema newer than this roje's, ROJE_ERR_STORE_UNAVAILABLE when the server cannot be reached.
+ */
+export async function migratePostgres(pool: Pool): Promise<{ from: number; to: number }> {
+  let client: PoolClient;
+  try {
+    client = await pool.connect();
+  } catch (err) {
+    // Down or restarting: worth trying again. Refused (a wrong password, no such database): it will
+    // not get better by itself, and says so.
+    const code = isUnavailable(err) ? 'ROJE_ERR_STORE_UNAVAILABLE' : 'ROJE_ERR_STORE_OPEN';
+    const what = code === 'ROJE_ERR_STORE_OPEN' ? 'refused the connection' : 'cannot be reached';
+    throw new RojeError(code, `the shared store (PostgreSQL) ${what}: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+  try {
+    await client.query('BEGIN');
+    await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
+    await client.query('CREATE TABLE IF NOT EXISTS roje_schema (version INTEGER NOT NULL)');
+    const row = await client.query<{ version: number }>('SELECT version FROM roje_schema');
+    const from = row.rows[0]?.version ?? 0;
+    if (from > POSTGRES_SCHEMA_VERSION) {
+      throw new RojeError(
+        'ROJE_ERR_STORE_OPEN',
+        `the shared store's schema version ${from} is newer than this roje's ${POSTGRES_SCHEMA_VERSION}: upgrade roje`,
+      );
+    }
+    for (let v = from; v < POSTGRES_SCHEMA_VERSION; v++) await client.query(POSTGRES_MIGRATIONS[v] as string);
+    if (row.rows.length === 0) {
+      await client.query('INSERT INTO roje_schema (version) VALUES ($1)', [POSTGRES_SCHEMA_VERSION]);
+    } else if (from < POSTGRES_SCHEMA_VERSION) {
+      await client.query('UPDATE roje_schema SET version = $1', [POSTGRES_SCHEMA_VERSION]);
+    }
+    await client.query('COMMIT');
+    return { from, to: Math.max(from, POSTGRES_SCHEMA_VERSION) };
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    if (err instanceof RojeError) throw err;
+    throw new RojeError(
+      'ROJE_ERR_STORE_OPEN',
+      `cannot migrate the shared store's schema: ${(err as Error).message}`,
+      { cause: err },
+    );
+  } finally {
+    client.release();
+  }
+}

@@ -37,6 +37,7 @@ const ROUTES: Array<['GET' | 'POST' | 'DELETE', string, Role | null, string?]> =
   ['GET', '/api/v1/status', 'auditor'],
   ['GET', `/api/v1/stats/summary?${period}`, 'auditor'],
   ['GET', `/api/v1/stats/series?${period}&bucket=day`, 'auditor'],
+  ['GET', '/api/v1/stats/instances', 'auditor'],
   ['GET', '/api/v1/reports', 'auditor'],
   ['GET', '/api/v1/reports/transparency?month=2026-10', 'auditor'],
   ['GET', '/api/v1/config', 'operator'],

@@ -134,7 +134,7 @@ const NAMES = Object.fromEntries([...CATEGORIES, 'deny'].map((id) => [id, catego
 const ENGLISH = (id: string) => NAMES[id].en;
 
 /** A week of hourly counts (busy by day, quiet by night) from a seeded generator, in a real store. */
-function seededStore(dir: string): StatsStore {
+async function seededStore(dir: string): Promise<StatsStore> {
   const end = Math.ceil(Date.now() / HOUR) * HOUR;
   const logger = { error() {}, warn() {}, info() {} } as never;
   let now = end - 7 * 24 * HOUR;
@@ -143,7 +143,7 @@ function seededStore(dir: string): StatsStore {
     { now: () => now },
   );
   t.teardown(() => recorder.close());
-  const store = openStatsStore(
+  const store = await openStatsStore(
     { path: join(dir, 'stats.db'), flushIntervalMs: 0 },
     { logger, drain: () => recorder.drain(), now: () => now },
   );
@@ -169,13 +169,13 @@ function seededStore(dir: string): StatsStore {
       for (let i = 0; i < n * 9; i++)
         recorder.onAnswer(q, { wire: Buffer.alloc(0), source: 'cache', rcode: 0 });
     }
-    store.flush();
+    await store.flush();
   }
   return store;
 }
 
 // One store and API for the file; each browser test opens its own context (a fresh sessionStorage).
-const store = seededStore(t.testdir());
+const store = await seededStore(t.testdir());
 const { close, base, calls } = await startApi(store);
 t.teardown(close);
 

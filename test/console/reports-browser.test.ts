@@ -69,20 +69,20 @@ const config: RawRojeConfig = {
 
 // Two reports from before this run: one on a site the abuse list blocks (the store keeps no name for
 // it) and one from sheshi, for the Albanian review.
-const seed = openStatsStore(
+const seed = await openStatsStore(
   { path: join(dir, 'state', 'stats.db'), flushIntervalMs: 0 },
   { logger: { error() {}, warn() {}, info() {} } as never },
 );
-seed.addReport({ venue: 'biblioteka', category: 'abuse', name: LOCAL_ABUSE_CANARY, message: 'pse?' });
-seed.addReport({ venue: 'sheshi', category: 'adult', name: OTHER, message: 'Lojëra për shkollën' });
+await seed.addReport({ venue: 'biblioteka', category: 'abuse', name: LOCAL_ABUSE_CANARY, message: 'pse?' });
+await seed.addReport({ venue: 'sheshi', category: 'adult', name: OTHER, message: 'Lojëra për shkollën' });
 // From a client of no venue: it can only be allowed for everyone.
-seed.addReport({ venue: '(none)', category: 'adult', name: NOWHERE });
+await seed.addReport({ venue: '(none)', category: 'adult', name: NOWHERE });
 // More rejected reports than one page holds (100), so that the auditor pages through them.
 for (let i = 1; i <= 100; i++) {
-  const old = seed.addReport({ venue: 'sheshi', category: 'adult', name: `old-${i}.example.test` });
-  seed.reviewReport(old.id, 'rejected', 'arta', 'seeded');
+  const old = await seed.addReport({ venue: 'sheshi', category: 'adult', name: `old-${i}.example.test` });
+  await seed.reviewReport(old.id, 'rejected', 'arta', 'seeded');
 }
-seed.close();
+await seed.close();
 
 let roje: Roje = await startRoje(config);
 t.teardown(() => roje.stop());

@@ -62,7 +62,7 @@ export function source(data: PeriodData = SAMPLE) {
   const calls: PeriodQuery[] = [];
   return {
     calls,
-    period(q: PeriodQuery) {
+    async period(q: PeriodQuery) {
       calls.push(q);
       return data;
     },

@@ -18,7 +18,7 @@ const UPDATE = process.env.ROJE_UPDATE_SCREENSHOTS === '1';
 const SHOTS = join(import.meta.dirname, '..', '..', 'docs');
 
 t.test('the report renders in chromium under its CSP', BROWSER_TEST, async (t) => {
-  const report = buildTransparencyReport(source(), {
+  const report = await buildTransparencyReport(source(), {
     month: '2026-10',
     operator: { sq: 'Bashkia e Tiranës', en: 'Tirana Municipality' },
     timeZone: 'Europe/Tirane',

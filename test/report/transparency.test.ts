@@ -43,7 +43,7 @@ t.test('months in Europe/Tirane: local midnight, summer and winter offsets', asy
 
 t.test('the report document', async (t) => {
   const s = source();
-  const r = buildTransparencyReport(s, {
+  const r = await buildTransparencyReport(s, {
     month: '2026-10',
     operator: { sq: 'Bashkia', en: 'Municipality' },
     now: NOW,
@@ -97,16 +97,16 @@ t.test('the report document', async (t) => {
     generatedAt: '2026-11-02T09:00:00Z',
     generator: /^roje \d/,
   });
-  const current = buildTransparencyReport(source(), { month: '2026-11', now: NOW });
+  const current = await buildTransparencyReport(source(), { month: '2026-11', now: NOW });
   t.equal(current.uptime.periodSeconds, 33 * 3600, 'a current month counts the time passed so far');
-  t.equal(buildTransparencyReport(source(), { month: '2026-12', now: NOW }).uptime.percent, null);
+  t.equal((await buildTransparencyReport(source(), { month: '2026-12', now: NOW })).uptime.percent, null);
 });
 
 t.test('uptime of an instance started mid-month counts from its first start', async (t) => {
   // Deployed on the 6th at 10:00, up ever since: 100 %, not the 84 % a count from the 1st would give.
   const served = (31 - 5) * 86_400 - 10 * 3600;
   const data = { ...SAMPLE, firstStart: '2026-10-06T10:00:00.000Z', servedSeconds: served };
-  const r = buildTransparencyReport(source(data), { month: '2026-10', now: NOW });
+  const r = await buildTransparencyReport(source(data), { month: '2026-10', now: NOW });
   t.match(r.uptime, {
     firstStart: '2026-10-06T10:00:00Z',
     from: '2026-10-06T10:00:00Z',
@@ -114,18 +114,18 @@ t.test('uptime of an instance started mid-month counts from its first start', as
     periodSeconds: served,
     percent: 100,
   });
-  const tirane = buildTransparencyReport(source(data), {
+  const tirane = await buildTransparencyReport(source(data), {
     month: '2026-10',
     now: NOW,
     timeZone: 'Europe/Tirane',
   });
   t.equal(tirane.uptime.from, '2026-10-06T12:00:00+02:00', 'stated in the zone');
   t.equal(tirane.uptime.to, '2026-11-01T00:00:00+01:00');
-  const before = buildTransparencyReport(source(data), { month: '2026-09', now: NOW });
+  const before = await buildTransparencyReport(source(data), { month: '2026-09', now: NOW });
   t.match(before.uptime, { from: null, to: null, periodSeconds: 0, percent: null }, 'no part of September');
   const html = renderReportHtml(before);
   t.match(html, /did not exist this month/);
-  const running = buildTransparencyReport(source({ ...data, servedSeconds: 3600 }), {
+  const running = await buildTransparencyReport(source({ ...data, servedSeconds: 3600 }), {
     month: '2026-10',
     now: Date.parse('2026-10-06T12:00:00Z'),
   });
@@ -144,7 +144,7 @@ t.test('self-test digests: a stored run id (a timestamp) is not shown as a SHA-2
       { ...SAMPLE.selfTests[1]!, venue: 'Biblioteka' },
     ],
   };
-  const r = buildTransparencyReport(source(data), { month: '2026-10', now: NOW });
+  const r = await buildTransparencyReport(source(data), { month: '2026-10', now: NOW });
   t.equal(r.selfTests.venues.find((v) => v.venue === null)?.results[0]?.sha256, null);
   const html = renderReportHtml(r);
   t.notMatch(html, /2026-10-02T04-05/, 'no timestamp in the SHA-256 column');
@@ -157,7 +157,7 @@ t.test('self-test digests: a stored run id (a timestamp) is not shown as a SHA-2
 });
 
 t.test('CSV: one tidy table, quoted as RFC 4180 wants, no formula injection', async (t) => {
-  const r = buildTransparencyReport(source(), {
+  const r = await buildTransparencyReport(source(), {
     month: '2026-10',
     site: undefined,
     operator: '=cmd',
@@ -194,7 +194,7 @@ t.test('HTML: bilingual, self-contained, escaped, zone stated', async (t) => {
     blocks: [],
   };
   const html = renderReportHtml(
-    buildTransparencyReport(source(data), { month: '2026-10', now: NOW, timeZone: 'Europe/Tirane' }),
+    await buildTransparencyReport(source(data), { month: '2026-10', now: NOW, timeZone: 'Europe/Tirane' }),
   );
   t.match(html, /Kërkesa të bllokuara sipas vendndodhjes dhe kategorisë/);
   t.match(html, /Blocked requests by site and category/);
@@ -214,7 +214,7 @@ t.test('HTML: bilingual, self-contained, escaped, zone stated', async (t) => {
   t.notMatch(html, /<script|\b(src|href)=/i);
   t.match(reportCsp(), /default-src 'none'; style-src 'sha256-/);
   t.equal(
-    renderReport(buildTransparencyReport(source(), { month: '2026-10', now: NOW }), 'json').contentType,
+    renderReport(await buildTransparencyReport(source(), { month: '2026-10', now: NOW }), 'json').contentType,
     'application/json; charset=utf-8',
   );
 });

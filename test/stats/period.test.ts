@@ -28,13 +28,13 @@ const blocked = (venue: number, categories: number): Answer => ({
 });
 const allowed: Answer = { wire: Buffer.alloc(0), source: 'upstream', rcode: 0 };
 
-function setup(t: Test, path: string, clock: { now: number }, retentionDays?: number) {
+async function setup(t: Test, path: string, clock: { now: number }, retentionDays?: number) {
   const recorder = createStatsRecorder(
     { venues: () => ['Library', 'Cafe'], categories: () => ['adult', 'gambling', 'abuse'] },
     { now: () => clock.now },
   );
   t.teardown(() => recorder.close());
-  const store = openStatsStore(
+  const store = await openStatsStore(
     { path, flushIntervalMs: 0, ...(retentionDays !== undefined ? { retentionDays } : {}) },
     { logger, drain: () => recorder.drain(), now: () => clock.now },
   );
@@ -48,7 +48,7 @@ t.test(
   async (t) => {
     const path = join(t.testdir(), 'stats.db');
     const clock = { now: T0 };
-    const first = setup(t, path, clock);
+    const first = await setup(t, path, clock);
     const salt = Buffer.from(first.store.salt).toString('hex');
     first.recorder.onAnswer(q('a.porn.example'), blocked(0, 0b001));
     first.recorder.onAnswer(q('b.porn.example'), blocked(0, 0b001));
@@ -56,26 +56,26 @@ t.test(
     first.recorder.onAnswer(q('casino.example'), blocked(1, 0b010));
     first.recorder.onAnswer(q('both.example'), blocked(1, 0b011));
     first.recorder.onAnswer(q('www.example.test'), allowed);
-    t.equal(first.store.flush(), true);
+    t.equal(await first.store.flush(), true);
     // The same name again after the flush, and a new one the next day: the day's sketch merges.
     first.recorder.onAnswer(q('a.porn.example'), blocked(0, 0b001));
     clock.now += DAY;
     first.recorder.onAnswer(q('c.porn.example'), blocked(1, 0b001));
-    first.store.close();
+    await first.store.close();
 
-    const second = setup(t, path, clock);
+    const second = await setup(t, path, clock);
     t.equal(Buffer.from(second.store.salt).toString('hex'), salt, 'the salt is kept in the database');
     second.recorder.onAnswer(q('A.PORN.EXAMPLE'), blocked(1, 0b001));
-    second.store.flush();
-    const all = second.store.period(OCTOBER);
+    await second.store.flush();
+    const all = await second.store.period(OCTOBER);
     t.same(all.distinct, [
       { category: 'adult', estimate: 4 },
       { category: 'gambling', estimate: 2 },
     ]);
-    t.same(second.store.period({ ...OCTOBER, venue: 'Library' }).distinct, [
+    t.same((await second.store.period({ ...OCTOBER, venue: 'Library' })).distinct, [
       { category: 'adult', estimate: 2 },
     ]);
-    t.same(second.store.period({ ...OCTOBER, venue: 'Cafe' }).distinct, [
+    t.same((await second.store.period({ ...OCTOBER, venue: 'Cafe' })).distinct, [
       { category: 'adult', estimate: 3 },
       { category: 'gambling', estimate: 2 },
     ]);
@@ -89,7 +89,7 @@ t.test(
         { venue: 'Library', queries: 0, blocked: 4 },
       ],
     });
-    second.store.close();
+    await second.store.close();
 
     const bytes =
       readFileSync(path).toString('latin1') + readFileSync(`${path}-wal`, { flag: 'a+' }).toString('latin1');
@@ -110,11 +110,11 @@ t.test('without a salt (stats before the store opened) only counts are kept', as
 t.test('uptime: each flush adds the seconds since the last, split by hour', async (t) => {
   const path = join(t.testdir(), 'stats.db');
   const clock = { now: Date.parse('2026-10-05T10:30:00Z') };
-  const { store } = setup(t, path, clock);
+  const { store } = await setup(t, path, clock);
   clock.now += 45 * 60_000; // 10:30 -> 11:15
-  store.flush();
+  await store.flush();
   clock.now += 30 * 60_000; // -> 11:45
-  store.close();
+  await store.close();
   const db = new Database(path, { readonly: true });
   t.teardown(() => db.close());
   t.same(db.prepare('SELECT hour, served_seconds AS s FROM hourly_totals ORDER BY hour').all(), [
@@ -126,48 +126,38 @@ t.test('uptime: each flush adds the seconds since the last, split by hour', asyn
 t.test('list changes and self-test results are recorded, read back by period, and cleaned', async (t) => {
   const path = join(t.testdir(), 'stats.db');
   const clock = { now: T0 };
-  const { store } = setup(t, path, clock);
-  t.equal(
-    store.recordListChange({
-      at: '2026-10-02T08:00:00.000Z',
-      version: 'abcdef0123456789abcdef',
-      entries: 1234,
-      sources: 3,
-      reason: 'lists reloaded\n(feeds: x)',
-    }),
-    true,
-  );
-  t.equal(
-    store.recordSelfTest({
-      at: '2026-10-03T00:00:00.000Z',
-      suite: 'friendly-wifi',
-      passed: 20,
-      failed: 0,
-      sha256: 'aa'.repeat(32),
-    }),
-    true,
-  );
-  t.equal(
-    store.recordSelfTest({
-      at: '2026-10-04T00:00:00.000Z',
-      suite: 'friendly-wifi',
-      passed: 18,
-      failed: 2,
-      sha256: 'bb'.repeat(32),
-    }),
-    true,
-  );
-  t.equal(
-    store.recordSelfTest({
-      at: '2026-09-30T23:59:59.000Z',
-      suite: 'friendly-wifi',
-      passed: 1,
-      failed: 0,
-      sha256: 'cc',
-    }),
-    true,
-  );
-  const p = store.period(OCTOBER);
+  const { store } = await setup(t, path, clock);
+  store.recordListChange({
+    at: '2026-10-02T08:00:00.000Z',
+    version: 'abcdef0123456789abcdef',
+    entries: 1234,
+    sources: 3,
+    reason: 'lists reloaded\n(feeds: x)',
+  });
+  store.recordSelfTest({
+    at: '2026-10-03T00:00:00.000Z',
+    suite: 'friendly-wifi',
+    passed: 20,
+    failed: 0,
+    sha256: 'aa'.repeat(32),
+  });
+  store.recordSelfTest({
+    at: '2026-10-04T00:00:00.000Z',
+    suite: 'friendly-wifi',
+    passed: 18,
+    failed: 2,
+    sha256: 'bb'.repeat(32),
+  });
+  store.recordSelfTest({
+    at: '2026-09-30T23:59:59.000Z',
+    suite: 'friendly-wifi',
+    passed: 1,
+    failed: 0,
+    sha256: 'cc',
+  });
+  // Queued for the next batch: a flush writes them (the admin API reads after one).
+  await store.flush();
+  const p = await store.period(OCTOBER);
   t.same(p.listChanges, [
     {
       at: '2026-10-02T08:00:00.000Z',
@@ -189,7 +179,7 @@ t.test('list changes and self-test results are recorded, read back by period, an
 t.test('retention deletes old sketches, uptime, list changes and self-tests', async (t) => {
   const path = join(t.testdir(), 'stats.db');
   const clock = { now: T0 };
-  const first = setup(t, path, clock, 10);
+  const first = await setup(t, path, clock, 10);
   first.recorder.onAnswer(q('old.example'), blocked(0, 1));
   first.store.recordListChange({
     at: new Date(T0).toISOString(),
@@ -206,7 +196,7 @@ t.test('retention deletes old sketches, uptime, list changes and self-tests', as
     sha256: 'x',
   });
   clock.now += 60_000;
-  first.store.close();
+  await first.store.close();
   const before = new Database(path, { readonly: true });
   t.same(
     before
@@ -220,11 +210,11 @@ t.test('retention deletes old sketches, uptime, list changes and self-tests', as
 
   // A restart eleven days later: retention (10 days) runs at open.
   clock.now += 11 * DAY;
-  const second = setup(t, path, clock, 10);
+  const second = await setup(t, path, clock, 10);
   second.recorder.onAnswer(q('new.example'), blocked(0, 1));
   clock.now += 30_000;
-  second.store.flush();
-  const p = second.store.period(OCTOBER);
+  await second.store.flush();
+  const p = await second.store.period(OCTOBER);
   t.same(p.distinct, [{ category: 'adult', estimate: 1 }], 'only the recent day remains');
   t.same(p.listChanges, []);
   t.same(p.selfTests, []);
@@ -251,23 +241,31 @@ t.test('a schema 1 database is migrated in place and keeps its data', async (t) 
   old.close();
 
   const clock = { now: T0 };
-  const { store, recorder } = setup(t, path, clock);
-  t.equal(SCHEMA_VERSION, 4);
-  const p = store.period(OCTOBER);
+  const { store, recorder } = await setup(t, path, clock);
+  t.equal(SCHEMA_VERSION, 5);
+  const p = await store.period(OCTOBER);
   t.match(p, {
     queries: 40,
     blocked: 7,
     blocks: [{ venue: 'Library', category: 'adult', count: 7 }],
     distinct: [],
   });
-  t.equal(store.listReports().total, 1, 'reports kept');
+  t.equal((await store.listReports()).total, 1, 'reports kept');
   t.equal(store.salt.length, 16, 'a salt was made');
   recorder.onAnswer(q('y.example'), blocked(0, 1));
-  store.flush();
-  t.match(store.period(OCTOBER), { queries: 41, distinct: [{ category: 'adult', estimate: 1 }] });
-  store.close();
+  await store.flush();
+  t.match(await store.period(OCTOBER), { queries: 41, distinct: [{ category: 'adult', estimate: 1 }] });
+  await store.close();
   const raw = new Database(path, { readonly: true });
   t.equal(raw.pragma('user_version', { simple: true }), SCHEMA_VERSION);
+  for (const table of ['hourly_totals', 'hourly_venues', 'hourly_blocks', 'reports']) {
+    t.same(
+      raw.prepare(`SELECT DISTINCT instance FROM ${table}`).all(),
+      [{ instance: 'local' }],
+      `${table}: the old rows got the local instance's name at open`,
+    );
+  }
+  t.same(raw.prepare("SELECT count(*) AS n FROM roje_meta WHERE key = 'unnamed_rows'").get(), { n: 0 });
   raw.close();
 });
 

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import type { Answer, Query } from '../../src/pipeline/types.js';
 import { buildTransparencyReport } from '../../src/report/transparency.js';
-import { readFirstStart, SCHEMA_VERSION } from '../../src/stats/db.js';
+import { SCHEMA_VERSION } from '../../src/stats/db.js';
 import { openStatsReader } from '../../src/stats/period.js';
 import { createStatsRecorder } from '../../src/stats/recorder.js';
 import { Database } from '../../src/stats/sqlite.js';
@@ -24,18 +24,18 @@ const blocked = (venue: number): Answer => ({
   block: { categories: 1, venue },
 });
 
-function setup(t: Test, path: string, clock: { now: number }) {
+async function setup(t: Test, path: string, clock: { now: number }) {
   const recorder = createStatsRecorder(
     { venues: () => ['Library', 'Cafe'], categories: () => ['adult'] },
     { now: () => clock.now },
   );
-  const store = openStatsStore(
+  const store = await openStatsStore(
     { path, flushIntervalMs: 0 },
     { logger, drain: () => recorder.drain(), now: () => clock.now },
   );
-  t.teardown(() => {
+  t.teardown(async () => {
     recorder.close();
-    store.close();
+    await store.close();
   });
   return { store, recorder };
 }
@@ -43,23 +43,23 @@ function setup(t: Test, path: string, clock: { now: number }) {
 t.test('the first start is recorded once and never overwritten', async (t) => {
   const path = join(t.testdir(), 'stats.db');
   const clock = { now: Date.parse('2026-10-06T10:00:00Z') };
-  const first = setup(t, path, clock);
+  const first = await setup(t, path, clock);
   clock.now += 10 * 60_000;
-  first.store.close();
+  await first.store.close();
   clock.now = Date.parse('2026-10-20T08:00:00Z');
-  const second = setup(t, path, clock);
+  const second = await setup(t, path, clock);
   clock.now += 60 * 60_000;
-  second.store.flush();
+  await second.store.flush();
   t.equal(
-    second.store.period({ from: '2026-10-01T00:00:00Z', to: '2026-11-01T00:00:00Z' }).firstStart,
+    (await second.store.period({ from: '2026-10-01T00:00:00Z', to: '2026-11-01T00:00:00Z' })).firstStart,
     '2026-10-06T10:00:00.000Z',
   );
-  second.store.close();
+  await second.store.close();
 
   // Deployed on the 6th: October's uptime counts from the 6th, not from the 1st.
   const reader = openStatsReader(path);
   t.teardown(() => reader.close());
-  const report = buildTransparencyReport(reader, {
+  const report = await buildTransparencyReport(reader, {
     month: '2026-10',
     now: Date.parse('2026-10-20T09:00:00Z'),
   });
@@ -76,12 +76,12 @@ t.test('the first start is recorded once and never overwritten', async (t) => {
 t.test('answered queries per venue, and self-tests per venue', async (t) => {
   const path = join(t.testdir(), 'stats.db');
   const clock = { now: Date.parse('2026-10-06T10:00:00Z') };
-  const { store, recorder } = setup(t, path, clock);
+  const { store, recorder } = await setup(t, path, clock);
   for (let i = 0; i < 5; i++) recorder.onAnswer(at(0), allowed);
   recorder.onAnswer(at(0), blocked(0));
   recorder.onAnswer(at(1), allowed);
   recorder.onAnswer(at(-1), allowed);
-  store.flush();
+  await store.flush();
   const digest = 'ab'.repeat(32);
   store.recordSelfTest({
     at: '2026-10-06T10:01:00Z',
@@ -107,19 +107,20 @@ t.test('answered queries per venue, and self-tests per venue', async (t) => {
     sha256: digest,
     venue: null,
   });
+  await store.flush();
   const october = { from: '2026-10-01T00:00:00Z', to: '2026-11-01T00:00:00Z' };
-  t.same(store.period({ ...october, venue: 'Library' }).queries, 6);
-  t.same(store.period(october).venues, [
+  t.same((await store.period({ ...october, venue: 'Library' })).queries, 6);
+  t.same((await store.period(october)).venues, [
     { venue: '(none)', queries: 1, blocked: 0 },
     { venue: 'Cafe', queries: 1, blocked: 0 },
     { venue: 'Library', queries: 6, blocked: 1 },
   ]);
   t.same(
-    store.period({ ...october, venue: 'Cafe' }).selfTests.map((s) => [s.venue, s.failed]),
+    (await store.period({ ...october, venue: 'Cafe' })).selfTests.map((s) => [s.venue, s.failed]),
     [['Cafe', 3]],
     'a venue report shows its own runs',
   );
-  const report = buildTransparencyReport(store, { month: '2026-10', now: clock.now + HOUR });
+  const report = await buildTransparencyReport(store, { month: '2026-10', now: clock.now + HOUR });
   t.same(
     report.selfTests.venues.map((v) => [v.venue, v.runs, v.failures]),
     [
@@ -159,8 +160,8 @@ t.test(
     old.close();
 
     const clock = { now: Date.parse('2026-10-20T08:00:00Z') };
-    const { store } = setup(t, path, clock);
-    const p = store.period({ from: '2026-10-01T00:00:00Z', to: '2026-11-01T00:00:00Z' });
+    const { store } = await setup(t, path, clock);
+    const p = await store.period({ from: '2026-10-01T00:00:00Z', to: '2026-11-01T00:00:00Z' });
     t.equal(p.firstStart, '2026-10-06T14:00:00Z', 'the first hour served, not the restart of today');
     t.same(
       p.selfTests.map((s) => [s.venue, s.passed]),
@@ -172,18 +173,22 @@ t.test(
       [{ venue: 'Library', queries: 0, blocked: 7 }],
       'old hours: blocks kept, queries unknown (0)',
     );
-    store.close();
+    await store.close();
     const raw = new Database(path, { readonly: true });
     t.teardown(() => raw.close());
     t.equal(raw.pragma('user_version', { simple: true }), SCHEMA_VERSION);
-    t.equal(readFirstStart(raw), '2026-10-06T14:00:00Z', 'the restart did not overwrite it');
+    t.same(
+      raw.prepare('SELECT instance, first_start AS firstStart FROM roje_instances').all(),
+      [{ instance: 'local', firstStart: '2026-10-06T14:00:00Z' }],
+      "the restart did not overwrite it; the old first start is the local instance's",
+    );
   },
 );
 
 t.test('list history: content changes only; a restart with the same lists is not one', async (t) => {
   const path = join(t.testdir(), 'stats.db');
   const clock = { now: Date.parse('2026-10-20T08:00:00Z') };
-  const { store } = setup(t, path, clock);
+  const { store } = await setup(t, path, clock);
   const change = (at: string, version: string, reason: string) =>
     store.recordListChange({ at, version, entries: version.length, sources: 2, reason });
   change('2026-09-29T00:00:00Z', 'v1', 'lists loaded');
@@ -191,7 +196,8 @@ t.test('list history: content changes only; a restart with the same lists is not
   change('2026-10-05T00:00:00Z', 'v22', 'lists recompiled (feeds: adult)');
   change('2026-10-07T00:00:00Z', 'v22', 'lists loaded'); // restart again
   change('2026-10-09T00:00:00Z', 'v1', 'lists reloaded'); // back to v1: a change
-  const r = buildTransparencyReport(store, { month: '2026-10', now: clock.now });
+  await store.flush();
+  const r = await buildTransparencyReport(store, { month: '2026-10', now: clock.now });
   t.same(
     r.listUpdates.map((u) => [u.at, u.version, u.entries, u.reason]),
     [
@@ -204,21 +210,21 @@ t.test('list history: content changes only; a restart with the same lists is not
 t.test('wrong-block reports received, accepted and rejected per category in the month', async (t) => {
   const path = join(t.testdir(), 'stats.db');
   const clock = { now: Date.parse('2026-09-30T20:00:00Z') };
-  const { store } = setup(t, path, clock);
-  const september = store.addReport({ venue: 'Library', category: 'adult', name: 'a.example' });
+  const { store } = await setup(t, path, clock);
+  const september = await store.addReport({ venue: 'Library', category: 'adult', name: 'a.example' });
   clock.now = Date.parse('2026-10-02T09:00:00Z');
-  const a = store.addReport({ venue: 'Library', category: 'adult', name: 'b.example' });
-  const b = store.addReport({ venue: 'Cafe', category: 'adult,gambling', name: 'c.example' });
-  const c = store.addReport({ venue: 'Cafe', category: 'gambling', name: 'd.example' });
-  store.addReport({ venue: 'Cafe', category: 'malware', name: 'e.example' }); // left open
+  const a = await store.addReport({ venue: 'Library', category: 'adult', name: 'b.example' });
+  const b = await store.addReport({ venue: 'Cafe', category: 'adult,gambling', name: 'c.example' });
+  const c = await store.addReport({ venue: 'Cafe', category: 'gambling', name: 'd.example' });
+  await store.addReport({ venue: 'Cafe', category: 'malware', name: 'e.example' }); // left open
   clock.now = Date.parse('2026-10-03T09:00:00Z');
-  store.reviewReport(september.id, 'accepted', 'ops'); // reviewed in October: counts there
-  store.reviewReport(a.id, 'rejected', 'ops');
-  store.reviewReport(b.id, 'accepted', 'ops');
+  await store.reviewReport(september.id, 'accepted', 'ops'); // reviewed in October: counts there
+  await store.reviewReport(a.id, 'rejected', 'ops');
+  await store.reviewReport(b.id, 'accepted', 'ops');
   clock.now = Date.parse('2026-11-01T09:00:00Z');
-  store.reviewReport(c.id, 'rejected', 'ops'); // reviewed in November
+  await store.reviewReport(c.id, 'rejected', 'ops'); // reviewed in November
 
-  const r = buildTransparencyReport(store, { month: '2026-10', now: clock.now });
+  const r = await buildTransparencyReport(store, { month: '2026-10', now: clock.now });
   t.same(r.appeals, {
     received: 4,
     accepted: 2,
@@ -229,9 +235,9 @@ t.test('wrong-block reports received, accepted and rejected per category in the 
       { category: 'malware', received: 1, accepted: 0, rejected: 0 },
     ],
   });
-  const nov = buildTransparencyReport(store, { month: '2026-11', now: clock.now });
+  const nov = await buildTransparencyReport(store, { month: '2026-11', now: clock.now });
   t.same(nov.appeals.byCategory, [{ category: 'gambling', received: 0, accepted: 0, rejected: 1 }]);
-  const cafe = buildTransparencyReport(store, { month: '2026-10', site: 'Cafe', now: clock.now });
+  const cafe = await buildTransparencyReport(store, { month: '2026-10', site: 'Cafe', now: clock.now });
   t.equal(cafe.appeals.received, 3, "one site's reports, each once");
   t.same(
     cafe.appeals.byCategory.map((a) => [a.category, a.received]),
@@ -247,7 +253,7 @@ t.test('wrong-block reports received, accepted and rejected per category in the 
 t.test('a month in Europe/Tirane sums the UTC hours that start in it', async (t) => {
   const path = join(t.testdir(), 'stats.db');
   const clock = { now: 0 };
-  const { store, recorder } = setup(t, path, clock);
+  const { store, recorder } = await setup(t, path, clock);
   // Queries at four UTC hours near the month's two boundaries: 1, 10, 100 and 1000 of them.
   const hours: Array<[string, number]> = [
     ['2026-09-30T21:30:00Z', 1], // 23:30 on 30 September in Tirane (UTC+2)
@@ -260,19 +266,25 @@ t.test('a month in Europe/Tirane sums the UTC hours that start in it', async (t)
     recorder.tick();
     for (let i = 0; i < n; i++) recorder.onAnswer(at(0), allowed);
   }
-  store.flush();
+  await store.flush();
   const now = Date.parse('2026-11-15T00:00:00Z');
-  const tirane = buildTransparencyReport(store, { month: '2026-10', timeZone: 'Europe/Tirane', now });
+  const tirane = await buildTransparencyReport(store, { month: '2026-10', timeZone: 'Europe/Tirane', now });
   t.equal(tirane.queries.total, 110, 'October in Tirane: 00:30 on the 1st and 23:30 on the 31st');
   t.equal(tirane.period.from, '2026-10-01T00:00:00+02:00');
   t.equal(tirane.period.to, '2026-11-01T00:00:00+01:00');
-  t.equal(buildTransparencyReport(store, { month: '2026-10', now }).queries.total, 1100, 'October in UTC');
   t.equal(
-    buildTransparencyReport(store, { month: '2026-11', timeZone: 'Europe/Tirane', now }).queries.total,
+    (await buildTransparencyReport(store, { month: '2026-10', now })).queries.total,
+    1100,
+    'October in UTC',
+  );
+  t.equal(
+    (await buildTransparencyReport(store, { month: '2026-11', timeZone: 'Europe/Tirane', now })).queries
+      .total,
     1000,
   );
   t.equal(
-    buildTransparencyReport(store, { month: '2026-09', timeZone: 'Europe/Tirane', now }).queries.total,
+    (await buildTransparencyReport(store, { month: '2026-09', timeZone: 'Europe/Tirane', now })).queries
+      .total,
     1,
   );
 });

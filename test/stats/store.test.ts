@@ -37,14 +37,19 @@ const blockedAt = (venue: number, categories: number): Answer => ({
 });
 const cached: Answer = { wire: Buffer.alloc(0), source: 'cache', rcode: 0 };
 
-function setup(t: Test, path: string, clock: { now: number }, extra: { maxPendingRows?: number } = {}) {
+async function setup(
+  t: Test,
+  path: string,
+  clock: { now: number },
+  extra: { spool?: { path: string | null; maxBytes: number } } = {},
+) {
   const { entries, logger } = memoryLogger();
   const recorder = createStatsRecorder(
     { venues: () => ['Library', 'Cafe'], categories: () => ['adult', 'gambling'] },
     { now: () => clock.now },
   );
   t.teardown(() => recorder.close());
-  const store = openStatsStore(
+  const store = await openStatsStore(
     { path, flushIntervalMs: 0, ...extra },
     { logger, drain: () => recorder.drain(), now: () => clock.now },
   );
@@ -56,21 +61,21 @@ t.test('flush writes, a second flush adds (UPSERT), and the counts survive a res
   const dir = t.testdir();
   const path = join(dir, 'stats.db');
   const clock = { now: T0 };
-  const first = setup(t, path, clock);
+  const first = await setup(t, path, clock);
   first.recorder.onAnswer(at(0), blockedAt(0, 0b11));
   first.recorder.onAnswer(at(0), cached);
-  t.equal(first.store.flush(), true);
+  t.equal(await first.store.flush(), true);
   first.recorder.onAnswer(at(0), blockedAt(0, 0b01));
   first.recorder.onAnswer(at(1), blockedAt(1, 0));
-  first.store.close(); // close flushes what is still pending
+  await first.store.close(); // close flushes what is still pending
 
   const raw = new Database(path, { readonly: true });
   t.equal(raw.pragma('user_version', { simple: true }), SCHEMA_VERSION, 'schema version recorded');
   t.equal(raw.pragma('journal_mode', { simple: true }), 'wal');
   raw.close();
 
-  const second = setup(t, path, clock);
-  const summary = second.store.summary({ from: '2026-11-23T00:00:00Z', to: '2026-11-24T00:00:00Z' });
+  const second = await setup(t, path, clock);
+  const summary = await second.store.summary({ from: '2026-11-23T00:00:00Z', to: '2026-11-24T00:00:00Z' });
   t.same(summary, {
     from: '2026-11-23T00:00:00Z',
     to: '2026-11-24T00:00:00Z',
@@ -88,12 +93,20 @@ t.test('flush writes, a second flush adds (UPSERT), and the counts survive a res
       { category: 'gambling', count: 1 },
     ],
   });
-  const library = second.store.summary({
+  const library = await second.store.summary({
     from: '2026-11-23T14:00:00Z',
     to: '2026-11-23T15:00:00Z',
     venue: 'Library',
   });
   t.equal(library.queries, 3, 'answered queries of the venue, blocked or not, over two flushes');
+  // One box is one instance ("local" unless named): its counts are the city's.
+  const day = { from: '2026-11-23T00:00:00Z', to: '2026-11-24T00:00:00Z' };
+  t.equal((await second.store.summary({ ...day, instance: 'local' })).queries, 4);
+  t.equal((await second.store.summary({ ...day, instance: 'other' })).queries, 0);
+  t.match(await second.store.instances(), [{ instance: 'local' }]);
+  t.equal(second.store.kind, 'sqlite');
+  t.equal(second.store.postgres, null);
+  t.equal(await second.store.recentAudit(10), null, 'SQLite: the audit log is the local file');
   t.equal(library.cacheHits, null, 'cache hits are not counted per venue');
   t.equal(library.blocked, 2);
   t.same(library.byCategory, [
@@ -104,7 +117,7 @@ t.test('flush writes, a second flush adds (UPSERT), and the counts survive a res
 
 t.test('series: buckets aligned, hour and day, by venue and by category, with filters', async (t) => {
   const clock = { now: T0 };
-  const { store, recorder } = setup(t, join(t.testdir(), 's.db'), clock);
+  const { store, recorder } = await setup(t, join(t.testdir(), 's.db'), clock);
   recorder.onAnswer(query, blockedAt(0, 0b01)); // 14:05 Library adult
   clock.now = T0 + 2 * HOUR; // 16:05
   recorder.tick();
@@ -113,9 +126,9 @@ t.test('series: buckets aligned, hour and day, by venue and by category, with fi
   clock.now = T0 + DAY; // next day 14:05
   recorder.tick();
   recorder.onAnswer(query, blockedAt(0, 0b10));
-  t.ok(store.flush());
+  t.ok(await store.flush());
 
-  const byVenue = store.series({
+  const byVenue = await store.series({
     from: '2026-11-23T13:30:00Z',
     to: '2026-11-23T17:00:00Z',
     bucket: 'hour',
@@ -134,7 +147,7 @@ t.test('series: buckets aligned, hour and day, by venue and by category, with fi
   t.same(byVenue.totals?.blocked, [0, 1, 0, 2]);
   t.same(byVenue.totals?.queries, [0, 1, 0, 2]);
 
-  const byCategory = store.series({
+  const byCategory = await store.series({
     from: '2026-11-23T00:00:00Z',
     to: '2026-11-25T00:00:00Z',
     bucket: 'day',
@@ -146,7 +159,7 @@ t.test('series: buckets aligned, hour and day, by venue and by category, with fi
     { key: 'adult', total: 2, counts: [2, 0] },
   ]);
 
-  const cafeGambling = store.series({
+  const cafeGambling = await store.series({
     from: '2026-11-23T00:00:00Z',
     to: '2026-11-25T00:00:00Z',
     bucket: 'day',
@@ -163,7 +176,7 @@ t.test('series: buckets aligned, hour and day, by venue and by category, with fi
     { from: '2025-01-01T00:00:00Z', to: '2026-11-24T00:00:00Z', bucket: 'hour' as const },
     { from: '2026-11-23T00:00:00Z', to: '2026-11-24T00:00:00Z', bucket: 'week' as 'hour' },
   ]) {
-    t.throws(() => store.series(bad), { code: 'ROJE_ERR_STATS_RANGE' }, JSON.stringify(bad));
+    await t.rejects(store.series(bad), { code: 'ROJE_ERR_STATS_RANGE' }, JSON.stringify(bad));
   }
 });
 
@@ -175,7 +188,7 @@ t.test('more series than a chart can hold are summed into (other)', async (t) =>
     { venues: () => names, categories: () => ['adult'] },
     { now: () => clock.now },
   );
-  const store = openStatsStore(
+  const store = await openStatsStore(
     { path: join(t.testdir(), 'o.db'), flushIntervalMs: 0 },
     { logger, drain: () => recorder.drain(), now: () => clock.now },
   );
@@ -183,8 +196,8 @@ t.test('more series than a chart can hold are summed into (other)', async (t) =>
   names.forEach((_, v) => {
     for (let i = 0; i <= v; i++) recorder.onAnswer(query, blockedAt(v, 1));
   });
-  store.flush();
-  const s = store.series({
+  await store.flush();
+  const s = await store.series({
     from: '2026-11-23T14:00:00Z',
     to: '2026-11-23T15:00:00Z',
     bucket: 'hour',
@@ -204,94 +217,122 @@ t.test('retention deletes hours older than retentionDays, at open and then daily
   const path = join(t.testdir(), 'r.db');
   const clock = { now: T0 - 10 * DAY };
   const { logger } = memoryLogger();
-  const old = openStatsStore({ path, flushIntervalMs: 0 }, { logger, now: () => clock.now });
-  // Write through a recorder-less store: hand it counts the way a drain would.
-  old.close();
+  const old = await openStatsStore({ path, flushIntervalMs: 0 }, { logger, now: () => clock.now });
+  await old.close();
   const seed = new Database(path);
   const put = seed.prepare(
-    'INSERT INTO hourly_totals (hour, queries, blocked, cache_hits) VALUES (?, 1, 0, 0)',
+    "INSERT INTO hourly_totals (hour, instance, queries, blocked, cache_hits) VALUES (?, 'local', 1, 0, 0)",
   );
   for (const hour of ['2026-11-10T00:00:00Z', '2026-11-20T00:00:00Z', '2026-11-23T13:00:00Z']) put.run(hour);
   seed.close();
 
   clock.now = T0;
-  const store = openStatsStore(
+  const store = await openStatsStore(
     { path, retentionDays: 5, flushIntervalMs: 0 },
     { logger, now: () => clock.now },
   );
   t.teardown(() => store.close());
-  const all = () =>
-    store.series({ from: '2026-11-01T00:00:00Z', to: '2026-11-30T00:00:00Z', bucket: 'day' }).totals;
+  const all = async () =>
+    (await store.series({ from: '2026-11-01T00:00:00Z', to: '2026-11-30T00:00:00Z', bucket: 'day' })).totals;
   t.equal(
-    all()?.queries.reduce((a, b) => a + b, 0),
+    (await all())?.queries.reduce((a, b) => a + b, 0),
     2,
     'the hour 13 days old went at open',
   );
   clock.now = T0 + 2 * HOUR;
-  store.flush();
+  await store.flush();
   t.equal(
-    all()?.queries.reduce((a, b) => a + b, 0),
+    (await all())?.queries.reduce((a, b) => a + b, 0),
     2,
     'no second pass within a day',
   );
   clock.now = T0 + 4 * DAY;
-  store.flush();
+  await store.flush();
   t.equal(
-    all()?.queries.reduce((a, b) => a + b, 0),
+    (await all())?.queries.reduce((a, b) => a + b, 0),
     1,
     'days later a flush pruned again (Nov 20 went)',
   );
 });
 
-t.test('a failed write keeps the counts in memory and writes them once when it can', async (t) => {
+t.test('a failed write spools the batch and writes it once, in order, when it can', async (t) => {
   const path = join(t.testdir(), 'busy.db');
   const clock = { now: T0 };
-  const { store, recorder, entries } = setup(t, path, clock);
+  const { store, recorder, entries } = await setup(t, path, clock);
   recorder.onAnswer(query, blockedAt(0, 1));
   // Another connection holds the write lock: the store's transaction fails (SQLITE_BUSY after 1 s).
   const other = new Database(path);
   other.exec('BEGIN EXCLUSIVE');
-  t.equal(store.flush(), false);
+  t.equal(await store.flush(), false);
   recorder.onAnswer(query, blockedAt(0, 1));
-  t.equal(store.flush(), false);
-  t.same(store.pending(), { hours: 1, rows: 1, dropped: 0 });
+  t.equal(await store.flush(), false);
+  t.match(store.state(), { kind: 'sqlite', up: false, spooledBatches: 2, dropped: 0 });
+  t.match(store.state().lastError, /locked|busy/i);
   const errors = entries.filter((e) => e.level === 'error');
   t.equal(errors.length, 1, 'logged once, not per flush');
   t.match(errors[0]?.obj, { code: 'ROJE_ERR_STATS_WRITE' });
   other.exec('ROLLBACK');
   other.close();
-  t.equal(store.flush(), true);
-  t.same(store.pending(), { hours: 0, rows: 0, dropped: 0 });
+  t.equal(await store.flush(), true);
+  t.match(store.state(), { up: true, spooledBatches: 0, spooledBytes: 0, dropped: 0 });
   t.ok(entries.some((e) => e.level === 'info' && /writable again/.test(e.msg)));
-  const s = store.summary({ from: '2026-11-23T14:00:00Z', to: '2026-11-23T15:00:00Z' });
+  const s = await store.summary({ from: '2026-11-23T14:00:00Z', to: '2026-11-23T15:00:00Z' });
   t.equal(s.blocked, 2, 'both counts, once each');
+  t.equal(await store.flush(), true, 'nothing left to replay');
+  t.equal((await store.summary({ from: '2026-11-23T14:00:00Z', to: '2026-11-23T15:00:00Z' })).blocked, 2);
 });
 
-t.test('while writes fail, pending rows are bounded: the oldest hours go first', async (t) => {
-  const path = join(t.testdir(), 'bound.db');
-  const clock = { now: T0 };
-  const { store, recorder } = setup(t, path, clock, { maxPendingRows: 2 });
-  const other = new Database(path);
-  other.exec('BEGIN EXCLUSIVE');
-  t.teardown(() => other.close());
-  for (let h = 0; h < 3; h++) {
-    clock.now = T0 + h * HOUR;
-    recorder.tick();
-    recorder.onAnswer(query, blockedAt(0, 1));
-    store.flush();
-  }
-  t.same(store.pending(), { hours: 2, rows: 2, dropped: 1 });
-  other.exec('ROLLBACK');
-  t.ok(store.flush());
-  const s = store.series({ from: '2026-11-23T14:00:00Z', to: '2026-11-23T17:00:00Z', bucket: 'hour' });
-  t.same(s.series[0]?.counts, [0, 1, 1], 'the newest two hours kept');
-});
+t.test(
+  'while writes fail, the spool is bounded: past maxSize the oldest batches are dropped, loudly',
+  async (t) => {
+    const path = join(t.testdir(), 'bound.db');
+    const clock = { now: T0 };
+    // A batch of one hour's counts is a few hundred bytes: 1 KiB holds a few, not ten.
+    const { store, recorder, entries } = await setup(t, path, clock, {
+      spool: { path: null, maxBytes: 1024 },
+    });
+    const other = new Database(path);
+    other.exec('BEGIN EXCLUSIVE');
+    t.teardown(() => other.close());
+    for (let h = 0; h < 10; h++) {
+      clock.now = T0 + h * HOUR;
+      recorder.tick();
+      recorder.onAnswer(query, blockedAt(0, 1));
+      t.equal(await store.flush(), false);
+    }
+    const state = store.state();
+    t.ok(state.spooledBytes <= 1024, 'within the bound');
+    t.ok(state.dropped > 0 && state.dropped < 10, `some dropped (${state.dropped})`);
+    t.equal(state.spooledBatches + state.dropped, 10, 'every batch either waits or is counted as dropped');
+    t.ok(
+      entries.some((e) => e.level === 'error' && /spool is full/.test(e.msg)),
+      'said loudly',
+    );
+    other.exec('ROLLBACK');
+    t.ok(await store.flush());
+    const s = await store.series({
+      from: '2026-11-23T14:00:00Z',
+      to: '2026-11-24T00:00:00Z',
+      bucket: 'hour',
+    });
+    const kept = s.series[0]?.counts ?? [];
+    t.equal(
+      kept.reduce((a, b) => a + b, 0),
+      state.spooledBatches,
+      'the kept batches written',
+    );
+    t.equal(kept.at(-1), 1, 'the newest hour kept');
+    t.equal(kept[0], 0, 'the oldest hour dropped');
+  },
+);
 
 t.test('a file that is not a database is refused with ROJE_ERR_STATS_OPEN', async (t) => {
   const dir = t.testdir({ 'junk.db': 'this is not sqlite, just some text that is long enough '.repeat(20) });
   const { logger } = memoryLogger();
-  t.throws(() => openStatsStore({ path: join(dir, 'junk.db') }, { logger }), { code: 'ROJE_ERR_STATS_OPEN' });
-  t.throws(() => openStatsStore({ path: join(dir, 'missing-dir', 'x.db') }, { logger }), {
+  await t.rejects(openStatsStore({ path: join(dir, 'junk.db') }, { logger }), {
+    code: 'ROJE_ERR_STATS_OPEN',
+  });
+  await t.rejects(openStatsStore({ path: join(dir, 'missing-dir', 'x.db') }, { logger }), {
     code: 'ROJE_ERR_STATS_OPEN',
     message: /missing-dir/,
   });
@@ -299,7 +340,7 @@ t.test('a file that is not a database is refused with ROJE_ERR_STATS_OPEN', asyn
   const db = new Database(newer);
   db.pragma(`user_version = ${SCHEMA_VERSION + 1}`);
   db.close();
-  t.throws(() => openStatsStore({ path: newer }, { logger }), {
+  await t.rejects(openStatsStore({ path: newer }, { logger }), {
     code: 'ROJE_ERR_STATS_OPEN',
     message: /newer/,
   });
@@ -315,15 +356,15 @@ const logger = { error: (o, m) => log.push(['error', o.code, m]), warn: () => {}
 const counts = [{ hour: '2026-11-23T14:00:00Z', queries: 3, blocked: 1, cacheHits: 0, venues: [{ venue: 'V', blocked: 1 }],
   rows: [{ venue: 'V', category: 'adult', action: 'blocked', count: 1 }] }];
 let drained = false;
-const store = openStatsStore({ path, flushIntervalMs: 0 }, { logger, drain: () => (drained ? [] : ((drained = true), counts)) });
-const first = store.flush();
-const second = store.flush();
-const pending = store.pending();
-const summary = store.summary({ from: '2026-11-23T00:00:00Z', to: '2026-11-24T00:00:00Z' });
+const store = await openStatsStore({ path, flushIntervalMs: 0 }, { logger, drain: () => (drained ? [] : ((drained = true), counts)) });
+const first = await store.flush();
+const second = await store.flush();
+const state = store.state();
+const summary = await store.summary({ from: '2026-11-23T00:00:00Z', to: '2026-11-24T00:00:00Z' });
 let report = null;
-try { store.addReport({ venue: 'V', category: 'adult', name: 'x.test' }); } catch (err) { report = err.code; }
-store.close();
-console.log(JSON.stringify({ first, second, pending, summary, report, log }));
+try { await store.addReport({ venue: 'V', category: 'adult', name: 'x.test' }); } catch (err) { report = err.code; }
+await store.close();
+console.log(JSON.stringify({ first, second, state, summary, report, log }));
 `;
 
 t.test(
@@ -333,7 +374,7 @@ t.test(
     chmodSync(dir, 0o777); // the file is read-only, not its directory (SQLite's -wal and -shm live there)
     const path = join(dir, 'ro.db');
     const { logger } = memoryLogger();
-    openStatsStore({ path }, { logger }).close();
+    await (await openStatsStore({ path }, { logger })).close();
     chmodSync(path, 0o444);
     const root = process.getuid?.() === 0;
     const script = join(dir, 'read-only.mjs');
@@ -348,7 +389,9 @@ t.test(
     const out = JSON.parse(run.stdout.trim().split('\n').at(-1) ?? '{}');
     t.equal(out.first, false, 'the write failed');
     t.equal(out.second, false);
-    t.same(out.pending, { hours: 1, rows: 1, dropped: 0 }, 'the counts wait in memory');
+    t.match(out.state, { up: false, dropped: 0 }, 'the counts wait in the spool (memory)');
+    // The second flush is a batch of its own when a millisecond was served since the first.
+    t.ok(out.state.spooledBatches >= 1, 'spooled');
     t.equal(out.summary.queries, 0, 'reads still work');
     t.equal(out.report, 'ROJE_ERR_STATS_WRITE', 'a report cannot be stored, and says so with a code');
     t.same(

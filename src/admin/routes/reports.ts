@@ -9,6 +9,7 @@ import { renderReport } from '../../report/render.js';
 import type { Principal } from '../auth.js';
 import type { ReportsApi } from '../types.js';
 import { as, audited, Name, type RoutesOptions, responses } from './shared.js';
+import { InstanceName } from './stats.js';
 
 const ReportsQuery = Type.Object(
   {
@@ -40,6 +41,7 @@ const TransparencyQuery = Type.Object(
       description: "a calendar month, YYYY-MM, in the config's timeZone",
     }),
     site: Type.Optional(Name),
+    instance: Type.Optional(InstanceName),
     format: Type.Union([Type.Literal('json'), Type.Literal('html'), Type.Literal('csv')], {
       default: 'json',
     }),
@@ -71,8 +73,12 @@ export const reportsRoutes: FastifyPluginAsync<RoutesOptions<ReportsApi>> = asyn
       },
     },
     async (req, reply) => {
-      const { month, site, format } = req.query as Static<typeof TransparencyQuery>;
-      const report = api.transparencyReport({ month, ...(site !== undefined ? { site } : {}) });
+      const { month, site, instance, format } = req.query as Static<typeof TransparencyQuery>;
+      const report = await api.transparencyReport({
+        month,
+        ...(site !== undefined ? { site } : {}),
+        ...(instance !== undefined ? { instance } : {}),
+      });
       const out = renderReport(report, format);
       reply
         .type(out.contentType)

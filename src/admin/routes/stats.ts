@@ -1,8 +1,15 @@
 /** Statistics: totals, and hourly or daily counts, over a period. */
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
+import { INSTANCE_PATTERN } from '../../config/sections/store.js';
 import type { StatsApi } from '../types.js';
 import { as, Instant, Name, type RoutesOptions, responses } from './shared.js';
+
+/** One instance of a shared store (its store.instance); absent: the whole city. */
+export const InstanceName = Type.String({
+  pattern: INSTANCE_PATTERN,
+  description: 'one instance of a shared store; absent: the whole city',
+});
 
 const StatsQuerySchema = Type.Object(
   {
@@ -12,6 +19,7 @@ const StatsQuerySchema = Type.Object(
     category: Type.Optional(Name),
     bucket: Type.Optional(Type.Union([Type.Literal('hour'), Type.Literal('day')])),
     by: Type.Optional(Type.Union([Type.Literal('venue'), Type.Literal('category')])),
+    instance: Type.Optional(InstanceName),
   },
   { additionalProperties: false },
 );
@@ -45,4 +53,19 @@ export const statsRoutes: FastifyPluginAsync<RoutesOptions<StatsApi>> = async (a
       return api.statsSeries({ ...q, bucket: q.bucket ?? 'hour' });
     },
   );
+  const instances = api.statsInstances?.bind(api);
+  if (instances !== undefined) {
+    app.get(
+      '/api/v1/stats/instances',
+      {
+        ...as('auditor'),
+        schema: {
+          summary:
+            'The statistics store (sqlite or postgres), this instance, and every instance writing to it (first start, last seen)',
+          response: responses(),
+        },
+      },
+      async () => instances(),
+    );
+  }
 };
