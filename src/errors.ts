@@ -140,11 +140,6 @@ export const ERROR_CODES = {
   ROJE_ERR_VERIFY_SAMPLE: {
     message: "a certifier's sample list or sample key cannot be read, created or holds no usable name",
   },
-  // store (the shared PostgreSQL store)
-  ROJE_ERR_STORE_UNAVAILABLE: {
-    message: 'the shared store (PostgreSQL) cannot be reached; an interactive change was not made',
-    statusCode: 503,
-  },
 } as const satisfies Record<`ROJE_ERR_${string}`, ErrorSpec>;
 
 export type RojeErrorCode = keyof typeof ERROR_CODES;
