@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { createAdminApi, describeDns } from './admin/api.js';
-import { createAuditLog } from './admin/audit.js';
+import { type AuditEntry, createAuditLog } from './admin/audit.js';
 import { auditReload, type ReloadCause } from './admin/reload-audit.js';
 import type { AdminApi } from './admin/server.js';
 import { categoryDisplayName } from './blockpage/i18n.js';
@@ -17,7 +17,7 @@ import { createWorkersPlane, type WorkersPlane } from './dataplane/workers.js';
 import { createLookup } from './lookup/lookup.js';
 import { appMetrics } from './metrics/app-metrics.js';
 import { matchOverride } from './overrides/overlay.js';
-import { createOverridesService } from './overrides/service.js';
+import { createOverridesService, ownSharedStore } from './overrides/service.js';
 import type { ListsLoaderDeps, ListsStatus } from './policy/lists-loader.js';
 import type { CompiledLists } from './policy/types.js';
 import { createBlockPageService } from './services/block-page.js';
@@ -74,6 +74,11 @@ export function createApp(initial: RojeConfig, deps: AppDeps): App {
   const audit = createAuditLog({
     path: initial.stateDir === null ? null : join(initial.stateDir, 'audit.log'),
     logger: logger.child({ module: 'audit' }),
+    // With a shared store every entry also goes to the city's log (spooled while it is down).
+    shared: {
+      append: (entry) => stats.store()?.recordAudit(entry),
+      recent: async (limit) => ((await stats.store()?.recentAudit(limit)) ?? null) as AuditEntry[] | null,
+    },
   });
   const lists = createListsService({
     config: initial,
@@ -83,7 +88,13 @@ export function createApp(initial: RojeConfig, deps: AppDeps): App {
     // Query loop threads read the one copy of the lists in a SharedArrayBuffer.
     shareArtifact: workers && initial.workers.mode === 'threads',
   });
-  const overrides = createOverridesService({ config: () => config, lists: lists.lists });
+  const sharedOverrides = ownSharedStore(initial.store, logger);
+  const overrides = createOverridesService({
+    config: () => config,
+    lists: lists.lists,
+    logger: logger.child({ module: 'overrides' }),
+    shared: () => sharedOverrides,
+  });
   // Declared before the metrics, which read it at scrape time only.
   let plane: DataPlane | WorkersPlane;
   const metrics = appMetrics(

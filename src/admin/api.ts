@@ -50,7 +50,7 @@ export interface AdminApiDeps {
   stats: Pick<StatsService, 'store' | 'required' | 'flushed' | 'storeState'>;
   selfTest: Pick<SelfTestService, 'runner' | 'required'>;
   blockPage: Pick<BlockPageService, 'addresses'>;
-  overrides: Pick<OverridesService, 'list' | 'add' | 'remove'>;
+  overrides: Pick<OverridesService, 'list' | 'add' | 'remove' | 'state'>;
   /** Where the admin API and /metrics listen. */
   opsAddresses: () => { admin: string | null; metrics: string | null };
   metrics: () => Promise<{ contentType: string; body: string }>;
@@ -72,7 +72,9 @@ export function createAdminApi(deps: AdminApiDeps): AdminApi {
 
 type Part<K extends keyof AdminApi> = Pick<AdminApi, K>;
 
-function opsApi(deps: AdminApiDeps): Part<'status' | 'ready' | 'config' | 'flushCache' | 'metrics'> {
+function opsApi(
+  deps: AdminApiDeps,
+): Part<'status' | 'ready' | 'storeUp' | 'config' | 'flushCache' | 'metrics'> {
   const { lists, plane } = deps;
   function ready(): { ready: boolean; reason: string | null } {
     if (lists.current() === null) return { ready: false, reason: 'no good list loaded yet' };
@@ -106,6 +108,8 @@ function opsApi(deps: AdminApiDeps): Part<'status' | 'ready' | 'config' | 'flush
         stats: store === null ? null : { path: store.kind === 'sqlite' ? deps.config().stats.path : null },
         // The store's health: DNS answers while it is down (counts wait in the spool), but it shows here.
         store: deps.stats.storeState(),
+        // The overrides' own link to a shared store (its LISTEN connection, the last read).
+        overrides: deps.overrides.state(),
         blockPage: blockPage === null ? null : { listen: blockPage },
         compliance,
         // Conditions an operator or certifier must act on: a stale or missing abuse feed, the
@@ -121,6 +125,7 @@ function opsApi(deps: AdminApiDeps): Part<'status' | 'ready' | 'config' | 'flush
       };
     },
     ready,
+    storeUp: () => deps.stats.storeState()?.up ?? null,
     config: () => redactConfig(deps.config()),
     flushCache: () => plane.flushCache(),
     metrics: deps.metrics,

@@ -10,6 +10,8 @@ import type { TransparencyReport } from '../report/transparency.js';
 /** Health, status, config view, cache and metrics (routes/ops.ts). */
 export interface OpsApi {
   status(): unknown;
+  /** Whether the statistics store can be written: false while a shared store is down, null without one. */
+  storeUp(): boolean | null;
   ready(): { ready: boolean; reason: string | null };
   /** The config in force, secrets redacted. */
   config(): unknown;

@@ -42,9 +42,18 @@ export function describeConfig(cfg: RojeConfig): string[] {
     `venues     ${[...cfg.venues.map((v) => `${v.name} (${v.networks.join(', ')}) -> ${v.policy}`), 'other clients -> default'].join('; ')}`,
     `log        ${cfg.log.level}${cfg.log.queries ? ', per-query logs ON' : ''}`,
     `admin      ${cfg.admin.listen === null ? 'off' : `${formatListenAddress(cfg.admin.listen)}, ${cfg.admin.tokens.length} token${cfg.admin.tokens.length === 1 ? '' : 's'}`}${cfg.metrics.listen !== null ? `; metrics also on ${formatListenAddress(cfg.metrics.listen)}` : ''}`,
-    `state      ${cfg.stateDir ?? 'memory only'}; statistics ${cfg.stats.enabled ? `${cfg.stats.path}, kept ${cfg.stats.retentionDays} days; reports in ${cfg.timeZone}` : 'off'}`,
+    `state      ${cfg.stateDir ?? 'memory only'}; statistics ${cfg.stats.enabled ? `${cfg.store.url === null ? cfg.stats.path : 'in the shared store'}, kept ${cfg.stats.retentionDays} days; reports in ${cfg.timeZone}` : 'off'}`,
+    `store      ${describeStore(cfg)}`,
     `blockpage  ${cfg.blockPage.listen.length === 0 ? 'off' : cfg.blockPage.listen.map(formatListenAddress).join(', ')}${cfg.blockPage.refuseTls.length > 0 ? `; TLS refused on ${cfg.blockPage.refuseTls.map(formatListenAddress).join(', ')}` : ''}`,
   ];
+}
+
+/** The store line: the shared PostgreSQL (never its password) or the embedded SQLite. */
+function describeStore(cfg: RojeConfig): string {
+  const st = cfg.store;
+  if (st.url === null) return 'embedded SQLite (one box); overrides in stateDir';
+  const spool = st.spool.path ?? (cfg.stateDir === null ? 'memory' : 'stateDir/store-spool');
+  return `shared PostgreSQL ${redactUrl(st.url)} as instance ${st.instance}; spool ${spool} up to ${formatBytes(st.spool.maxBytes)}; overrides re-read every ${formatDuration(st.pollIntervalMs)} at most`;
 }
 
 /** The abuse feed line: mandatory, so its absence is said plainly. */

@@ -11,6 +11,7 @@ import type { Logger } from 'pino';
 import type { RojeConfig } from '../config/schema.js';
 import type { CompiledLists } from '../policy/types.js';
 import type { Service } from '../services/lifecycle.js';
+import { createPostgresPool } from '../store/sql-postgres.js';
 import { abuseBlocks } from './abuse-check.js';
 import { createFileBackend } from './file.js';
 import { createPostgresOverridesBackend } from './postgres.js';
@@ -27,6 +28,30 @@ export interface SharedOverridesStore {
   instance: string;
   /** store.pollInterval in milliseconds. */
   pollIntervalMs: number;
+}
+
+/**
+ * The city's PostgreSQL for the overrides when store.url is set: a small pool of their own, so that they
+ * are shared whether or not statistics are on or their store has opened yet (an operator's allow must
+ * never reach one replica only). Null on one box.
+ */
+export function ownSharedStore(
+  store: RojeConfig['store'],
+  logger: Pick<Logger, 'warn'>,
+): (SharedOverridesStore & { end(): Promise<void> }) | null {
+  if (store.url === null) return null;
+  const pool = createPostgresPool({
+    url: store.url,
+    poolSize: 2,
+    onIdleError: (err) => logger.warn({ err: err.message }, 'a store connection of the overrides closed'),
+  });
+  return {
+    pool,
+    url: store.url,
+    instance: store.instance,
+    pollIntervalMs: store.pollIntervalMs,
+    end: () => pool.end(),
+  };
 }
 
 export function createOverridesService(options: {
@@ -74,6 +99,9 @@ export function createOverridesService(options: {
     },
     async stop() {
       await store?.close();
+      // A pool made for the overrides alone (ownSharedStore) ends with them.
+      const shared = options.shared?.() as { end?: () => Promise<void> } | null | undefined;
+      await shared?.end?.().catch(() => {});
     },
     load: () => required().load(),
     list: () => store?.list() ?? EMPTY_OVERLAY.entries,

@@ -48,6 +48,8 @@ export function createStatsService(options: StatsServiceOptions): StatsService {
   let store: StatsStore | null = null;
   let reopen: NodeJS.Timeout | undefined;
   let stopped = false;
+  /** A shared store not open yet because it was unreachable: said as down, so that its alert fires. */
+  let unreachable: StoreState | null = null;
 
   function required(): StatsStore {
     if (store === null) throw new RojeError('ROJE_ERR_STATS_DISABLED');
@@ -75,12 +77,24 @@ export function createStatsService(options: StatsServiceOptions): StatsService {
         return;
       }
       store = opened;
+      unreachable = null;
       options.onOpen(opened.salt);
       logger.info({ kind: opened.kind, instance: opened.instance }, 'statistics store open');
     } catch (err) {
       const code = (err as { code?: string }).code;
       if (code === 'ROJE_ERR_STORE_UNAVAILABLE' && !stopped) {
         logger.error({ err: (err as Error).message, code }, 'the shared store is unreachable; trying again');
+        unreachable ??= {
+          kind: 'postgres',
+          instance: s.instance,
+          up: false,
+          since: new Date().toISOString(),
+          spooledBatches: 0,
+          spooledBytes: 0,
+          dropped: 0,
+          lastError: null,
+        };
+        unreachable.lastError = (err as Error).message;
         reopen = setTimeout(() => void open(), REOPEN_MS);
         reopen.unref();
         return;
@@ -103,6 +117,7 @@ export function createStatsService(options: StatsServiceOptions): StatsService {
     },
     async stop() {
       stopped = true;
+      unreachable = null;
       if (reopen !== undefined) clearTimeout(reopen);
       await store?.close();
       store = null;
@@ -127,10 +142,11 @@ export function createStatsService(options: StatsServiceOptions): StatsService {
       await open.flush();
       return open;
     },
-    storeState: () => store?.state() ?? null,
+    storeState: () => store?.state() ?? unreachable,
     storeMetrics() {
       const open = store;
-      return open === null ? null : { ...open.state(), takeWriteSeconds: () => open.takeWriteSeconds() };
+      if (open === null) return unreachable === null ? null : { ...unreachable, takeWriteSeconds: () => [] };
+      return { ...open.state(), takeWriteSeconds: () => open.takeWriteSeconds() };
     },
   };
 }

@@ -457,11 +457,12 @@ export async function openStatsStore(options: StatsStoreOptions, deps: StatsStor
     async recentAudit(limit) {
       if (backend.kind !== 'postgres') return null;
       try {
-        const rows = await exec.all<{ entry: string }>(
-          'SELECT entry FROM audit_log ORDER BY id DESC LIMIT ?',
+        const rows = await exec.all<{ instance: string; entry: string }>(
+          'SELECT instance, entry FROM audit_log ORDER BY id DESC LIMIT ?',
           [Math.max(1, Math.min(10_000, Math.floor(limit)))],
         );
-        return rows.map((r) => JSON.parse(r.entry) as object);
+        // Each with the instance it was made through: the city's log says where a change came from.
+        return rows.map((r) => ({ ...(JSON.parse(r.entry) as object), instance: r.instance }));
       } catch (err) {
         if (isUnavailable(err)) return null;
         throw err;

@@ -3,6 +3,7 @@ import t from 'tap';
 import { ConfigError } from '../../src/config/config-error.js';
 import { SAMPLE_LISTS } from '../../src/config/filtering.js';
 import { validateConfig } from '../../src/config/load.js';
+import { defaultInstance } from '../../src/config/sections/store.js';
 import { checkSchema, keyPath, schemaKeyPaths } from '../../src/config/validate.js';
 import { supportsReusePort } from '../../src/transport/reuse-port.js';
 
@@ -181,6 +182,13 @@ t.test('an empty config gets every default, normalized', async (t) => {
       retentionDays: 400,
       flushIntervalMs: 60_000,
       maxOpenReports: 10_000,
+    },
+    store: {
+      url: null,
+      instance: defaultInstance(),
+      spool: { path: null, maxBytes: 256 * 1024 * 1024 },
+      pollIntervalMs: 30_000,
+      poolSize: 4,
     },
     timeZone: 'UTC',
     categoryNames: {},

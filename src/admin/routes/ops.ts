@@ -13,7 +13,11 @@ const AuditQuery = Type.Object(
 );
 
 export const opsRoutes: FastifyPluginAsync<RoutesOptions<OpsApi>> = async (app, { api, audit }) => {
-  app.get('/health', { ...open, schema: { hide: true } }, async () => ({ status: 'ok' }));
+  // Health is DNS: a shared store that is down does not make roje unhealthy (counts wait in the spool),
+  // but it is said here too, for whoever only looks at this.
+  app.get('/health', { ...open, schema: { hide: true } }, async () =>
+    api.storeUp() === false ? { status: 'ok', store: 'down' } : { status: 'ok' },
+  );
   app.get('/ready', { ...open, schema: { hide: true } }, async (_req, reply) => {
     const r = api.ready();
     return reply.code(r.ready ? 200 : 503).send(r);
