@@ -2,10 +2,9 @@
  * The composition root: roje's services in start order, with the reason for each position (lifecycle.ts
  * starts them in order, stops them in reverse, reloads them as prepare -> commit/abort). No state here.
  */
-import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { createAdminApi, describeDns } from './admin/api.js';
-import { type AuditEntry, createAuditLog } from './admin/audit.js';
+import { createAppAuditLog } from './admin/audit.js';
 import { auditReload, type ReloadCause } from './admin/reload-audit.js';
 import type { AdminApi } from './admin/server.js';
 import { categoryDisplayName } from './blockpage/i18n.js';
@@ -17,7 +16,7 @@ import { createWorkersPlane, type WorkersPlane } from './dataplane/workers.js';
 import { createLookup } from './lookup/lookup.js';
 import { appMetrics } from './metrics/app-metrics.js';
 import { matchOverride } from './overrides/overlay.js';
-import { createOverridesService, ownSharedStore } from './overrides/service.js';
+import { createOverridesService } from './overrides/service.js';
 import type { ListsLoaderDeps, ListsStatus } from './policy/lists-loader.js';
 import type { CompiledLists } from './policy/types.js';
 import { createBlockPageService } from './services/block-page.js';
@@ -71,15 +70,7 @@ export function createApp(initial: RojeConfig, deps: AppDeps): App {
   const { logger } = deps;
   let config = initial;
   const workers = initial.workers.count > 1;
-  const audit = createAuditLog({
-    path: initial.stateDir === null ? null : join(initial.stateDir, 'audit.log'),
-    logger: logger.child({ module: 'audit' }),
-    // With a shared store every entry also goes to the city's log (spooled while it is down).
-    shared: {
-      append: (entry) => stats.store()?.recordAudit(entry),
-      recent: async (limit) => ((await stats.store()?.recentAudit(limit)) ?? null) as AuditEntry[] | null,
-    },
-  });
+  const audit = createAppAuditLog(initial.stateDir, logger, () => stats.store());
   const lists = createListsService({
     config: initial,
     logger,
@@ -88,13 +79,7 @@ export function createApp(initial: RojeConfig, deps: AppDeps): App {
     // Query loop threads read the one copy of the lists in a SharedArrayBuffer.
     shareArtifact: workers && initial.workers.mode === 'threads',
   });
-  const sharedOverrides = ownSharedStore(initial.store, logger);
-  const overrides = createOverridesService({
-    config: () => config,
-    lists: lists.lists,
-    logger: logger.child({ module: 'overrides' }),
-    shared: () => sharedOverrides,
-  });
+  const overrides = createOverridesService({ config: () => config, lists: lists.lists, logger });
   // Declared before the metrics, which read it at scrape time only.
   let plane: DataPlane | WorkersPlane;
   const metrics = appMetrics(

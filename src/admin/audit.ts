@@ -6,7 +6,7 @@
  * they change nothing.
  */
 import { appendFileSync, mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 
 export interface AuditEntry {
@@ -101,4 +101,30 @@ export function createAuditLog(options: {
       }
     },
   };
+}
+
+/** The shared store as the audit log uses it (src/stats/store.ts); null until it opens, or on one box. */
+export interface AuditStore {
+  recordAudit(entry: object): void;
+  recentAudit(limit: number): Promise<object[] | null>;
+}
+
+/**
+ * The app's audit log: `<stateDir>/audit.log` (memory only without a stateDir) and, with a shared store,
+ * the city's log too: every entry goes there in the store's batches (spooled while it is down), and
+ * recent() reads the city's.
+ */
+export function createAppAuditLog(
+  stateDir: string | null,
+  logger: Logger,
+  store: () => AuditStore | null,
+): AuditLog {
+  return createAuditLog({
+    path: stateDir === null ? null : join(stateDir, 'audit.log'),
+    logger: logger.child({ module: 'audit' }),
+    shared: {
+      append: (entry) => store()?.recordAudit(entry),
+      recent: async (limit) => ((await store()?.recentAudit(limit)) ?? null) as AuditEntry[] | null,
+    },
+  });
 }

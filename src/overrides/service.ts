@@ -55,20 +55,25 @@ export function ownSharedStore(
 }
 
 export function createOverridesService(options: {
-  /** The config in force: its venues are what an override may name; stateDir is read once. */
-  config: () => Pick<RojeConfig, 'stateDir' | 'venues'>;
+  /**
+   * The config in force: its venues are what an override may name; stateDir and store are read once
+   * (with store.url, the overrides get a pool of their own: ownSharedStore).
+   */
+  config: () => Pick<RojeConfig, 'stateDir' | 'venues'> & Partial<Pick<RojeConfig, 'store'>>;
   lists: () => CompiledLists | null;
-  /** Read at start: the shared store when store.url is set, else null (the JSON file). */
+  /** Read at start: a shared store given as it is (tests); else the config's, or null (the JSON file). */
   shared?: () => SharedOverridesStore | null;
   logger?: Logger;
 }): OverridesService {
-  const stateDir = options.config().stateDir;
-  const logger = options.logger;
+  const { stateDir, store: storeConfig } = options.config();
+  const logger = options.logger?.child({ module: 'overrides' });
+  const own = storeConfig === undefined || logger === undefined ? null : ownSharedStore(storeConfig, logger);
+  const sharedStore = options.shared ?? (() => own);
   let store: OverridesStore | null = null;
   const listeners: Array<(overlay: OverrideOverlay) => void> = [];
 
   function backend(): OverridesBackendFactory {
-    const shared = options.shared?.() ?? null;
+    const shared = sharedStore();
     if (shared === null) {
       const path = stateDir === null ? null : join(stateDir, 'overrides.json');
       return (deliver) => createFileBackend(path, deliver);
@@ -99,9 +104,8 @@ export function createOverridesService(options: {
     },
     async stop() {
       await store?.close();
-      // A pool made for the overrides alone (ownSharedStore) ends with them.
-      const shared = options.shared?.() as { end?: () => Promise<void> } | null | undefined;
-      await shared?.end?.().catch(() => {});
+      // The pool made for the overrides alone ends with them.
+      await own?.end().catch(() => {});
     },
     load: () => required().load(),
     list: () => store?.list() ?? EMPTY_OVERLAY.entries,

@@ -7,6 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { HLL_REGISTERS, hllMerge } from '../stats/hll.js';
+import type { SelfTestRow } from '../stats/period.js';
 import type { HourCounts } from '../stats/recorder.js';
 import type { SqlExecutor } from './sql.js';
 
@@ -18,14 +19,9 @@ export interface ListChangeEvent {
   sources: number;
   reason: string;
 }
-export interface SelfTestEvent {
+/** A self-test run, as the period queries read it back. */
+export interface SelfTestEvent extends SelfTestRow {
   kind: 'selftest';
-  at: string;
-  venue: string | null;
-  suite: string;
-  passed: number;
-  failed: number;
-  sha256: string;
 }
 /** An audit log entry, as JSON text (PostgreSQL only: SQLite's audit log is its local file). */
 export interface AuditEvent {
