@@ -4,8 +4,8 @@
  * Rule records (which categories a node blocks or allows, in which scope, with which RPZ action) are
  * deduplicated, so a million names in one category share one record.
  *
- * finish() lays the trie out in its final hash table (name-trie.ts, layout.ts) and assembles the
- * sections.
+ * The trie is built straight into the artifact's slot table (name-trie.ts, layout.ts); finish()
+ * assembles the sections.
  */
 import { createHash } from 'node:crypto';
 import { RojeError } from '../../errors.js';
@@ -99,7 +99,10 @@ const BLOCK_SUBTREE: ListRule = { name: '', scope: 'subtree', action: 'block', l
 const BLOCK_BELOW: ListRule = { name: '', scope: 'below', action: 'block', line: 0 };
 
 export interface ListBuilderOptions {
-  /** About how many names will be added (a guess is fine): sizes the trie once instead of growing it. */
+  /**
+   * About how many names will be added (a guess is fine): sizes the slot table once instead of growing
+   * it. It decides where the nodes land, so it must come from the inputs alone (same inputs, same bytes).
+   */
   expectedNames?: number;
 }
 
