@@ -16,6 +16,7 @@
  */
 import {
   HAS_CHILDREN,
+  HEADER_SIZE,
   hashByte,
   hashFinish,
   hashStart,
@@ -36,6 +37,10 @@ export const NOT_ASCII = -3;
 export interface SlotLayout {
   /** The artifact's pool: labels longer than INLINE_LABEL, each once, in order of first appearance. */
   longPool: Uint8Array;
+  /**
+   * The slot table: a view at HEADER_SIZE of a buffer with room after it (see slotTable), so that the
+   * artifact can be assembled around it instead of copying tens of MB (builder.ts).
+   */
   slots: Int32Array;
   slotCount: number;
   /** Nodes, the root not counted. */
@@ -57,6 +62,17 @@ function grow8(a: Uint8Array, need: number): Uint8Array {
   const b = new Uint8Array(Math.max(need, a.length * 2));
   b.set(a);
   return b;
+}
+
+/**
+ * A zeroed slot table of `slotCount` slots at HEADER_SIZE in a buffer with room for the artifact's other
+ * sections after it (half the table's size: the long-label pool of real lists is well below that). A
+ * large buffer is mapped, not written: the room left unused takes address space, not memory.
+ */
+function slotTable(slotCount: number): Int32Array {
+  const bytes = slotCount * SLOT_STRIDE * 4;
+  const buffer = new ArrayBuffer(HEADER_SIZE + bytes + Math.max(1 << 16, bytes >>> 1));
+  return new Int32Array(buffer, HEADER_SIZE, slotCount * SLOT_STRIDE);
 }
 
 /** Most nodes a table of `slotCount` slots takes (slotCountFor() of it fits). */
@@ -88,7 +104,7 @@ export class NameTrie {
   constructor(expectedNodes = 0) {
     const nodes = Math.max(0, Math.min(Math.floor(expectedNodes), 1 << 27));
     this.#slotCount = slotCountFor(nodes);
-    this.#slots = new Int32Array(this.#slotCount * SLOT_STRIDE);
+    this.#slots = slotTable(this.#slotCount);
     this.#scale = slotScale(this.#slotCount);
     this.#capacity = capacityOf(this.#slotCount);
     this.#order = new Int32Array(Math.max(1 << 10, Math.min(nodes, this.#capacity)));
@@ -292,7 +308,7 @@ export class NameTrie {
   /** Moves every node, in creation order, to a table of `slotCount` slots; old slot -> new slot. */
   #resize(slotCount: number): Int32Array {
     const old = this.#slots;
-    const slots = new Int32Array(slotCount * SLOT_STRIDE);
+    const slots = slotTable(slotCount);
     const scale = slotScale(slotCount);
     const movedTo = new Int32Array(this.#slotCount);
     const order = this.#order;
