@@ -86,7 +86,7 @@ export class NameTrie {
   #pool: Uint8Array = new Uint8Array(1 << 16);
   #poolLen = 0;
   #labels = 0;
-  #labelTable = new Int32Array(2 << 12);
+  #labelTable: Int32Array;
   readonly #scratch = new Uint8Array(64);
 
   // The artifact's slot table, and the slot of each node in creation order (to move them, parents first).
@@ -108,6 +108,11 @@ export class NameTrie {
     this.#scale = slotScale(this.#slotCount);
     this.#capacity = capacityOf(this.#slotCount);
     this.#order = new Int32Array(Math.max(1 << 10, Math.min(nodes, this.#capacity)));
+    // Distinct long labels run at about a tenth of the nodes (78k for 1M names): room for them without
+    // rehashing, in a table small enough to stay in cache (2 MB at 1M names).
+    let labelSlots = 1 << 12;
+    while (labelSlots < nodes >>> 3) labelSlots *= 2;
+    this.#labelTable = new Int32Array(2 * labelSlots);
   }
 
   /** Nodes so far, the root included. */
