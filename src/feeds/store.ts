@@ -156,6 +156,9 @@ export async function readFeedCopies(stateDir: string, names: readonly string[])
   return { localPath: (name) => found.get(name) ?? null };
 }
 
+/** Bytes a check that stops at the first rule reads at a time (firstRuleOnly). */
+const FIRST_RULE_CHUNK = 16 * 1024;
+
 /** What a parse of a downloaded copy found. */
 export interface ListCheck {
   format: ListFormat;
@@ -171,9 +174,6 @@ export interface ListCheck {
  * Throws ROJE_ERR_FEED_INVALID naming the source. `firstRuleOnly` stops at the first batch that holds a
  * rule: enough to tell a list from an empty one, without parsing a million lines twice.
  */
-/** Bytes a check that stops at the first rule reads at a time (firstRuleOnly). */
-const FIRST_RULE_CHUNK = 16 * 1024;
-
 export async function checkList(
   source: { name: string; category: string; format?: ListFormat | 'auto' },
   file: string,
