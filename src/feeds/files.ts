@@ -16,6 +16,7 @@ import type { Logger } from 'pino';
 import { systemReason } from '../config/config-error.js';
 import { RojeError } from '../errors.js';
 import type { SourceReport } from '../policy/compile.js';
+import { rememberDigest } from '../policy/lists-version.js';
 import { CONFIDENTIAL_CATEGORIES, type ListSource } from '../policy/types.js';
 import { checkList, createCopyStore, type FeedMeta } from './store.js';
 import { FEED_DEFAULTS, FEED_NAME_RE } from './types.js';
@@ -127,6 +128,8 @@ export async function createFileGuard(options: FileGuardOptions): Promise<FileGu
     await writeFile(tmp, data, { mode: 0o640 });
     const next = meta(source, sha256, data.length, counted, at);
     await store.commit(slot, 'good', tmp, next);
+    // The version of the lists is taken from this copy next: its digest is the one just computed.
+    await rememberDigest(copy.path, sha256);
     good.set(source.name, next);
     held.delete(source.name);
     return copy;

@@ -156,6 +156,9 @@ export async function readFeedCopies(stateDir: string, names: readonly string[])
   return { localPath: (name) => found.get(name) ?? null };
 }
 
+/** Bytes a check that stops at the first rule reads at a time (firstRuleOnly). */
+const FIRST_RULE_CHUNK = 16 * 1024;
+
 /** What a parse of a downloaded copy found. */
 export interface ListCheck {
   format: ListFormat;
@@ -190,7 +193,12 @@ export async function checkList(
         // A confidential feed was stored hashed, in the abuse format.
         format: abuseKey !== undefined ? 'abuse' : source.format,
       },
-      abuseKey !== undefined ? { abuseKey } : {},
+      {
+        ...(abuseKey !== undefined ? { abuseKey } : {}),
+        // A first rule is in the first lines of any real list: parsing a whole 256 KiB chunk into rules
+        // to find it cost ~80 ms of a start with a 1M-name list.
+        ...(options.firstRuleOnly === true ? { chunkBytes: FIRST_RULE_CHUNK } : {}),
+      },
     );
     for await (const batch of opened.batches) {
       rules += batch.length;

@@ -147,8 +147,13 @@ export async function loadLists(
     await deps.files?.counted(kept.report);
     return { lists: kept.lists, from: 'lists', report: kept.report, ms: ms(), missing };
   }
+  // The first load of a server (nothing in force: no listener answers yet, and none waits on this thread)
+  // compiles here: a worker would load every module again, and on one core that is time before the first
+  // answer. Every later compile goes to the worker, so the query loop never waits on it.
+  const inThread = deps.inForce === null;
   const compile =
-    deps.compile ?? ((s, a) => compileLists(s, a, { cache: deps.cache, onProgress: deps.onProgress }));
+    deps.compile ??
+    ((s, a) => compileLists(s, a, { cache: deps.cache, onProgress: deps.onProgress, inThread }));
   const { artifact, report } = await compile(sources, abuse);
   const lists = loadArtifact(artifact, 'compiled from the configured lists', {
     trusted: true,
@@ -195,14 +200,28 @@ export function resolveSources(
   return { sources, missing };
 }
 
-/** Compiles on this thread when the sources are small (see IN_THREAD_MAX_BYTES), else in the worker. */
+/**
+ * Compiles on this thread when the sources are small (see IN_THREAD_MAX_BYTES) or `inThread` asks for it
+ * (nothing answers yet), else in the worker.
+ */
 export async function compileLists(
   sources: readonly ListSource[],
   abuse?: AbuseCompileOptions,
-  worker: CompileInWorkerOptions = {},
+  worker: CompileInWorkerOptions & { inThread?: boolean } = {},
 ): Promise<CompileResult> {
   const cache = worker.cache;
   const options = { ...(abuse === undefined ? {} : { abuse }), ...(cache === undefined ? {} : { cache }) };
+  if (worker.inThread === true) {
+    const started = performance.now();
+    const onProgress = worker.onProgress;
+    return compileSources(sources, {
+      ...options,
+      ...(onProgress === undefined
+        ? {}
+        : { onProgress: (rules, source) => onProgress({ rules, source, ms: performance.now() - started }) }),
+      ...(worker.progressEveryMs === undefined ? {} : { progressEveryMs: worker.progressEveryMs }),
+    });
+  }
   let total = 0;
   for (const source of sources) {
     try {

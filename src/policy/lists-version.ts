@@ -81,6 +81,18 @@ export async function fileSha256(path: string): Promise<string> {
   return sha256;
 }
 
+/**
+ * Remembers the digest of a file that roje itself has just written (a temp file renamed into place: a
+ * list file's good copy, src/feeds/files.ts) and hashed as it wrote it, so that the version of a first
+ * start does not read 20 MB again. The racy rule above guards against another writer within the clock's
+ * tick; no one else writes roje's copies, and any later change to the file changes its key.
+ */
+export async function rememberDigest(path: string, sha256: string): Promise<void> {
+  const st = await stat(path, { bigint: true });
+  if (digests.size >= MAX_DIGESTS && !digests.has(path)) digests.clear();
+  digests.set(path, { key: `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`, sha256 });
+}
+
 function readSha256(path: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const hash = createHash('sha256');

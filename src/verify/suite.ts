@@ -9,7 +9,7 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Static, type TSchema, Type } from '@sinclair/typebox';
-import { Ajv, type ErrorObject } from 'ajv';
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError, describeValue } from '../config/config-error.js';
 import { qtypeNumber, VERIFY_TRANSPORTS, type VerifyTransport } from './client.js';
@@ -100,10 +100,21 @@ export interface Suite {
   cases: SuiteCase[];
 }
 
-// verbose: errors carry their schema, whose x-expected says the expected form in words.
-const ajv = new Ajv({ allErrors: true, strict: true, verbose: true });
-ajv.addVocabulary(['x-expected']);
-const check = ajv.compile<RawSuite>(SuiteSchema);
+let compiled: ValidateFunction<RawSuite> | null = null;
+
+/**
+ * The suite check, compiled at its first use: ajv compiles it in ~100 ms, which a server would otherwise
+ * spend at import, before its first answer (the self-test reads its suite after the listeners start).
+ */
+function suiteCheck(): ValidateFunction<RawSuite> {
+  if (compiled === null) {
+    // verbose: errors carry their schema, whose x-expected says the expected form in words.
+    const ajv = new Ajv({ allErrors: true, strict: true, verbose: true });
+    ajv.addVocabulary(['x-expected']);
+    compiled = ajv.compile<RawSuite>(SuiteSchema);
+  }
+  return compiled;
+}
 
 function suiteError(file: string, key: string | null, why: string, expectedForm: string | null = null) {
   return new ConfigError(
@@ -164,6 +175,7 @@ function translate(errors: ErrorObject[], data: unknown, file: string): ConfigEr
 
 /** Validates parsed YAML and fills in defaults (qtype A, both transports). */
 export function parseSuite(raw: unknown, file: string, sha256: string): Suite {
+  const check = suiteCheck();
   if (!check(raw)) throw translate(check.errors ?? [], raw, file);
   const cases = raw.cases.map((c, i): SuiteCase => {
     const qtype = (c.qtype ?? 'A').toUpperCase();

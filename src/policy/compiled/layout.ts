@@ -9,7 +9,8 @@
  *                       meta, pool, records and slots sections, then slot count and node count, then
  *                       (offset, byte length) of the hashed section
  *   60  (padding to 64)
- *   ... sections
+ *   ... sections        where the header says (a reader takes them in any order); roje writes the
+ *                       slots first, then meta, pool, records, hashed
  *   end 32 bytes        SHA-256 of everything before it
  *
  * - meta: UTF-8 JSON { categories, sources, compiledAt, entries, local, hashedKeyId } (small; `local` is

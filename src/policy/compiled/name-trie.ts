@@ -1,23 +1,28 @@
 /**
- * The builder's trie of names while a list compiles, and its layout into the artifact's slot table.
+ * The builder's trie of names while a list compiles, built straight into the artifact's slot table.
  *
  * Compiling a million names is a few million trie steps, and each step's cost is memory, not arithmetic:
- * so a step reads one 16-byte entry of one table. A label of up to INLINE_LABEL bytes is its own key (two
- * little-endian words, zero-padded, as the artifact stores it), so short labels need no interning; only
- * longer ones get an id from the label table. The node table entry holds the whole key next to the node
- * id, [id, parent, w0, w1], so a probe never reads another array to compare. Everything that grows with
- * the names lives in typed arrays that double as needed: about 60 bytes per node while building.
+ * so a step probes the final table itself (layout.ts: open addressing keyed by the parent's slot and the
+ * label), as a lookup does, and a new node is written where it will stay. There is no second table to lay
+ * out at the end. A node is its slot: its record and has-children bit live in the slot's second word.
  *
- * layout() places the nodes in creation order (a parent before its children) into the final table keyed
- * by the parent's final slot (layout.ts), so the same names in the same order give the same bytes.
+ * The table is sized up front from a guess of the node count (the caller's, from the lists' sizes). The
+ * guess decides the slot count, and so where every node lands: it is a pure function of the inputs, so
+ * the same inputs still give the same bytes on any machine. A guess that falls short is met by moving
+ * every node to a table half as large again, in creation order (a parent before its children, so a
+ * child's key can use its parent's new slot); one far too large is moved to the size the nodes need at
+ * the end (layout()), so an artifact never holds more than twice the slots it needs. The reader sees
+ * the same format as before: only the slot count (at most MAX_LOAD full) is no longer the least one.
  */
 import {
   HAS_CHILDREN,
+  HEADER_SIZE,
   hashByte,
   hashFinish,
   hashStart,
   homeSlot,
   INLINE_LABEL,
+  MAX_LOAD,
   ROOT,
   SLOT_STRIDE,
   slotCountFor,
@@ -29,19 +34,21 @@ export const BAD_NAME_LENGTH = -1;
 export const BAD_LABEL_LENGTH = -2;
 export const NOT_ASCII = -3;
 
-/** Second key word of a node whose label is interned (w0 is then its label id): no inline label has it. */
-const INTERNED = -1;
-/** Node table entry: [node id (0 = empty: the root is never a child), parent id, w0, w1]. */
-const ENTRY = 4;
-
 export interface SlotLayout {
   /** The artifact's pool: labels longer than INLINE_LABEL, each once, in order of first appearance. */
   longPool: Uint8Array;
+  /**
+   * The slot table: a view at HEADER_SIZE of a buffer with room after it (see slotTable), so that the
+   * artifact can be assembled around it instead of copying tens of MB (builder.ts).
+   */
   slots: Int32Array;
   slotCount: number;
   /** Nodes, the root not counted. */
   nodes: number;
 }
+
+/** Bits of a slot's second word below the record: has-children and the label length. */
+const LOW_BITS = 127;
 
 function grow32<T extends Uint32Array | Int32Array>(a: T, need: number): T {
   if (need <= a.length) return a;
@@ -57,66 +64,69 @@ function grow8(a: Uint8Array, need: number): Uint8Array {
   return b;
 }
 
-/** Hash of a node key (builder-internal table only). */
-function keyHash(parent: number, w0: number, w1: number): number {
-  let h = Math.imul(parent ^ 0x7f4a7c15, 0x9e3779b1) ^ w0;
-  h = Math.imul(h, 0x85ebca6b) ^ w1;
-  return hashFinish(Math.imul(h, 0xc2b2ae35));
+/**
+ * A zeroed slot table of `slotCount` slots at HEADER_SIZE in a buffer with room for the artifact's other
+ * sections after it (half the table's size: the long-label pool of real lists is well below that). A
+ * large buffer is mapped, not written: the room left unused takes address space, not memory.
+ */
+function slotTable(slotCount: number): Int32Array {
+  const bytes = slotCount * SLOT_STRIDE * 4;
+  const buffer = new ArrayBuffer(HEADER_SIZE + bytes + Math.max(1 << 16, bytes >>> 1));
+  return new Int32Array(buffer, HEADER_SIZE, slotCount * SLOT_STRIDE);
+}
+
+/** Most nodes a table of `slotCount` slots takes (slotCountFor() of it fits). */
+function capacityOf(slotCount: number): number {
+  return Math.floor((slotCount - 1) * MAX_LOAD);
 }
 
 export class NameTrie {
-  // Interned labels: bytes in `pool`, id -> (offset, length), and an open-addressing table of id + 1.
+  // The artifact's long-label pool, and a table of the labels in it (for each label once): [offset + 1
+  // (0 = empty), hash] pairs. Consulted only when a node with a long label is created.
   #pool: Uint8Array = new Uint8Array(1 << 16);
   #poolLen = 0;
-  #labelOff = new Uint32Array(1 << 10);
-  #labelLen = new Uint32Array(1 << 10);
-  #labelCount = 0;
-  /** [id + 1 (0 = empty), hash] pairs: a probe compares the hash before it reads the pool. */
+  #labels = 0;
   #labelTable: Int32Array;
   readonly #scratch = new Uint8Array(64);
 
-  // Nodes by id (id 0 is the root), and the (parent, label) -> id table.
-  #parent: Uint32Array;
-  #w0: Int32Array;
-  #w1: Int32Array;
-  #len: Uint8Array;
-  #rec: Uint32Array;
-  #count = 1;
-  #table: Int32Array;
-  /** Grow the table past this many nodes (load 0.7). */
-  #limit: number;
+  // The artifact's slot table, and the slot of each node in creation order (to move them, parents first).
+  #slots: Int32Array;
+  #slotCount: number;
+  #scale: number;
+  #capacity: number;
+  #order: Int32Array;
+  #nodes = 0;
 
   /**
-   * `expectedNodes` sizes the tables up front (a guess from the lists' sizes): growing a table of
-   * millions of entries rehashes every one of them, and that costs as much as filling it.
+   * `expectedNodes` sizes the table up front (a guess from the lists' sizes): it decides the layout, so
+   * it must come from the inputs only.
    */
   constructor(expectedNodes = 0) {
-    const nodes = Math.max(1 << 12, Math.min(expectedNodes, 1 << 26));
-    this.#parent = new Uint32Array(nodes);
-    this.#w0 = new Int32Array(nodes);
-    this.#w1 = new Int32Array(nodes);
-    this.#len = new Uint8Array(nodes);
-    this.#rec = new Uint32Array(nodes);
-    let slots = 1 << 13;
-    while (slots * 0.7 < nodes) slots *= 2;
-    this.#table = new Int32Array(ENTRY * slots);
-    this.#limit = Math.floor(slots * 0.7);
-    let labels = 1 << 11;
-    while (labels < nodes) labels *= 2;
-    this.#labelTable = new Int32Array(2 * labels);
+    const nodes = Math.max(0, Math.min(Math.floor(expectedNodes), 1 << 27));
+    this.#slotCount = slotCountFor(nodes);
+    this.#slots = slotTable(this.#slotCount);
+    this.#scale = slotScale(this.#slotCount);
+    this.#capacity = capacityOf(this.#slotCount);
+    this.#order = new Int32Array(Math.max(1 << 10, Math.min(nodes, this.#capacity)));
+    // Distinct long labels run at about a tenth of the nodes (78k for 1M names): room for them without
+    // rehashing, in a table small enough to stay in cache (2 MB at 1M names).
+    let labelSlots = 1 << 12;
+    while (labelSlots < nodes >>> 3) labelSlots *= 2;
+    this.#labelTable = new Int32Array(2 * labelSlots);
   }
 
   /** Nodes so far, the root included. */
   get count(): number {
-    return this.#count;
+    return this.#nodes + 1;
   }
 
   record(node: number): number {
-    return this.#rec[node];
+    return this.#slots[node * SLOT_STRIDE + 1] >>> 7;
   }
 
   setRecord(node: number, record: number): void {
-    this.#rec[node] = record;
+    const e = node * SLOT_STRIDE + 1;
+    this.#slots[e] = (record << 7) | (this.#slots[e] & LOW_BITS);
   }
 
   /**
@@ -128,7 +138,8 @@ export class NameTrie {
     let end = name.length;
     if (end > 0 && name.charCodeAt(end - 1) === 0x2e) end--;
     if (end === 0 || end > 253) return BAD_NAME_LENGTH;
-    let node = 0;
+    const scratch = this.#scratch;
+    let node = ROOT;
     // Labels from the right; at most 127 in a 253-character name.
     for (let guard = 0; guard < 128 && end > 0; guard++) {
       // By hand: lastIndexOf is a call into the runtime, a tenth of the whole walk.
@@ -137,34 +148,19 @@ export class NameTrie {
       const start = dot + 1;
       const len = end - start;
       if (len < 1 || len > 63) return BAD_LABEL_LENGTH;
+      let h = hashStart(node);
       let w0 = 0;
       let w1 = 0;
-      let nul = false;
-      if (len <= INLINE_LABEL) {
-        for (let i = 0; i < len; i++) {
-          let c = name.charCodeAt(start + i);
-          if (c > 0x7f) return NOT_ASCII;
-          if (c >= 0x41 && c <= 0x5a) c |= 0x20;
-          else if (c === 0) nul = true;
-          if (i < 4) w0 |= c << (i << 3);
-          else w1 |= c << ((i - 4) << 3);
-        }
+      for (let i = 0; i < len; i++) {
+        let c = name.charCodeAt(start + i);
+        if (c > 0x7f) return NOT_ASCII;
+        if (c >= 0x41 && c <= 0x5a) c |= 0x20;
+        h = hashByte(h, c);
+        if (i < 4) w0 |= c << (i << 3);
+        else if (i < 8) w1 |= c << ((i - 4) << 3);
+        scratch[i] = c;
       }
-      if (len > INLINE_LABEL || nul) {
-        // A NUL byte would make the zero padding ambiguous: such a label is interned like a long one.
-        const scratch = this.#scratch;
-        let h = hashStart(0);
-        for (let i = 0; i < len; i++) {
-          let c = name.charCodeAt(start + i);
-          if (c > 0x7f) return NOT_ASCII;
-          if (c >= 0x41 && c <= 0x5a) c |= 0x20;
-          scratch[i] = c;
-          h = hashByte(h, c);
-        }
-        w0 = this.#intern(len, hashFinish(h));
-        w1 = INTERNED;
-      }
-      node = this.#child(node, w0, w1, len);
+      node = this.#child(node, len, hashFinish(h), w0, w1);
       end = dot;
     }
     return node;
@@ -177,228 +173,194 @@ export class NameTrie {
    */
   nodeOfBytes(bytes: Uint8Array, start: number, end: number): number {
     if (end <= start || end - start > 253) return BAD_NAME_LENGTH;
-    let node = 0;
+    const scratch = this.#scratch;
+    let node = ROOT;
     for (let guard = 0; guard < 128 && end > start; guard++) {
       let dot = end - 1;
       while (dot >= start && bytes[dot] !== 0x2e) dot--;
       const from = dot + 1;
       const len = end - from;
       if (len < 1 || len > 63) return BAD_LABEL_LENGTH;
+      let h = hashStart(node);
       let w0 = 0;
       let w1 = 0;
-      let nul = false;
-      if (len <= INLINE_LABEL) {
-        for (let i = 0; i < len; i++) {
-          let c = bytes[from + i];
-          if (c > 0x7f) return NOT_ASCII;
-          if (c >= 0x41 && c <= 0x5a) c |= 0x20;
-          else if (c === 0) nul = true;
-          if (i < 4) w0 |= c << (i << 3);
-          else w1 |= c << ((i - 4) << 3);
-        }
+      for (let i = 0; i < len; i++) {
+        let c = bytes[from + i];
+        if (c > 0x7f) return NOT_ASCII;
+        if (c >= 0x41 && c <= 0x5a) c |= 0x20;
+        h = hashByte(h, c);
+        if (i < 4) w0 |= c << (i << 3);
+        else if (i < 8) w1 |= c << ((i - 4) << 3);
+        scratch[i] = c;
       }
-      if (len > INLINE_LABEL || nul) {
-        const scratch = this.#scratch;
-        let h = hashStart(0);
-        for (let i = 0; i < len; i++) {
-          let c = bytes[from + i];
-          if (c > 0x7f) return NOT_ASCII;
-          if (c >= 0x41 && c <= 0x5a) c |= 0x20;
-          scratch[i] = c;
-          h = hashByte(h, c);
-        }
-        w0 = this.#intern(len, hashFinish(h));
-        w1 = INTERNED;
-      }
-      node = this.#child(node, w0, w1, len);
+      node = this.#child(node, len, hashFinish(h), w0, w1);
       end = dot;
     }
     return node;
   }
 
-  #child(parent: number, w0: number, w1: number, len: number): number {
-    let table = this.#table;
-    let mask = (table.length >>> 2) - 1;
-    let s = keyHash(parent, w0, w1) & mask;
+  /**
+   * The slot of the child of `parent` whose label (lowercase, in scratch) is `len` bytes, hashes to
+   * `hash` and starts with the words w0, w1; created if new. The same comparison as a lookup's
+   * (compiled-lists.ts): the length, the parent, then the label words (a long label: its first word and
+   * the rest in the pool).
+   */
+  #child(parent: number, len: number, hash: number, w0: number, w1: number): number {
+    const slots = this.#slots;
+    const slotCount = this.#slotCount;
+    let s = homeSlot(hash, this.#scale);
     for (;;) {
-      const e = s << 2;
-      const id = table[e];
-      if (id === 0) break;
-      if (table[e + 1] === parent && table[e + 2] === w0 && table[e + 3] === w1) return id;
-      s = (s + 1) & mask;
+      const b = s * SLOT_STRIDE;
+      const word = slots[b + 1];
+      if (word === 0) break;
+      if ((word & 63) === len && slots[b] === parent) {
+        if (len <= INLINE_LABEL) {
+          if (slots[b + 2] === w0 && slots[b + 3] === w1) return s;
+        } else if (slots[b + 3] === w0 && this.#poolHas(slots[b + 2], len)) {
+          return s;
+        }
+      }
+      s = s + 1 === slotCount ? 0 : s + 1;
     }
-    const id = this.#count++;
-    const need = this.#count;
-    if (need > this.#parent.length) {
-      this.#parent = grow32(this.#parent, need);
-      this.#w0 = grow32(this.#w0, need);
-      this.#w1 = grow32(this.#w1, need);
-      this.#len = grow8(this.#len, need);
-      this.#rec = grow32(this.#rec, need);
+    if (this.#nodes >= this.#capacity) {
+      // The guess fell short: move every node to a table half as large again (at load 0.47 then), and
+      // place this one there.
+      const movedTo = this.#resize(slotCountFor(Math.ceil(1.5 * (this.#nodes + 1))));
+      const moved = parent === ROOT ? ROOT : movedTo[parent];
+      const scratch = this.#scratch;
+      let h = hashStart(moved);
+      for (let i = 0; i < len; i++) h = hashByte(h, scratch[i]);
+      return this.#child(moved, len, hashFinish(h), w0, w1);
     }
-    this.#parent[id] = parent;
-    this.#w0[id] = w0;
-    this.#w1[id] = w1;
-    this.#len[id] = len;
-    if (id > this.#limit) {
-      this.#rehashNodes();
-      table = this.#table;
-      mask = (table.length >>> 2) - 1;
-      s = keyHash(parent, w0, w1) & mask;
-      while (table[s << 2] !== 0) s = (s + 1) & mask;
+    const b = s * SLOT_STRIDE;
+    slots[b] = parent;
+    slots[b + 1] = len;
+    if (len <= INLINE_LABEL) {
+      slots[b + 2] = w0;
+      slots[b + 3] = w1;
+    } else {
+      slots[b + 2] = this.#intern(len);
+      slots[b + 3] = w0;
     }
-    const e = s << 2;
-    table[e] = id;
-    table[e + 1] = parent;
-    table[e + 2] = w0;
-    table[e + 3] = w1;
-    return id;
+    if (parent !== ROOT) slots[parent * SLOT_STRIDE + 1] |= HAS_CHILDREN;
+    this.#order = grow32(this.#order, this.#nodes + 1);
+    this.#order[this.#nodes++] = s;
+    return s;
   }
 
-  #rehashNodes(): void {
-    const slots = (this.#table.length >>> 2) * 2;
-    const table = new Int32Array(slots * ENTRY);
-    const mask = slots - 1;
-    for (let id = 1; id < this.#count - 1; id++) {
-      const parent = this.#parent[id];
-      const w0 = this.#w0[id];
-      const w1 = this.#w1[id];
-      let s = keyHash(parent, w0, w1) & mask;
-      while (table[s << 2] !== 0) s = (s + 1) & mask;
-      const e = s << 2;
-      table[e] = id;
-      table[e + 1] = parent;
-      table[e + 2] = w0;
-      table[e + 3] = w1;
-    }
-    this.#table = table;
-    this.#limit = Math.floor(slots * 0.7);
-  }
-
-  #labelHash(bytes: Uint8Array, off: number, len: number): number {
-    let h = hashStart(0);
-    for (let i = 0; i < len; i++) h = hashByte(h, bytes[off + i]);
-    return hashFinish(h);
-  }
-
-  /** Interns the label in scratch[0..len), whose #labelHash is `hash`: its id, in order of first appearance. */
-  #intern(len: number, hash: number): number {
+  /** Does the pool hold scratch[4, len) at `off + 4`? (The first 4 bytes were compared as a word.) */
+  #poolHas(off: number, len: number): boolean {
+    const pool = this.#pool;
     const scratch = this.#scratch;
+    for (let i = 4; i < len; i++) if (pool[off + i] !== scratch[i]) return false;
+    return true;
+  }
+
+  /** The pool offset of the long label in scratch[0, len): added on its first appearance. */
+  #intern(len: number): number {
+    const scratch = this.#scratch;
+    let h = hashStart(0);
+    for (let i = 0; i < len; i++) h = hashByte(h, scratch[i]);
+    const hash = hashFinish(h);
     const table = this.#labelTable;
     const mask = (table.length >>> 1) - 1;
-    const tag = hash | 0;
+    // The tag is the hash with the label's length in its low 6 bits: equal tags, equal lengths.
+    const tag = (hash & ~63) | len;
     let s = hash & mask;
     for (;;) {
       const v = table[s << 1];
       if (v === 0) break;
-      if (table[(s << 1) + 1] === tag) {
-        const id = v - 1;
-        if (this.#labelLen[id] === len) {
-          const pool = this.#pool;
-          const off = this.#labelOff[id];
-          let i = 0;
-          while (i < len && pool[off + i] === scratch[i]) i++;
-          if (i === len) return id;
-        }
-      }
+      if (table[(s << 1) + 1] === tag && this.#poolIs(v - 1, len)) return v - 1;
       s = (s + 1) & mask;
     }
-    const id = this.#labelCount++;
-    this.#pool = grow8(this.#pool, this.#poolLen + len);
-    this.#pool.set(scratch.subarray(0, len), this.#poolLen);
-    this.#labelOff = grow32(this.#labelOff, this.#labelCount);
-    this.#labelLen = grow32(this.#labelLen, this.#labelCount);
-    this.#labelOff[id] = this.#poolLen;
-    this.#labelLen[id] = len;
+    const off = this.#poolLen;
+    this.#pool = grow8(this.#pool, off + len);
+    this.#pool.set(scratch.subarray(0, len), off);
     this.#poolLen += len;
-    table[s << 1] = id + 1;
+    table[s << 1] = off + 1;
     table[(s << 1) + 1] = tag;
-    if (this.#labelCount * 2 > table.length >>> 1) this.#rehashLabels();
-    return id;
+    if (++this.#labels * 2 > table.length >>> 1) this.#rehashLabels();
+    return off;
+  }
+
+  /** Does the pool hold scratch[0, len) at `off`? */
+  #poolIs(off: number, len: number): boolean {
+    const pool = this.#pool;
+    const scratch = this.#scratch;
+    for (let i = 0; i < len; i++) if (pool[off + i] !== scratch[i]) return false;
+    return true;
   }
 
   #rehashLabels(): void {
-    const slots = this.#labelTable.length;
-    const table = new Int32Array(slots * 2);
-    const mask = slots - 1;
-    for (let id = 0; id < this.#labelCount; id++) {
-      const hash = this.#labelHash(this.#pool, this.#labelOff[id], this.#labelLen[id]);
-      let s = hash & mask;
+    const old = this.#labelTable;
+    const table = new Int32Array(old.length * 2);
+    const mask = (table.length >>> 1) - 1;
+    const pool = this.#pool;
+    for (let e = 0; e < old.length; e += 2) {
+      if (old[e] === 0) continue;
+      const off = old[e] - 1;
+      const len = old[e + 1] & 63;
+      let h = hashStart(0);
+      for (let i = 0; i < len; i++) h = hashByte(h, pool[off + i]);
+      let s = hashFinish(h) & mask;
       while (table[s << 1] !== 0) s = (s + 1) & mask;
-      table[s << 1] = id + 1;
-      table[(s << 1) + 1] = hash | 0;
+      table[s << 1] = old[e];
+      table[(s << 1) + 1] = old[e + 1];
     }
     this.#labelTable = table;
   }
 
-  /** The artifact's slot table and long-label pool (layout.ts). The trie is not changed. */
-  layout(): SlotLayout {
-    const count = this.#count;
-    const nodes = count - 1;
-    const pool = this.#pool;
-    const labelOff = this.#labelOff;
-    const labelLen = this.#labelLen;
-    // Labels too long to sit in a slot go to the artifact's pool, once each.
-    let longBytes = 0;
-    for (let lab = 0; lab < this.#labelCount; lab++) {
-      if (labelLen[lab] > INLINE_LABEL) longBytes += labelLen[lab];
-    }
-    const longPool = new Uint8Array(longBytes);
-    const longOff = new Int32Array(this.#labelCount).fill(-1);
-    for (let lab = 0, at = 0; lab < this.#labelCount; lab++) {
-      if (labelLen[lab] <= INLINE_LABEL) continue;
-      longPool.set(pool.subarray(labelOff[lab], labelOff[lab] + labelLen[lab]), at);
-      longOff[lab] = at;
-      at += labelLen[lab];
-    }
-    const slotCount = slotCountFor(nodes);
+  /** Moves every node, in creation order, to a table of `slotCount` slots; old slot -> new slot. */
+  #resize(slotCount: number): Int32Array {
+    const old = this.#slots;
+    const slots = slotTable(slotCount);
     const scale = slotScale(slotCount);
-    const slots = new Int32Array(slotCount * SLOT_STRIDE);
-    const slotOf = new Int32Array(count);
-    slotOf[0] = ROOT;
-    const parents = this.#parent;
-    const hasChildren = new Uint8Array(count);
-    for (let id = 1; id < count; id++) hasChildren[parents[id]] = 1;
-    const nodeW0 = this.#w0;
-    const nodeW1 = this.#w1;
-    const nodeLen = this.#len;
-    const rec = this.#rec;
-    for (let id = 1; id < count; id++) {
-      const parent = slotOf[parents[id]];
-      const len = nodeLen[id];
-      let w0 = nodeW0[id];
-      let w1 = nodeW1[id];
+    const movedTo = new Int32Array(this.#slotCount);
+    const order = this.#order;
+    const pool = this.#pool;
+    for (let i = 0; i < this.#nodes; i++) {
+      const o = order[i] * SLOT_STRIDE;
+      const oldParent = old[o];
+      const parent = oldParent === ROOT ? ROOT : movedTo[oldParent];
+      const word = old[o + 1];
+      const a = old[o + 2];
+      const b = old[o + 3];
+      const len = word & 63;
       let h = hashStart(parent);
-      let a: number;
-      let b: number;
-      if (w1 !== INTERNED) {
-        for (let i = 0; i < len; i++)
-          h = hashByte(h, (i < 4 ? w0 >>> (i << 3) : w1 >>> ((i - 4) << 3)) & 0xff);
-        a = w0;
-        b = w1;
+      if (len <= INLINE_LABEL) {
+        for (let k = 0; k < len; k++) h = hashByte(h, (k < 4 ? a >>> (k << 3) : b >>> ((k - 4) << 3)) & 0xff);
       } else {
-        const lab = w0;
-        const off = labelOff[lab];
-        w0 = 0;
-        w1 = 0;
-        for (let i = 0; i < len; i++) {
-          const c = pool[off + i];
-          h = hashByte(h, c);
-          if (i < 4) w0 |= c << (i << 3);
-          else if (i < 8) w1 |= c << ((i - 4) << 3);
-        }
-        a = len <= INLINE_LABEL ? w0 : longOff[lab];
-        b = len <= INLINE_LABEL ? w1 : w0;
+        for (let k = 0; k < len; k++) h = hashByte(h, pool[a + k]);
       }
       let s = homeSlot(hashFinish(h), scale);
       while (slots[s * SLOT_STRIDE + 1] !== 0) s = s + 1 === slotCount ? 0 : s + 1;
       const e = s * SLOT_STRIDE;
       slots[e] = parent;
-      slots[e + 1] = (rec[id] << 7) | (hasChildren[id] === 1 ? HAS_CHILDREN : 0) | len;
+      slots[e + 1] = word;
       slots[e + 2] = a;
       slots[e + 3] = b;
-      slotOf[id] = s;
+      movedTo[order[i]] = s;
+      order[i] = s;
     }
-    return { longPool, slots, slotCount, nodes };
+    this.#slots = slots;
+    this.#slotCount = slotCount;
+    this.#scale = scale;
+    this.#capacity = capacityOf(slotCount);
+    return movedTo;
+  }
+
+  /**
+   * The artifact's slot table and long-label pool (layout.ts). A table the guess made more than twice
+   * as large as the nodes need is moved to the size they need first. The trie is not used afterwards.
+   */
+  layout(): SlotLayout {
+    const nodes = this.#nodes;
+    if (nodes < this.#capacity / 2 && this.#slotCount > slotCountFor(0)) this.#resize(slotCountFor(nodes));
+    return {
+      longPool: this.#pool.slice(0, this.#poolLen),
+      slots: this.#slots,
+      slotCount: this.#slotCount,
+      nodes,
+    };
   }
 }

@@ -77,7 +77,11 @@ export const MAX_LINE_LENGTH = 64 * 1024;
  */
 export async function openList(
   source: ListSource,
-  options: { abuseKey?: AbuseKey } = {},
+  options: {
+    abuseKey?: AbuseKey;
+    /** Bytes read at a time (default 256 KiB); a check that stops at the first rule reads less. */
+    chunkBytes?: number;
+  } = {},
 ): Promise<OpenedList> {
   const requested = source.format ?? 'auto';
   const label = `list "${source.name}" (${source.path})`;
@@ -113,7 +117,7 @@ export async function openList(
   const hash = createHash('sha256');
   let bytes = 0;
   let digest: string | null = null;
-  const raw = fh.createReadStream({ start: 0, highWaterMark: 256 * 1024 });
+  const raw = fh.createReadStream({ start: 0, highWaterMark: options.chunkBytes ?? 256 * 1024 });
   const tap = new Transform({
     transform(chunk: Buffer, _encoding, done) {
       hash.update(chunk);
