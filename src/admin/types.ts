@@ -45,7 +45,7 @@ export interface StatsApi {
   statsSummary(query: StatsQuery): unknown;
   statsSeries(query: StatsQuery & { bucket: 'hour' | 'day' }): unknown;
   /** The store's kind and the instances that write to it (the console's chooser, with PostgreSQL). */
-  statsInstances?(): Promise<unknown>;
+  statsInstances(): Promise<unknown>;
 }
 
 /** Wrong-block reports and the monthly transparency report (routes/reports.ts). */

@@ -111,6 +111,11 @@ async function startApi(
     console: () => consoleHtml({ categoryNames: NAMES }),
     statsSummary: (q) => store.summary(q),
     statsSeries: (q) => store.series(q),
+    statsInstances: async () => ({
+      kind: store.kind,
+      instance: store.instance,
+      instances: await store.instances(),
+    }),
   } satisfies Partial<AdminApi>;
   const app = await createAdminServer({
     tokens: () => [{ name: 'viewer', role: 'auditor', sha256: hashToken(TOKEN) }],

@@ -53,19 +53,16 @@ export const statsRoutes: FastifyPluginAsync<RoutesOptions<StatsApi>> = async (a
       return api.statsSeries({ ...q, bucket: q.bucket ?? 'hour' });
     },
   );
-  const instances = api.statsInstances?.bind(api);
-  if (instances !== undefined) {
-    app.get(
-      '/api/v1/stats/instances',
-      {
-        ...as('auditor'),
-        schema: {
-          summary:
-            'The statistics store (sqlite or postgres), this instance, and every instance writing to it (first start, last seen)',
-          response: responses(),
-        },
+  app.get(
+    '/api/v1/stats/instances',
+    {
+      ...as('auditor'),
+      schema: {
+        summary:
+          'The statistics store (sqlite or postgres), this instance, and every instance writing to it (first start, last seen)',
+        response: responses(),
       },
-      async () => instances(),
-    );
-  }
+    },
+    async () => api.statsInstances(),
+  );
 };
