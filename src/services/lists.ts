@@ -208,6 +208,9 @@ export function createListsService(options: ListsServiceOptions): ListsService {
     },
     async stop() {
       await stopSchedules();
+      // A compile under way (a feed's first copy came just before the stop) ends before the state it
+      // writes (parse cache, kept copy) is let go; bounded, so that a stuck one cannot hold the stop.
+      await compilesDone(queue, STOP_WAIT_MS);
       await state.files?.close();
       // The compiled lists of the last compile, kept for the next start, are written after their swap.
       await loader.compiled?.settled();
@@ -400,4 +403,18 @@ async function held(feeds: Feeds | null, run: (f: Feeds) => Promise<void>): Prom
     if (code === 'ROJE_ERR_FEED_NOT_HELD' || code === 'ROJE_ERR_FEED_UNKNOWN') return false;
     throw err;
   }
+}
+
+/** How long a stop waits for a compile under way. */
+const STOP_WAIT_MS = 10_000;
+
+/** Resolves when the compile under way (if any) has ended, or after `ms`. */
+async function compilesDone(queue: CompileQueue<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const waited = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ms);
+    timer.unref();
+  });
+  await Promise.race([queue.hold().then((release) => release()), waited]);
+  clearTimeout(timer);
 }
