@@ -80,6 +80,8 @@ export function rojeConfig(options: ConfigOptions): string {
     profile: 'none',
     workers: 1,
     selfTest: { enabled: false },
+    // Two roje run at once (one per store): neither may take the default admin port.
+    admin: { listen: null },
     stateDir: options.stateDir,
     lists: options.lists.map((l) => ({ category: l.category, path: l.path, format: 'domains' })),
     stats: { flushInterval: `${options.flushIntervalSeconds}s` },
