@@ -208,12 +208,7 @@ export function createListsService(options: ListsServiceOptions): ListsService {
     },
     async stop() {
       await stopSchedules();
-      // A compile under way (a feed's first copy came just before the stop) ends before the state it
-      // writes (parse cache, kept copy) is let go; bounded, so that a stuck one cannot hold the stop.
-      await compilesDone(queue, STOP_WAIT_MS);
-      await state.files?.close();
-      // The compiled lists of the last compile, kept for the next start, are written after their swap.
-      await loader.compiled?.settled();
+      await letGo(parts);
     },
     prepare: (next) => prepareReload(parts, next),
     current: inForce.current,
@@ -403,6 +398,17 @@ async function held(feeds: Feeds | null, run: (f: Feeds) => Promise<void>): Prom
     if (code === 'ROJE_ERR_FEED_NOT_HELD' || code === 'ROJE_ERR_FEED_UNKNOWN') return false;
     throw err;
   }
+}
+
+/**
+ * The end of a stop: a compile under way (a feed's first copy came just before it) ends before the state
+ * it writes (parse cache, kept copy) is let go, bounded so that a stuck one cannot hold the stop; then the
+ * file guard closes, and the compiled lists kept for the next start (written after their swap) settle.
+ */
+async function letGo(parts: ListsParts): Promise<void> {
+  await compilesDone(parts.queue, STOP_WAIT_MS);
+  await parts.state.files?.close();
+  await parts.loader.compiled?.settled();
 }
 
 /** How long a stop waits for a compile under way. */
