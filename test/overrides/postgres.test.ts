@@ -14,7 +14,7 @@ import { createPostgresOverridesBackend } from '../../src/overrides/postgres.js'
 import { createOverridesService } from '../../src/overrides/service.js';
 import { createOverridesStore, type OverridesStore } from '../../src/overrides/store.js';
 import type { Override } from '../../src/overrides/types.js';
-import { POSTGRES_MIGRATIONS } from '../../src/store/postgres-schema.js';
+import { migratePostgres } from '../../src/store/postgres-schema.js';
 import { startPostgres } from '../helpers/postgres.js';
 
 const db = await startPostgres();
@@ -28,13 +28,10 @@ t.teardown(async () => {
   rmSync(dirs, { recursive: true, force: true });
 });
 
-/** Until migratePostgres (the store's) is on this branch: the schema's steps, applied in order. */
-async function migrate(): Promise<void> {
-  const pool = new pg.Pool({ connectionString: db.url, max: 1 });
-  for (const step of POSTGRES_MIGRATIONS) await pool.query(step);
-  await pool.end();
-}
-await migrate();
+// The schema as roje makes it: the store's own migrations.
+const migrating = new pg.Pool({ connectionString: db.url, max: 1 });
+await migratePostgres(migrating);
+await migrating.end();
 
 const logs: string[] = [];
 const logger = {
