@@ -15,6 +15,7 @@ import type { DataPlane } from './dataplane/types.js';
 import { createWorkersPlane, type WorkersPlane } from './dataplane/workers.js';
 import { createLookup } from './lookup/lookup.js';
 import { appMetrics } from './metrics/app-metrics.js';
+import { FIRST_ANSWERS_MS } from './metrics/metrics.js';
 import { matchOverride } from './overrides/overlay.js';
 import { createOverridesService } from './overrides/service.js';
 import type { ListsLoaderDeps, ListsStatus } from './policy/lists-loader.js';
@@ -60,18 +61,24 @@ export interface App {
   listsService: ListsService;
 }
 
-/** How long the start leaves the CPU to the listeners once they are open. */
-const FIRST_ANSWERS_MS = 50;
-
 /**
- * On one core, the admin API's start alone takes ~0.5 s of CPU in one block: queries that reach the
- * listeners as they open are answered first, then the rest starts (a start that fails later still fails).
+ * On one core, the control plane's start (prom-client, then the admin API) takes ~0.5 s of CPU in one
+ * block: queries that reach the listeners as they open are answered first, then the rest starts (a
+ * start that fails later still fails). `then` runs after the beat.
  */
-const firstAnswers: Service = {
-  name: 'first answers',
-  start: () => new Promise((resolve) => setTimeout(resolve, FIRST_ANSWERS_MS)),
-  stop: async () => {},
-};
+function firstAnswers(then: () => void): Service {
+  return {
+    name: 'first answers',
+    start: () =>
+      new Promise((resolve) =>
+        setTimeout(() => {
+          then();
+          resolve();
+        }, FIRST_ANSWERS_MS),
+      ),
+    stop: async () => {},
+  };
+}
 
 export interface AppDeps {
   logger: Logger;
@@ -165,7 +172,7 @@ export function createApp(initial: RojeConfig, deps: AppDeps): App {
       overrides, // 2b. Run-time overrides before the data plane: the first query sees them.
       // 3. The data plane: this thread's listeners, or one query loop per worker.
       plane,
-      firstAnswers, // 3b. A beat for the queries already on their way, before the services below.
+      firstAnswers(metrics.prepare), // 3b. A beat for the queries on their way; then the metrics.
       // 4. The admin API and /metrics, once there is something to report on.
       ops,
       // 5. The block page: blocked names point at it from here on.

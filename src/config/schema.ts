@@ -6,8 +6,9 @@
  * to its default is the worst kind of config bug. The kinds of value (durations, sizes, addresses)
  * and their formats are described in sections/common.ts.
  */
-import { type Static, Type } from '@sinclair/typebox';
+import type { Static } from '@sinclair/typebox';
 import type { Profile } from '../policy/compliance.js';
+import { Type } from './json-schema.js';
 import { type AbuseConfig, AbuseSchema } from './sections/abuse.js';
 import { type AclConfig, AclSchema } from './sections/acl.js';
 import { type AdminConfig, AdminSchema, type MetricsConfig, MetricsSchema } from './sections/admin.js';

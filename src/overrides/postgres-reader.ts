@@ -6,10 +6,11 @@
  * one, and a failed read delivers nothing: the set in force stays. The last set read is kept in a local
  * file, in force at a start while the database is down (deny entries above all: fail closed).
  */
-import pg from 'pg';
+import type pg from 'pg';
 import type { Logger } from 'pino';
 import { redactUrl } from '../config/redact.js';
 import { OVERRIDES_CHANNEL } from '../store/postgres-schema.js';
+import { pgModule } from '../store/sql-postgres.js';
 import { checkedOverride, readOverridesFile, writeOverridesFile } from './file.js';
 import type { Override, OverridesBackendState } from './types.js';
 
@@ -213,7 +214,7 @@ function createListener(
   async function connect(): Promise<void> {
     timer = null;
     if (closed()) return;
-    const c = new pg.Client({
+    const c = new (pgModule().Client)({
       connectionString: url,
       connectionTimeoutMillis: 10_000,
       keepAlive: true,

@@ -6,7 +6,7 @@
  * certifier can tie evidence to it, and a recompile that changes nothing is recognised as such.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { type BigIntStats, createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { FORMAT_VERSION } from './compiled/layout.js';
 import { CONFIDENTIAL_CATEGORIES, type ListSource } from './types.js';
@@ -91,6 +91,17 @@ export async function rememberDigest(path: string, sha256: string): Promise<void
   const st = await stat(path, { bigint: true });
   if (digests.size >= MAX_DIGESTS && !digests.has(path)) digests.clear();
   digests.set(path, { key: `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`, sha256 });
+}
+
+/**
+ * The remembered digest of `path` when `st` (of the file as opened) is the very file it was taken of:
+ * a compile of roje's fresh copy then need not hash 20 MB the guard has just hashed.
+ */
+export function rememberedDigest(path: string, st: BigIntStats): string | null {
+  const known = digests.get(path);
+  return known !== undefined && known.key === `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`
+    ? known.sha256
+    : null;
 }
 
 function readSha256(path: string): Promise<string> {

@@ -3,7 +3,7 @@
  * through the data plane and keeps wrong-block reports in the statistics store (no store: no form).
  */
 import type { Logger } from 'pino';
-import { type BlockPageServer, type BlockReport, createBlockPageServer } from '../blockpage/server.js';
+import type { BlockPageServer, BlockReport } from '../blockpage/server.js';
 import type { RojeConfig } from '../config/schema.js';
 import type { DataPlane } from '../dataplane/types.js';
 import { RojeError } from '../errors.js';
@@ -44,6 +44,8 @@ export function createBlockPageService(options: {
     name: 'block page',
     async start() {
       if (b.listen.length === 0) return;
+      // Loaded at start, after the DNS listeners: the first answers do not wait for fastify.
+      const { createBlockPageServer } = await import('../blockpage/server.js');
       const s = createBlockPageServer(
         {
           listen: b.listen,

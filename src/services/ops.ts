@@ -6,7 +6,7 @@
 import type { Logger } from 'pino';
 import type { AuditLog } from '../admin/audit.js';
 import type { TokenEntry } from '../admin/auth.js';
-import { createOpsListeners } from '../admin/listeners.js';
+import type { OpsListeners } from '../admin/listeners.js';
 import type { AdminApi } from '../admin/server.js';
 import type { RojeConfig } from '../config/schema.js';
 import type { Service } from './lifecycle.js';
@@ -23,26 +23,33 @@ export function createOpsService(options: {
   audit: AuditLog;
   logger: Logger;
 }): OpsService {
-  const ops = createOpsListeners({
-    admin: options.config.admin.listen,
-    metrics: options.config.metrics.listen,
-    tokens: options.tokens,
-    api: options.api,
-    audit: options.audit,
-    logger: options.logger,
-  });
+  let ops: OpsListeners | null = null;
   return {
     name: 'admin and metrics listeners',
     async start() {
+      // Loaded here, not at import: fastify and the routes' schemas are ~0.2 s that the first DNS
+      // answer does not wait for (the lifecycle starts this after the listeners).
+      const { createOpsListeners } = await import('../admin/listeners.js');
+      const listeners = createOpsListeners({
+        admin: options.config.admin.listen,
+        metrics: options.config.metrics.listen,
+        tokens: options.tokens,
+        api: options.api,
+        audit: options.audit,
+        logger: options.logger,
+      });
+      ops = listeners;
       try {
-        await ops.start();
+        await listeners.start();
       } catch (err) {
         // The admin API may have bound before the metrics listener failed.
-        await ops.close();
+        await listeners.close();
         throw err;
       }
     },
-    stop: () => ops.close(),
-    addresses: () => ops.addresses(),
+    stop: async () => {
+      await ops?.close();
+    },
+    addresses: () => ops?.addresses() ?? { admin: null, metrics: null },
   };
 }

@@ -14,17 +14,35 @@ import type { Logger } from 'pino';
 import type { RojeConfig } from '../config/schema.js';
 import type { DataPlane } from '../dataplane/types.js';
 import { RojeError } from '../errors.js';
-import { createSelfTest, type SelfTest, type SelfTestTarget } from '../selftest/selftest.js';
+import type { SelfTest, SelfTestTarget } from '../selftest/selftest.js';
 import { venueClientAddress } from '../selftest/venue-client.js';
 import type { BoundAddress } from '../transport/types.js';
 import type { RawExchange } from '../verify/client.js';
 import type { VerifyReport } from '../verify/report.js';
-import { runSuite } from '../verify/runner.js';
-import { loadOrCreateSigningKey, signReport } from '../verify/sign.js';
-import { loadSuite } from '../verify/suite.js';
 import type { Service } from './lifecycle.js';
 import type { SwapListener } from './lists.js';
 import type { StatsService } from './stats.js';
+
+/**
+ * The self-test's machinery (the runner, the suite and its schema check, the signer), loaded when the
+ * service starts, after the DNS listeners: the first answers do not wait for it.
+ */
+async function loadMachinery() {
+  const [selftest, runner, sign, suite] = await Promise.all([
+    import('../selftest/selftest.js'),
+    import('../verify/runner.js'),
+    import('../verify/sign.js'),
+    import('../verify/suite.js'),
+  ]);
+  return {
+    createSelfTest: selftest.createSelfTest,
+    runSuite: runner.runSuite,
+    loadOrCreateSigningKey: sign.loadOrCreateSigningKey,
+    signReport: sign.signReport,
+    loadSuite: suite.loadSuite,
+  };
+}
+type Machinery = Awaited<ReturnType<typeof loadMachinery>>;
 
 /** A self-test follows a list swap after this long (a burst of swaps shares one run). */
 const SWAP_DELAY_MS = 60_000;
@@ -51,10 +69,10 @@ export function createSelfTestService(options: {
   const log = options.logger.child({ module: 'selftest' });
   let selfTest: SelfTest | null = null;
 
-  async function signingKey(): Promise<KeyObject | null> {
+  async function signingKey(m: Machinery): Promise<KeyObject | null> {
     if (c.signingKeyFile === null) return null;
     try {
-      return await loadOrCreateSigningKey(c.signingKeyFile);
+      return await m.loadOrCreateSigningKey(c.signingKeyFile);
     } catch (err) {
       log.error({ err: (err as Error).message }, 'self-test signing key unusable: reports are unsigned');
       return null;
@@ -85,7 +103,7 @@ export function createSelfTestService(options: {
   }
 
   /** Clients of no venue over the socket, then each venue through the exchange; null: no listener. */
-  function targets(key: KeyObject | null): SelfTestTarget[] | null {
+  function targets(m: Machinery, key: KeyObject | null): SelfTestTarget[] | null {
     const to = target();
     if (to === null) return null;
     const b = options.config.blockPage;
@@ -94,13 +112,13 @@ export function createSelfTestService(options: {
       venue?: string;
       exchange?: RawExchange;
     }): Promise<VerifyReport> => {
-      const report = await runSuite({
+      const report = await m.runSuite({
         server: to,
-        suite: await loadSuite(c.suite),
+        suite: await m.loadSuite(c.suite),
         blockAddresses: [b.ipv4, b.ipv6].filter((x): x is string => x !== null),
         ...extra,
       });
-      return key === null ? report : signReport(report, key);
+      return key === null ? report : m.signReport(report, key);
     };
     const list: SelfTestTarget[] = [{ venue: null, clientAddress: null, run: () => run({}) }];
     for (const venue of options.venues()) {
@@ -120,9 +138,10 @@ export function createSelfTestService(options: {
     name: 'self-test',
     async start() {
       if (!c.enabled) return;
-      const key = await signingKey();
-      const runner = createSelfTest({
-        targets: () => targets(key),
+      const m = await loadMachinery();
+      const key = await signingKey(m);
+      const runner = m.createSelfTest({
+        targets: () => targets(m, key),
         intervalMs: c.intervalMs,
         afterSwap: c.afterSwap,
         afterSwapDelayMs: SWAP_DELAY_MS,

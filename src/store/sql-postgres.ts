@@ -4,9 +4,13 @@
  * failure to reach the server becomes ROJE_ERR_STORE_UNAVAILABLE, whose message never holds the URL's
  * password.
  */
-import pg from 'pg';
+import type pg from 'pg';
 import { RojeError } from '../errors.js';
+import { lazyRequire } from '../lazy.js';
 import { type SqlExecutor, type SqlParams, toNumbered } from './sql.js';
+
+/** pg loads with the first pool: a box on SQLite never needs it. */
+export const pgModule = lazyRequire<typeof pg>('pg');
 
 const INT8 = 20;
 const NUMERIC = 1700;
@@ -16,7 +20,7 @@ const TYPES = {
   getTypeParser(oid: number, format?: string) {
     if (oid === INT8 || oid === NUMERIC) return (value: string) => Number(value);
     // biome-ignore lint/suspicious/noExplicitAny: pg-types' overloads take a text or binary format
-    return pg.types.getTypeParser(oid, format as any);
+    return pgModule().types.getTypeParser(oid, format as any);
   },
 } as pg.CustomTypesConfig;
 
@@ -29,7 +33,7 @@ export interface PostgresPoolOptions {
 }
 
 export function createPostgresPool(options: PostgresPoolOptions): pg.Pool {
-  const pool = new pg.Pool({
+  const pool = new (pgModule().Pool)({
     connectionString: options.url,
     max: options.poolSize ?? 4,
     types: TYPES,

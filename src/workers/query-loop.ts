@@ -7,7 +7,7 @@
 import type { Logger } from 'pino';
 import type { RojeConfig } from '../config/schema.js';
 import { createQueryPath } from '../dataplane/query-path.js';
-import { createMetrics, type RojeMetrics } from '../metrics/metrics.js';
+import { createMetrics, FIRST_ANSWERS_MS, type RojeMetrics } from '../metrics/metrics.js';
 import { abuseKey } from '../policy/abuse/key.js';
 import { abuseStatus } from '../policy/abuse/status.js';
 import { type LoadedLists, loadArtifact } from '../policy/compiled/artifact.js';
@@ -89,9 +89,9 @@ export function createQueryLoop(init: WorkerInit, link: QueryLoopLink, logger: L
         }),
       );
     }
-    reportTimer = setInterval(report, REPORT_INTERVAL_MS);
-    reportTimer.unref();
+    reportTimer = setInterval(report, REPORT_INTERVAL_MS).unref();
     link.send({ type: 'listening', addresses: listeners.map((l) => l.address) });
+    setTimeout(metrics.prepare, FIRST_ANSWERS_MS).unref(); // prom-client once the first answers are out
   }
 
   function useLists(message: Extract<ToWorker, { type: 'lists' }>): void {

@@ -4,8 +4,9 @@
  * for every user, so no policy may leave the `abuse` category out and no key switches it off: a config
  * that tries is refused at startup, naming the key.
  */
-import { type Static, Type } from '@sinclair/typebox';
+import type { Static } from '@sinclair/typebox';
 import { invalidKey } from '../config-error.js';
+import { Type } from '../json-schema.js';
 import { parseDuration } from '../units.js';
 import { duration, pathOrNull, type SectionContext, section, statePath } from './common.js';
 

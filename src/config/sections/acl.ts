@@ -1,5 +1,6 @@
 /** `acl`: who may query. */
-import { type Static, Type } from '@sinclair/typebox';
+import type { Static } from '@sinclair/typebox';
+import { Type } from '../json-schema.js';
 import { CidrString, section } from './common.js';
 
 /** Defaults suit a hotspot gateway: serve only local networks. */

@@ -1,16 +1,19 @@
 /** `admin` and `metrics`: the admin API, its tokens, and an optional listener of its own for /metrics. */
 import { resolve } from 'node:path';
-import { type Static, Type } from '@sinclair/typebox';
-import { Value } from '@sinclair/typebox/value';
+import type { Static } from '@sinclair/typebox';
 import { parse as parseYaml } from 'yaml';
 import { ROLES, type TokenEntry as Token } from '../../admin/auth.js';
+import { lazyRequire } from '../../lazy.js';
 import { invalidKey, systemReason } from '../config-error.js';
+import { Type } from '../json-schema.js';
 import { pathOrNull, type SectionContext, section, VALUE_EXPECTED } from './common.js';
 import { listenFlag, listenValue } from './listen.js';
 
 /** The roles of src/admin/auth.ts, most powerful first (as messages list them). */
 const ROLE_WORDS = [...ROLES].reverse();
 
+/** TypeBox's checker, for a tokens file only (TypeBox's modules are not loaded at every start). */
+const typeboxValue = lazyRequire<typeof import('@sinclair/typebox/value')>('@sinclair/typebox/value');
 export const TokenEntry = Type.Object(
   {
     name: Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$', 'x-expected': 'who holds the token' }),
@@ -89,6 +92,7 @@ async function readTokensFile(ctx: SectionContext, tokensFile: string): Promise<
   } catch (err) {
     throw invalidKey(file, 'admin.tokensFile', `"${path}" is not valid YAML: ${(err as Error).message}`);
   }
+  const { Value } = typeboxValue();
   if (!Array.isArray(doc) || !doc.every((e) => Value.Check(TokenEntry, e))) {
     throw invalidKey(
       file,

@@ -1,9 +1,10 @@
 /** `blockPage`: the block page server, for blockMode blockpage. */
-import { type Static, type TProperties, Type } from '@sinclair/typebox';
+import type { Static, TProperties } from '@sinclair/typebox';
 import { type BlockPageHelpInput, resolveHelp } from '../../blockpage/help.js';
 import { LANGS } from '../../blockpage/i18n.js';
 import { BLOCK_PAGE_LIMITS, type BlockPageLimits } from '../../blockpage/limits.js';
 import { invalidKey } from '../config-error.js';
+import { Type } from '../json-schema.js';
 import { parseDuration } from '../units.js';
 import { duration, ListenString, type SectionContext, section } from './common.js';
 import { listenFlag, listenValue } from './listen.js';

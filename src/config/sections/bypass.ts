@@ -1,5 +1,6 @@
 /** `bypass`: answers that keep devices on this filtering resolver. */
-import { type Static, Type } from '@sinclair/typebox';
+import type { Static } from '@sinclair/typebox';
+import { Type } from '../json-schema.js';
 import { section } from './common.js';
 
 export const BypassSchema = section(

@@ -1,6 +1,7 @@
 /** `cache`: the answer cache, its TTL bounds and serve-stale. */
-import { type Static, Type } from '@sinclair/typebox';
+import type { Static } from '@sinclair/typebox';
 import { durationWithin, invalidKey, invalidValue } from '../config-error.js';
+import { Type } from '../json-schema.js';
 import { parseByteSize } from '../units.js';
 import {
   byteSize,

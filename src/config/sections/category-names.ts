@@ -3,7 +3,8 @@
  * English. roje names the categories it ships (blockpage/i18n.ts); this adds names for the operator's
  * own categories or replaces a built-in one. Keys are category ids as lists and policies write them.
  */
-import { type Static, Type } from '@sinclair/typebox';
+import type { Static } from '@sinclair/typebox';
+import { Type } from '../json-schema.js';
 
 const EXPECTED = 'a mapping of category id to { sq: "...", en: "..." } (each 1 to 80 characters)';
 

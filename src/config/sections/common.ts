@@ -18,7 +18,8 @@
  * their own (schema.ts gathers them all as EXPECTED).
  */
 import { resolve } from 'node:path';
-import { type TProperties, Type } from '@sinclair/typebox';
+import type { TProperties } from '@sinclair/typebox';
+import { Type } from '../json-schema.js';
 
 export const VALUE_EXPECTED = {
   duration: 'a duration such as "30s", "5m", "6h" or "1d"',

@@ -3,10 +3,11 @@
  * the feed's settings. Defaults and bounds live in src/feeds/types.ts (FEED_DEFAULTS).
  */
 import { resolve } from 'node:path';
-import { type Static, type TObject, Type } from '@sinclair/typebox';
+import type { Static, TObject } from '@sinclair/typebox';
 import { FEED_DEFAULTS, type FeedSettings, type FeedTls, redactUrl } from '../../feeds/types.js';
 import { CONFIDENTIAL_CATEGORIES } from '../../policy/types.js';
 import { invalidKey, invalidValue } from '../config-error.js';
+import { Type } from '../json-schema.js';
 import { redactUrlText } from '../redact.js';
 import { formatDuration, MAX_DURATION_MS, parseByteSize, parseDuration } from '../units.js';
 import { clientTlsFiles, optionalByteSize, optionalDuration, VALUE_EXPECTED } from './common.js';

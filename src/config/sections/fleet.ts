@@ -4,8 +4,9 @@
  * normalized shape is written out here: normalizeFleet declares that it returns a FleetConfig, so
  * inferring FleetConfig from it would be circular.
  */
-import { Type } from '@sinclair/typebox';
+
 import { normalizeFleet } from '../../fleet/config.js';
+import { Type } from '../json-schema.js';
 import type { RawConfig } from '../schema.js';
 import {
   clientTlsFiles,

@@ -1,8 +1,9 @@
 /** `listen`: where roje answers DNS; also the listen-address helpers of the other listeners. */
-import { type Static, Type } from '@sinclair/typebox';
+import type { Static } from '@sinclair/typebox';
 import { addressKey, formatListenAddress, parseListenAddress } from '../../net/address.js';
 import type { ListenAddress } from '../../transport/types.js';
 import { invalidFlag, invalidKey, invalidValue } from '../config-error.js';
+import { Type } from '../json-schema.js';
 import { ListenString, listenHint, type SectionContext, VALUE_EXPECTED } from './common.js';
 
 export const ListenSchema = Type.Array(ListenString, {

@@ -5,11 +5,12 @@
  */
 import { basename, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Static, Type } from '@sinclair/typebox';
+import type { Static } from '@sinclair/typebox';
 import { FEED_NAME_RE, type FeedListSource, isFeedSource, redactUrl } from '../../feeds/types.js';
 import { LIST_FORMATS as PARSED_FORMATS } from '../../policy/parsers/index.js';
 import { CONFIDENTIAL_CATEGORIES, type ListSource } from '../../policy/types.js';
 import { invalidFlag, invalidKey } from '../config-error.js';
+import { Type } from '../json-schema.js';
 import {
   CATEGORY_PATTERN,
   Category,

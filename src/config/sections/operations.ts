@@ -1,7 +1,8 @@
 /** `log`, `shutdown` and `stateDir`: running roje as a service. */
 import { resolve } from 'node:path';
-import { type Static, Type } from '@sinclair/typebox';
+import type { Static } from '@sinclair/typebox';
 import { durationWithin } from '../config-error.js';
+import { Type } from '../json-schema.js';
 import { duration, MINUTE, type SectionContext, section } from './common.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;

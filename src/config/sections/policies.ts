@@ -2,7 +2,7 @@
  * `policies` and `blockTtl`: what each policy blocks and how blocked names are answered. The block
  * modes and YouTube modes are those the policy code implements (src/policy), imported from there.
  */
-import { type Static, Type } from '@sinclair/typebox';
+import type { Static } from '@sinclair/typebox';
 import { BLOCK_MODES } from '../../policy/block-answer.js';
 import { normalizeListName } from '../../policy/name.js';
 import {
@@ -12,6 +12,7 @@ import {
   YOUTUBE_MODES,
 } from '../../policy/safesearch.js';
 import { durationWithin, invalidKey, invalidValue } from '../config-error.js';
+import { Type } from '../json-schema.js';
 import { Category, DAY, NAME_PATTERN, SECOND, type SectionContext, ttl } from './common.js';
 
 export const POLICY_EXPECTED = {

@@ -3,8 +3,9 @@
  * the profiles and their rules). `friendly-wifi` shows every gap as a warning; `none` is for networks
  * that are not Friendly WiFi venues.
  */
-import { type Static, Type } from '@sinclair/typebox';
+import type { Static } from '@sinclair/typebox';
 import { PROFILES, type Profile } from '../../policy/compliance.js';
+import { Type } from '../json-schema.js';
 
 export const ProfileSchema = Type.Union(
   PROFILES.map((p) => Type.Literal(p)),

@@ -1,5 +1,6 @@
 /** `rateLimit`: response rate limiting per client (UDP, and TCP in its own bucket) and per venue (UDP). */
-import { type Static, Type } from '@sinclair/typebox';
+import type { Static } from '@sinclair/typebox';
+import { Type } from '../json-schema.js';
 import { CidrString, section } from './common.js';
 
 export const RateLimitSchema = section(

@@ -3,8 +3,9 @@
  * schedule and its policy status over DNS.
  */
 import { resolve } from 'node:path';
-import { type Static, Type } from '@sinclair/typebox';
+import type { Static } from '@sinclair/typebox';
 import { durationWithin } from '../config-error.js';
+import { Type } from '../json-schema.js';
 import { DAY, duration, MINUTE, pathOrNull, type SectionContext, section, statePath } from './common.js';
 
 export const SelfTestSchema = section(

@@ -1,6 +1,7 @@
 /** `stats`: hourly counts per venue and category (no per-client data), and wrong-block reports. */
-import { type Static, Type } from '@sinclair/typebox';
+import type { Static } from '@sinclair/typebox';
 import { durationWithin } from '../config-error.js';
+import { Type } from '../json-schema.js';
 import { duration, HOUR, pathOrNull, SECOND, type SectionContext, section, statePath } from './common.js';
 
 export const StatsSchema = section(

@@ -6,8 +6,9 @@
  */
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
-import { type Static, Type } from '@sinclair/typebox';
+import type { Static } from '@sinclair/typebox';
 import { durationWithin, invalidKey, invalidValue, systemReason } from '../config-error.js';
+import { Type } from '../json-schema.js';
 import { redactUrlText } from '../redact.js';
 import { parseByteSize } from '../units.js';
 import { byteSize, duration, pathOrNull, SECOND, type SectionContext, section } from './common.js';

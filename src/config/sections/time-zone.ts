@@ -3,8 +3,8 @@
  * end in it and its times are written in it; statistics themselves stay stored per UTC hour.
  */
 import type { Static } from '@sinclair/typebox';
-import { Type } from '@sinclair/typebox';
 import { invalidValue } from '../config-error.js';
+import { Type } from '../json-schema.js';
 import type { SectionContext } from './common.js';
 
 const EXPECTED = 'an IANA time zone name such as "UTC" or "Europe/Tirane"';

@@ -1,6 +1,7 @@
 /** `edns` and `tcp`: what roje accepts from clients over UDP and TCP. */
-import { type Static, Type } from '@sinclair/typebox';
+import type { Static } from '@sinclair/typebox';
 import { durationWithin } from '../config-error.js';
+import { Type } from '../json-schema.js';
 import { duration, HOUR, MINUTE, SECOND, type SectionContext, section } from './common.js';
 
 export const EdnsSchema = section(

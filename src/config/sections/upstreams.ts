@@ -1,7 +1,7 @@
 /** `upstreams`, `resolvConf` and `upstream`: where queries are forwarded, and the defaults for each. */
 import { networkInterfaces } from 'node:os';
 import { resolve } from 'node:path';
-import { type Static, Type } from '@sinclair/typebox';
+import type { Static } from '@sinclair/typebox';
 import { addressKey, isLoopback, isUnspecified } from '../../net/address.js';
 import type { ListenAddress } from '../../transport/types.js';
 import { defaultPerClient, defaultPerVenue } from '../../upstream/fair-share.js';
@@ -14,6 +14,7 @@ import {
   systemReason,
   wherePrefix,
 } from '../config-error.js';
+import { Type } from '../json-schema.js';
 import { nameserverUrl, parseResolvConf } from '../resolv-conf.js';
 import { duration, MINUTE, type SectionContext, section, VALUE_EXPECTED } from './common.js';
 

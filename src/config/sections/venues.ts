@@ -1,7 +1,8 @@
 /** `venues`: client networks -> venue -> policy; other clients get policy "default". */
-import { type Static, Type } from '@sinclair/typebox';
+import type { Static } from '@sinclair/typebox';
 import { parseCidr } from '../../net/cidr.js';
 import { invalidKey } from '../config-error.js';
+import { Type } from '../json-schema.js';
 import { CidrString, type SectionContext } from './common.js';
 import { PolicyName } from './policies.js';
 

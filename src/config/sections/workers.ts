@@ -1,8 +1,9 @@
 /** `workers` and `workerMode`: how many query loops, and whether they are threads or processes. */
 import { availableParallelism } from 'node:os';
-import { type Static, Type } from '@sinclair/typebox';
+import type { Static } from '@sinclair/typebox';
 import { supportsReusePort } from '../../transport/reuse-port.js';
 import { invalidValue } from '../config-error.js';
+import { Type } from '../json-schema.js';
 import type { SectionContext } from './common.js';
 
 export const WorkersSchema = Type.Union([Type.Literal('auto'), Type.Integer({ minimum: 1, maximum: 256 })], {

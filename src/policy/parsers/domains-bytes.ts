@@ -13,6 +13,7 @@
 import { createHash } from 'node:crypto';
 import { type FileHandle, open } from 'node:fs/promises';
 import { RojeError } from '../../errors.js';
+import { rememberedDigest } from '../lists-version.js';
 import { MAX_LABEL_LENGTH, MAX_NAME_LENGTH } from '../name.js';
 import type { ListRule, ListSource, ParseStats } from '../types.js';
 import { domainsLine } from './domains.js';
@@ -78,8 +79,10 @@ export async function openDomainNames(source: ListSource): Promise<OpenedNames |
   } catch {
     return null;
   }
+  let known: string | null;
   try {
-    const st = await fh.stat();
+    const st = await fh.stat({ bigint: true });
+    known = rememberedDigest(source.path, st);
     const head = Buffer.alloc(2);
     const { bytesRead } = st.isFile() ? await fh.read(head, 0, 2, 0) : { bytesRead: -1 };
     if (bytesRead < 0 || (bytesRead === 2 && head[0] === 0x1f && head[1] === 0x8b)) {
@@ -90,13 +93,14 @@ export async function openDomainNames(source: ListSource): Promise<OpenedNames |
     await fh.close().catch(() => {});
     return null;
   }
-  return readNames(fh, `list "${source.name}" (${source.path})`);
+  return readNames(fh, `list "${source.name}" (${source.path})`, known);
 }
 
 // long-function: the read loop and the line scan share the carried line, the counters and the hash.
-function readNames(fh: FileHandle, label: string): OpenedNames {
+/** `known`: the file's digest, remembered for this very file (lists-version.ts): not hashed again. */
+function readNames(fh: FileHandle, label: string, known: string | null): OpenedNames {
   const stats = createStats();
-  const hash = createHash('sha256');
+  const hash = known === null ? createHash('sha256') : null;
   let bytes = 0;
   let digest: string | null = null;
   let closed = false;
@@ -160,7 +164,7 @@ function readNames(fh: FileHandle, label: string): OpenedNames {
           );
         }
         if (n === 0) break;
-        hash.update(buf.subarray(0, n));
+        hash?.update(buf.subarray(0, n));
         bytes += n;
         let pos = 0;
         if (first) {
@@ -197,7 +201,7 @@ function readNames(fh: FileHandle, label: string): OpenedNames {
         line(carry, 0, carry[carried - 1] === CR ? carried - 1 : carried, sink);
         yield;
       }
-      digest = hash.digest('hex');
+      digest = hash === null ? known : hash.digest('hex');
     } finally {
       close();
     }

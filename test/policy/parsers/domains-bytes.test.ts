@@ -8,6 +8,7 @@ import { gzipSync } from 'node:zlib';
 import t, { type Test } from 'tap';
 import { compileSources } from '../../../src/policy/compile.js';
 import { createListBuilder } from '../../../src/policy/compiled/builder.js';
+import { rememberDigest } from '../../../src/policy/lists-version.js';
 import { openDomainNames } from '../../../src/policy/parsers/domains-bytes.js';
 import { MAX_LINE_LENGTH, openList } from '../../../src/policy/parsers/index.js';
 import type { ListRule, ListSource } from '../../../src/policy/types.js';
@@ -223,3 +224,21 @@ t.test('compileSources reports what the string path counts', async (t) => {
   t.same(s.notes, expected.stats.notes);
   t.equal(s.sha256, expected.sha256);
 });
+
+t.test(
+  "a digest remembered for the very file is taken, not computed again; a changed file's is computed",
+  async (t) => {
+    const dir = t.testdir({ 'copy.txt': 'a.example\nb.example\n' });
+    const file = join(dir, 'copy.txt');
+    const real = (await viaStrings(src(file, 'domains'))).sha256;
+    // A marker no file hashes to: seen only if the remembered digest is used.
+    await rememberDigest(file, 'f'.repeat(64));
+    t.equal((await viaBytes(src(file, 'domains'))).sha256, 'f'.repeat(64), 'the remembered digest');
+    // Another size: a rewrite within one tick of the file system's clock would keep the times.
+    writeFileSync(file, 'a.example\nchanged.example\n');
+    const changed = await viaBytes(src(file, 'domains'));
+    t.not(changed.sha256, 'f'.repeat(64), 'the file changed: hashed as read');
+    t.not(changed.sha256, real);
+    t.equal(changed.sha256, (await viaStrings(src(file, 'domains'))).sha256);
+  },
+);
