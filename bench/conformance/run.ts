@@ -29,6 +29,7 @@ try {
     `conformance: ${queries.length} queries (seed ${seed}); knot 127.0.0.1:${peers.knot.port}, unbound :${peers.unbound.port}, roje :${peers.roje.port}`,
   );
   const summary = await runConformance(queries, peers, accepted, {
+    serversStartedAt: peers.startedAt,
     onProgress: (done, total) => {
       if (done % 500 < 1 || done === total) process.stderr.write(`  ${done}/${total}\n`);
     },

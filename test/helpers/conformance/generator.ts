@@ -17,7 +17,7 @@ import {
   type QuerySpec,
   TYPES,
 } from './wire.js';
-import { ZONE_NAMES } from './zones.js';
+import { nameTags, ZONE_NAMES } from './zones.js';
 
 export interface ConformanceQuery {
   index: number;
@@ -68,6 +68,9 @@ export const SPECIAL_NAMES: ReadonlyArray<[name: string, tag: string]> = [
   ['test', 'special:test'],
   ['x.test', 'special:test'],
 ];
+
+/** Meta-types that only make sense in a transfer or transaction (RFC 6895 3.1), not as a question to a resolver. */
+export const TRANSACTION_TYPES = ['MAILA', 'MAILB', 'TSIG', 'TKEY', 'OPT', 'IXFR', 'AXFR'];
 
 export const META_TYPES = ['MAILA', 'MAILB', 'TSIG', 'TKEY', 'OPT', 'IXFR', 'AXFR', 'ANY', 'TYPE65000'];
 
@@ -248,8 +251,9 @@ function wellFormed(category: string, q: WellFormed): Omit<ConformanceQuery, 'in
     ...(q.name !== q.name.toLowerCase() && q.name.toLowerCase() !== 'mixedcase.conf.example'
       ? ['case0x20']
       : []),
-    ...(META_TYPES.includes(q.type) && q.type !== 'ANY' ? ['meta'] : []),
-    ...(/signed\.example$/i.test(q.name) ? ['signed'] : []),
+    ...(TRANSACTION_TYPES.includes(q.type) ? ['meta'] : []),
+    ...(q.type === 'TYPE65000' ? ['unknown-type'] : []),
+    ...nameTags(q.name),
     ...(q.tags ?? []),
     q.tcp ? 'tcp' : 'udp',
   ];

@@ -10,20 +10,21 @@ import { binaryProblem, spawnRoje } from '../process.js';
 import type { Server } from './client.js';
 import { type Knot, startKnot } from './knot.js';
 import { startUnbound, type Unbound, waitForSerial } from './unbound.js';
-
-/** The one name of roje's test list (it exists in the zone: unbound answers it, roje blocks it). */
-export const BLOCKED_NAME = 'blocked.conf.example';
+import { BLOCKED_NAME } from './zones.js';
 
 export interface Peers {
   knot: Knot;
   unbound: Unbound;
   roje: Server;
+  /** performance.now() before the first server started: no cache holds anything older. */
+  startedAt: number;
   stop(): Promise<void>;
 }
 
 export async function startPeers(): Promise<Peers> {
   const problem = binaryProblem();
   if (problem !== null) throw new Error(problem);
+  const startedAt = performance.now();
   const knot = await startKnot();
   const stops: Array<() => Promise<void>> = [() => knot.stop()];
   const stopAll = async () => {
@@ -55,7 +56,7 @@ export async function startPeers(): Promise<Peers> {
     const { addresses } = await proc.ready(30_000);
     const roje = { host: addresses[0].host, port: addresses[0].port };
     await waitForSerial(null, roje, knot.serial, 'roje');
-    return { knot, unbound, roje, stop: stopAll };
+    return { knot, unbound, roje, startedAt, stop: stopAll };
   } catch (err) {
     await stopAll();
     throw err;

@@ -6,8 +6,9 @@
  */
 import { type AcceptedEntry, type Classification, explain } from './accepted.js';
 import { type Server, sendTcp, sendUdp } from './client.js';
-import { compareAnswers, type Difference, describeAnswer } from './compare.js';
+import { compareAnswers, type Difference, decode, describeAnswer } from './compare.js';
 import type { ConformanceQuery } from './generator.js';
+import { rcodeName } from './wire.js';
 
 export interface QueryResult {
   query: ConformanceQuery;
@@ -34,6 +35,11 @@ export interface RunSummary {
 
 export interface RunOptions {
   timeoutMs?: number;
+  /**
+   * performance.now() when the resolvers started: each may have cached a record since then (the
+   * start-up checks ask for a SOA), so two TTLs of a record may differ by the seconds since.
+   */
+  serversStartedAt?: number;
   /** Called after each query or pipeline (progress for the long run). */
   onProgress?: (done: number, total: number) => void;
 }
@@ -65,13 +71,12 @@ export async function runConformance(
       ask(servers.unbound, group),
       ask(servers.roje, group),
     ]);
-    const elapsedS = (performance.now() - started) / 1000;
+    const elapsedS = (performance.now() - (options.serversStartedAt ?? started)) / 1000;
     group.forEach((query, j) => {
+      const rcode = { roje: rcodeOf(fromRoje[j]), unbound: rcodeOf(fromUnbound[j]) };
+      const context = { category: query.category, tags: query.tags, rcode };
       const differences = compareAnswers(fromUnbound[j], fromRoje[j], { ttlToleranceS: elapsedS + 2 }).map(
-        (d) => ({
-          ...d,
-          entry: explain(accepted, d.signature, query),
-        }),
+        (d) => ({ ...d, entry: explain(accepted, d.signature, context) }),
       );
       results.push({ query, unbound: fromUnbound[j], roje: fromRoje[j], differences });
     });
@@ -79,6 +84,12 @@ export async function runConformance(
     options.onProgress?.(i, queries.length);
   }
   return summarise(results, accepted, (performance.now() - started) / 1000);
+}
+
+/** The RCODE name of an answer; 'none' when there was none, 'undecodable' when it could not be read. */
+function rcodeOf(reply: Buffer | null): string {
+  const d = decode(reply);
+  return d.ok ? rcodeName(d.msg.rcode) : reply === null ? 'none' : 'undecodable';
 }
 
 function summarise(results: QueryResult[], accepted: readonly AcceptedEntry[], seconds: number): RunSummary {

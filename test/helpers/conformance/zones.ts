@@ -63,6 +63,22 @@ export const ZONE_NAMES: readonly string[] = [
   'unserved.example',
 ];
 
+/** The one name of roje's test list (it exists in the zone: unbound answers it, roje blocks it). */
+export const BLOCKED_NAME = 'blocked.conf.example';
+
+/** Tags of the queries for a name, beyond its type and profile, for the accepted list to match. */
+export function nameTags(name: string): string[] {
+  const lower = name.toLowerCase().replace(/\.$/, '');
+  const tags: string[] = [];
+  if (lower === BLOCKED_NAME) tags.push('blocked');
+  // The CNAME (or DNAME-synthesised CNAME) leads into another zone: Knot answers the first step only.
+  if (lower === 'out.conf.example' || lower === 'host.dname.conf.example') tags.push('chain:out-of-zone');
+  if (lower.endsWith('dname.conf.example')) tags.push('dname');
+  if (lower === 'signed.example' || lower.endsWith('.signed.example')) tags.push('signed');
+  if (lower === 'unserved.example') tags.push('unserved');
+  return tags;
+}
+
 const SOA = (apex: string, serial: number) =>
   `@ 3600 IN SOA ns1.${apex}. hostmaster.${apex}. ${serial} 3600 900 604800 300\n@ 3600 IN NS ns1.${apex}.\nns1 3600 IN A 192.0.2.53\n`;
 
