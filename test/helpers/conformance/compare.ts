@@ -10,7 +10,6 @@ import {
   type FlagName,
   OPCODES,
   rcodeName,
-  TYPES,
   typeName,
   type WireMessage,
   type WireRecord,
