@@ -108,13 +108,19 @@ t.test('the accepted list: loads, and its matchers mean what they say', async (t
     rcode: { roje, unbound: 'NXDOMAIN' },
   });
   t.ok(matches(special, 'rcode', context(['special:onion'])), "prefix tag 'special:*'");
+  t.ok(matches(special, 'rcode', context(['special:test'], 'REFUSED')), "rcode 'SERVFAIL|REFUSED'");
   t.notOk(matches(special, 'rcode', context(['qtype:A'])), 'not for other names');
   t.notOk(matches(special, 'rcode', context(['special:onion'], 'NXDOMAIN')), 'the RCODE fingerprint');
   t.notOk(matches(special, 'flags.tc:set', context(['special:onion'])), 'nor other signatures');
   const rd0 = entries.find((e) => e.id === 'rd0-resolved-upstream');
   if (rd0 === undefined) return t.fail('rd0-resolved-upstream');
-  t.ok(matches(rd0, 'answer', context(['rd0', 'qtype:A'])));
-  t.notOk(matches(rd0, 'answer', context(['rd0', 'blocked'])), "'!blocked'");
+  const refused = (tags: string[], roje: string) => ({
+    ...context(tags, roje),
+    rcode: { roje, unbound: 'REFUSED' },
+  });
+  t.ok(matches(rd0, 'answer', refused(['rd0', 'qtype:A'], 'NOERROR')));
+  t.notOk(matches(rd0, 'answer', refused(['rd0', 'qtype:A'], 'REFUSED')), "rcode '!REFUSED'");
+  t.notOk(matches(rd0, 'answer', refused(['rd0', 'blocked'], 'NOERROR')), "'!blocked'");
   const xfr = entries.find((e) => e.id === 'zone-transfer-refused');
   if (xfr === undefined) return t.fail('zone-transfer-refused');
   t.ok(matches(xfr, 'rcode', context(['qtype:IXFR'])), "'a|b' alternatives");

@@ -24,7 +24,10 @@ export interface AcceptedEntry {
   tags: string[];
   /** Categories the query may be of; empty: any. */
   categories: string[];
-  /** The RCODE each side must have answered with (the fingerprint of a bug), when given. */
+  /**
+   * The RCODE each side must have answered with (the fingerprint of a bug), when given: 'SERVFAIL',
+   * 'FORMERR|NOTIMP' (either), '!REFUSED' (any other).
+   */
   rcode: { roje?: string; unbound?: string };
   classification: Classification;
   reason: string;
@@ -89,11 +92,19 @@ export interface MatchContext {
 const glob = (pattern: string, value: string) =>
   pattern.endsWith('*') ? value.startsWith(pattern.slice(0, -1)) : value === pattern;
 
+/** 'SERVFAIL', 'FORMERR|NOTIMP' (either), '!REFUSED' or '!FORMERR|BADVERS' (none of them). */
+function rcodeMatches(pattern: string | undefined, rcode: string): boolean {
+  if (pattern === undefined) return true;
+  const negated = pattern.startsWith('!');
+  const hit = (negated ? pattern.slice(1) : pattern).split('|').includes(rcode);
+  return negated ? !hit : hit;
+}
+
 export function matches(entry: AcceptedEntry, signature: string, context: MatchContext): boolean {
   if (!entry.signatures.some((s) => glob(s, signature))) return false;
   if (entry.categories.length > 0 && !entry.categories.includes(context.category)) return false;
-  if (entry.rcode.roje !== undefined && entry.rcode.roje !== context.rcode.roje) return false;
-  if (entry.rcode.unbound !== undefined && entry.rcode.unbound !== context.rcode.unbound) return false;
+  if (!rcodeMatches(entry.rcode.roje, context.rcode.roje)) return false;
+  if (!rcodeMatches(entry.rcode.unbound, context.rcode.unbound)) return false;
   const has = (spec: string) => spec.split('|').some((alt) => context.tags.some((x) => glob(alt, x)));
   return entry.tags.every((t) => (t.startsWith('!') ? !has(t.slice(1)) : has(t)));
 }
