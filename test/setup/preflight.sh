@@ -21,7 +21,8 @@ make                                 make             build  node-gyp, for bette
 g++                                  g++              build  node-gyp, for better-sqlite3
 dig                                  bind9-dnsutils   test   integration tests (test/helpers/roje.ts, process.ts), dns/render
 kdig                                 knot-dnsutils    test   integration tests (TCP keep-open, EDNS, CHAOS)
-/usr/sbin/unbound                    unbound          test   verify against an unfiltered peer; bench/load
+/usr/sbin/unbound                    unbound          test   verify against an unfiltered peer; bench/load; the conformance reference (test/helpers/conformance/unbound.ts)
+/usr/sbin/knotd                      knot             test   conformance suite: the authoritative server (test/helpers/conformance/knot.ts)
 openssl                              openssl          test   throwaway TLS certificates (test/helpers/certs.ts)
 xz                                   xz-utils         test   the bundled real lists (blocklists/data/*.xz)
 /usr/bin/chromium                    chromium         test   block page, dashboard and report in a browser (test/helpers/browser.ts)
