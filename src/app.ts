@@ -165,14 +165,15 @@ export function createApp(initial: RojeConfig, deps: AppDeps): App {
 
   const lifecycle = createLifecycle(
     [
-      // 1. Statistics before the lists: the first load is in the list history too.
-      stats,
-      // 2. Lists before the data plane: a resolver that cannot load its lists never answers (fail closed).
+      // 1. Lists first: a resolver that cannot load its lists never answers (fail closed).
       lists,
-      overrides, // 2b. Run-time overrides before the data plane: the first query sees them.
-      // 3. The data plane: this thread's listeners, or one query loop per worker.
+      overrides, // 1b. Run-time overrides before the data plane: the first query sees them.
+      // 2. The data plane: this thread's listeners, or one query loop per worker.
       plane,
-      firstAnswers(metrics.prepare), // 3b. A beat for the queries on their way; then the metrics.
+      firstAnswers(metrics.prepare), // 2b. A beat for the queries on their way; then the metrics.
+      // 3. Statistics once DNS answers (opening a new database syncs it to disk): the counts made
+      //    before are drained at the first flush, and the first load goes into the list history then.
+      stats,
       // 4. The admin API and /metrics, once there is something to report on.
       ops,
       // 5. The block page: blocked names point at it from here on.

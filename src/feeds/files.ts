@@ -9,7 +9,7 @@
  * disk); the compile already refuses one that holds no entry.
  */
 import { createHash } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdtemp, open, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
@@ -18,7 +18,7 @@ import { RojeError } from '../errors.js';
 import type { SourceReport } from '../policy/compile.js';
 import { rememberDigest } from '../policy/lists-version.js';
 import { CONFIDENTIAL_CATEGORIES, type ListSource } from '../policy/types.js';
-import { checkList, createCopyStore, type FeedMeta } from './store.js';
+import { checkList, createCopyStore, type FeedMeta, type FeedStore } from './store.js';
 import { FEED_DEFAULTS, FEED_NAME_RE } from './types.js';
 
 export interface FileSourceStatus {
@@ -30,10 +30,19 @@ export interface FileSourceStatus {
 }
 
 export interface FileGuard {
-  /** The source to compile for a file source: its last good copy (a confidential one as it is). */
+  /**
+   * The source to compile for a file source: its last good copy (a confidential one as it is), or the
+   * new copy just written, which becomes the good one at settle().
+   */
   guard(source: ListSource): Promise<ListSource>;
-  /** Takes the rule counts of the files compiled from the compile's report (after a first check). */
-  counted(report: { sources: readonly CompiledSource[] }): Promise<void>;
+  /**
+   * The lists compiled from the guarded sources are made: the new copies become the good ones (synced,
+   * moved into place), and the compile's report (null: none, the lists in force were kept) gives the
+   * rule counts of files seen only up to their first rule. Rejects when a copy cannot be stored.
+   */
+  settle(report: { sources: readonly CompiledSource[] } | null): Promise<void>;
+  /** The compile failed: the new copies are dropped, the good ones stay as they were. */
+  discard(): Promise<void>;
   /** Is `name` a file guarded so far? */
   has(name: string): boolean;
   status(): FileSourceStatus[];
@@ -57,6 +66,54 @@ interface Held {
   why: string;
 }
 
+/** A new copy written for the compile, not yet the good one. */
+interface Pending {
+  slot: string;
+  tmp: string;
+  meta: FeedMeta;
+  /** Its flush to disk, started when it was written: null once done, else why it failed. */
+  synced: Promise<unknown>;
+}
+
+/** The new copies of one load, by source name: made good together once the lists are made, or dropped. */
+function createPendingCopies(store: FeedStore) {
+  const pending = new Map<string, Pending>();
+  return {
+    async add(name: string, slot: string, tmp: string, next: FeedMeta): Promise<void> {
+      await rememberDigest(tmp, next.sha256);
+      const synced = store.flush(tmp).then(
+        () => null,
+        (err: unknown) => err,
+      );
+      pending.set(name, { slot, tmp, meta: next, synced });
+    },
+    /** Each copy synced, moved into place with its metadata, then handed to `made`. */
+    async commit(made: (name: string, next: FeedMeta) => void): Promise<void> {
+      for (const [name, p] of pending) {
+        pending.delete(name);
+        const failed = await p.synced;
+        if (failed !== null) {
+          await rm(p.tmp, { force: true });
+          throw new RojeError('ROJE_ERR_FEED_STORE', `cannot store ${p.tmp}: ${systemReason(failed)}`, {
+            cause: failed,
+          });
+        }
+        await store.commit(p.slot, 'good', p.tmp, p.meta);
+        // The version of the lists is taken from this copy next: its digest is the one already known.
+        await rememberDigest(store.path(p.slot, 'good'), p.meta.sha256);
+        made(name, p.meta);
+      }
+    },
+    async drop(): Promise<void> {
+      for (const p of pending.values()) {
+        await p.synced;
+        await rm(p.tmp, { force: true });
+      }
+      pending.clear();
+    },
+  };
+}
+
 export async function createFileGuard(options: FileGuardOptions): Promise<FileGuard> {
   // The files seen by the last compiles, by name: a reload may add, move or drop some.
   const byName = new Map<string, ListSource>();
@@ -65,6 +122,15 @@ export async function createFileGuard(options: FileGuardOptions): Promise<FileGu
   const maxShrink = options.maxShrink ?? FEED_DEFAULTS.maxShrink;
   const good = new Map<string, FeedMeta>();
   const held = new Map<string, Held>();
+  const pending = createPendingCopies(store);
+
+  async function settle(report: { sources: readonly CompiledSource[] } | null): Promise<void> {
+    await pending.commit((name, next) => {
+      good.set(name, next);
+      held.delete(name);
+    });
+    if (report !== null) await counted(report);
+  }
 
   /** Replaces a partial count (a file's first check stopped at its first rule) with the compile's. */
   async function counted(report: { sources: readonly CompiledSource[] }): Promise<void> {
@@ -90,17 +156,24 @@ export async function createFileGuard(options: FileGuardOptions): Promise<FileGu
       else good.delete(source.name);
     }
     const last = good.get(source.name) ?? null;
-    const { sha256, data } = await readDigest(source);
+    // A snapshot of the file as it is now: what is hashed is what is checked and compiled, whatever
+    // happens to the file meanwhile. It is dropped unless it becomes the new copy.
+    const tmp = store.tempPath(slot);
+    const { sha256, bytes } = await snapshot(source, tmp);
     const copy = { ...source, path: store.path(slot, 'good') };
+    const keepGood = async (): Promise<ListSource> => {
+      await rm(tmp, { force: true });
+      return copy;
+    };
     if (last !== null && sha256 === last.sha256) {
       if (held.delete(source.name))
         options.logger.info({ list: source.name }, 'the file is back to the copy in force');
-      return copy;
+      return keepGood();
     }
-    if (last !== null && held.get(source.name)?.meta.sha256 === sha256) return copy;
+    if (last !== null && held.get(source.name)?.meta.sha256 === sha256) return keepGood();
     const at = new Date().toISOString();
     // A file with no good copy needs only to yield a rule; the compile counts the rest (counted()).
-    const check = await checkList(source, source.path, `list "${source.name}" (${source.path})`, undefined, {
+    const check = await checkList(source, tmp, `list "${source.name}" (${source.path})`, undefined, {
       firstRuleOnly: last === null,
     }).catch((err: unknown) => err as RojeError);
     const counted: Counted = check instanceof Error ? { rules: 0 } : check;
@@ -111,10 +184,13 @@ export async function createFileGuard(options: FileGuardOptions): Promise<FileGu
         : `it lost ${Math.round((1 - rules / (last?.rules ?? 1)) * 100)} % of its rules`;
     if (last === null) {
       // No good copy to fall back on: a file that blocks nothing fails the compile (fail closed).
-      if (check instanceof Error) throw emptyList(source);
+      if (check instanceof Error) {
+        await rm(tmp, { force: true });
+        throw emptyList(source);
+      }
     } else if (check instanceof Error || rules < (1 - maxShrink) * last.rules) {
       held.set(source.name, {
-        meta: meta(source, sha256, data.length, counted, at),
+        meta: meta(source, sha256, bytes, counted, at),
         previousRules: last.rules,
         why,
       });
@@ -122,17 +198,13 @@ export async function createFileGuard(options: FileGuardOptions): Promise<FileGu
         { list: source.name, rules, previousRules: last.rules },
         `list file held: ${why}; the last good copy stays in force until an operator accepts or rejects it`,
       );
-      return copy;
+      return keepGood();
     }
-    const tmp = store.tempPath(slot);
-    await writeFile(tmp, data, { mode: 0o640 });
-    const next = meta(source, sha256, data.length, counted, at);
-    await store.commit(slot, 'good', tmp, next);
-    // The version of the lists is taken from this copy next: its digest is the one just computed.
-    await rememberDigest(copy.path, sha256);
-    good.set(source.name, next);
-    held.delete(source.name);
-    return copy;
+    // The compile reads the snapshot where it is while it is flushed to disk (tens of ms for a million
+    // names: time the first answer would otherwise wait for); settle() moves it into place once the
+    // lists are made, so a crash before then leaves the good copy as it was.
+    await pending.add(source.name, slot, tmp, meta(source, sha256, bytes, counted, at));
+    return { ...source, path: tmp };
   }
 
   function heldOf(name: string): { source: ListSource; h: Held } {
@@ -146,41 +218,18 @@ export async function createFileGuard(options: FileGuardOptions): Promise<FileGu
 
   return {
     guard,
-    counted,
+    settle,
+    discard: pending.drop,
     has: (name) => byName.has(name),
-    status: () =>
-      [...byName.values()].map((s) => {
-        const g = good.get(s.name);
-        const h = held.get(s.name);
-        return {
-          name: s.name,
-          category: s.category,
-          path: s.path,
-          good:
-            g === undefined
-              ? null
-              : { rules: g.rules, sha256: g.sha256.slice(0, 12), checkedAt: g.checkedAt },
-          held:
-            h === undefined
-              ? null
-              : {
-                  rules: h.meta.rules,
-                  previousRules: h.previousRules,
-                  sha256: h.meta.sha256.slice(0, 12),
-                  heldAt: h.meta.fetchedAt,
-                  why: h.why,
-                },
-        };
-      }),
+    status: () => [...byName.values()].map((s) => sourceStatus(s, good.get(s.name), held.get(s.name))),
     async accept(name) {
       const { source, h } = heldOf(name);
       // The file as it is now: it may have changed again since it was held.
-      const { sha256, data } = await readDigest(source);
       const tmp = store.tempPath(slotName(name));
-      await writeFile(tmp, data, { mode: 0o640 });
+      const { sha256, bytes } = await snapshot(source, tmp);
       const counted: Counted =
         sha256 === h.meta.sha256 ? h.meta : await checkList(source, tmp, `list "${name}"`);
-      const next = meta(source, sha256, data.length, counted, new Date().toISOString());
+      const next = meta(source, sha256, bytes, counted, new Date().toISOString());
       await store.commit(slotName(name), 'good', tmp, next);
       good.set(name, next);
       held.delete(name);
@@ -192,8 +241,28 @@ export async function createFileGuard(options: FileGuardOptions): Promise<FileGu
       options.logger.info({ list: name }, 'held list file rejected');
     },
     async close() {
+      await pending.drop();
       if (temp !== null) await rm(temp, { recursive: true, force: true });
     },
+  };
+}
+
+function sourceStatus(s: ListSource, g: FeedMeta | undefined, h: Held | undefined): FileSourceStatus {
+  return {
+    name: s.name,
+    category: s.category,
+    path: s.path,
+    good: g === undefined ? null : { rules: g.rules, sha256: g.sha256.slice(0, 12), checkedAt: g.checkedAt },
+    held:
+      h === undefined
+        ? null
+        : {
+            rules: h.meta.rules,
+            previousRules: h.previousRules,
+            sha256: h.meta.sha256.slice(0, 12),
+            heldAt: h.meta.fetchedAt,
+            why: h.why,
+          },
   };
 }
 
@@ -235,16 +304,47 @@ function slotName(name: string): string {
     : `list-${createHash('sha256').update(name).digest('hex').slice(0, 16)}`;
 }
 
-/** The file's bytes and digest; ROJE_ERR_LIST_READ worded as the compile words it. */
-async function readDigest(source: ListSource): Promise<{ sha256: string; data: Buffer }> {
+/**
+ * Copies the file to `tmp` (in the kernel: no 20 MB buffer to fault in) and hashes the copy, which no
+ * one else writes. ROJE_ERR_LIST_READ worded as the compile words it; a copy that cannot be written is
+ * the store's error.
+ */
+async function snapshot(source: ListSource, tmp: string): Promise<{ sha256: string; bytes: number }> {
   try {
-    const data = await readFile(source.path);
-    return { sha256: createHash('sha256').update(data).digest('hex'), data };
+    await copyFile(source.path, tmp);
   } catch (err) {
+    await rm(tmp, { force: true });
+    if (STORE_ERRORS.has((err as NodeJS.ErrnoException).code ?? '')) {
+      throw new RojeError(
+        'ROJE_ERR_FEED_STORE',
+        `cannot copy ${source.path} to ${tmp}: ${systemReason(err)}`,
+        {
+          cause: err,
+        },
+      );
+    }
     throw new RojeError(
       'ROJE_ERR_LIST_READ',
       `list "${source.name}" (${source.path}) cannot be read: ${systemReason(err)}`,
       { cause: err },
     );
   }
+  const fh = await open(tmp, 'r');
+  try {
+    await fh.chmod(0o640);
+    const hash = createHash('sha256');
+    const buffer = Buffer.allocUnsafe(1 << 20);
+    let bytes = 0;
+    for (;;) {
+      const { bytesRead } = await fh.read(buffer, 0, buffer.length, null);
+      if (bytesRead === 0) return { sha256: hash.digest('hex'), bytes };
+      hash.update(buffer.subarray(0, bytesRead));
+      bytes += bytesRead;
+    }
+  } finally {
+    await fh.close();
+  }
 }
+
+/** Failures of the copy's side (the state folder), not of the operator's file. */
+const STORE_ERRORS = new Set(['ENOSPC', 'EDQUOT', 'EROFS']);

@@ -46,6 +46,8 @@ export interface FeedStore {
   read(name: string, slot: Slot): Promise<FeedMeta | null>;
   /** A fresh temp path in the store's folder, for a download to land in. */
   tempPath(name: string): string;
+  /** Flushes a temp file to disk ahead of its commit (which then finds it clean). */
+  flush(tempFile: string): Promise<void>;
   /** Moves `tempFile` into `slot` with `meta`, replacing what was there. */
   commit(name: string, slot: Slot, tempFile: string, meta: FeedMeta): Promise<void>;
   /** Rewrites a slot's metadata only (checkedAt, validators after a 304). */
@@ -94,6 +96,7 @@ export async function createCopyStore(dir: string): Promise<FeedStore> {
     tempPath,
     writeMeta,
     read: (name, slot) => readSlot(dir, name, slot),
+    flush: syncFile,
     async commit(name, slot, tempFile, meta) {
       try {
         await syncFile(tempFile);

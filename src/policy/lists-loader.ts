@@ -76,7 +76,7 @@ export interface ListsLoaderDeps {
   /** Told how far a long compile got (in the worker: compile-worker.ts), for the log. */
   onProgress?: (progress: CompileProgress) => void;
   /** Guards file sources (src/feeds/files.ts): an emptied or halved file is held, its good copy compiled. */
-  files?: Pick<FileGuard, 'guard' | 'counted'>;
+  files?: Pick<FileGuard, 'guard' | 'settle' | 'discard'>;
   /**
    * The lists in force: when the configured sources would compile to their version (same contents,
    * same settings), they are returned as they are, without a compile (a config-only reload, a refresh
@@ -131,10 +131,30 @@ export async function loadLists(
     return { lists: emptyLists(), from: 'none', report: null, ms: ms(), missing: [] };
   }
   const { sources, missing } = resolveSources(config.lists, deps.feeds);
-  if (deps.files !== undefined) {
+  const files = deps.files;
+  if (files === undefined) return loadSources(sources, missing, deps, ms);
+  let loaded: LoadedListSet;
+  try {
     const feeds = new Set(config.lists.filter(isFeedSource).map((s) => s.name));
-    for (const [i, s] of sources.entries()) if (!feeds.has(s.name)) sources[i] = await deps.files.guard(s);
+    for (const [i, s] of sources.entries()) if (!feeds.has(s.name)) sources[i] = await files.guard(s);
+    loaded = await loadSources(sources, missing, deps, ms);
+  } catch (err) {
+    await files.discard();
+    throw err;
   }
+  // The lists are made: the new copies of list files become the good ones, then the lists go in force.
+  await files.settle(loaded.report);
+  return loaded;
+}
+
+/** The lists of plain sources: those in force when the version is the same, else kept or compiled. */
+async function loadSources(
+  sources: ListSource[],
+  missing: string[],
+  deps: ListsLoaderDeps,
+  ms: () => number,
+): Promise<LoadedListSet> {
+  const abuse = deps.abuse;
   // What the sources would compile to, from their bytes (null: one cannot be read; the compile says why).
   const version = await versionOfSources(
     sources,
@@ -143,10 +163,7 @@ export async function loadLists(
   const inForce = deps.inForce ?? null;
   if (version !== null && unchanged(inForce, version, missing)) return inForce as LoadedListSet;
   const kept = version === null ? null : ((await deps.compiled?.get(version, abuse?.key ?? null)) ?? null);
-  if (kept !== null) {
-    await deps.files?.counted(kept.report);
-    return { lists: kept.lists, from: 'lists', report: kept.report, ms: ms(), missing };
-  }
+  if (kept !== null) return { lists: kept.lists, from: 'lists', report: kept.report, ms: ms(), missing };
   // The first load of a server (nothing in force: no listener answers yet, and none waits on this thread)
   // compiles here: a worker would load every module again, and on one core that is time before the first
   // answer. Every later compile goes to the worker, so the query loop never waits on it.
@@ -159,7 +176,6 @@ export async function loadLists(
     trusted: true,
     abuseKey: abuse?.key ?? null,
   });
-  await deps.files?.counted(report);
   // Written (and flushed to disk: tens to hundreds of ms for a million names) while the lists are already
   // in force: only the next start reads it, and the cache's get() and the service's stop wait for it.
   void deps.compiled?.put(report, artifact);

@@ -12,7 +12,7 @@ import type { RojeConfig } from '../config/schema.js';
 import { RojeError } from '../errors.js';
 import type { StoreMetricsSource } from '../metrics/metrics.js';
 import type { HourCounts } from '../stats/recorder.js';
-import { openStatsStore, type StatsStore, type StoreState } from '../stats/store.js';
+import { type ListChange, openStatsStore, type StatsStore, type StoreState } from '../stats/store.js';
 import type { Service } from './lifecycle.js';
 import type { SwapListener } from './lists.js';
 
@@ -50,6 +50,8 @@ export function createStatsService(options: StatsServiceOptions): StatsService {
   let stopped = false;
   /** A shared store not open yet because it was unreachable: said as down, so that its alert fires. */
   let unreachable: StoreState | null = null;
+  /** The first list load, made before the store opened (it opens after the first answers): kept for it. */
+  let firstLoad: ListChange | null = null;
 
   function required(): StatsStore {
     if (store === null) throw new RojeError('ROJE_ERR_STATS_DISABLED');
@@ -79,6 +81,8 @@ export function createStatsService(options: StatsServiceOptions): StatsService {
       store = opened;
       unreachable = null;
       options.onOpen(opened.salt);
+      if (firstLoad !== null) opened.recordListChange(firstLoad);
+      firstLoad = null;
       logger.info({ kind: opened.kind, instance: opened.instance }, 'statistics store open');
     } catch (err) {
       const code = (err as { code?: string }).code;
@@ -125,13 +129,15 @@ export function createStatsService(options: StatsServiceOptions): StatsService {
     beforeSwap: () => void store?.flush(),
     afterSwap(set, reason) {
       const l = set.lists;
-      store?.recordListChange({
+      const change = {
         at: new Date().toISOString(),
         version: l.version,
         entries: l.entries,
         sources: l.sources.length,
         reason,
-      });
+      };
+      if (store === null && unreachable === null && c.enabled) firstLoad ??= change;
+      store?.recordListChange(change);
       // Written now rather than at the next timer: a swap is rare, and its record should not wait.
       void store?.flush();
     },
