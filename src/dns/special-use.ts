@@ -192,22 +192,19 @@ export interface LocalMatch {
 export function findLocalName(q: ParsedQuery): LocalMatch | null {
   const msg = q.msg;
   const end = q.nameEnd - 1;
-  let n = 0;
-  let p = HEADER_SIZE;
-  while (p < end) {
-    labelAt[n++] = p;
-    p += msg[p] + 1;
-  }
-  if (n === 0) return null;
-  const last = labelAt[n - 1];
+  // The last label, found without storing anything: nearly every name stops at the next test.
+  let last = -1;
+  for (let p = HEADER_SIZE; p < end; p += msg[p] + 1) last = p;
+  if (last < 0) return null;
   const lastLen = msg[last];
   if (lastLen > 30 || ((TOP_LENGTHS >>> lastLen) & 1) === 0) return null;
   if (!isTopLabel(msg, last, lastLen)) return null;
+  let n = 0;
+  for (let p = HEADER_SIZE; p < end; p += msg[p] + 1) labelAt[n++] = p;
   let node = root;
   let zone: LocalZone | null = null;
   for (let i = n - 1; i >= 0; i--) {
-    const at = labelAt[i];
-    const next = node.children.get(lowerLabel(msg, at));
+    const next = node.children.get(lowerLabel(msg, labelAt[i]));
     // Below the names the zone holds: no such name (NXDOMAIN), or outside every zone.
     if (next === undefined) return zone === null ? null : { zone, node: null };
     node = next;
