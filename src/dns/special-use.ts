@@ -88,13 +88,12 @@ function soaRdata(mname: string, rname: string, numbers: readonly number[]): Buf
 function record(owner: Buffer, type: number, rdata: Buffer): Buffer {
   const out = Buffer.alloc(owner.length + 10 + rdata.length);
   owner.copy(out, 0);
-  let p = owner.length;
+  const p = owner.length;
   setU16(out, p, type);
   setU16(out, p + 2, QCLASS.IN);
   setU32(out, p + 4, LOCAL_ZONE_TTL);
   setU16(out, p + 8, rdata.length);
   rdata.copy(out, p + 10);
-  p += 10;
   return out;
 }
 
