@@ -7,6 +7,7 @@
  *   while a blocked name stays blocked and a special-use name is still answered.
  * The upstream here answers like an authoritative server (AA, no RA) and sets AD when asked for it.
  */
+import { execFile } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -20,11 +21,11 @@ const AD = 0x0020;
 /** An authoritative-style upstream on loopback UDP: A 192.0.2.<n> for any name, AA, no RA, AD if asked. */
 async function startAuthority() {
   const socket = createSocket('udp4');
-  const asked: Array<{ name: string; flags: number }> = [];
+  const asked: Array<{ name: string; type: string; flags: number }> = [];
   socket.on('message', (msg, from) => {
     const q = dnsPacket.decode(msg);
     const question = q.questions![0];
-    asked.push({ name: question.name.toLowerCase(), flags: msg.readUInt16BE(2) });
+    asked.push({ name: question.name.toLowerCase(), type: question.type, flags: msg.readUInt16BE(2) });
     const flags = AA | (msg.readUInt16BE(2) & (AD | 0x0100 | 0x0010));
     const answers: dnsPacket.Answer[] =
       question.type === 'A' ? [{ name: question.name, type: 'A', ttl: 300, data: '192.0.2.53' }] : [];
@@ -72,6 +73,25 @@ t.test(
     t.notMatch(cached.stdout, /recursion requested but not available/);
   },
 );
+
+t.test('RFC 1034 §4.3.2: nslookup says "Non-authoritative answer", fresh and cached', async (t) => {
+  const nslookup = () =>
+    new Promise<string>((resolve, reject) => {
+      const args = [`-port=${roje.port}`, '-timeout=2', '-retry=0', 'nsl.example.test', roje.host];
+      execFile('nslookup', args, { timeout: 10_000 }, (err, stdout) =>
+        err !== null && stdout === '' ? reject(err) : resolve(stdout),
+      );
+    });
+  const fresh = await nslookup();
+  t.match(fresh, /Non-authoritative answer:/, 'fresh');
+  t.match(fresh, /Address: 192\.0\.2\.53/);
+  // nslookup asks A and AAAA; this upstream's empty AAAA has no SOA, so only the A answer is cached.
+  const aQueries = () => upstream.asked.filter((a) => a.name === 'nsl.example.test' && a.type === 'A').length;
+  t.equal(aQueries(), 1);
+  const cached = await nslookup();
+  t.match(cached, /Non-authoritative answer:/, 'cached');
+  t.equal(aQueries(), 1, 'the second A answer from the cache');
+});
 
 t.test(
   'RFC 6840 §5.7-5.8: AD asked upstream; passed to AD and DO clients only, from one cache entry',
