@@ -107,7 +107,6 @@ export function spliceCname(
   let an = 0;
   let ns = 0;
   let ar = 0;
-  let raFlag = FLAG_RA;
   let rcode: number = RCODE.NOERROR;
   let ttl = opts.emptyTtl;
   let copyStart = 0;
@@ -165,7 +164,6 @@ export function spliceCname(
     if (rcode !== RCODE.NOERROR && rcode !== RCODE.NXDOMAIN) {
       return answerError(q, rcode, { udpSize: opts.udpSize, ede: innerEde });
     }
-    raFlag = ((inner[2] << 8) | inner[3]) & FLAG_RA;
     ttl = minTtl >= 0 ? minTtl : soaTtl >= 0 ? Math.min(soaTtl, opts.emptyTtl) : opts.emptyTtl;
   }
 
@@ -175,7 +173,8 @@ export function spliceCname(
   const out = Buffer.allocUnsafe(size);
   out[0] = msg[0];
   out[1] = msg[1];
-  setU16(out, 2, FLAG_QR | raFlag | (q.flags & (OPCODE_MASK | FLAG_RD | FLAG_CD)) | rcode);
+  // RA always (roje recurses), AA never (roje chose the alias): RFC 1035 §4.1.1.
+  setU16(out, 2, FLAG_QR | FLAG_RA | (q.flags & (OPCODE_MASK | FLAG_RD | FLAG_CD)) | rcode);
   setU16(out, 4, 1);
   setU16(out, 6, an + 1);
   setU16(out, 8, ns);

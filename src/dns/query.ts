@@ -123,7 +123,7 @@ export function readQuery(msg: Buffer): ParsedQuery | QueryRejection {
 
 /** Options for error responses. */
 export interface ErrorOptions {
-  /** Extended DNS Errors, sent only when the query had a usable OPT record. */
+  /** Extended DNS Errors, sent only when the query had an OPT record. */
   ede?: readonly ExtendedError[];
   /** The UDP payload size roje advertises in its OPT record. */
   udpSize: number;
@@ -134,8 +134,13 @@ let foundQuestionEnd = -1;
 let foundDo = -1;
 
 /**
- * Locates the question (only when QDCOUNT = 1 and the name is uncompressed) and a usable OPT record:
- * the only one, owned by the root, in the additional section of a message whose records walk.
+ * Locates the question (only when QDCOUNT = 1 and the name is uncompressed) and the query's OPT
+ * record: the first record of type OPT met while walking the records, wherever it is. A broken OPT
+ * (repeated, owned by another name than the root, in the answer or authority section) is the
+ * client's EDNS all the same, so the FORMERR it earns carries roje's OPT: RFC 6891 §7 ("If there is a
+ * problem with processing the OPT record itself ... a FORMERR MUST be returned ... the response MUST
+ * include an OPT record"), and §6.1.1 for two OPT records. The walk stops at the first record that
+ * does not fit; an OPT met before it still counts.
  */
 function locate(msg: Buffer): void {
   const len = msg.length;
@@ -152,22 +157,18 @@ function locate(msg: Buffer): void {
     if (p < 0 || p + 4 > len) return;
     p += 4;
   }
-  const anns = ((msg[6] << 8) | msg[7]) + ((msg[8] << 8) | msg[9]);
-  const total = anns + ((msg[10] << 8) | msg[11]);
-  let found = -1;
+  const total = ((msg[6] << 8) | msg[7]) + ((msg[8] << 8) | msg[9]) + ((msg[10] << 8) | msg[11]);
   for (let i = 0; i < total; i++) {
-    const owner = p;
     p = skipName(msg, p, len);
     if (p < 0 || p + 10 > len) return;
     const rdEnd = p + 10 + ((msg[p + 8] << 8) | msg[p + 9]);
     if (rdEnd > len) return;
     if (((msg[p] << 8) | msg[p + 1]) === QTYPE.OPT) {
-      if (i < anns || found >= 0 || p !== owner + 1) return;
-      found = (msg[p + 6] & 0x80) !== 0 ? 1 : 0;
+      foundDo = (msg[p + 6] & 0x80) !== 0 ? 1 : 0;
+      return;
     }
     p = rdEnd;
   }
-  foundDo = found;
 }
 
 function writeHeader(out: Buffer, msg: Buffer, rcode: number, qd: number, ar: number): void {
@@ -183,7 +184,8 @@ function writeHeader(out: Buffer, msg: Buffer, rcode: number, qd: number, ar: nu
 /**
  * A response with `rcode` to a message that may be only partly readable: ID, OPCODE, RD and CD
  * copied, QR and RA set, the question echoed when it could be read, and roje's OPT (DO echoed, the
- * extended RCODE bits, `opts.ede`) when the message had a usable OPT record. null without a header.
+ * extended RCODE bits, `opts.ede`) when the message had an OPT record, a malformed one included
+ * (RFC 6891 §7). null without a header.
  */
 export function errorResponse(msg: Buffer, rcode: number, opts: ErrorOptions): Buffer | null {
   if (msg.length < HEADER_SIZE) return null;

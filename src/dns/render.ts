@@ -5,7 +5,6 @@
 import { RojeError } from '../errors.js';
 import { copyBytes, setU16, setU32 } from './bytes.js';
 import {
-  FLAG_AA,
   FLAG_AD,
   FLAG_CD,
   FLAG_QR,
@@ -23,8 +22,13 @@ import { OPT_FIXED_SIZE, optLength, writeOpt } from './edns.js';
 import { ASCII_LOWER, skipName } from './name.js';
 import type { ParsedQuery, PreparedResponse, RenderOptions } from './types.js';
 
-/** Header bits the upstream decides; RD and CD come from the client, TC is ours to set. */
-const KEEP_FROM_RESPONSE = OPCODE_MASK | FLAG_AA | FLAG_RA | FLAG_AD | RCODE_MASK;
+/**
+ * Header bits the upstream decides; RD and CD come from the client, TC is ours to set. AA and RA are
+ * not among them: they describe the server that answers the client, which is roje (RFC 1035 §4.1.1),
+ * so RA is always set and AA never is: an answer from an upstream or from the cache is not
+ * authoritative data (RFC 1034 §4.3.2), whatever the upstream's AA said.
+ */
+const KEEP_FROM_RESPONSE = OPCODE_MASK | FLAG_AD | RCODE_MASK;
 const KEEP_FROM_QUERY = FLAG_RD | FLAG_CD;
 
 function mismatch(): never {
@@ -35,9 +39,10 @@ function mismatch(): never {
 }
 
 /**
- * The response for one client. Flags: QR, OPCODE, AA, RA and RCODE from the response, RD and CD from
- * the query, TC cleared (fitResponse sets it), AD kept only when the client set DO or AD
- * (RFC 6840 §5.8). The client's question bytes replace the response's, so the answer echoes the
+ * The response for one client. Flags: QR and RA set and AA clear (roje is a recursive resolver, not
+ * the zone's authority: RFC 1035 §4.1.1, RFC 1034 §4.3.2), OPCODE and RCODE from the response, RD and
+ * CD from the query, TC cleared (fitResponse sets it), AD kept only when the upstream set it and the
+ * client set DO or AD (RFC 6840 §5.7-5.8). Patching the flags word is all it costs: nothing is decoded. The client's question bytes replace the response's, so the answer echoes the
  * client's case; they must be the same name, or RojeError('ROJE_ERR_DNS_MALFORMED') is thrown.
  * TTLs become opts.ttlOverride, else ttl - age floored at 0. An OPT record is added only when the
  * client sent one. Without one, an extended RCODE cannot be expressed and becomes SERVFAIL.
@@ -65,7 +70,8 @@ export function renderResponse(p: PreparedResponse, q: ParsedQuery, opts: Render
   out[0] = msg[0];
   out[1] = msg[1];
   const qflags = q.flags;
-  let flags = FLAG_QR | (((src[2] << 8) | src[3]) & KEEP_FROM_RESPONSE) | (qflags & KEEP_FROM_QUERY);
+  let flags =
+    FLAG_QR | FLAG_RA | (((src[2] << 8) | src[3]) & KEEP_FROM_RESPONSE) | (qflags & KEEP_FROM_QUERY);
   if ((qflags & FLAG_AD) === 0 && (edns === null || !edns.do)) flags &= ~FLAG_AD;
   if (edns === null && p.rcode > RCODE_MASK) flags = (flags & ~RCODE_MASK) | RCODE.SERVFAIL;
   out[2] = flags >> 8;

@@ -8,6 +8,7 @@ import {
   FLAG_AA,
   FLAG_CD,
   FLAG_QR,
+  FLAG_RA,
   FLAG_RD,
   HEADER_SIZE,
   OPCODE_MASK,
@@ -32,7 +33,8 @@ export function txtAnswer(q: ParsedQuery, strings: readonly string[], udpSize: n
   const out = Buffer.alloc(size);
   copyBytes(q.msg, 0, out, 0, 2);
   const qflags = (q.msg[2] << 8) | q.msg[3];
-  setU16(out, 2, FLAG_QR | FLAG_AA | (qflags & (OPCODE_MASK | FLAG_RD | FLAG_CD)) | RCODE.NOERROR);
+  // AA: roje is the authority for its own CHAOS names; RA: roje offers recursion (RFC 1035 §4.1.1).
+  setU16(out, 2, FLAG_QR | FLAG_AA | FLAG_RA | (qflags & (OPCODE_MASK | FLAG_RD | FLAG_CD)) | RCODE.NOERROR);
   setU16(out, 4, 1);
   setU16(out, 6, data.length);
   setU16(out, 8, 0);

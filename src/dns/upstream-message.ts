@@ -4,6 +4,7 @@
  */
 import {
   EDNS_FLAG_DO,
+  FLAG_AD,
   FLAG_CD,
   FLAG_QR,
   FLAG_RD,
@@ -28,12 +29,18 @@ const OPT_RR_SIZE = 11;
 /**
  * A recursive query (RD=1) with one question and an OPT record advertising `udpSize` and the DO bit,
  * no options: roje adds its own EDNS per client, so nothing client-specific travels upstream.
+ *
+ * AD=1 always (RFC 6840 §5.7: AD in a query asks for the AD bit in the answer), whatever the client
+ * set: the upstream's AD then reaches the cache, and renderResponse passes it on only to a client that
+ * set AD or DO (§5.8). Asking with AD only for AD clients would split the cache and the coalescing in
+ * two for one header bit (dig sets AD by default, most stubs never do), for answers that are otherwise
+ * identical.
  */
 export function buildUpstreamQuery(q: UpstreamQuestion, id: number, udpSize: number): Buffer {
   const nameLen = q.nameWire.length;
   const buf = Buffer.allocUnsafe(HEADER_SIZE + nameLen + 4 + OPT_RR_SIZE);
   buf.writeUInt16BE(id & 0xffff, 0);
-  buf.writeUInt16BE(FLAG_RD | (q.cd ? FLAG_CD : 0), 2);
+  buf.writeUInt16BE(FLAG_RD | FLAG_AD | (q.cd ? FLAG_CD : 0), 2);
   buf.writeUInt16BE(1, 4); // QDCOUNT
   buf.writeUInt32BE(0, 6); // ANCOUNT, NSCOUNT
   buf.writeUInt16BE(1, 10); // ARCOUNT: the OPT record

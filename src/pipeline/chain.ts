@@ -21,9 +21,12 @@ import { createContextStage } from './stages/context.js';
 import { createForwardHandler } from './stages/forward.js';
 import { createPolicyStage, type PolicyStage } from './stages/policy.js';
 import { createQueryClassStage } from './stages/query-class.js';
+import { createQueryTypeStage } from './stages/query-type.js';
 import { createRateLimitStage } from './stages/rate-limit.js';
 import { createReadyStage } from './stages/ready.js';
+import { createRecursionStage } from './stages/recursion.js';
 import { createSafeSearchStage } from './stages/safesearch.js';
+import { createSpecialUseStage } from './stages/special-use.js';
 import type { Handler } from './types.js';
 
 export interface Chain {
@@ -123,6 +126,17 @@ export function buildChain(config: RojeConfig, previous: Chain | undefined, deps
       createChaosStage({ enabled: config.chaos.enabled, strings: deps.chaosStrings }),
       // 3b. Every class but IN and CHAOS: NOTIMP here, never forwarded (no upstream spent or marked down).
       createQueryClassStage(),
+      // 3c. Meta-types (OPT, TSIG, TKEY, MAILA, MAILB: FORMERR) and zone transfers (REFUSED), RFC 6895
+      //     §3.1: not questions for data, so never forwarded; after the ACL and the rate limit, like
+      //     every answer roje makes.
+      createQueryTypeStage(),
+      // 3d. Special-use names (localhost, *.onion, *.invalid, *.local, home.arpa, private reverse zones:
+      //     RFC 6761, 6762, 7686, 8375, 6303) answered locally, as unbound's default local zones. Before
+      //     the ready stage: these answers need no list and can carry nothing a list would block, so
+      //     `localhost` resolves while the lists load. Before the policy: no list entry can make them
+      //     reach the Internet, and none needs to, their answers being NXDOMAIN or loopback. After
+      //     the ACL and the rate limit: only clients roje serves, at their rate.
+      createSpecialUseStage(),
       // 4. Fail closed: until a good list is loaded (a feed not downloaded yet), SERVFAIL with EDE 14,
       //    never an unfiltered answer.
       createReadyStage({ isReady: deps.isReady }),
@@ -139,6 +153,10 @@ export function buildChain(config: RojeConfig, previous: Chain | undefined, deps
       createSafeSearchStage({ venues: config.venues, policies: config.policies }),
       // 7b. QTYPE ANY: RFC 8482's minimal answer, after the policy (a blocked name keeps its block answer).
       createAnyQueryStage(),
+      // 7c. RD=0 (RFC 1034 §4.3.1): REFUSED before the cache and the upstream, after every stage that
+      //     answers by itself (policy, SafeSearch, ANY), so a blocked name stays blocked without RD.
+      //     Not from the cache either: that would be cache snooping across a venue's devices.
+      createRecursionStage(),
       // 8. Cache before forwarding; serve-stale lives here because only the cache holds expired answers.
       createCacheStage({ cache, serveStale: config.cache.serveStale }),
     ],

@@ -180,13 +180,16 @@ t.test('FORMERR cases, byte-precise', async (t) => {
   );
 });
 
-t.test('FORMERR for bad OPT records, without an OPT in the answer', async (t) => {
+t.test("RFC 6891 §7 and §6.1.1: FORMERR for a bad OPT record carries roje's OPT", async (t) => {
   const flags = 0x8000 | 0x0100 | 0x0080 | 1;
   const question = query('example.com').subarray(12);
+  // RCODE FORMERR (1) fits in the header: the OPT's extended RCODE byte stays 0.
+  const roje = (doBit: boolean) => optWire(1232, 0, doBit);
 
-  const two = query('example.com', 'A', { additionals: [opt(), opt()] });
+  // §6.1.1: two OPT records; the first one's DO is echoed.
+  const two = query('example.com', 'A', { additionals: [opt({ flags: dnsPacket.DNSSEC_OK }), opt()] });
   t.same(readQuery(two), { rcode: 1, reason: 'opt-multiple' });
-  t.same(errorResponse(two, 1, { udpSize: 1232 }), expected(0xbeef, flags, question, null));
+  t.same(errorResponse(two, 1, { udpSize: 1232 }), expected(0xbeef, flags, question, roje(true)));
 
   // dns-packet refuses to write this, so: a bare query, ARCOUNT 1, then an OPT owned by "x".
   const owned = Buffer.concat([
@@ -196,11 +199,45 @@ t.test('FORMERR for bad OPT records, without an OPT in the answer', async (t) =>
   ]);
   owned.writeUInt16BE(1, 10);
   t.same(readQuery(owned), { rcode: 1, reason: 'opt-owner' });
-  t.same(errorResponse(owned, 1, { udpSize: 1232 }), expected(0xbeef, flags, question, null));
+  t.same(errorResponse(owned, 1, { udpSize: 1232 }), expected(0xbeef, flags, question, roje(false)));
 
   const inAnswer = query('example.com', 'A', { answers: [opt()] });
   t.same(readQuery(inAnswer), { rcode: 1, reason: 'opt-section' });
-  t.same(errorResponse(inAnswer, 1, { udpSize: 1232 }), expected(0xbeef, flags, question, null));
+  t.same(errorResponse(inAnswer, 1, { udpSize: 1232 }), expected(0xbeef, flags, question, roje(false)));
+
+  // A record that runs past the end before any OPT: nothing to echo, no OPT.
+  const cut = Buffer.concat([query('example.com'), Buffer.from([0, 0, 1, 0, 1])]);
+  cut.writeUInt16BE(1, 10);
+  t.same(readQuery(cut), { rcode: 1, reason: 'records' });
+  t.same(errorResponse(cut, 1, { udpSize: 1232 }), expected(0xbeef, flags, question, null));
+});
+
+t.test("RFC 6891 §7: FORMERR for QDCOUNT 0 or 2 carries roje's OPT when the query had one", async (t) => {
+  const none = Buffer.concat([
+    Buffer.from([0xbe, 0xef, 0x01, 0x00, 0, 0, 0, 0, 0, 0, 0, 1]),
+    optWire(4096, 0, true),
+  ]);
+  t.same(readQuery(none), { rcode: 1, reason: 'qdcount' });
+  const out0 = errorResponse(none, 1, { udpSize: 1232 });
+  t.same(
+    out0,
+    Buffer.concat([Buffer.from([0xbe, 0xef, 0x81, 0x81, 0, 0, 0, 0, 0, 0, 0, 1]), optWire(1232, 0, true)]),
+  );
+
+  const two = query('example.com', 'A', {
+    questions: [
+      { name: 'example.com', type: 'A', class: 'IN' },
+      { name: 'example.org', type: 'A', class: 'IN' },
+    ],
+    additionals: [opt()],
+  });
+  t.same(readQuery(two), { rcode: 1, reason: 'qdcount' });
+  const wire2 = errorResponse(two, 1, { udpSize: 1232 })!;
+  t.equal(wire2.readUInt16BE(2) & 0x0f, 1, 'FORMERR');
+  const out2 = dnsPacket.decode(wire2);
+  t.equal(out2.questions!.length, 0, 'no question echoed: there is no one question to echo');
+  t.equal(out2.additionals!.length, 1);
+  t.equal(out2.additionals![0].type, 'OPT');
 });
 
 t.test('BADVERS for EDNS version 1, byte-precise', async (t) => {

@@ -89,21 +89,59 @@ t.test('renders a cache hit: ID, client case, aged TTLs, no OPT for a plain clie
   );
 });
 
-t.test('flags: RD/CD from the client, TC cleared, AD only with DO or AD', async (t) => {
-  // Response with AA, TC, RA, AD, and RD clear; client sets RD and CD.
+t.test(
+  'flags: RFC 1035 §4.1.1 AA clear and RA set (roje answers, not the upstream), RD/CD from the client, TC cleared, RFC 6840 §5.8 AD only with DO or AD',
+  async (t) => {
+    // Response with AA, TC, RA, AD, and RD clear; client sets RD and CD.
+    const p = prepareResponse(
+      response('a.example', { answers: [A('a.example', 60)] }, 0x8000 | 0x0400 | 0x0200 | 0x0080 | 0x0020),
+      BOUNDS,
+    );
+    const plain = renderResponse(p, parse(query('a.example', 0x0100 | 0x0010)), { age: 0, udpSize: 1232 });
+    t.equal(plain.readUInt16BE(2), 0x8000 | 0x0100 | 0x0080 | 0x0010, 'AA and AD dropped, TC cleared');
+    const ad = renderResponse(p, parse(query('a.example', 0x0020)), { age: 0, udpSize: 1232 });
+    t.equal(ad.readUInt16BE(2), 0x8000 | 0x0080 | 0x0020, 'client AD keeps AD; RD 0 echoed');
+    const dnssec = renderResponse(p, parse(query('a.example', 0x0100, [opt({ flags: 0x8000 })])), {
+      age: 0,
+      udpSize: 1232,
+    });
+    t.equal(dnssec.readUInt16BE(2) & 0x0020, 0x0020, 'DO keeps AD');
+  },
+);
+
+t.test(
+  'RFC 1034 §4.3.2: a cache hit of an authoritative answer without RA is served AA=0, RA=1',
+  async (t) => {
+    // An authoritative upstream: AA set, RA clear (it does not recurse), no AD.
+    const p = prepareResponse(
+      response('a.example', { answers: [A('a.example', 60)] }, 0x8000 | 0x0400),
+      BOUNDS,
+    );
+    for (const age of [0, 30]) {
+      const out = renderResponse(p, parse(query('a.example', 0x0100)), { age, udpSize: 1232 });
+      t.equal(out.readUInt16BE(2), 0x8000 | 0x0100 | 0x0080, `age ${age}: QR RD RA`);
+    }
+    const stale = renderResponse(p, parse(query('a.example', 0x0100)), {
+      age: 99,
+      ttlOverride: 30,
+      udpSize: 1232,
+    });
+    t.equal(stale.readUInt16BE(2) & (0x0400 | 0x0080), 0x0080, 'stale too');
+    t.equal(
+      p.wire.readUInt16BE(2) & 0x0400,
+      0x0400,
+      'the prepared wire is left as it is: only the copy is patched',
+    );
+  },
+);
+
+t.test('RFC 6840 §5.8: AD is passed on only when the upstream set it', async (t) => {
   const p = prepareResponse(
-    response('a.example', { answers: [A('a.example', 60)] }, 0x8000 | 0x0400 | 0x0200 | 0x0080 | 0x0020),
+    response('a.example', { answers: [A('a.example', 60)] }, 0x8000 | 0x0080),
     BOUNDS,
   );
-  const plain = renderResponse(p, parse(query('a.example', 0x0100 | 0x0010)), { age: 0, udpSize: 1232 });
-  t.equal(plain.readUInt16BE(2), 0x8000 | 0x0400 | 0x0100 | 0x0080 | 0x0010, 'AD dropped, TC cleared');
-  const ad = renderResponse(p, parse(query('a.example', 0x0020)), { age: 0, udpSize: 1232 });
-  t.equal(ad.readUInt16BE(2), 0x8000 | 0x0400 | 0x0080 | 0x0020, 'client AD keeps AD; RD 0 echoed');
-  const dnssec = renderResponse(p, parse(query('a.example', 0x0100, [opt({ flags: 0x8000 })])), {
-    age: 0,
-    udpSize: 1232,
-  });
-  t.equal(dnssec.readUInt16BE(2) & 0x0020, 0x0020, 'DO keeps AD');
+  const ad = renderResponse(p, parse(query('a.example', 0x0120)), { age: 0, udpSize: 1232 });
+  t.equal(ad.readUInt16BE(2) & 0x0020, 0, 'client AD, upstream no AD: no AD');
 });
 
 t.test('EDNS client: roje OPT with DO echoed, extended RCODE, EDEs from both sides', async (t) => {

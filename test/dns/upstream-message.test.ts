@@ -23,27 +23,32 @@ function respond(query: Buffer, patch: Partial<dnsPacket.Packet> = {}, flags = 0
 
 const question = { nameWire: encodeName('www.example.test'), qtype: 1, qclass: 1, do: true, cd: false };
 
-t.test('buildUpstreamQuery: RD, CD as given, one question, OPT with size and DO', async (t) => {
-  const q = buildUpstreamQuery(question, 0x1234, 1232);
-  const d = dnsPacket.decode(q);
-  t.equal(d.id, 0x1234);
-  t.equal(d.flag_rd, true);
-  t.equal(d.flag_cd, false);
-  t.equal(d.flag_qr, false);
-  t.same(d.questions, [{ name: 'www.example.test', type: 'A', class: 'IN' }]);
-  t.equal(d.additionals?.length, 1);
-  const opt = d.additionals![0] as dnsPacket.OptAnswer;
-  t.equal(opt.type, 'OPT');
-  t.equal(opt.udpPayloadSize, 1232);
-  t.equal(opt.flag_do, true);
-  t.same(opt.options, []);
+t.test(
+  'buildUpstreamQuery: RD, RFC 6840 §5.7 AD always, CD as given, one question, OPT with size and DO',
+  async (t) => {
+    const q = buildUpstreamQuery(question, 0x1234, 1232);
+    const d = dnsPacket.decode(q);
+    t.equal(d.id, 0x1234);
+    t.equal(d.flag_rd, true);
+    t.equal(d.flag_ad, true, 'AD asks the upstream for its AD bit, for every client (render masks it)');
+    t.equal(q.readUInt16BE(2), 0x0120, 'RD and AD, nothing else');
+    t.equal(d.flag_cd, false);
+    t.equal(d.flag_qr, false);
+    t.same(d.questions, [{ name: 'www.example.test', type: 'A', class: 'IN' }]);
+    t.equal(d.additionals?.length, 1);
+    const opt = d.additionals![0] as dnsPacket.OptAnswer;
+    t.equal(opt.type, 'OPT');
+    t.equal(opt.udpPayloadSize, 1232);
+    t.equal(opt.flag_do, true);
+    t.same(opt.options, []);
 
-  const q2 = dnsPacket.decode(buildUpstreamQuery({ ...question, do: false, cd: true, qtype: 28 }, 7, 512));
-  t.equal(q2.flag_cd, true);
-  t.equal((q2.additionals![0] as dnsPacket.OptAnswer).flag_do, false);
-  t.equal((q2.additionals![0] as dnsPacket.OptAnswer).udpPayloadSize, 512);
-  t.equal(q2.questions![0].type, 'AAAA');
-});
+    const q2 = dnsPacket.decode(buildUpstreamQuery({ ...question, do: false, cd: true, qtype: 28 }, 7, 512));
+    t.equal(q2.flag_cd, true);
+    t.equal((q2.additionals![0] as dnsPacket.OptAnswer).flag_do, false);
+    t.equal((q2.additionals![0] as dnsPacket.OptAnswer).udpPayloadSize, 512);
+    t.equal(q2.questions![0].type, 'AAAA');
+  },
+);
 
 t.test('buildUpstreamQuery: root name', async (t) => {
   const d = dnsPacket.decode(

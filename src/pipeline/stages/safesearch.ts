@@ -119,15 +119,17 @@ export function createSafeSearchStage(options: SafeSearchStageOptions): Stage {
   }
 
   /**
-   * The query for the safe host: the client's type, class, CD and DO, so it shares their cache entry,
-   * and the client's venue and roje's UDP size, as the context stage gave them.
+   * The query for the safe host: the client's type, class, RD, CD and DO, so it shares their cache
+   * entry, and the client's venue and roje's UDP size, as the context stage gave them. RD as the client
+   * set it: a query without RD is not resolved upstream for the alias either (RFC 1034 §4.3.1), and its
+   * REFUSED becomes the answer.
    */
   function innerQuery(query: Query, host: SafeHost): Query {
     const { edns, udpSize } = query;
     const questionEnd = HEADER_SIZE + host.wire.length + 4;
     const msg = Buffer.allocUnsafe(edns !== null ? host.template.length : questionEnd);
     host.template.copy(msg, 0, 0, msg.length);
-    const flags = FLAG_RD | (query.flags & FLAG_CD);
+    const flags = query.flags & (FLAG_RD | FLAG_CD);
     setU16(msg, 2, flags);
     setU16(msg, questionEnd - 4, query.qtype);
     setU16(msg, questionEnd - 2, query.qclass);
