@@ -60,7 +60,7 @@ writeFileSync(
   `name: sample-run
 cases:
   - { name: abuse canary, qname: canary-domain.abuse.roje.test, expect: blocked, category: abuse, requires: roje }
-  - { name: control, qname: www.control.invalid, expect: allowed, category: control }
+  - { name: control, qname: www.control.example.test, expect: allowed, category: control }
 `,
 );
 
@@ -71,9 +71,9 @@ const allowSampled = drawSample((await readSampleList(allowList)).names, SIZE, S
 const secrets = [...new Set([...sampled, ...sampled.map((n) => `www.${n}`)])];
 
 // The internet as an unfiltered resolver sees it: every sampled name and its www. form resolves.
-const fake = await startFakeUpstream({ apexes: ['invalid'] });
+const fake = await startFakeUpstream({ apexes: ['example.test'] });
 t.teardown(() => fake.close());
-fake.zone.set('www.control.invalid', 'A', [{ data: '198.51.100.8', ttl: 300 }]);
+fake.zone.set('www.control.example.test', 'A', [{ data: '198.51.100.8', ttl: 300 }]);
 for (const name of [...secrets, ...allowSampled, ...allowSampled.map((n) => `www.${n}`)]) {
   fake.zone.set(name, 'A', [{ data: '198.51.100.7', ttl: 300 }]);
 }
