@@ -7,14 +7,12 @@ import { categoryDisplayName } from '../blockpage/i18n.js';
 import { optionalCategoryWarnings } from '../config/policy-categories.js';
 import { redactConfig } from '../config/redact.js';
 import type { RojeConfig } from '../config/schema.js';
-import { consoleHtml } from '../console/page.js';
 import type { DataPlane } from '../dataplane/types.js';
 import { RojeError } from '../errors.js';
 import type { Lookup } from '../lookup/lookup.js';
 import type { OverridesService } from '../overrides/service.js';
 import { overridesYaml } from '../overrides/yaml.js';
 import { complianceInForce } from '../policy/compliance.js';
-import { buildTransparencyReport } from '../report/transparency.js';
 import type { BlockPageService } from '../services/block-page.js';
 import type { ListsService } from '../services/lists.js';
 import type { SelfTestService } from '../services/self-test.js';
@@ -170,12 +168,15 @@ function statsApi(
     },
     reports: (q) => stats.required().listReports(q),
     reviewReport: (id, review, by) => reviewReport(deps, id, review, by),
-    transparencyReport: async (q) =>
-      buildTransparencyReport(await stats.flushed(), {
+    transparencyReport: async (q) => {
+      // Loaded at the first report, not before the first DNS answer (as the console's page below).
+      const { buildTransparencyReport } = await import('../report/transparency.js');
+      return buildTransparencyReport(await stats.flushed(), {
         ...q,
         operator: deps.config().blockPage.operatorName,
         timeZone: deps.config().timeZone,
-      }),
+      });
+    },
   };
 }
 
@@ -255,7 +256,11 @@ export function formatAddress(address: { host: string; port: number }): string {
 }
 
 /** The console in the deployment's zone, naming every category the statistics can hold by its display name. */
-function consolePage(config: RojeConfig, lists: { categories: readonly string[] } | null): string {
+async function consolePage(
+  config: RojeConfig,
+  lists: { categories: readonly string[] } | null,
+): Promise<string> {
+  const { consoleHtml } = await import('../console/page.js');
   const ids = new Set([...(lists?.categories ?? []), DENY_CATEGORY, ...Object.keys(config.categoryNames)]);
   const categoryNames = Object.fromEntries(
     [...ids].map((id) => [id, categoryDisplayName(id, config.categoryNames)]),

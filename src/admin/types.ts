@@ -22,7 +22,7 @@ export interface OpsApi {
 /** The operator console's HTML shell (routes/console.ts); its assets are static files. */
 export interface ConsoleApi {
   /** The shell in the deployment's time zone, with every category's display name. */
-  console(): string;
+  console(): Promise<string>;
 }
 
 /** Refreshing lists, held feed copies and the signed artifact for fleet edges (routes/lists.ts). */

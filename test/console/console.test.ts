@@ -108,7 +108,7 @@ async function startApi(
   const calls: string[] = [];
   const logger = { info() {}, warn() {}, error() {} } as never;
   const api = {
-    console: () => consoleHtml({ categoryNames: NAMES }),
+    console: async () => consoleHtml({ categoryNames: NAMES }),
     statsSummary: (q) => store.summary(q),
     statsSeries: (q) => store.series(q),
     statsInstances: async () => ({

@@ -19,7 +19,10 @@ function secured(reply: FastifyReply): FastifyReply {
 
 export const consoleRoutes: FastifyPluginAsync<RoutesOptions<ConsoleApi>> = async (app, { api }) => {
   app.get('/console/', hidden, async (_req, reply) =>
-    secured(reply).type('text/html; charset=utf-8').header('cache-control', 'no-store').send(api.console()),
+    secured(reply)
+      .type('text/html; charset=utf-8')
+      .header('cache-control', 'no-store')
+      .send(await api.console()),
   );
   for (const from of ['/console', '/dashboard', '/']) {
     app.get(from, hidden, async (_req, reply) => reply.redirect('/console/', 302));
