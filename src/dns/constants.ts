@@ -33,6 +33,21 @@ export const RCODE = {
   BADVERS: 16,
 } as const;
 
+/** The mnemonics of RCODEs 0-10 (RFC 1035, RFC 2136), by value, as dig prints them. */
+export const RCODE_MNEMONICS: readonly string[] = [
+  'NOERROR',
+  'FORMERR',
+  'SERVFAIL',
+  'NXDOMAIN',
+  'NOTIMP',
+  'REFUSED',
+  'YXDOMAIN',
+  'YXRRSET',
+  'NXRRSET',
+  'NOTAUTH',
+  'NOTZONE',
+];
+
 export const QTYPE = {
   A: 1,
   NS: 2,

@@ -9,7 +9,15 @@ import { randomBytes } from 'node:crypto';
 import { createSocket } from 'node:dgram';
 import { connect, isIPv6 } from 'node:net';
 import type * as DnsPacket from 'dns-packet';
-import { DEFAULT_EDNS_UDP_SIZE, EDNS_OPTION, FLAG_RD, FLAG_TC, QCLASS, QTYPE } from '../dns/constants.js';
+import {
+  DEFAULT_EDNS_UDP_SIZE,
+  EDNS_OPTION,
+  FLAG_RD,
+  FLAG_TC,
+  QCLASS,
+  QTYPE,
+  RCODE_MNEMONICS,
+} from '../dns/constants.js';
 import { lazyRequire } from '../lazy.js';
 
 /** The slow path only: a verify run decodes whole answers; the resolver never loads it. */
@@ -66,19 +74,6 @@ export interface ExchangeOptions {
 export type RawExchange = (query: Buffer, transport: VerifyTransport, timeoutMs: number) => Promise<Buffer>;
 
 const TYPE_NAMES = new Map<number, string>(Object.entries(QTYPE).map(([name, n]) => [n, name]));
-const RCODE_NAMES = [
-  'NOERROR',
-  'FORMERR',
-  'SERVFAIL',
-  'NXDOMAIN',
-  'NOTIMP',
-  'REFUSED',
-  'YXDOMAIN',
-  'YXRRSET',
-  'NXRRSET',
-  'NOTAUTH',
-  'NOTZONE',
-];
 
 /** The numeric QTYPE of a name ('A', 'https', 'TYPE64'), or null if unknown. */
 export function qtypeNumber(name: string): number | null {
@@ -170,7 +165,7 @@ export function decodeAnswer(
   return {
     id: message.readUInt16BE(0),
     tc: (flags & FLAG_TC) !== 0,
-    rcode: RCODE_NAMES[rcodeNumber] ?? `RCODE${rcodeNumber}`,
+    rcode: RCODE_MNEMONICS[rcodeNumber] ?? `RCODE${rcodeNumber}`,
     answers,
     ede,
   };

@@ -3,6 +3,7 @@
  * builds malformed queries on purpose (two questions, two OPTs, QR=1 ...) and must read every answer
  * without a decoder's opinions (an unknown type, a compression pointer inside RDATA).
  */
+import { RCODE_MNEMONICS } from '../../../src/dns/constants.js';
 
 export const TYPES: Readonly<Record<string, number>> = {
   A: 1,
@@ -47,19 +48,7 @@ const TYPE_NAMES = new Map(Object.entries(TYPES).map(([name, code]) => [code, na
 
 export const typeName = (code: number) => TYPE_NAMES.get(code) ?? `TYPE${code}`;
 
-export const RCODES = [
-  'NOERROR',
-  'FORMERR',
-  'SERVFAIL',
-  'NXDOMAIN',
-  'NOTIMP',
-  'REFUSED',
-  'YXDOMAIN',
-  'YXRRSET',
-  'NXRRSET',
-  'NOTAUTH',
-  'NOTZONE',
-];
+export const RCODES = RCODE_MNEMONICS;
 export const rcodeName = (code: number) => RCODES[code] ?? (code === 16 ? 'BADVERS' : `RCODE${code}`);
 
 export const OPCODES = ['QUERY', 'IQUERY', 'STATUS', 'OPCODE3', 'NOTIFY', 'UPDATE'];
