@@ -42,8 +42,9 @@ function mismatch(): never {
  * The response for one client. Flags: QR and RA set and AA clear (roje is a recursive resolver, not
  * the zone's authority: RFC 1035 §4.1.1, RFC 1034 §4.3.2), OPCODE and RCODE from the response, RD and
  * CD from the query, TC cleared (fitResponse sets it), AD kept only when the upstream set it and the
- * client set DO or AD (RFC 6840 §5.7-5.8). Patching the flags word is all it costs: nothing is decoded. The client's question bytes replace the response's, so the answer echoes the
- * client's case; they must be the same name, or RojeError('ROJE_ERR_DNS_MALFORMED') is thrown.
+ * client set DO or AD (RFC 6840 §5.7-5.8). Patching the flags word is all it costs: nothing is
+ * decoded. The client's question bytes replace the response's, so the answer echoes the client's case;
+ * they must be the same name, or RojeError('ROJE_ERR_DNS_MALFORMED') is thrown.
  * TTLs become opts.ttlOverride, else ttl - age floored at 0. An OPT record is added only when the
  * client sent one. Without one, an extended RCODE cannot be expressed and becomes SERVFAIL.
  */
