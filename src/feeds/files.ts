@@ -43,6 +43,8 @@ export interface FileGuard {
   settle(report: { sources: readonly CompiledSource[] } | null): Promise<void>;
   /** The compile failed: the new copies are dropped, the good ones stay as they were. */
   discard(): Promise<void>;
+  /** Where a source compiled from `path` is once settled: its good copy's path for a new copy, else `path`. */
+  finalPath(path: string): string;
   /** Is `name` a file guarded so far? */
   has(name: string): boolean;
   status(): FileSourceStatus[];
@@ -103,6 +105,10 @@ function createPendingCopies(store: FeedStore) {
         await rememberDigest(store.path(p.slot, 'good'), p.meta.sha256);
         made(name, p.meta);
       }
+    },
+    finalPath(tmp: string): string | null {
+      for (const p of pending.values()) if (p.tmp === tmp) return store.path(p.slot, 'good');
+      return null;
     },
     async drop(): Promise<void> {
       for (const p of pending.values()) {
@@ -220,6 +226,7 @@ export async function createFileGuard(options: FileGuardOptions): Promise<FileGu
     guard,
     settle,
     discard: pending.drop,
+    finalPath: (path) => pending.finalPath(path) ?? path,
     has: (name) => byName.has(name),
     status: () => [...byName.values()].map((s) => sourceStatus(s, good.get(s.name), held.get(s.name))),
     async accept(name) {

@@ -76,7 +76,7 @@ export interface ListsLoaderDeps {
   /** Told how far a long compile got (in the worker: compile-worker.ts), for the log. */
   onProgress?: (progress: CompileProgress) => void;
   /** Guards file sources (src/feeds/files.ts): an emptied or halved file is held, its good copy compiled. */
-  files?: Pick<FileGuard, 'guard' | 'settle' | 'discard'>;
+  files?: Pick<FileGuard, 'guard' | 'settle' | 'discard' | 'finalPath'>;
   /**
    * The lists in force: when the configured sources would compile to their version (same contents,
    * same settings), they are returned as they are, without a compile (a config-only reload, a refresh
@@ -172,6 +172,10 @@ async function loadSources(
     deps.compile ??
     ((s, a) => compileLists(s, a, { cache: deps.cache, onProgress: deps.onProgress, inThread }));
   const { artifact, report } = await compile(sources, abuse);
+  // A guarded file is reported (and kept with the compiled lists) by its good copy's path, where a
+  // lookup reads its lines once the lists are settled, not by the snapshot's.
+  const files = deps.files;
+  if (files !== undefined) for (const s of report.sources) s.path = files.finalPath(s.path);
   const lists = loadArtifact(artifact, 'compiled from the configured lists', {
     trusted: true,
     abuseKey: abuse?.key ?? null,

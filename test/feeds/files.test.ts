@@ -26,6 +26,8 @@ t.test('a first check stops at the first rule; the compile counts the rest', asy
   const goodPath = join(stateDir, 'files', 'adult-file');
   t.notOk(existsSync(goodPath), 'the new copy is not the good one until the lists are made');
   t.equal(guard.status()[0]?.good, null);
+  t.equal(guard.finalPath(copy.path), goodPath, 'reported by the path it will have');
+  t.equal(guard.finalPath(file), file, 'any other path as it is');
   await guard.settle(null);
   t.ok(existsSync(goodPath) && !existsSync(copy.path), 'settled: moved into place');
   const partial = guard.status()[0]?.good?.rules ?? 0;
