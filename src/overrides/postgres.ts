@@ -9,7 +9,7 @@
 import { renameSync } from 'node:fs';
 import type pg from 'pg';
 import { RojeError } from '../errors.js';
-import { OVERRIDES_CHANNEL } from '../store/postgres-schema.js';
+import { migratePostgres, OVERRIDES_CHANNEL } from '../store/postgres-schema.js';
 import { checkedOverride, readOverridesFile } from './file.js';
 import {
   createOverridesReader,
@@ -133,7 +133,13 @@ export function createPostgresOverridesBackend(
 
   return {
     kind: 'postgres',
-    open: () => reader.open(),
+    async open() {
+      // The schema first: on a new database the overrides start before the statistics store, which
+      // migrates it too; the advisory lock makes whoever comes first migrate it once. Unreachable: the
+      // reader's first read says so and falls back to the local copy.
+      await migratePostgres(pool).catch(() => {});
+      return reader.open();
+    },
     async insert(override, current) {
       try {
         await change(async (client) => {
