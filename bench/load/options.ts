@@ -28,3 +28,15 @@ export function listOption<T extends string>(value: string, allowed: readonly T[
   }
   return items as T[];
 }
+
+/** A comma-separated list of integers, each from `min` to `max`, at least one; duplicates are dropped. */
+export function intListOption(value: string, flag: string, min: number, max: number): number[] {
+  const items = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
+  if (items.length === 0) {
+    throw new RojeError('ROJE_ERR_CLI_USAGE', `${flag} needs at least one integer from ${min} to ${max}`);
+  }
+  return [...new Set(items.map((item) => intOption(item, flag, min, max)))];
+}

@@ -2,8 +2,9 @@
  * roje against its peers in one run (issue #7): roje, unbound and dnsmasq, each with the same 1M-name list
  * and the same loopback upstream, on a realistic query mix (Tranco names repeated by popularity, A and AAAA,
  * plus listed names). Per server: start time (spawn to the first NXDOMAIN for a listed name), memory after
- * the load and after the run, queries/s at saturation, p50/p99 at a fixed rate, lost queries, and whether
- * its NXDOMAIN share is the one the list implies. Two layouts: one core per server, and all cores.
+ * the load and after the run (and empty, without a list), queries/s at saturation, p50/p99/p99.9/max at fixed
+ * rates (issue #21), lost queries, and whether its NXDOMAIN share is the one the list implies. Two layouts:
+ * one core per server, and all cores. With --trace-gc, roje's collections during the latency runs.
  * See bench/README.md "Peers (roje, unbound, dnsmasq)".
  *
  *   node --import @tapjs/typescript/import bench/load/peers.ts [--layouts single,all] [--seconds 10]
@@ -12,7 +13,7 @@
  * started here is stopped at the end, on error and on SIGINT/SIGTERM; the temp dir is removed.
  */
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { closeSync, existsSync, openSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -23,9 +24,24 @@ import { RojeError } from '../../src/errors.js';
 import { deriveNames, readAdultUnion, writeLines } from '../lists/names.js';
 import { dnsmasqForwarderArgs, dnsmasqVersion, writeDnsmasqList } from './dnsmasq.js';
 import { type DnsperfResult, runDnsperf } from './dnsperf.js';
+import { createLineWindow, summarizeGc } from './gc-trace.js';
 import { BUSY_WARNING, cpuBusyShare, describeMachine, type Machine } from './machine.js';
 import { DEFAULT_MIX, type Mix, writeMix } from './mix-workload.js';
-import { intOption, listOption } from './options.js';
+import { intListOption, intOption, listOption } from './options.js';
+import {
+  ALL_LAYOUTS,
+  ALL_PEERS,
+  f,
+  type LatencyRun,
+  type Layout,
+  type Peer,
+  type PeerRow,
+  renderGcTable,
+  renderIssue21Targets,
+  renderLatencyTable,
+  renderPeersTable,
+  renderTargets,
+} from './peers-report.js';
 import {
   createRunGroup,
   defaultRojeEntry,
@@ -49,12 +65,11 @@ const START_TIMEOUT_MS = 120_000;
 const PROBE_INTERVAL_MS = 10;
 /** RSS "after load" is read this long after the first answer, when startup allocations have settled. */
 const SETTLE_MS = 500;
+/** The empty process is read after 1 s (issue #21), so that lazy start-up work has happened. */
+const EMPTY_SETTLE_MS = 1000;
+/** Before each latency run, this long at the same rate without -v: the server's steady state at that rate. */
+const LATENCY_WARM_SECONDS = 2;
 const WARM_PASSES = 4;
-
-export type Peer = 'roje' | 'unbound' | 'dnsmasq' | 'trivial';
-export type Layout = 'single' | 'all';
-const ALL_PEERS: readonly Peer[] = ['roje', 'unbound', 'dnsmasq', 'trivial'];
-const ALL_LAYOUTS: readonly Layout[] = ['single', 'all'];
 
 export interface PeersOptions {
   layouts: Layout[];
@@ -67,7 +82,10 @@ export interface PeersOptions {
   clients: number;
   outstanding: number;
   latencySeconds: number;
-  latencyQps: number;
+  /** Offered rates of the latency runs, each one run per server. */
+  latencyQps: number[];
+  /** Start roje with node's --trace-gc and count its collections during the latency runs. */
+  traceGc: boolean;
   serverCpu: string;
   loadCpu: string;
   dnsmasqCache: number;
@@ -88,8 +106,9 @@ export function parsePeersArgs(argv: readonly string[]): PeersOptions {
       rounds: { type: 'string', default: '3' },
       clients: { type: 'string', default: '16' },
       outstanding: { type: 'string', default: '100' },
-      'latency-seconds': { type: 'string', default: '5' },
-      'latency-qps': { type: 'string', default: '10000' },
+      'latency-seconds': { type: 'string', default: '8' },
+      'latency-qps': { type: 'string', default: '10000,40000' },
+      'trace-gc': { type: 'boolean', default: false },
       'server-cpu': { type: 'string', default: '0' },
       'load-cpu': { type: 'string', default: '1' },
       'dnsmasq-cache': { type: 'string', default: '200000' },
@@ -115,7 +134,8 @@ export function parsePeersArgs(argv: readonly string[]): PeersOptions {
     clients: intOption(values.clients, '--clients', 1, 256),
     outstanding: intOption(values.outstanding, '--outstanding', 1, 10_000),
     latencySeconds: intOption(values['latency-seconds'], '--latency-seconds', 1, MAX_SECONDS),
-    latencyQps: intOption(values['latency-qps'], '--latency-qps', 100, 1_000_000),
+    latencyQps: intListOption(values['latency-qps'], '--latency-qps', 100, 1_000_000),
+    traceGc: values['trace-gc'],
     serverCpu: values['server-cpu'],
     loadCpu: values['load-cpu'],
     dnsmasqCache: intOption(values['dnsmasq-cache'], '--dnsmasq-cache', 0, 10_000_000),
@@ -128,41 +148,24 @@ function log(message: string): void {
   process.stderr.write(`[peers] ${message}\n`);
 }
 
-export interface PeerRow {
-  layout: Layout;
-  server: Peer | 'roje (list compiled at start)';
-  /** 'ok', or why there is no figure. */
-  status: string;
-  /** Threads or processes, as configured. */
-  setup: string;
-  startMs?: number;
-  rssLoadMB?: number;
-  /** The cold pass: every distinct query of the mix once (each one a cache miss). */
-  warmQps?: number;
-  qps?: number;
-  qpsMin?: number;
-  qpsMax?: number;
-  /** Median of the rounds that started on a quiet machine (at most BUSY_WARNING of the CPUs busy), if any. */
-  qpsQuiet?: number;
-  quietRounds?: number;
-  sent?: number;
-  lost?: number;
-  nxdomainShare?: number;
-  servfail?: number;
-  upstreamQueries?: number;
-  p50Ms?: number;
-  p99Ms?: number;
-  latencyLost?: number;
-  rssAfterMB?: number;
-  hwmMB?: number;
-  processes?: number;
-  note?: string;
-}
-
 interface Running {
   proc: Managed;
   port: number;
   row: PeerRow;
+  /** roje's stdout file with --trace-gc. */
+  gcLog: string | undefined;
+}
+
+/** What every step of one layout's run shares. */
+interface LayoutContext {
+  layout: Layout;
+  group: ProcessGroup;
+  options: PeersOptions;
+  dir: string;
+  inputs: Inputs;
+  upstreamPort: number;
+  serverCpu: string | undefined;
+  loadCpu: string | undefined;
 }
 
 const mb = (bytes: number | undefined): number | undefined =>
@@ -177,6 +180,7 @@ async function startTimed(
   spawnIt: () => Managed,
   port: number,
   probe: string | undefined,
+  settleMs = SETTLE_MS,
 ): Promise<{ proc: Managed; startMs: number; rss: number | undefined }> {
   const t0 = performance.now();
   const proc = spawnIt();
@@ -203,7 +207,7 @@ async function startTimed(
       throw new Error(`${name} answered the listed ${probe} with ${rcode}, NXDOMAIN expected`);
     }
   }
-  await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+  await new Promise((resolve) => setTimeout(resolve, settleMs));
   return { proc, startMs, rss: await treeMemoryBytes(proc.child.pid, 'VmRSS') };
 }
 
@@ -220,6 +224,11 @@ async function rojeHasWorkers(entry: string, dir: string): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/** Issue #21's "empty process": roje's defaults, but for a free admin port (8053 may be taken here). */
+function rojeEmptyConfigText(layout: Layout): string {
+  return ['admin:', '  listen: 127.0.0.1:0', ...(layout === 'all' ? ['workers: auto'] : []), ''].join('\n');
 }
 
 function rojeConfigText(layout: Layout, lists: string | undefined): string {
@@ -292,90 +301,124 @@ async function prepare(options: PeersOptions, dir: string): Promise<Inputs> {
   return { names, namesFile, artifact, compileMs, dnsmasqList, mix, probe: names[0]! };
 }
 
-async function startPeer(
+interface Spawner {
+  spawnIt: () => Managed;
+  setup: string;
+  /** A listed name (the answer must be NXDOMAIN), or undefined: any answer shows the server is up. */
+  probe: string | undefined;
+}
+
+/**
+ * How to start `peer` on `port`: `loaded` with the list (roje from the compiled artifact, with --trace-gc
+ * when asked, its stdout then going to `stdoutFd`), or `empty`: no list at all (roje on an all-defaults
+ * config but for a free admin port, dnsmasq on an empty config file, unbound without local zones).
+ */
+async function peerSpawner(
   peer: Peer,
-  layout: Layout,
-  group: ProcessGroup,
-  options: PeersOptions,
-  dir: string,
-  inputs: Inputs,
-  upstreamPort: number,
-  cpu: string | undefined,
-): Promise<Running> {
-  const port = await findFreePort(HOST);
-  const row: PeerRow = { layout, server: peer, status: 'ok', setup: '' };
-  let spawnIt: () => Managed;
-  let probe: string | undefined = inputs.probe;
+  mode: 'loaded' | 'empty',
+  ctx: LayoutContext,
+  port: number,
+  stdoutFd?: number,
+): Promise<Spawner> {
+  const { layout, group, options, dir, inputs, upstreamPort, serverCpu: cpu } = ctx;
+  const loaded = mode === 'loaded';
+  const probe = loaded ? inputs.probe : undefined;
   if (peer === 'roje') {
-    const config = path.join(dir, `roje-${layout}.yaml`);
-    await writeFile(config, rojeConfigText(layout, undefined));
-    row.setup = layout === 'all' ? 'workers: auto' : '1 query loop';
-    spawnIt = () =>
-      group.spawn(
-        'roje',
-        process.execPath,
-        rojeServeArgs(options.rojeEntry, HOST, port, upstreamPort, config, ['--compiled', inputs.artifact]),
-        { cpu, cwd: REPO },
-      );
-  } else if (peer === 'unbound') {
+    const config = path.join(dir, `roje-${mode}-${layout}.yaml`);
+    await writeFile(config, loaded ? rojeConfigText(layout, undefined) : rojeEmptyConfigText(layout));
+    const nodeFlags = loaded && options.traceGc ? ['--trace-gc'] : [];
+    const extra = loaded ? ['--compiled', inputs.artifact] : [];
+    const args = [...nodeFlags, ...rojeServeArgs(options.rojeEntry, HOST, port, upstreamPort, config, extra)];
+    return {
+      setup: layout === 'all' ? 'workers: auto' : '1 query loop',
+      probe,
+      spawnIt: () =>
+        group.spawn('roje', process.execPath, args, {
+          cpu,
+          cwd: REPO,
+          ...(stdoutFd === undefined ? {} : { stdoutFd }),
+        }),
+    };
+  }
+  if (peer === 'unbound') {
     const threads = layout === 'all' ? os.availableParallelism() : 1;
-    const udir = path.join(dir, `unbound-${layout}`);
+    const udir = path.join(dir, `unbound-${mode}-${layout}`);
     await mkdir(udir, { recursive: true });
     const conf = await writeForwarderConfig(udir, {
       port,
       upstreamPort,
       threads,
-      blockedNames: inputs.names,
+      ...(loaded ? { blockedNames: inputs.names } : {}),
     });
     await checkConfig(conf);
-    row.setup = `num-threads ${threads}`;
-    spawnIt = () => group.spawn('unbound', 'unbound', ['-d', '-c', conf], { cpu, cwd: udir });
-  } else if (peer === 'dnsmasq') {
-    row.setup = `single-threaded, cache-size ${options.dnsmasqCache}`;
-    const args = dnsmasqForwarderArgs(port, inputs.dnsmasqList, {
-      upstreamPort,
-      cacheSize: options.dnsmasqCache,
-    });
-    spawnIt = () => group.spawn('dnsmasq', 'dnsmasq', args, { cpu, cwd: dir });
-  } else {
-    row.setup = 'no list, no cache, no upstream';
-    probe = undefined;
-    spawnIt = () =>
-      group.spawn(
-        'trivial',
-        process.execPath,
-        [
-          '--import',
-          '@tapjs/typescript/import',
-          'bench/load/trivial-server.ts',
-          '--listen',
-          `${HOST}:${port}`,
-        ],
-        { cpu, cwd: REPO },
-      );
+    return {
+      setup: `num-threads ${threads}`,
+      probe,
+      spawnIt: () => group.spawn('unbound', 'unbound', ['-d', '-c', conf], { cpu, cwd: udir }),
+    };
   }
-  const started = await startTimed(peer, spawnIt, port, probe);
-  row.startMs = started.startMs;
-  row.rssLoadMB = mb(started.rss);
-  const pid = started.proc.child.pid;
-  row.processes = pid === undefined ? undefined : (await processTree(pid)).length;
-  log(
-    `${layout}: ${peer} (${row.setup}) answered after ${Math.round(started.startMs)} ms, RSS ` +
-      `${row.rssLoadMB?.toFixed(1)} MB in ${row.processes} process(es)`,
-  );
-  return { proc: started.proc, port, row };
+  if (peer === 'dnsmasq') {
+    let list = inputs.dnsmasqList;
+    if (!loaded) {
+      list = path.join(dir, 'dnsmasq-empty.conf');
+      await writeFile(list, '');
+    }
+    const args = dnsmasqForwarderArgs(port, list, { upstreamPort, cacheSize: options.dnsmasqCache });
+    return {
+      setup: `single-threaded, cache-size ${options.dnsmasqCache}`,
+      probe,
+      spawnIt: () => group.spawn('dnsmasq', 'dnsmasq', args, { cpu, cwd: dir }),
+    };
+  }
+  const args = ['--import', '@tapjs/typescript/import', 'bench/load/trivial-server.ts', '--listen'];
+  return {
+    setup: 'no list, no cache, no upstream',
+    probe: undefined,
+    spawnIt: () => group.spawn('trivial', process.execPath, [...args, `${HOST}:${port}`], { cpu, cwd: REPO }),
+  };
+}
+
+async function startPeer(peer: Peer, ctx: LayoutContext): Promise<Running> {
+  const port = await findFreePort(HOST);
+  let gcLog: string | undefined;
+  let stdoutFd: number | undefined;
+  if (peer === 'roje' && ctx.options.traceGc) {
+    // V8 prints each --trace-gc line to stdout and flushes it; a file keeps them all (the pipe keeps 4 KB).
+    gcLog = path.join(ctx.dir, `roje-${ctx.layout}-stdout.log`);
+    stdoutFd = openSync(gcLog, 'w');
+  }
+  try {
+    const spawner = await peerSpawner(peer, 'loaded', ctx, port, stdoutFd);
+    const row: PeerRow = { layout: ctx.layout, server: peer, status: 'ok', setup: spawner.setup };
+    const started = await startTimed(peer, spawner.spawnIt, port, spawner.probe);
+    row.startMs = started.startMs;
+    row.rssLoadMB = mb(started.rss);
+    const pid = started.proc.child.pid;
+    row.processes = pid === undefined ? undefined : (await processTree(pid)).length;
+    log(
+      `${ctx.layout}: ${peer} (${row.setup}) answered after ${Math.round(started.startMs)} ms, RSS ` +
+        `${row.rssLoadMB?.toFixed(1)} MB in ${row.processes} process(es)`,
+    );
+    return { proc: started.proc, port, row, gcLog };
+  } finally {
+    // The child has its own copy of the descriptor.
+    if (stdoutFd !== undefined) closeSync(stdoutFd);
+  }
+}
+
+/** RSS of `peer` started without a list, after EMPTY_SETTLE_MS with no traffic but its start probe. */
+async function measureEmpty(peer: Peer, ctx: LayoutContext): Promise<number | undefined> {
+  const port = await findFreePort(HOST);
+  const spawner = await peerSpawner(peer, 'empty', ctx, port);
+  const started = await startTimed(`${peer} (empty)`, spawner.spawnIt, port, undefined, EMPTY_SETTLE_MS);
+  await started.proc.stop();
+  log(`${ctx.layout}: ${peer} empty: RSS ${mb(started.rss)?.toFixed(1)} MB`);
+  return mb(started.rss);
 }
 
 /** roje started with the plain list in its config (compiled at start, no artifact): its start time only. */
-async function rojeListStart(
-  layout: Layout,
-  group: ProcessGroup,
-  options: PeersOptions,
-  dir: string,
-  inputs: Inputs,
-  upstreamPort: number,
-  cpu: string | undefined,
-): Promise<PeerRow> {
+async function rojeListStart(ctx: LayoutContext): Promise<PeerRow> {
+  const { layout, group, options, dir, inputs, upstreamPort, serverCpu: cpu } = ctx;
   const port = await findFreePort(HOST);
   const config = path.join(dir, `roje-list-${layout}.yaml`);
   await writeFile(config, rojeConfigText(layout, inputs.namesFile));
@@ -416,17 +459,25 @@ async function runLayout(
   dir: string,
   inputs: Inputs,
 ): Promise<PeerRow[]> {
-  const serverCpu = layout === 'single' ? options.serverCpu : undefined;
-  const loadCpu = layout === 'single' ? options.loadCpu : undefined;
   const rows: PeerRow[] = [];
   const upstreamPort = await findFreePort(HOST);
   const controlPort = await findFreePort(HOST);
+  const ctx: LayoutContext = {
+    layout,
+    group,
+    options,
+    dir,
+    inputs,
+    upstreamPort,
+    serverCpu: layout === 'single' ? options.serverCpu : undefined,
+    loadCpu: layout === 'single' ? options.loadCpu : undefined,
+  };
   const udir = path.join(dir, `upstream-${layout}`);
   await mkdir(udir, { recursive: true });
   const upstreamConf = await writeUpstreamConfig(udir, { port: upstreamPort, controlPort, aaaa: true });
   await checkConfig(upstreamConf);
   const upstream = group.spawn('upstream', 'unbound', ['-d', '-c', upstreamConf], {
-    cpu: loadCpu,
+    cpu: ctx.loadCpu,
     cwd: udir,
   });
   await waitForDns(HOST, upstreamPort, 20_000, upstream.exited);
@@ -443,153 +494,48 @@ async function runLayout(
     rows.push({ layout, server: 'roje', status: 'skipped (workers not available)', setup: 'workers: auto' });
     servers = servers.filter((s) => s !== 'roje');
   }
+  const failed = (server: PeerRow['server'], err: unknown): PeerRow => {
+    log((err as Error).message);
+    return { layout, server, status: `failed: ${(err as Error).message.split('\n')[0]}`, setup: '' };
+  };
+  // Each server empty first, one at a time and stopped before the next: nothing else holds memory or CPU.
+  const empty = new Map<Peer, number | undefined>();
+  for (const peer of servers) {
+    try {
+      empty.set(peer, await measureEmpty(peer, ctx));
+    } catch (err) {
+      log(`${peer} empty: ${(err as Error).message.split('\n')[0]}`);
+    }
+  }
   if (servers.includes('roje')) {
     try {
-      rows.push(await rojeListStart(layout, group, options, dir, inputs, upstreamPort, serverCpu));
+      rows.push(await rojeListStart(ctx));
     } catch (err) {
-      log((err as Error).message);
-      rows.push({
-        layout,
-        server: 'roje (list compiled at start)',
-        status: `failed: ${(err as Error).message.split('\n')[0]}`,
-        setup: '',
-      });
+      rows.push(failed('roje (list compiled at start)', err));
     }
   }
   // One at a time, so that no start competes with another for the cores.
   const running = new Map<Peer, Running>();
   for (const peer of servers) {
     try {
-      running.set(peer, await startPeer(peer, layout, group, options, dir, inputs, upstreamPort, serverCpu));
+      const r = await startPeer(peer, ctx);
+      r.row.rssEmptyMB = empty.get(peer);
+      running.set(peer, r);
     } catch (err) {
-      log((err as Error).message);
-      rows.push({
-        layout,
-        server: peer,
-        status: `failed: ${(err as Error).message.split('\n')[0]}`,
-        setup: '',
-      });
+      rows.push(failed(peer, err));
     }
   }
-
-  const base = (port: number) => ({
-    host: HOST,
-    port,
-    clients: options.clients,
-    outstanding: options.outstanding,
-    cpu: loadCpu,
-    verbose: false,
-  });
-  // The cold pass: every distinct query once, so that the rounds measure a warm cache (a venue's steady
-  // state); its rate is mostly the miss path. Bounded: at most WARM_PASSES runs of 30 s.
+  await coldPass(ctx, running, upstreamConf);
+  const rounds = await saturationRounds(ctx, running, upstreamConf);
+  const latency = await latencyRuns(ctx, running);
   for (const [peer, r] of running) {
-    if (peer === 'trivial') continue;
-    const before = await queryCount(upstreamConf);
-    let sent = 0;
-    let seconds = 0;
-    for (let pass = 0; pass < WARM_PASSES; pass++) {
-      const warm = await runDnsperf(group, {
-        ...base(r.port),
-        dataFile: inputs.mix.warmFile,
-        maxRuns: 1,
-        seconds: MAX_SECONDS,
-        outputFile: path.join(dir, `${layout}-${peer}-warm-${pass}.out`),
-      });
-      sent += warm.completed;
-      seconds += warm.runSeconds;
-      if (warm.endOfFile) break;
-    }
-    r.row.warmQps = sent / seconds;
-    log(
-      `${layout}: ${peer}: cold pass ${sent} queries at ${Math.round(r.row.warmQps)} q/s, upstream saw ` +
-        `${(await queryCount(upstreamConf)) - before}`,
-    );
-  }
-
-  const peers = [...running.keys()];
-  const samples = new Map<Peer, DnsperfResult[]>(peers.map((p) => [p, []]));
-  const upstreamSeen = new Map<Peer, number>(peers.map((p) => [p, 0]));
-  const disturbed = new Map<Peer, number>();
-  const quiet = new Map<Peer, DnsperfResult[]>(peers.map((p) => [p, []]));
-  for (let round = 0; round < options.rounds; round++) {
-    for (let k = 0; k < peers.length; k++) {
-      const peer = peers[(k + round) % peers.length]!;
-      const busy = await cpuBusyShare(500);
-      const isQuiet = busy === undefined || busy <= BUSY_WARNING;
-      if (!isQuiet) {
-        disturbed.set(peer, Math.max(busy, disturbed.get(peer) ?? 0));
-        log(`${peer}: machine ${Math.round(busy * 100)} % busy before the round; not a quiet round`);
-      }
-      const before = await queryCount(upstreamConf);
-      const result = await runDnsperf(group, {
-        ...base(running.get(peer)!.port),
-        dataFile: inputs.mix.queryFile,
-        seconds: options.seconds,
-        outputFile: path.join(dir, `${layout}-${peer}-${round}.out`),
-      });
-      upstreamSeen.set(peer, upstreamSeen.get(peer)! + (await queryCount(upstreamConf)) - before);
-      samples.get(peer)!.push(result);
-      if (isQuiet) quiet.get(peer)!.push(result);
-      log(
-        `${layout}: ${peer}: round ${round + 1}/${options.rounds}: ${Math.round(result.qps)} q/s, lost ${result.lost}`,
-      );
-    }
-  }
-  for (const peer of peers) {
-    const r = running.get(peer)!;
-    const latencyBusy = await cpuBusyShare(500);
-    const latency = await runDnsperf(group, {
-      ...base(r.port),
-      dataFile: inputs.mix.queryFile,
-      seconds: options.latencySeconds,
-      maxQps: options.latencyQps,
-      verbose: true,
-      outputFile: path.join(dir, `${layout}-${peer}-latency.out`),
-    });
-    const rounds = samples.get(peer)!;
-    const sorted = [...rounds].sort((a, b) => a.qps - b.qps);
-    const median = sorted[Math.floor((sorted.length - 1) / 2)]!;
-    const calm = [...quiet.get(peer)!].sort((a, b) => a.qps - b.qps);
-    const completed = rounds.reduce((n, x) => n + x.completed, 0);
-    const nx = rounds.reduce((n, x) => n + (x.rcodes.NXDOMAIN ?? 0), 0);
+    summarize(ctx, r, rounds.get(peer)!, latency.get(peer)!);
     const pid = r.proc.child.pid;
     Object.assign(r.row, {
-      qps: median.qps,
-      qpsMin: sorted[0]!.qps,
-      qpsMax: sorted.at(-1)!.qps,
-      qpsQuiet: calm.length === 0 ? undefined : calm[Math.floor((calm.length - 1) / 2)]!.qps,
-      quietRounds: calm.length,
-      sent: rounds.reduce((n, x) => n + x.sent, 0),
-      lost: rounds.reduce((n, x) => n + x.lost, 0),
-      nxdomainShare: completed === 0 ? undefined : nx / completed,
-      servfail: rounds.reduce((n, x) => n + (x.rcodes.SERVFAIL ?? 0), 0) + (latency.rcodes.SERVFAIL ?? 0),
-      upstreamQueries: upstreamSeen.get(peer),
-      p50Ms: latency.p50Ms,
-      p99Ms: latency.p99Ms,
-      latencyLost: latency.lost,
       rssAfterMB: mb(await treeMemoryBytes(pid, 'VmRSS')),
       hwmMB: mb(await treeMemoryBytes(pid, 'VmHWM')),
       processes: pid === undefined ? undefined : (await processTree(pid)).length,
     } satisfies Partial<PeerRow>);
-    const notes: string[] = [];
-    const expected = inputs.mix.expectedNxdomainShare;
-    if (
-      peer !== 'trivial' &&
-      r.row.nxdomainShare !== undefined &&
-      Math.abs(r.row.nxdomainShare - expected) > 0.005
-    ) {
-      notes.push(
-        `NXDOMAIN ${(r.row.nxdomainShare * 100).toFixed(1)} %, expected ${(expected * 100).toFixed(1)} %`,
-      );
-    }
-    const busy = disturbed.get(peer);
-    if (busy !== undefined) notes.push(`machine up to ${Math.round(busy * 100)} % busy before a round`);
-    if (latencyBusy !== undefined && latencyBusy > BUSY_WARNING) {
-      notes.push(`${Math.round(latencyBusy * 100)} % busy before the latency run`);
-    }
-    if (rounds.some((x) => x.endOfFile)) notes.push('input ran out before -l');
-    r.row.note = [r.row.note, ...notes].filter((n) => n).join('; ') || undefined;
-    log(`${layout}: ${peer}: at ${options.latencyQps} q/s p50 ${latency.p50Ms} ms, p99 ${latency.p99Ms} ms`);
     rows.push(r.row);
   }
   for (const r of running.values()) await r.proc.stop();
@@ -597,78 +543,186 @@ async function runLayout(
   return rows;
 }
 
-const f = (n: number | undefined, digits = 0): string =>
-  n === undefined || Number.isNaN(n)
-    ? ''
-    : n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+const base = (ctx: LayoutContext, port: number) => ({
+  host: HOST,
+  port,
+  clients: ctx.options.clients,
+  outstanding: ctx.options.outstanding,
+  cpu: ctx.loadCpu,
+  verbose: false,
+});
 
-export function renderPeersTable(rows: readonly PeerRow[], latencyQps: number): string {
-  const lines = [
-    `| layout | server | setup | start ms | RSS after load MB | cold q/s | queries/s | min–max | quiet q/s (rounds) | lost | NXDOMAIN % | upstream q | p50 ms | p99 ms (at ${f(latencyQps)} q/s) | RSS after run MB | peak (HWM) MB | note |`,
-    '|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|',
-  ];
-  for (const r of rows) {
-    const note = [r.status === 'ok' ? '' : r.status, r.note ?? ''];
-    if (r.processes !== undefined && r.processes > 1) note.push(`${r.processes} processes (memory summed)`);
-    if (r.latencyLost) note.push(`${r.latencyLost} lost in the latency run`);
-    if (r.servfail) note.push(`SERVFAIL ${r.servfail}`);
-    const range = r.qpsMin === undefined ? '' : `${f(r.qpsMin / 1000)}k–${f(r.qpsMax! / 1000)}k`;
-    const lost = r.lost === undefined ? '' : `${f(r.lost)} / ${f(r.sent)}`;
-    lines.push(
-      `| ${r.layout === 'single' ? 'one core' : 'all cores'} | ${r.server} | ${r.setup} | ${f(r.startMs)} | ${f(r.rssLoadMB, 1)} | ` +
-        `${f(r.warmQps)} | ${f(r.qps)} | ${range} | ${r.quietRounds ? `${f(r.qpsQuiet)} (${r.quietRounds})` : r.qps === undefined ? '' : 'none quiet'} | ${lost} | ${r.nxdomainShare === undefined ? '' : (r.nxdomainShare * 100).toFixed(1)} | ` +
-        `${f(r.upstreamQueries)} | ${f(r.p50Ms, 3)} | ${f(r.p99Ms, 3)} | ${f(r.rssAfterMB, 1)} | ${f(r.hwmMB, 1)} | ${note.filter((n) => n).join('; ')} |`,
+/**
+ * The cold pass: every distinct query once, so that the rounds measure a warm cache (a venue's steady
+ * state); its rate is mostly the miss path. Bounded: at most WARM_PASSES runs of 30 s.
+ */
+async function coldPass(
+  ctx: LayoutContext,
+  running: Map<Peer, Running>,
+  upstreamConf: string,
+): Promise<void> {
+  for (const [peer, r] of running) {
+    if (peer === 'trivial') continue;
+    const before = await queryCount(upstreamConf);
+    let sent = 0;
+    let seconds = 0;
+    for (let pass = 0; pass < WARM_PASSES; pass++) {
+      const warm = await runDnsperf(ctx.group, {
+        ...base(ctx, r.port),
+        dataFile: ctx.inputs.mix.warmFile,
+        maxRuns: 1,
+        seconds: MAX_SECONDS,
+        outputFile: path.join(ctx.dir, `${ctx.layout}-${peer}-warm-${pass}.out`),
+      });
+      sent += warm.completed;
+      seconds += warm.runSeconds;
+      if (warm.endOfFile) break;
+    }
+    r.row.warmQps = sent / seconds;
+    log(
+      `${ctx.layout}: ${peer}: cold pass ${sent} queries at ${Math.round(r.row.warmQps)} q/s, upstream saw ` +
+        `${(await queryCount(upstreamConf)) - before}`,
     );
   }
-  return lines.join('\n');
 }
 
-/** The issue's targets, from the one-core layout (and all cores where roje ran there). */
-export function renderTargets(rows: readonly PeerRow[]): string {
-  const get = (layout: Layout, server: PeerRow['server']) =>
-    rows.find((r) => r.layout === layout && r.server === server && r.status === 'ok');
-  const lines = ['| target | layout | roje | unbound | dnsmasq | verdict |', '|---|---|--:|--:|--:|---|'];
-  for (const layout of ALL_LAYOUTS) {
-    const roje = get(layout, 'roje');
-    const unbound = get(layout, 'unbound');
-    const dnsmasq = get(layout, 'dnsmasq');
-    if (roje === undefined || unbound === undefined) continue;
-    const where = layout === 'single' ? 'one core' : 'all cores';
-    if (roje.qps !== undefined && unbound.qps !== undefined) {
-      const ratio = roje.qps / unbound.qps;
-      lines.push(
-        `| queries/s >= 60 % of unbound (median of all rounds) | ${where} | ${f(roje.qps)} | ${f(unbound.qps)} | ${f(dnsmasq?.qps)} | ` +
-          `${(ratio * 100).toFixed(1)} %: ${ratio >= 0.6 ? 'met' : 'NOT met'} |`,
+interface Rounds {
+  all: DnsperfResult[];
+  quiet: DnsperfResult[];
+  upstreamSeen: number;
+  /** The busiest share of the CPUs seen before a round that was not quiet. */
+  disturbed?: number;
+}
+
+/** --rounds runs at saturation, alternating between the servers. */
+async function saturationRounds(
+  ctx: LayoutContext,
+  running: Map<Peer, Running>,
+  upstreamConf: string,
+): Promise<Map<Peer, Rounds>> {
+  const peers = [...running.keys()];
+  const out = new Map<Peer, Rounds>(peers.map((p) => [p, { all: [], quiet: [], upstreamSeen: 0 }]));
+  for (let round = 0; round < ctx.options.rounds; round++) {
+    for (let k = 0; k < peers.length; k++) {
+      const peer = peers[(k + round) % peers.length]!;
+      const mine = out.get(peer)!;
+      const busy = await cpuBusyShare(500);
+      const isQuiet = busy === undefined || busy <= BUSY_WARNING;
+      if (!isQuiet) {
+        mine.disturbed = Math.max(busy, mine.disturbed ?? 0);
+        log(`${peer}: machine ${Math.round(busy * 100)} % busy before the round; not a quiet round`);
+      }
+      const before = await queryCount(upstreamConf);
+      const result = await runDnsperf(ctx.group, {
+        ...base(ctx, running.get(peer)!.port),
+        dataFile: ctx.inputs.mix.queryFile,
+        seconds: ctx.options.seconds,
+        outputFile: path.join(ctx.dir, `${ctx.layout}-${peer}-${round}.out`),
+      });
+      mine.upstreamSeen += (await queryCount(upstreamConf)) - before;
+      mine.all.push(result);
+      if (isQuiet) mine.quiet.push(result);
+      log(
+        `${ctx.layout}: ${peer}: round ${round + 1}/${ctx.options.rounds}: ${Math.round(result.qps)} q/s, lost ${result.lost}`,
       );
     }
-    if (roje.qpsQuiet !== undefined && unbound.qpsQuiet !== undefined) {
-      const ratio = roje.qpsQuiet / unbound.qpsQuiet;
-      lines.push(
-        `| queries/s >= 60 % of unbound (quiet rounds only) | ${where} | ${f(roje.qpsQuiet)} | ${f(unbound.qpsQuiet)} | ` +
-          `${f(dnsmasq?.qpsQuiet)} | ${(ratio * 100).toFixed(1)} %: ${ratio >= 0.6 ? 'met' : 'NOT met'} |`,
-      );
-    }
-    const ahead = (a: number | undefined, b: number | undefined, c: number | undefined): string =>
-      a === undefined || b === undefined ? 'n/a' : a < b && (c === undefined || a < c) ? 'met' : 'NOT met';
-    lines.push(
-      `| start (spawn to first answer) ahead of both | ${where} | ${f(roje.startMs)} ms | ${f(unbound.startMs)} ms | ` +
-        `${f(dnsmasq?.startMs)} ms | ${ahead(roje.startMs, unbound.startMs, dnsmasq?.startMs)} |`,
-    );
-    const listRow = get(layout, 'roje (list compiled at start)');
-    if (listRow !== undefined) {
-      lines.push(
-        `| start, roje compiling the plain list itself | ${where} | ${f(listRow.startMs)} ms | ${f(unbound.startMs)} ms | ` +
-          `${f(dnsmasq?.startMs)} ms | ${ahead(listRow.startMs, unbound.startMs, dnsmasq?.startMs)} |`,
-      );
-    }
-    lines.push(
-      `| memory after load ahead of both | ${where} | ${f(roje.rssLoadMB, 1)} MB | ${f(unbound.rssLoadMB, 1)} MB | ` +
-        `${f(dnsmasq?.rssLoadMB, 1)} MB | ${ahead(roje.rssLoadMB, unbound.rssLoadMB, dnsmasq?.rssLoadMB)} |`,
-      `| memory after the run ahead of both | ${where} | ${f(roje.rssAfterMB, 1)} MB | ${f(unbound.rssAfterMB, 1)} MB | ` +
-        `${f(dnsmasq?.rssAfterMB, 1)} MB | ${ahead(roje.rssAfterMB, unbound.rssAfterMB, dnsmasq?.rssAfterMB)} |`,
-    );
   }
-  return lines.join('\n');
+  return out;
+}
+
+/**
+ * For each offered rate, each server in turn: LATENCY_WARM_SECONDS at that rate without -v, then the -v run
+ * of --latency-seconds. With --trace-gc, roje's collections during the -v run are counted from its stdout.
+ */
+async function latencyRuns(
+  ctx: LayoutContext,
+  running: Map<Peer, Running>,
+): Promise<Map<Peer, { run: LatencyRun; servfail: number }[]>> {
+  const out = new Map<Peer, { run: LatencyRun; servfail: number }[]>([...running.keys()].map((p) => [p, []]));
+  for (const qps of ctx.options.latencyQps) {
+    for (const [peer, r] of running) {
+      const common = { ...base(ctx, r.port), dataFile: ctx.inputs.mix.queryFile, maxQps: qps };
+      await runDnsperf(ctx.group, {
+        ...common,
+        seconds: LATENCY_WARM_SECONDS,
+        outputFile: path.join(ctx.dir, `${ctx.layout}-${peer}-latency-warm-${qps}.out`),
+      });
+      const busy = await cpuBusyShare(500);
+      const gc = r.gcLog === undefined ? undefined : createLineWindow(r.gcLog);
+      const mark = await gc?.mark();
+      const result = await runDnsperf(ctx.group, {
+        ...common,
+        seconds: ctx.options.latencySeconds,
+        verbose: true,
+        outputFile: path.join(ctx.dir, `${ctx.layout}-${peer}-latency-${qps}.out`),
+      });
+      const run: LatencyRun = {
+        offeredQps: qps,
+        answeredQps: result.qps,
+        answers: result.completed,
+        lost: result.lost,
+        p50Ms: result.p50Ms,
+        p99Ms: result.p99Ms,
+        p999Ms: result.p999Ms,
+        maxMs: result.maxMs,
+      };
+      if (busy !== undefined && busy > BUSY_WARNING) run.busyBefore = busy;
+      if (gc !== undefined) run.gc = summarizeGc(await gc.since(mark!));
+      out.get(peer)!.push({ run, servfail: result.rcodes.SERVFAIL ?? 0 });
+      const gcText =
+        run.gc === undefined
+          ? ''
+          : `; GC ${run.gc.scavenges.count} scavenges (max ${run.gc.scavenges.maxMs} ms), ` +
+            `${run.gc.markCompacts.count} mark-compacts (max ${run.gc.markCompacts.maxMs} ms)`;
+      log(
+        `${ctx.layout}: ${peer}: at ${qps} q/s (answered ${Math.round(result.qps)}): p50 ${result.p50Ms} ms, ` +
+          `p99 ${result.p99Ms} ms, p99.9 ${result.p999Ms} ms, max ${result.maxMs.toFixed(3)} ms${gcText}`,
+      );
+    }
+  }
+  return out;
+}
+
+/** The row's rates, loss and NXDOMAIN share from the rounds, its latency runs, and notes on what was off. */
+function summarize(
+  ctx: LayoutContext,
+  r: Running,
+  rounds: Rounds,
+  latency: { run: LatencyRun; servfail: number }[],
+): void {
+  const sorted = [...rounds.all].sort((a, b) => a.qps - b.qps);
+  const median = sorted[Math.floor((sorted.length - 1) / 2)]!;
+  const calm = [...rounds.quiet].sort((a, b) => a.qps - b.qps);
+  const completed = rounds.all.reduce((n, x) => n + x.completed, 0);
+  const nx = rounds.all.reduce((n, x) => n + (x.rcodes.NXDOMAIN ?? 0), 0);
+  Object.assign(r.row, {
+    qps: median.qps,
+    qpsMin: sorted[0]!.qps,
+    qpsMax: sorted.at(-1)!.qps,
+    qpsQuiet: calm.length === 0 ? undefined : calm[Math.floor((calm.length - 1) / 2)]!.qps,
+    quietRounds: calm.length,
+    sent: rounds.all.reduce((n, x) => n + x.sent, 0),
+    lost: rounds.all.reduce((n, x) => n + x.lost, 0),
+    nxdomainShare: completed === 0 ? undefined : nx / completed,
+    servfail:
+      rounds.all.reduce((n, x) => n + (x.rcodes.SERVFAIL ?? 0), 0) +
+      latency.reduce((n, l) => n + l.servfail, 0),
+    upstreamQueries: rounds.upstreamSeen,
+    latency: latency.map((l) => l.run),
+  } satisfies Partial<PeerRow>);
+  const notes: string[] = [];
+  const expected = ctx.inputs.mix.expectedNxdomainShare;
+  const share = r.row.nxdomainShare;
+  if (r.row.server !== 'trivial' && share !== undefined && Math.abs(share - expected) > 0.005) {
+    notes.push(`NXDOMAIN ${(share * 100).toFixed(1)} %, expected ${(expected * 100).toFixed(1)} %`);
+  }
+  if (rounds.disturbed !== undefined) {
+    notes.push(`machine up to ${Math.round(rounds.disturbed * 100)} % busy before a round`);
+  }
+  const latencyLost = latency.reduce((n, l) => n + l.run.lost, 0);
+  if (latencyLost > 0) notes.push(`${latencyLost} lost in the latency runs`);
+  if (rounds.all.some((x) => x.endOfFile)) notes.push('input ran out before -l');
+  r.row.note = [r.row.note, ...notes].filter((n) => n).join('; ') || undefined;
 }
 
 export async function runPeers(options: PeersOptions, group: ProcessGroup): Promise<PeerRow[]> {
@@ -706,6 +760,7 @@ async function writeReport(
 ): Promise<void> {
   const when = new Date().toISOString();
   const m = inputs.mix;
+  const gcTable = renderGcTable(rows);
   const markdown = [
     `# Peers run ${when}`,
     '',
@@ -716,12 +771,25 @@ async function writeReport(
       `${f(m.distinct)} distinct queries, ${(options.blockedShare * 100).toFixed(0)} % drawn from listed names, ` +
       `expected NXDOMAIN ${(m.expectedNxdomainShare * 100).toFixed(1)} % (${f(m.trancoListed)} Tranco names listed), top 100 names ${(m.top100Share * 100).toFixed(0)} % of lines.`,
     `dnsperf: -l ${options.seconds} -c ${options.clients} -q ${options.outstanding}, median of ${options.rounds} rounds; ` +
-      `p50/p99 from -l ${options.latencySeconds} -Q ${options.latencyQps} -v. One core: server on CPU ${options.serverCpu}, ` +
+      `latency: per rate, ${LATENCY_WARM_SECONDS} s at the rate, then -l ${options.latencySeconds} -Q <rate> -v ` +
+      `(rates ${options.latencyQps.map((q) => f(q)).join(', ')} q/s)${options.traceGc ? ', roje with --trace-gc' : ''}. ` +
+      `RSS empty: no list, no traffic but the start probe, after ${EMPTY_SETTLE_MS / 1000} s. One core: server on CPU ${options.serverCpu}, ` +
       `dnsperf and upstream on CPU ${options.loadCpu}; all cores: nothing pinned.`,
     '',
-    renderPeersTable(rows, options.latencyQps),
+    renderPeersTable(rows),
+    '',
+    '## Latency',
+    '',
+    renderLatencyTable(rows),
+    '',
+    ...(gcTable === '' ? [] : ["## roje's collector during the latency runs (--trace-gc)", '', gcTable, '']),
+    '## Targets (issue #7)',
     '',
     renderTargets(rows),
+    '',
+    '## Targets (issue #21), roje against dnsmasq in the same run',
+    '',
+    renderIssue21Targets(rows),
     '',
   ].join('\n');
   process.stdout.write(`${markdown}\n`);
