@@ -192,10 +192,24 @@ export interface Verdict {
   /** undefined: not measured in this run (the reason is in `missing`). */
   met: boolean | undefined;
   missing?: string;
+  /** What makes the figure doubtful: a busy machine, a rate not reached. */
+  caveats: string[];
 }
 
 const latencyAt = (row: PeerRow | undefined, qps: number): LatencyRun | undefined =>
   row?.latency?.find((l) => l.offeredQps === qps);
+
+/** A latency comparison means little when a run began on a busy machine or fell short of its rate. */
+function latencyCaveats(rows: readonly (PeerRow | undefined)[], qps: number): string[] {
+  const out: string[] = [];
+  for (const row of rows) {
+    const l = latencyAt(row, qps);
+    if (row === undefined || l === undefined) continue;
+    if (l.busyBefore !== undefined) out.push(`${row.server}'s run began on a busy machine`);
+    if (l.answeredQps < 0.98 * l.offeredQps) out.push(`${row.server} answered ${f(l.answeredQps)} q/s`);
+  }
+  return out;
+}
 
 /** A ratio target: roje / reference against `limit` (at most, or at least with `atLeast`). */
 function ratioVerdict(
@@ -208,10 +222,11 @@ function ratioVerdict(
   missing: string,
 ): Verdict {
   if (roje === undefined || reference === undefined || Number.isNaN(roje) || !(reference > 0)) {
-    return { target, layout, roje, reference, ratio: undefined, met: undefined, missing };
+    return { target, layout, roje, reference, ratio: undefined, met: undefined, missing, caveats: [] };
   }
   const ratio = roje / reference;
-  return { target, layout, roje, reference, ratio, met: atLeast ? ratio >= limit : ratio <= limit };
+  const met = atLeast ? ratio >= limit : ratio <= limit;
+  return { target, layout, roje, reference, ratio, met, caveats: [] };
 }
 
 /**
@@ -228,25 +243,29 @@ export function issue21Verdicts(rows: readonly PeerRow[]): Verdict[] {
     const noDnsmasq = dnsmasq === undefined ? 'dnsmasq not run' : '';
     const at = (qps: number): string =>
       noDnsmasq || (latencyAt(roje, qps) === undefined ? `no latency run at ${f(qps)} q/s` : 'no figure');
+    const tail10k = ratioVerdict(
+      'p99.9 at 10,000 q/s <= 2x dnsmasq',
+      layout,
+      latencyAt(roje, 10_000)?.p999Ms,
+      latencyAt(dnsmasq, 10_000)?.p999Ms,
+      2,
+      false,
+      at(10_000),
+    );
+    tail10k.caveats = latencyCaveats([roje, dnsmasq], 10_000);
+    const tail40k = ratioVerdict(
+      'p99 at 40,000 q/s <= 1.5x dnsmasq',
+      layout,
+      latencyAt(roje, 40_000)?.p99Ms,
+      latencyAt(dnsmasq, 40_000)?.p99Ms,
+      1.5,
+      false,
+      at(40_000),
+    );
+    tail40k.caveats = latencyCaveats([roje, dnsmasq], 40_000);
     out.push(
-      ratioVerdict(
-        'p99.9 at 10,000 q/s <= 2x dnsmasq',
-        layout,
-        latencyAt(roje, 10_000)?.p999Ms,
-        latencyAt(dnsmasq, 10_000)?.p999Ms,
-        2,
-        false,
-        at(10_000),
-      ),
-      ratioVerdict(
-        'p99 at 40,000 q/s <= 1.5x dnsmasq',
-        layout,
-        latencyAt(roje, 40_000)?.p99Ms,
-        latencyAt(dnsmasq, 40_000)?.p99Ms,
-        1.5,
-        false,
-        at(40_000),
-      ),
+      tail10k,
+      tail40k,
       ratioVerdict(
         'RSS after the run <= 1.5x dnsmasq',
         layout,
@@ -266,26 +285,29 @@ export function issue21Verdicts(rows: readonly PeerRow[]): Verdict[] {
       ratio: undefined,
       met: empty === undefined ? undefined : empty < 80,
       ...(empty === undefined ? { missing: 'no figure' } : {}),
+      caveats: [],
     });
-    out.push(
-      ratioVerdict(
-        'mix q/s >= 0.95x the trivial Node server',
-        layout,
-        roje.qps,
-        trivial?.qps,
-        0.95,
-        true,
-        trivial === undefined ? 'trivial server not run' : 'no figure',
-      ),
+    const mix = ratioVerdict(
+      'mix q/s >= 0.95x the trivial Node server',
+      layout,
+      roje.qps,
+      trivial?.qps,
+      0.95,
+      true,
+      trivial === undefined ? 'trivial server not run' : 'no figure',
     );
+    for (const r of [roje, trivial]) {
+      if (r?.qps !== undefined && !r.quietRounds) mix.caveats.push(`no quiet round for ${r.server}`);
+    }
+    out.push(mix);
   }
   return out;
 }
 
 export function renderIssue21Targets(rows: readonly PeerRow[]): string {
   const lines = [
-    '| target (issue #21) | layout | roje | dnsmasq / trivial | ratio | verdict |',
-    '|---|---|--:|--:|--:|---|',
+    '| target (issue #21) | layout | roje | dnsmasq / trivial | ratio | verdict | caveats |',
+    '|---|---|--:|--:|--:|---|---|',
   ];
   for (const v of issue21Verdicts(rows)) {
     const unit = /RSS|process/.test(v.target) ? ' MB' : /q\/s >=/.test(v.target) ? ' q/s' : ' ms';
@@ -294,7 +316,7 @@ export function renderIssue21Targets(rows: readonly PeerRow[]): string {
     const verdict = v.met === undefined ? `n/a (${v.missing})` : v.met ? 'met' : '**NOT met**';
     lines.push(
       `| ${v.target} | ${where(v.layout)} | ${value(v.roje)} | ${value(v.reference)} | ` +
-        `${v.ratio === undefined ? '' : `${v.ratio.toFixed(2)}x`} | ${verdict} |`,
+        `${v.ratio === undefined ? '' : `${v.ratio.toFixed(2)}x`} | ${verdict} | ${v.caveats.join('; ')} |`,
     );
   }
   return lines.join('\n');

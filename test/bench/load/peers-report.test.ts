@@ -107,13 +107,28 @@ t.test('the targets block shows values, ratio and verdict per line', async (t) =
   t.equal(lines.length, 2 + 5);
   t.equal(
     lines[2],
-    `| p99.9 at 10,000 q/s <= 2x dnsmasq | one core | 3.540 ms | 0.370 ms | ${(3.54 / 0.37).toFixed(2)}x | **NOT met** |`,
+    `| p99.9 at 10,000 q/s <= 2x dnsmasq | one core | 3.540 ms | 0.370 ms | ${(3.54 / 0.37).toFixed(2)}x | **NOT met** |  |`,
   );
-  t.equal(lines[5], '| empty process < 80 MB | one core | 117.2 MB | 1.5 MB |  | **NOT met** |');
+  t.equal(lines[5], '| empty process < 80 MB | one core | 117.2 MB | 1.5 MB |  | **NOT met** |  |');
   t.equal(
     lines[6],
-    `| mix q/s >= 0.95x the trivial Node server | one core | 60,000 q/s | 72,000 q/s | ${(60 / 72).toFixed(2)}x | **NOT met** |`,
+    `| mix q/s >= 0.95x the trivial Node server | one core | 60,000 q/s | 72,000 q/s | ${(60 / 72).toFixed(2)}x | **NOT met** | no quiet round for roje; no quiet round for trivial |`,
   );
+});
+
+t.test('a verdict carries the caveats of its figures: a busy machine, a rate not reached', async (t) => {
+  const roje = row('roje', {
+    qps: 70_000,
+    quietRounds: 1,
+    rssAfterMB: 120,
+    latency: [run(10_000, 0.05, 0.5, { busyBefore: 0.4 }), run(40_000, 3, 9, { answeredQps: 20_000 })],
+  });
+  const quietTrivial = { ...trivial, quietRounds: 2 };
+  const [tail10k, tail40k, , , mix] = issue21Verdicts([roje, dnsmasq, quietTrivial]);
+  t.same(tail10k!.caveats, ["roje's run began on a busy machine"]);
+  t.same(tail40k!.caveats, ['roje answered 20,000 q/s']);
+  t.same(mix!.caveats, [], 'both had quiet rounds');
+  t.match(renderIssue21Targets([roje, dnsmasq, quietTrivial]), /\| roje answered 20,000 q\/s \|/);
 });
 
 t.test('the latency table has p50, p99, p99.9 and max for every server and rate', async (t) => {
