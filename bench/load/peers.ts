@@ -69,6 +69,7 @@ const SETTLE_MS = 500;
 const EMPTY_SETTLE_MS = 1000;
 /** Before each latency run, this long at the same rate without -v: the server's steady state at that rate. */
 const LATENCY_WARM_SECONDS = 2;
+const MAX_LATENCY_RATES = 6;
 const WARM_PASSES = 4;
 
 export interface PeersOptions {
@@ -123,6 +124,11 @@ export function parsePeersArgs(argv: readonly string[]): PeersOptions {
       `--blocked-share must be in [0, 0.9] (got "${values['blocked-share']}")`,
     );
   }
+  const latencyQps = intListOption(values['latency-qps'], '--latency-qps', 100, 1_000_000);
+  // Each rate costs every server LATENCY_WARM_SECONDS + --latency-seconds: keep the run's length bounded.
+  if (latencyQps.length > MAX_LATENCY_RATES) {
+    throw new RojeError('ROJE_ERR_CLI_USAGE', `--latency-qps takes at most ${MAX_LATENCY_RATES} rates`);
+  }
   return {
     layouts: listOption(values.layouts, ALL_LAYOUTS, '--layouts'),
     servers: listOption(values.servers, ALL_PEERS, '--servers'),
@@ -134,7 +140,7 @@ export function parsePeersArgs(argv: readonly string[]): PeersOptions {
     clients: intOption(values.clients, '--clients', 1, 256),
     outstanding: intOption(values.outstanding, '--outstanding', 1, 10_000),
     latencySeconds: intOption(values['latency-seconds'], '--latency-seconds', 1, MAX_SECONDS),
-    latencyQps: intListOption(values['latency-qps'], '--latency-qps', 100, 1_000_000),
+    latencyQps,
     traceGc: values['trace-gc'],
     serverCpu: values['server-cpu'],
     loadCpu: values['load-cpu'],
