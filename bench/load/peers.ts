@@ -87,6 +87,8 @@ export interface PeersOptions {
   latencyQps: number[];
   /** Start roje with node's --trace-gc and count its collections during the latency runs. */
   traceGc: boolean;
+  /** Node flags roje is started with in every mode (e.g. --max-semi-space-size=8), split on spaces. */
+  nodeFlags: string[];
   serverCpu: string;
   loadCpu: string;
   dnsmasqCache: number;
@@ -110,6 +112,7 @@ export function parsePeersArgs(argv: readonly string[]): PeersOptions {
       'latency-seconds': { type: 'string', default: '8' },
       'latency-qps': { type: 'string', default: '10000,40000' },
       'trace-gc': { type: 'boolean', default: false },
+      'node-flags': { type: 'string', default: '' },
       'server-cpu': { type: 'string', default: '0' },
       'load-cpu': { type: 'string', default: '1' },
       'dnsmasq-cache': { type: 'string', default: '200000' },
@@ -142,6 +145,7 @@ export function parsePeersArgs(argv: readonly string[]): PeersOptions {
     latencySeconds: intOption(values['latency-seconds'], '--latency-seconds', 1, MAX_SECONDS),
     latencyQps,
     traceGc: values['trace-gc'],
+    nodeFlags: values['node-flags'].split(' ').filter((flag) => flag !== ''),
     serverCpu: values['server-cpu'],
     loadCpu: values['load-cpu'],
     dnsmasqCache: intOption(values['dnsmasq-cache'], '--dnsmasq-cache', 0, 10_000_000),
@@ -332,7 +336,7 @@ async function peerSpawner(
   if (peer === 'roje') {
     const config = path.join(dir, `roje-${mode}-${layout}.yaml`);
     await writeFile(config, loaded ? rojeConfigText(layout, undefined) : rojeEmptyConfigText(layout));
-    const nodeFlags = loaded && options.traceGc ? ['--trace-gc'] : [];
+    const nodeFlags = [...options.nodeFlags, ...(loaded && options.traceGc ? ['--trace-gc'] : [])];
     const extra = loaded ? ['--compiled', inputs.artifact] : [];
     const args = [...nodeFlags, ...rojeServeArgs(options.rojeEntry, HOST, port, upstreamPort, config, extra)];
     return {
@@ -778,7 +782,7 @@ async function writeReport(
       `expected NXDOMAIN ${(m.expectedNxdomainShare * 100).toFixed(1)} % (${f(m.trancoListed)} Tranco names listed), top 100 names ${(m.top100Share * 100).toFixed(0)} % of lines.`,
     `dnsperf: -l ${options.seconds} -c ${options.clients} -q ${options.outstanding}, median of ${options.rounds} rounds; ` +
       `latency: per rate, ${LATENCY_WARM_SECONDS} s at the rate, then -l ${options.latencySeconds} -Q <rate> -v ` +
-      `(rates ${options.latencyQps.map((q) => f(q)).join(', ')} q/s)${options.traceGc ? ', roje with --trace-gc' : ''}. ` +
+      `(rates ${options.latencyQps.map((q) => f(q)).join(', ')} q/s)${options.traceGc ? ', roje with --trace-gc' : ''}${options.nodeFlags.length > 0 ? `, roje's node flags ${options.nodeFlags.join(' ')}` : ''}. ` +
       `RSS empty: no list, no traffic but the start probe, after ${EMPTY_SETTLE_MS / 1000} s. One core: server on CPU ${options.serverCpu}, ` +
       `dnsperf and upstream on CPU ${options.loadCpu}; all cores: nothing pinned.`,
     '',
