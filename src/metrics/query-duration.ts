@@ -24,21 +24,23 @@ const SLOTS = BOUNDS.length + 1;
 
 /**
  * The `source` label: what an answer waited for, in four values (a few series, not one per
- * roje_queries_total source): the cache (stale answers too), an upstream, the policy (blocked), or
- * nothing but roje itself (local zones, refusals, rate limits, not-ready, internal errors).
+ * roje_queries_total source). `upstream` is every answer that waited on an upstream, whatever came of
+ * it: forwarded answers, stale ones (served only once the upstreams failed) and errors (SERVFAIL after
+ * the upstreams failed or timed out, mostly). The other three are roje's own work: fresh cache hits,
+ * blocks (policy), and local answers (local zones, refusals, rate limits, not-ready).
  */
 export const DURATION_SOURCES = ['cache', 'upstream', 'blocked', 'local'] as const;
 
 const GROUP_OF: Readonly<Record<AnswerSource, number>> = {
   cache: 0,
-  stale: 0,
   upstream: 1,
+  stale: 1,
+  error: 1,
   policy: 2,
   local: 3,
   refused: 3,
   'rate-limited': 3,
   'not-ready': 3,
-  error: 3,
 };
 
 /** The DURATION_SOURCES index of each answer source, in `sources` order (for an index lookup per query). */
@@ -128,4 +130,4 @@ export function queryDurationHistogram(
 }
 
 const HELP =
-  'Time from reading a query to handing its answer to the socket, by what the answer waited for (cache, upstream, blocked, local)';
+  'Time from reading a query to handing its answer to the socket, by what the answer waited for: cache (fresh hits), upstream (forwarded, stale after upstream failures, errors), blocked, local';

@@ -21,6 +21,9 @@ for (const name of SLOW) {
   fake.zone.set(name, 'A', [{ data: '198.51.100.8', ttl: 300 }]);
   fake.behave(name, { delayMs: UPSTREAM_DELAY_MS });
 }
+// Never answered: SERVFAIL once the upstream timeout (below) has passed.
+fake.behave('silent.example.test', { silent: true });
+const UPSTREAM_TIMEOUT_MS = 500;
 
 /** `name{labels}` -> value, from a text exposition. */
 function seriesOf(text: string): Map<string, number> {
@@ -56,6 +59,7 @@ function delta(before: Map<string, number>, after: Map<string, number>) {
 
 const config = (dir: string) => ({
   upstreams: [udpUrl(fake)],
+  upstream: { timeout: `${UPSTREAM_TIMEOUT_MS}ms` },
   lists: [{ category: 'adult', path: `${dir}/adult.txt` }],
   policies: { default: { block: ['abuse', 'adult'], blockMode: 'nxdomain' } },
   stateDir: `${dir}/state`,
@@ -64,11 +68,12 @@ const config = (dir: string) => ({
 /** Asks `name` once with dig or kdig, over UDP or TCP, and checks the answer's status. */
 async function ask(t: Test, roje: Roje, tool: 'dig' | 'kdig', name: string, tcp = false) {
   const r = await roje[tool]([...(tcp ? ['+tcp'] : []), name, 'A']);
-  t.equal(
-    r.status,
-    name.startsWith('blocked') ? 'NXDOMAIN' : 'NOERROR',
-    `${tool} ${tcp ? 'tcp' : 'udp'} ${name}`,
-  );
+  const expected = name.startsWith('blocked')
+    ? 'NXDOMAIN'
+    : name.startsWith('silent')
+      ? 'SERVFAIL'
+      : 'NOERROR';
+  t.equal(r.status, expected, `${tool} ${tcp ? 'tcp' : 'udp'} ${name}`);
 }
 
 /** Each path answered once before the measured queries: a first answer pays for cold code and lazy loads. */
@@ -96,21 +101,25 @@ t.test(
       for (let i = 0; i < 3; i++) await ask(t, roje, 'kdig', 'blocked.example.test', tcp);
     }
     for (const name of upstream) t.equal(fake.queriesFor(name), 1, `${name} asked upstream once`);
+    // A SERVFAIL after the upstream timed out waited on the upstream too: not one of roje's own answers.
+    await ask(t, roje, 'dig', 'silent.example.test');
 
     const d = delta(before, await scrape(roje));
-    t.equal(d.count('upstream'), 4, '4 upstream answers');
+    t.equal(d.count('upstream'), 5, '4 upstream answers and a timeout');
     t.equal(d.count('cache'), 6, '6 cache hits');
     t.equal(d.count('blocked'), 6, '6 blocked answers');
-    t.equal(d.count('local'), 0);
-    t.equal(d.counts(), 16, 'every query timed once');
-    t.equal(d.queries(), 16, 'as many as roje_queries_total counted');
+    t.equal(d.count('local'), 0, 'the timeout is not a local answer');
+    t.equal(d.counts(), 17, 'every query timed once');
+    t.equal(d.queries(), 17, 'as many as roje_queries_total counted');
 
     // The upstream waited 120 ms before answering: none at or under 100 ms, and all well under 2.5 s.
     // (Timing belongs in bench/: the bounds here hold on a busy machine, where tests run in parallel.)
     t.equal(d.le('0.1', 'upstream'), 0, 'no upstream answer at or under 100 ms');
-    t.equal(d.le('2.5', 'upstream'), 4, 'all at or under 2.5 s');
-    t.ok(d.sum('upstream') >= 4 * (UPSTREAM_DELAY_MS / 1000), `upstream sum ${d.sum('upstream')} s`);
-    t.comment(`upstream answers at or under 250 ms: ${d.le('0.25', 'upstream')} of 4`);
+    t.ok(d.le('0.25', 'upstream') <= 4, 'the timeout (500 ms) above 250 ms');
+    t.equal(d.le('2.5', 'upstream'), 5, 'all at or under 2.5 s');
+    const floor = 4 * (UPSTREAM_DELAY_MS / 1000) + UPSTREAM_TIMEOUT_MS / 1000;
+    t.ok(d.sum('upstream') >= floor, `upstream sum ${d.sum('upstream')} s >= ${floor} s`);
+    t.comment(`upstream answers at or under 250 ms: ${d.le('0.25', 'upstream')} of 5`);
 
     // Cache hits and blocks are answered in one synchronous call: at the bottom, far below the upstream's.
     t.equal(d.le('0.025', 'cache'), 6, 'cache hits at or under 25 ms');
