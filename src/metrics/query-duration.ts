@@ -1,7 +1,7 @@
 /**
  * roje_query_duration_seconds: how long each answer took, from the message read (the responder's
  * `receivedAt`) to the answer handed back for the socket, counted in fixed buckets held in typed arrays.
- * Recording is a subtraction, a short scan of a constant array and three typed-array writes: nothing
+ * Recording is a subtraction, a short scan of a constant array and two typed-array writes: nothing
  * allocated, no prom-client call per query. The Prometheus histogram (_bucket, _sum, _count) is built
  * from the arrays at scrape time.
  */
