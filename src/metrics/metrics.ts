@@ -22,6 +22,12 @@ import type { AbuseStatus } from '../policy/abuse/status.js';
 import { COMPLIANCE_KINDS, type ComplianceReport, countByKind } from '../policy/compliance.js';
 import { SAFE_SEARCH_ENGINES } from '../policy/safesearch.js';
 import type { UpstreamHealth } from '../upstream/types.js';
+import {
+  createQueryDurations,
+  durationGroups,
+  QUERY_DURATION_METRIC,
+  queryDurationHistogram,
+} from './query-duration.js';
 
 /**
  * prom-client (with the default metrics, ~80 ms of CPU) loads at the first scrape or upstream exchange,
@@ -111,6 +117,7 @@ export interface MetricsOptions {
 /** What a query loop measures: summed over workers. Everything else is the primary's view. */
 export const DATA_PLANE_METRICS: ReadonlySet<string> = new Set([
   'roje_queries_total',
+  QUERY_DURATION_METRIC,
   'roje_blocked_total',
   'roje_safesearch_answers_total',
   'roje_cache_hits_total',
@@ -180,6 +187,8 @@ const RCODE_INDEX = new Map<number, number>(
 /** RCODE_NAMES, then "other", then "none" (nothing sent). */
 const RCODES = RCODE_NAMES.length + 2;
 const SOURCE_INDEX = new Map<AnswerSource, number>(SOURCES.map((s, i) => [s, i]));
+/** SOURCES index -> the `source` label of roje_query_duration_seconds (query-duration.ts). */
+const DURATION_GROUP = durationGroups(SOURCES);
 const MAX_CATEGORIES = 32;
 const DENY = 'venue-deny';
 
@@ -194,7 +203,10 @@ export interface RojeMetrics {
   readonly registry: Registry;
   /** Makes the registry now (loads prom-client): called once the listeners answer, before any scrape. */
   prepare(): void;
-  /** The responder's onAnswer hook: counts the query and, when blocked, its venue and categories. */
+  /**
+   * The responder's onAnswer hook: counts the query, its duration since `query.receivedAt` and, when
+   * blocked, its venue and categories.
+   */
   onAnswer(query: Query, answer: Answer): void;
   /** The upstream pool's hook: one exchange with `upstream`, its duration, and its failure code if any. */
   onUpstreamAttempt(upstream: string, seconds: number, failure: string | null): void;
@@ -224,6 +236,7 @@ export function createMetrics(
   const blockedTotals = new Map<string, { venue: string; category: string; value: number }>();
   // [engine index in SAFE_SEARCH_ENGINES].
   const safeSearch = new Float64Array(SAFE_SEARCH_ENGINES.length);
+  const durations = createQueryDurations();
 
   function foldBlocked(): void {
     const width = MAX_CATEGORIES + 1;
@@ -300,6 +313,7 @@ export function createMetrics(
           }
         },
       }),
+      queryDurationHistogram(Histogram, durations),
       new Counter({
         name: 'roje_blocked_total',
         help: `Blocked queries by venue ("${NONE}": clients of no venue) and category ("${DENY}": a venue's own deny list); a query blocked in several categories counts in each`,
@@ -604,6 +618,7 @@ export function createMetrics(
       const r = answer.rcode < 0 ? RCODES - 1 : (RCODE_INDEX.get(answer.rcode) ?? RCODES - 2);
       const s = SOURCE_INDEX.get(answer.source) ?? 0;
       queries[((t * QTYPES + q) * RCODES + r) * SOURCES.length + s]++;
+      durations.record(DURATION_GROUP[s], (performance.now() - query.receivedAt) / 1000);
       const engine = answer.safeSearch;
       if (engine !== undefined && engine >= 0 && engine < safeSearch.length) safeSearch[engine]++;
       const block = answer.block;
