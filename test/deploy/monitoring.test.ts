@@ -193,6 +193,7 @@ t.test('every metric the dashboard and the rules name is one roje exports', asyn
     'roje_abuse_feed_configured',
     'roje_compliance_warnings',
     'roje_serving',
+    'roje_query_duration_seconds_bucket',
     ...PENDING_METRICS,
   ]) {
     t.ok(used.has(n), `${n} is used`);
@@ -213,6 +214,7 @@ t.test('the alert rules parse and cover the issue list', async (t) => {
     'RojeComplianceGap',
     'RojeStoreUnreachable',
     'RojeStoreDroppingCounts',
+    'RojeSlowAnswers',
   ]) {
     t.ok(names.includes(name), `${name} is defined`);
   }
@@ -230,6 +232,11 @@ t.test('the alert rules parse and cover the issue list', async (t) => {
   t.equal(byName.get('RojeFeedFailing')?.for, '30m');
   t.equal(byName.get('RojeStoreUnreachable')?.expr, 'roje_store_up == 0');
   t.equal(byName.get('RojeStoreUnreachable')?.for, '5m');
+  t.match(
+    byName.get('RojeSlowAnswers')?.expr,
+    /histogram_quantile\(0\.999,[\s\S]*source!="upstream"[\s\S]*> 0\.05/,
+  );
+  t.equal(byName.get('RojeSlowAnswers')?.for, '10m');
 });
 
 /** promtool's path, or null when it is not installed (Debian: apt-get install prometheus). */

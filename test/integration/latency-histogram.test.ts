@@ -8,6 +8,7 @@ import t, { type Test } from 'tap';
 import { supportsReusePort } from '../../src/transport/reuse-port.js';
 import type { WorkerPoolStatus } from '../../src/workers/supervisor.js';
 import { startFakeUpstream } from '../helpers/fake-upstream.js';
+import { seriesOf } from '../helpers/metrics.js';
 import { type Roje, startRoje, udpUrl } from '../helpers/roje.js';
 
 // Over 100 ms (a bucket bound) by more than a timer's slack, so that no upstream answer can land under it.
@@ -24,17 +25,6 @@ for (const name of SLOW) {
 // Never answered: SERVFAIL once the upstream timeout (below) has passed.
 fake.behave('silent.example.test', { silent: true });
 const UPSTREAM_TIMEOUT_MS = 500;
-
-/** `name{labels}` -> value, from a text exposition. */
-function seriesOf(text: string): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    if (line === '' || line.startsWith('#')) continue;
-    const at = line.lastIndexOf(' ');
-    out.set(line.slice(0, at), Number(line.slice(at + 1)));
-  }
-  return out;
-}
 
 async function scrape(roje: Roje): Promise<Map<string, number>> {
   return seriesOf((await roje.app.admin.metrics()).body);

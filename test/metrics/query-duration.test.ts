@@ -19,6 +19,7 @@ import {
   QUERY_DURATION_BUCKETS,
 } from '../../src/metrics/query-duration.js';
 import type { AnswerSource, Query } from '../../src/pipeline/types.js';
+import { seriesOf } from '../helpers/metrics.js';
 
 const N = QUERY_DURATION_BUCKETS.length;
 
@@ -162,17 +163,6 @@ function loop(metrics: RojeMetrics): void {
   for (let i = 0; i < 2; i++) answered(metrics, 'policy', 0, 3);
   answered(metrics, 'upstream', 30);
   answered(metrics, 'upstream', 7000);
-}
-
-/** `name{labels} value` lines of the text exposition, as a map from the series to its value. */
-function seriesOf(text: string): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    if (line === '' || line.startsWith('#')) continue;
-    const at = line.lastIndexOf(' ');
-    out.set(line.slice(0, at), Number(line.slice(at + 1)));
-  }
-  return out;
 }
 
 t.test('onAnswer records each answer, before and after prom-client is loaded', async (t) => {
