@@ -139,7 +139,7 @@ export function entrySize(key: string, response: PreparedResponse): number {
   return size;
 }
 
-function checkOptions(options: DnsCacheOptions): void {
+export function checkOptions(options: DnsCacheOptions): void {
   const { maxEntries, maxBytes, serveStale } = options;
   if (!Number.isSafeInteger(maxEntries) || maxEntries < 1) {
     throw new RojeError(
