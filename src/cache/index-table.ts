@@ -94,21 +94,3 @@ function powerOfTwoAtLeast(n: number): number {
   while (p < n) p *= 2;
   return p;
 }
-
-/**
- * FNV-1a over the key's UTF-16 code units: cheap, allocation-free, and keys here are short ASCII
- * strings (cacheKey's name and numeric suffix), where FNV spreads well enough for linear probing.
- * Math.imul keeps it in 32-bit integer arithmetic.
- */
-export function hashKey(key: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < key.length; i++) {
-    h ^= key.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  // Final mix, so that keys differing only in the last characters differ in the low (slot) bits.
-  h ^= h >>> 15;
-  h = Math.imul(h, 0x2c1b3c6d);
-  h ^= h >>> 12;
-  return h >>> 0;
-}

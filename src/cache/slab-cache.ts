@@ -1,17 +1,12 @@
-import { performance } from 'node:perf_hooks';
 import type { ExtendedError } from '../dns/constants.js';
-import type { PreparedResponse } from '../dns/types.js';
-import {
-  type CacheHit,
-  checkOptions,
-  type DnsCache,
-  type DnsCacheDeps,
-  type DnsCacheOptions,
-  NEGATIVE_SHARE,
-} from './dns-cache.js';
+import type { ParsedQuery, PreparedResponse } from '../dns/types.js';
+import { RojeError } from '../errors.js';
+import { hashKey, hashParts } from './cache-key.js';
+import { sharedCoarseClock } from './coarse-clock.js';
+import type { CacheHit, DnsCache, DnsCacheDeps, DnsCacheOptions, DnsCacheStats } from './dns-cache.js';
 import { ENTRY_META_BYTES, EntryTable, FLAG_LIVE, FLAG_NEG, FLAG_REF, NegativeQueue } from './entry-table.js';
-import { hashKey, IndexTable } from './index-table.js';
-import { keyMatches, readResponse, writeRecord } from './records.js';
+import { IndexTable } from './index-table.js';
+import { keyMatches, readResponse, renderRecord, writeRecord } from './records.js';
 import { align8, RECORD_HEADER_BYTES, SlabRing } from './slab.js';
 
 /**
@@ -30,19 +25,13 @@ import { align8, RECORD_HEADER_BYTES, SlabRing } from './slab.js';
  * NODATA) hold at most NEGATIVE_SHARE of maxEntries, oldest out first; get() answers strictly
  * before storedAt + ttl, getStale() until maxStale seconds later; an entry past that goes when touched.
  */
-export interface SlabCache extends DnsCache {
-  /**
-   * get() without the copy: the response's wire and TTL arrays are views into the ring, valid only
-   * until the next set(), delete() or clear(). For a caller that renders the answer at once.
-   */
-  getView(key: string): CacheHit | undefined;
-  /** getStale() without the copy; the same validity as getView(). */
-  getStaleView(key: string): CacheHit | undefined;
-}
+
+/** Most of the entries negative answers (NXDOMAIN, NODATA) may hold: the scan resistance above. */
+export const NEGATIVE_SHARE = 0.25;
 
 /** Bytes an entry is accounted beyond its record: its typed-array state and index slots. */
-export const SLAB_ENTRY_OVERHEAD_BYTES = ENTRY_META_BYTES;
-/** Per Extended DNS Error attached to a response, before its text (as in dns-cache.ts). */
+export const ENTRY_OVERHEAD_BYTES = ENTRY_META_BYTES;
+/** Per Extended DNS Error attached to a response, before its text (an object kept beside the slab). */
 const EDE_OVERHEAD_BYTES = 64;
 /** Second chances one insert may give before it evicts the head regardless (bounds its copying). */
 const MAX_SECOND_CHANCES = 32;
@@ -54,9 +43,9 @@ export function recordLength(key: string, response: PreparedResponse): number {
   return align8(RECORD_HEADER_BYTES + 8 * response.ttlOffsets.length + key.length + response.wire.length);
 }
 
-/** Bytes accounted against maxBytes for an entry. */
-export function slabEntrySize(key: string, response: PreparedResponse): number {
-  let size = recordLength(key, response) + SLAB_ENTRY_OVERHEAD_BYTES;
+/** Bytes accounted against maxBytes for an entry (stats().bytes, roje_cache_bytes). */
+export function entrySize(key: string, response: PreparedResponse): number {
+  let size = recordLength(key, response) + ENTRY_OVERHEAD_BYTES;
   const ede = response.ede;
   for (let i = 0; i < ede.length; i++) size += EDE_OVERHEAD_BYTES + (ede[i].text?.length ?? 0);
   return size;
@@ -72,59 +61,256 @@ function isNegative(r: PreparedResponse): boolean {
   return r.rcode === 3 || (r.rcode === 0 && r.wire.length >= 8 && r.wire[6] === 0 && r.wire[7] === 0);
 }
 
-/** The id of the entry stored under `key` (with hash `hash`), or -1. */
-function find(index: IndexTable, ring: SlabRing, e: EntryTable, key: string, hash: number): number {
+export function checkOptions(options: DnsCacheOptions): void {
+  const { maxEntries, maxBytes, serveStale } = options;
+  if (!Number.isSafeInteger(maxEntries) || maxEntries < 1) {
+    throw new RojeError(
+      'ROJE_ERR_CACHE_OPTIONS',
+      `cache maxEntries must be a positive integer, got ${maxEntries}; set cache.maxEntries to e.g. 100000`,
+    );
+  }
+  if (!Number.isSafeInteger(maxBytes) || maxBytes < ENTRY_OVERHEAD_BYTES) {
+    throw new RojeError(
+      'ROJE_ERR_CACHE_OPTIONS',
+      `cache maxBytes must be an integer of at least ${ENTRY_OVERHEAD_BYTES}, got ${maxBytes}; set cache.maxBytes to e.g. 67108864`,
+    );
+  }
+  if (serveStale.enabled && !(Number.isFinite(serveStale.maxStale) && serveStale.maxStale >= 0)) {
+    throw new RojeError(
+      'ROJE_ERR_CACHE_OPTIONS',
+      `cache serveStale.maxStale must be a number of seconds >= 0, got ${serveStale.maxStale}`,
+    );
+  }
+}
+
+/**
+ * The id of the entry whose key is `head + tail` (head folded to lowercase ASCII when `foldHead`),
+ * hashed `hash`, or -1.
+ */
+function find(
+  index: IndexTable,
+  ring: SlabRing,
+  e: EntryTable,
+  hash: number,
+  head: string,
+  foldHead: boolean,
+  tail: string,
+): number {
   const slots = index.slots;
   const mask = index.mask;
-  const len = key.length;
+  const len = head.length + tail.length;
   for (let i = index.start(hash); ; i = (i + 1) & mask) {
     const v = slots[i];
     if (v === 0) return -1;
     const id = v - 1;
-    if (e.hash[id] === hash && e.keyLen[id] === len && keyMatches(ring, e, id, key)) return id;
+    if (e.hash[id] === hash && e.keyLen[id] === len && keyMatches(ring, e, id, head, foldHead, tail))
+      return id;
   }
 }
 
 /** Whole seconds since `storedAt`; a clock that steps back (an injected one) gives 0, not a negative age. */
 function ageOf(t: number, storedAt: number): number {
   const ms = t - storedAt;
-  return ms > 0 ? Math.floor(ms / 1000) : 0;
+  // `| 0` (truncation, an int32 for ages under 68 years): passed on to the renderer without boxing.
+  return ms > 0 ? (ms / 1000) | 0 : 0;
 }
 
-export function createSlabCache(options: DnsCacheOptions, deps: DnsCacheDeps = {}): SlabCache {
-  checkOptions(options);
-  const now = deps.now ?? (() => performance.now());
-  const serveStale = options.serveStale.enabled;
-  const staleMs = serveStale ? options.serveStale.maxStale * 1000 : 0;
-  const { maxEntries, maxBytes } = options;
-  const maxNegatives = Math.max(1, Math.floor(maxEntries * NEGATIVE_SHARE));
+export function createSlabCache(options: DnsCacheOptions, deps: DnsCacheDeps = {}): DnsCache {
+  return new SlabCache(options, deps);
+}
 
-  const ring = new SlabRing(maxBytes);
-  const e = new EntryTable(INITIAL_ENTRIES, maxEntries);
-  const index = new IndexTable(2 * Math.min(INITIAL_ENTRIES, maxEntries), (id) => e.hash[id]);
+class SlabCache implements DnsCache {
+  private readonly now: () => number;
+  private readonly serveStale: boolean;
+  private readonly staleMs: number;
+  private readonly maxEntries: number;
+  private readonly maxBytes: number;
+  private readonly maxNegatives: number;
+  private readonly ring: SlabRing;
+  private readonly e: EntryTable;
+  private readonly index: IndexTable;
+  private readonly negatives: NegativeQueue;
   // EDEs are rare (an upstream's own); kept as the objects they are, only for the entries that have them.
-  let edes: (readonly ExtendedError[] | undefined)[] = [];
-  const negatives = new NegativeQueue(e);
-  let live = 0;
-  let bytes = 0;
-  let hits = 0;
-  let misses = 0;
-  let staleHits = 0;
-  let inserts = 0;
-  let evictions = 0;
+  private edes: (readonly ExtendedError[] | undefined)[] = [];
+  // The clock at the last find: render() ages the entry it returned as of then. In a typed array: a
+  // double stored in a field or closure variable may be boxed, an allocation per hit.
+  private readonly found = new Float64Array(1);
+  private live = 0;
+  private bytes = 0;
+  private hits = 0;
+  private misses = 0;
+  private staleHits = 0;
+  private inserts = 0;
+  private evictions = 0;
 
-  function remove(id: number): void {
-    ring.kill(e.at[id]);
-    index.remove(id, e.hash[id]);
-    if ((e.flags[id] & FLAG_NEG) !== 0) negatives.unlink(id);
-    bytes -= e.size[id];
-    live--;
-    edes[id] = undefined;
+  constructor(options: DnsCacheOptions, deps: DnsCacheDeps) {
+    checkOptions(options);
+    this.now = deps.now ?? sharedCoarseClock().now;
+    this.serveStale = options.serveStale.enabled;
+    this.staleMs = this.serveStale ? options.serveStale.maxStale * 1000 : 0;
+    this.maxEntries = options.maxEntries;
+    this.maxBytes = options.maxBytes;
+    this.maxNegatives = Math.max(1, Math.floor(options.maxEntries * NEGATIVE_SHARE));
+    this.ring = new SlabRing(options.maxBytes);
+    const e = new EntryTable(INITIAL_ENTRIES, options.maxEntries);
+    this.e = e;
+    this.index = new IndexTable(2 * Math.min(INITIAL_ENTRIES, options.maxEntries), (id) => e.hash[id]);
+    this.negatives = new NegativeQueue(e);
+  }
+
+  get(key: string): CacheHit | undefined {
+    return this.copyOf(this.findFresh(hashKey(key), key, false, ''));
+  }
+
+  getStale(key: string): CacheHit | undefined {
+    return this.copyOf(this.findExpired(hashKey(key), key, false, ''));
+  }
+
+  find(name: string, suffix: string): number {
+    return this.findFresh(hashParts(name, true, suffix), name, true, suffix);
+  }
+
+  findStale(name: string, suffix: string): number {
+    return this.findExpired(hashParts(name, true, suffix), name, true, suffix);
+  }
+
+  render(
+    id: number,
+    query: ParsedQuery,
+    udpSize: number,
+    ttlOverride?: number,
+    ede?: readonly ExtendedError[],
+  ): Buffer {
+    const e = this.e;
+    const age = ageOf(this.found[0], e.storedAt[id]);
+    return renderRecord(this.ring, e, id, this.edes[id] ?? NO_EDE, query, age, udpSize, ttlOverride, ede);
+  }
+
+  rcodeOf(id: number): number {
+    return this.e.rcode[id];
+  }
+
+  set(key: string, r: PreparedResponse): void {
+    const ttl = r.ttl;
+    // Also rejects NaN and negatives: nothing that may not be served for a whole second is kept.
+    if (!(ttl > 0)) return;
+    const { ring, e } = this;
+    const recLen = recordLength(key, r);
+    const size = entrySize(key, r);
+    // Too big for a block or for the whole cache, or a key not stored one byte per character:
+    // refused, and the entry it would replace (maybe still fresh) stays.
+    if (recLen > ring.blockLen || size > this.maxBytes || !isLatin1(key)) return;
+    const hash = hashKey(key);
+    const old = find(this.index, ring, e, hash, key, false, '');
+    if (old >= 0) this.remove(old);
+    const chances = { left: MAX_SECOND_CHANCES };
+    while (this.live >= this.maxEntries || this.bytes + size > this.maxBytes || !ring.fits(recLen)) {
+      this.reclaimHead(chances);
+    }
+    const id = e.allocate();
+    if (this.edes.length < e.capacity) this.edes.length = e.capacity;
+    writeRecord(ring, e, id, key, r, recLen);
+    const storedAt = this.now();
+    e.hash[id] = hash;
+    e.storedAt[id] = storedAt;
+    e.expiresAt[id] = storedAt + ttl * 1000;
+    e.staleUntil[id] = storedAt + ttl * 1000 + this.staleMs;
+    e.size[id] = size;
+    this.edes[id] = r.ede.length > 0 ? r.ede : undefined;
+    this.index.insert(id, hash);
+    this.live++;
+    this.bytes += size;
+    this.inserts++;
+    if (isNegative(r)) {
+      e.flags[id] = FLAG_LIVE | FLAG_NEG;
+      this.negatives.append(id);
+      if (this.negatives.count > this.maxNegatives) {
+        this.remove(this.negatives.head);
+        this.evictions++;
+      }
+    } else {
+      e.flags[id] = FLAG_LIVE;
+    }
+  }
+
+  delete(key: string): void {
+    const id = find(this.index, this.ring, this.e, hashKey(key), key, false, '');
+    if (id >= 0) this.remove(id);
+  }
+
+  clear(): void {
+    this.ring.reset();
+    this.index.clear();
+    this.e.reset();
+    this.edes = [];
+    this.negatives.reset();
+    this.live = 0;
+    this.bytes = 0;
+  }
+
+  stats(): DnsCacheStats {
+    const { live: entries, bytes, hits, misses, staleHits, inserts, evictions } = this;
+    return { entries, bytes, hits, misses, staleHits, inserts, evictions };
+  }
+
+  /** The fresh entry `head + tail` as an id, or -1; counts a hit or a miss. */
+  private findFresh(hash: number, head: string, foldHead: boolean, tail: string): number {
+    const e = this.e;
+    const id = find(this.index, this.ring, e, hash, head, foldHead, tail);
+    if (id >= 0) {
+      // Set on expired entries too: just asked for, so about to be refreshed or served stale.
+      e.flags[id] |= FLAG_REF;
+      const t = this.now();
+      if (t < e.expiresAt[id]) {
+        this.hits++;
+        this.found[0] = t;
+        return id;
+      }
+      if (t >= e.staleUntil[id]) this.remove(id);
+    }
+    this.misses++;
+    return -1;
+  }
+
+  /** The expired entry `head + tail` still within the serve-stale window as an id, or -1. */
+  private findExpired(hash: number, head: string, foldHead: boolean, tail: string): number {
+    if (!this.serveStale) return -1;
+    const e = this.e;
+    const id = find(this.index, this.ring, e, hash, head, foldHead, tail);
+    if (id < 0) return -1;
+    e.flags[id] |= FLAG_REF;
+    const t = this.now();
+    if (t < e.expiresAt[id]) return -1;
+    if (t >= e.staleUntil[id]) {
+      this.remove(id);
+      return -1;
+    }
+    this.staleHits++;
+    this.found[0] = t;
+    return id;
+  }
+
+  private copyOf(id: number): CacheHit | undefined {
+    if (id < 0) return undefined;
+    const e = this.e;
+    const response = readResponse(this.ring, e, id, this.edes[id] ?? NO_EDE);
+    return { response, age: ageOf(this.found[0], e.storedAt[id]) };
+  }
+
+  private remove(id: number): void {
+    const e = this.e;
+    this.ring.kill(e.at[id]);
+    this.index.remove(id, e.hash[id]);
+    if ((e.flags[id] & FLAG_NEG) !== 0) this.negatives.unlink(id);
+    this.bytes -= e.size[id];
+    this.live--;
+    this.edes[id] = undefined;
     e.release(id);
   }
 
   /** One step of CLOCK at the ring's head: skip a hole, give a second chance, or evict. */
-  function reclaimHead(chances: { left: number }): void {
+  private reclaimHead(chances: { left: number }): void {
+    const { ring, e } = this;
     const owner = ring.headOwner();
     if (owner < 0) {
       ring.skipHead();
@@ -139,103 +325,7 @@ export function createSlabCache(options: DnsCacheOptions, deps: DnsCacheDeps = {
         return;
       }
     }
-    remove(owner);
-    evictions++;
+    this.remove(owner);
+    this.evictions++;
   }
-
-  function lookup(key: string, copy: boolean): CacheHit | undefined {
-    const id = find(index, ring, e, key, hashKey(key));
-    if (id >= 0) {
-      // Set on expired entries too: just asked for, so about to be refreshed or served stale.
-      e.flags[id] |= FLAG_REF;
-      const t = now();
-      if (t < e.expiresAt[id]) {
-        hits++;
-        return {
-          response: readResponse(ring, e, id, edes[id] ?? NO_EDE, copy),
-          age: ageOf(t, e.storedAt[id]),
-        };
-      }
-      if (t >= e.staleUntil[id]) remove(id);
-    }
-    misses++;
-    return undefined;
-  }
-
-  function lookupStale(key: string, copy: boolean): CacheHit | undefined {
-    if (!serveStale) return undefined;
-    const id = find(index, ring, e, key, hashKey(key));
-    if (id < 0) return undefined;
-    e.flags[id] |= FLAG_REF;
-    const t = now();
-    if (t < e.expiresAt[id]) return undefined;
-    if (t >= e.staleUntil[id]) {
-      remove(id);
-      return undefined;
-    }
-    staleHits++;
-    return { response: readResponse(ring, e, id, edes[id] ?? NO_EDE, copy), age: ageOf(t, e.storedAt[id]) };
-  }
-
-  function set(key: string, r: PreparedResponse): void {
-    const ttl = r.ttl;
-    // Also rejects NaN and negatives: nothing that may not be served for a whole second is kept.
-    if (!(ttl > 0)) return;
-    const recLen = recordLength(key, r);
-    const size = slabEntrySize(key, r);
-    // Too big for a block or for the whole cache, or a key not stored one byte per character:
-    // refused, and the entry it would replace (maybe still fresh) stays.
-    if (recLen > ring.blockLen || size > maxBytes || !isLatin1(key)) return;
-    const hash = hashKey(key);
-    const old = find(index, ring, e, key, hash);
-    if (old >= 0) remove(old);
-    const chances = { left: MAX_SECOND_CHANCES };
-    while (live >= maxEntries || bytes + size > maxBytes || !ring.fits(recLen)) reclaimHead(chances);
-    const id = e.allocate();
-    if (edes.length < e.capacity) edes.length = e.capacity;
-    writeRecord(ring, e, id, key, r, recLen);
-    const storedAt = now();
-    e.hash[id] = hash;
-    e.storedAt[id] = storedAt;
-    e.expiresAt[id] = storedAt + ttl * 1000;
-    e.staleUntil[id] = storedAt + ttl * 1000 + staleMs;
-    e.size[id] = size;
-    edes[id] = r.ede.length > 0 ? r.ede : undefined;
-    index.insert(id, hash);
-    live++;
-    bytes += size;
-    inserts++;
-    if (isNegative(r)) {
-      e.flags[id] = FLAG_LIVE | FLAG_NEG;
-      negatives.append(id);
-      if (negatives.count > maxNegatives) {
-        remove(negatives.head);
-        evictions++;
-      }
-    } else {
-      e.flags[id] = FLAG_LIVE;
-    }
-  }
-
-  return {
-    get: (key) => lookup(key, true),
-    getView: (key) => lookup(key, false),
-    getStale: (key) => lookupStale(key, true),
-    getStaleView: (key) => lookupStale(key, false),
-    set,
-    delete(key) {
-      const id = find(index, ring, e, key, hashKey(key));
-      if (id >= 0) remove(id);
-    },
-    clear() {
-      ring.reset();
-      index.clear();
-      e.reset();
-      edes = [];
-      negatives.reset();
-      live = 0;
-      bytes = 0;
-    },
-    stats: () => ({ entries: live, bytes, hits, misses, staleHits, inserts, evictions }),
-  };
 }

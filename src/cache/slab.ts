@@ -19,9 +19,10 @@ export function align8(n: number): number {
 export class SlabRing {
   readonly blockLen: number;
   readonly capacity: number;
-  /** Blocks as Buffers (wire views are Buffers) and as Int32Arrays over the same memory (headers, TTLs). */
+  /** Blocks as Buffers (wires, keys), as Int32Arrays (headers) and Uint32Arrays (TTL fields) over the same memory. */
   readonly bytes: Buffer[] = [];
   readonly words: Int32Array[] = [];
+  readonly u32: Uint32Array[] = [];
   private head = 0;
   private tail = 0;
 
@@ -37,8 +38,9 @@ export class SlabRing {
     return this.head % this.capacity;
   }
 
+  /** The block holding physical position `at`; `| 0`: an int32, which crosses a call without boxing. */
   blockOf(at: number): number {
-    return Math.floor(at / this.blockLen);
+    return (at / this.blockLen) | 0;
   }
 
   /** Whether a record of `len` bytes fits at the tail, given that the first `freed` bytes at the head go. */
@@ -130,6 +132,7 @@ export class SlabRing {
       const buf = Buffer.allocUnsafeSlow(this.blockLen);
       this.bytes.push(buf);
       this.words.push(new Int32Array(buf.buffer, buf.byteOffset, this.blockLen >> 2));
+      this.u32.push(new Uint32Array(buf.buffer, buf.byteOffset, this.blockLen >> 2));
     }
   }
 

@@ -1,5 +1,6 @@
 import t from 'tap';
-import { hashKey, IndexTable } from '../../src/cache/index-table.js';
+import { hashKey } from '../../src/cache/cache-key.js';
+import { IndexTable } from '../../src/cache/index-table.js';
 
 /** Ids reachable from `hash`'s home slot, walking the run as a lookup does. */
 function lookup(table: IndexTable, hash: number): number[] {
