@@ -6,7 +6,8 @@
  *             response itself); median of 5 windows of 10k, GC forced before each, none during
  *   --fill    RSS, heap and collector pauses with 96k realistic answers cached
  * Prints one JSON line. It also runs unchanged in a checkout of a tree whose cache has no find()
- * (before #21: cacheKey + get + renderResponse there), which is how the "before" figures are made.
+ * (before #21: cacheKey + get + renderResponse there), which is how the "before" figures are made:
+ * copy it there and run it with TS_NODE_TRANSPILE_ONLY=1 (that tree's types lack find()).
  */
 import { performance } from 'node:perf_hooks';
 import v8 from 'node:v8';
