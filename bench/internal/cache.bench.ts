@@ -1,15 +1,21 @@
 /**
- * Cost of a cache hit: cacheKey() + DnsCache.get(), with 1k and 100k entries, against a plain Map
- * holding the same entries under the same keys (the peer: what the lookup costs without LRU order,
- * expiry, age or stats). Also splits the cost: key building alone, lookups with a prebuilt key,
- * and the cache on a coarse clock instead of performance.now().
+ * Cost of a cache lookup with 1k and 100k entries: the hit path's keySuffix() + find() (no key
+ * string), and cacheKey() + get() (key string, copy of the response), against a plain Map holding
+ * the same entries under the same keys (the peer: what a lookup costs without expiry, age, eviction
+ * or stats). Also splits the cost: key building alone, and the cache on performance.now() instead of
+ * its default coarse clock.
+ *
+ * Then, in child processes with --expose-gc (cache-memory.ts): bytes allocated per hit (the cache
+ * stage's whole path, against Buffer.allocUnsafe of the answer alone) and RSS, heap and collector
+ * pauses with 96k answers cached.
  *
  * Run: node --import @tapjs/typescript/import bench/internal/cache.bench.ts
- * Bounded: rounds of a fixed number of operations, stopped after ~1 s per row (~15 s in all).
+ * Bounded: rounds of a fixed number of operations, stopped after ~1 s per row (~20 s in all), and
+ * three child processes of a few seconds each.
  */
+import { execFileSync } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
-import { createCoarseClock } from '../../src/cache/coarse-clock.js';
-import { type CacheKeyInput, cacheKey, createDnsCache } from '../../src/cache/dns-cache.js';
+import { type CacheKeyInput, cacheKey, createDnsCache, keySuffix } from '../../src/cache/dns-cache.js';
 import type { PreparedResponse } from '../../src/dns/types.js';
 
 const ORDER_LENGTH = 1_000_000;
@@ -88,26 +94,27 @@ for (const n of SIZES) {
   const opts = { maxEntries: n, maxBytes: n * 2048, serveStale: { enabled: true, maxStale: 3600 } };
 
   const cache = createDnsCache(opts);
-  const clock = createCoarseClock({ intervalMs: 5 });
-  const coarse = createDnsCache(opts, { now: clock.now });
+  const precise = createDnsCache(opts, { now: () => performance.now() });
   const map = new Map<string, PreparedResponse>();
   for (let i = 0; i < n; i++) {
     const r = response(i);
     cache.set(keys[i], r);
-    coarse.set(keys[i], r);
+    precise.set(keys[i], r);
     map.set(keys[i], r);
   }
+  const suffixOf = (q: CacheKeyInput) => keySuffix(q.qtype, q.qclass, q.do, q.cd);
 
   const add = (label: string, op: (i: number) => number) =>
     rows.push({ entries: n, label, ns: measure(op, idx) });
-  add('cacheKey + cache.get', (i) => (cache.get(cacheKey(qs[i])) ? 1 : 0));
-  add('cacheKey + cache.get, coarse clock', (i) => (coarse.get(cacheKey(qs[i])) ? 1 : 0));
+  add('keySuffix + cache.find', (i) => (cache.find(qs[i].name, suffixOf(qs[i])) >= 0 ? 1 : 0));
+  add('keySuffix + cache.find, performance.now', (i) =>
+    precise.find(qs[i].name, suffixOf(qs[i])) >= 0 ? 1 : 0,
+  );
+  add('cacheKey + cache.get (a copy)', (i) => (cache.get(cacheKey(qs[i])) ? 1 : 0));
   add('cacheKey + Map.get (peer)', (i) => (map.get(cacheKey(qs[i])) ? 1 : 0));
   add('cacheKey alone', (i) => (cacheKey(qs[i]).length > 0 ? 1 : 0));
-  add('cache.get, prebuilt key', (i) => (cache.get(keys[i]) ? 1 : 0));
   add('Map.get, prebuilt key (peer)', (i) => (map.get(keys[i]) ? 1 : 0));
   add('performance.now()', () => (performance.now() > 0 ? 1 : 0));
-  clock.close();
 }
 
 console.log(`node ${process.version}, median of up to ${ROUNDS} rounds of ${CHUNK} ops, random order`);
@@ -115,3 +122,15 @@ console.log(`${'entries'.padStart(8)}  ${'operation'.padEnd(38)} ${'ns/op'.padSt
 for (const r of rows) {
   console.log(`${String(r.entries).padStart(8)}  ${r.label.padEnd(38)} ${r.ns.toFixed(1).padStart(7)}`);
 }
+
+// Memory: a child process per measure.
+const script = new URL('./cache-memory.ts', import.meta.url).pathname;
+const child = (mode: string) =>
+  execFileSync(process.execPath, ['--expose-gc', ...process.execArgv, script, mode], {
+    encoding: 'utf8',
+    timeout: 120_000,
+  }).trim();
+console.log('\nbytes allocated per hit, 10k hits after a forced GC (heap; external = ArrayBuffers):');
+console.log(child('--alloc'));
+console.log('\n96k answers cached (growth over the empty process; full GC and scavenge: median of 5):');
+for (let i = 0; i < 2; i++) console.log(child('--fill'));

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
-import { createCoarseClock } from '../../src/cache/coarse-clock.js';
+import { createCoarseClock, sharedCoarseClock } from '../../src/cache/coarse-clock.js';
 
 t.test('now() returns the last sample and follows the source', async (t) => {
   let source = 100;
@@ -35,4 +35,13 @@ t.test('the default source is performance.now', async (t) => {
   t.teardown(() => clock.close());
   const first = clock.now();
   t.ok(first > 0 && first <= performance.now());
+});
+
+t.test('the shared clock is one clock for the process, and it moves', async (t) => {
+  const clock = sharedCoarseClock();
+  t.equal(sharedCoarseClock(), clock, 'the same clock every time: one timer, whatever the caches');
+  const start = clock.now();
+  const deadline = performance.now() + 2000;
+  while (clock.now() === start && performance.now() < deadline) await sleep(10);
+  t.ok(clock.now() > start, 'a later sample within 2 s');
 });

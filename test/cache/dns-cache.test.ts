@@ -54,7 +54,7 @@ t.test('a fresh entry is a hit, with its age in whole seconds', async (t) => {
   const r = response(300);
   cache.set(key, r);
   let hit = cache.get(key);
-  t.equal(hit?.response, r, 'the stored object itself');
+  t.strictSame(hit?.response, r, 'the stored content');
   t.equal(hit?.age, 0);
   clock.ms = start + 999;
   t.equal(cache.get(key)?.age, 0, 'under one second is age 0');
@@ -63,7 +63,7 @@ t.test('a fresh entry is a hit, with its age in whole seconds', async (t) => {
   clock.ms = start + 2999;
   hit = cache.get(key);
   t.equal(hit?.age, 2, 'floored, not rounded');
-  t.equal(hit?.response, r);
+  t.strictSame(hit?.response, r);
 });
 
 t.test('an entry expires when age reaches ttl', async (t) => {
@@ -89,7 +89,7 @@ t.test('serve-stale: an expired entry is kept for maxStale seconds, for getStale
   t.equal(cache.get(key), undefined, 'get() never returns an expired entry');
   t.equal(cache.stats().entries, 1, 'but keeps it for the stale window');
   let stale = cache.getStale(key);
-  t.equal(stale?.response, r);
+  t.strictSame(stale?.response, r);
   t.equal(stale?.age, 10, 'age since stored');
 
   clock.ms = start + 39_999;
@@ -139,7 +139,7 @@ t.test('a later ttl-0 response leaves the cached one in place', async (t) => {
   const r = response(60);
   cache.set(key, r);
   cache.set(key, response(0));
-  t.equal(cache.get(key)?.response, r);
+  t.strictSame(cache.get(key)?.response, r);
 });
 
 t.test('cacheKey separates DO, CD, qtype and qclass, and folds case', async (t) => {
@@ -247,7 +247,7 @@ t.test('a response larger than the whole cache is refused and displaces nothing'
   cache.set(key, r);
   cache.set(key, response(60, 20_000));
   cache.set(cacheKey(q('other.example')), response(60, 20_000));
-  t.equal(cache.get(key)?.response, r);
+  t.strictSame(cache.get(key)?.response, r);
   const s = cache.stats();
   t.equal(s.entries, 1);
   t.equal(s.inserts, 1);
@@ -285,7 +285,7 @@ t.test('set() replaces an entry and restarts its age', async (t) => {
   const r2 = response(60, 50);
   cache.set(key, r2);
   const hit = cache.get(key);
-  t.equal(hit?.response, r2);
+  t.strictSame(hit?.response, r2);
   t.equal(hit?.age, 0);
   const s = cache.stats();
   t.equal(s.entries, 1);

@@ -1,6 +1,5 @@
-import { cacheKey, type DnsCache } from '../../cache/dns-cache.js';
+import { type DnsCache, keySuffix } from '../../cache/dns-cache.js';
 import { EDE, FLAG_CD, RCODE } from '../../dns/constants.js';
-import { renderResponse } from '../../dns/render.js';
 import { isRojeError } from '../../errors.js';
 import type { Answer, Query, Stage } from '../types.js';
 
@@ -19,59 +18,50 @@ const STALE_EDE = [{ code: EDE.STALE_ANSWER }] as const;
  * Answers from stored wire responses (a copy plus ID/case/TTL patches) and stores what the stages
  * after it fetched. Serve-stale lives here because only the cache still holds expired answers:
  * when every upstream fails or answers SERVFAIL, an expired answer beats a SERVFAIL (RFC 8767).
+ * A hit builds nothing but its answer: the cache is searched by the query's name and a prebuilt key
+ * suffix (no key string), and renders straight from its slab; the key string is made on a miss only.
  */
 export function createCacheStage(options: CacheStageOptions): Stage {
   const { cache } = options;
   const { enabled: serveStale, answerTtl } = options.serveStale;
 
   return (next) => (query) => {
-    const key = cacheKey({
-      name: query.name,
-      qtype: query.qtype,
-      qclass: query.qclass,
-      do: query.edns?.do === true,
-      cd: (query.flags & FLAG_CD) !== 0,
-    });
-    const hit = cache.get(key);
-    if (hit !== undefined) {
-      return {
-        wire: renderResponse(hit.response, query, { age: hit.age, udpSize: query.udpSize }),
-        source: 'cache',
-        rcode: hit.response.rcode,
-      };
+    const suffix = keySuffix(
+      query.qtype,
+      query.qclass,
+      query.edns?.do === true,
+      (query.flags & FLAG_CD) !== 0,
+    );
+    const hit = cache.find(query.name, suffix);
+    if (hit >= 0) {
+      const rcode = cache.rcodeOf(hit);
+      return { wire: cache.render(hit, query, query.udpSize), source: 'cache', rcode };
     }
-    return settle(next(query), key, query);
+    return settle(next(query), query, suffix);
   };
 
-  async function settle(pending: Answer | Promise<Answer>, key: string, query: Query): Promise<Answer> {
+  async function settle(pending: Answer | Promise<Answer>, query: Query, suffix: string): Promise<Answer> {
     let answer: Answer;
     try {
       answer = await pending;
     } catch (err) {
       if (!serveStale || !isRojeError(err, 'ROJE_ERR_UPSTREAM_ALL_FAILED')) throw err;
-      const stale = staleAnswer(key, query);
+      const stale = staleAnswer(query, suffix);
       if (stale === undefined) throw err;
       return stale;
     }
-    if (answer.upstream !== undefined) cache.set(key, answer.upstream);
+    // The key as cacheKey() makes it: find(name, suffix) reaches what set() stores under it.
+    if (answer.upstream !== undefined) cache.set(query.name.toLowerCase() + suffix, answer.upstream);
     // Every upstream answered SERVFAIL (the pool passes the first one on): they could not refresh the
     // answer either, which is what serve-stale is for.
-    if (serveStale && answer.rcode === RCODE.SERVFAIL) return staleAnswer(key, query) ?? answer;
+    if (serveStale && answer.rcode === RCODE.SERVFAIL) return staleAnswer(query, suffix) ?? answer;
     return answer;
   }
 
-  function staleAnswer(key: string, query: Query): Answer | undefined {
-    const stale = cache.getStale(key);
-    if (stale === undefined) return undefined;
-    return {
-      wire: renderResponse(stale.response, query, {
-        age: stale.age,
-        ttlOverride: answerTtl,
-        ede: STALE_EDE,
-        udpSize: query.udpSize,
-      }),
-      source: 'stale',
-      rcode: stale.response.rcode,
-    };
+  function staleAnswer(query: Query, suffix: string): Answer | undefined {
+    const stale = cache.findStale(query.name, suffix);
+    if (stale < 0) return undefined;
+    const rcode = cache.rcodeOf(stale);
+    return { wire: cache.render(stale, query, query.udpSize, answerTtl, STALE_EDE), source: 'stale', rcode };
   }
 }
