@@ -5,6 +5,7 @@
  * ROJE_ERR_LOOKUP_BUSY), a time limit (ROJE_ERR_LOOKUP_TIMEOUT), and the last answers kept per lists
  * version. A name the abuse feed blocks is answered with the category "abuse" only: no source is read.
  */
+import { LRUCache } from 'lru-cache';
 import { RojeError } from '../errors.js';
 import type { LoadedListSet } from '../policy/lists-loader.js';
 import { normalizeListName } from '../policy/name.js';
@@ -73,19 +74,14 @@ export const LOOKUP_CACHE_SIZE = 64;
 
 export function createLookup(deps: LookupDeps): Lookup {
   const timeoutMs = deps.timeoutMs ?? LOOKUP_TIMEOUT_MS;
-  const recent = new Map<string, SourceScan>();
+  const recent = new LRUCache<string, SourceScan>({ max: LOOKUP_CACHE_SIZE });
   let running: { key: string; scan: Promise<SourceScan> } | null = null;
   const displayName = deps.displayName ?? ((c: string) => ({ sq: c, en: c }));
 
   async function scanFor(set: LoadedListSet, name: string): Promise<SourceScan> {
     const key = `${set.lists.version}\n${name}`;
     const kept = recent.get(key);
-    if (kept !== undefined) {
-      // Least recently used goes first: re-insert on a hit.
-      recent.delete(key);
-      recent.set(key, kept);
-      return kept;
-    }
+    if (kept !== undefined) return kept;
     if (running !== null) {
       if (running.key === key) return running.scan;
       throw new RojeError(
@@ -107,7 +103,6 @@ export function createLookup(deps: LookupDeps): Lookup {
     running = { key, scan };
     try {
       const done = await scan;
-      if (recent.size >= LOOKUP_CACHE_SIZE) recent.delete(recent.keys().next().value as string);
       recent.set(key, done);
       return done;
     } finally {
