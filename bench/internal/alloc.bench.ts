@@ -274,11 +274,18 @@ const trivial = await messageHandler(async () => {
   return () => new Promise((resolve) => s.close(() => resolve()));
 });
 const rojeUdp = await messageHandler(async () => {
-  const l = await createUdpListener({ host: '127.0.0.1', port: 0 }, () => REPLY, {
+  // Keeps the client for the call, as the real responder does (on the query): else V8 would see that
+  // the listener's ClientInfo never escapes and drop its allocation, which the real chain cannot.
+  const l = await createUdpListener({ host: '127.0.0.1', port: 0 }, (_msg, client) => keep(client), {
     logger: pino({ level: 'silent' }),
   });
   return () => l.close();
 });
+let kept: unknown = null;
+function keep(client: ClientInfo): Buffer {
+  kept = client;
+  return REPLY;
+}
 const rinfo: RemoteInfo = { address: '127.0.0.1', family: 'IPv4', port: 40000, size: cachedQ.length };
 for (let i = 0; i < WARMUP; i++) {
   trivial.handler(cachedQ, rinfo);
@@ -288,6 +295,7 @@ row('udp: trivial dgram message handler', () => trivial.handler(cachedQ, rinfo))
 row('udp: roje listener message handler', () => rojeUdp.handler(cachedQ, rinfo));
 await trivial.close();
 await rojeUdp.close();
+if (kept === null) throw new Error('the listener never called its responder');
 
 await upstream.close();
 console.log('\n| path | heap B/query | buffer B/query | ns/query |\n|---|--:|--:|--:|');
