@@ -150,7 +150,8 @@ function row(label: string, call: () => unknown, rcode?: number): void {
   if (rcode !== undefined) expectAnswer(call(), rcode, label);
   rows.push([label, heap.toFixed(1), buffers.toFixed(1), ns.toFixed(0)]);
   console.log(
-    `${label.padEnd(44)} ${heap.toFixed(1).padStart(8)} B heap ${buffers.toFixed(1).padStart(7)} B buffers ${ns.toFixed(0).padStart(6)} ns`,
+    `${label.padEnd(44)} ${heap.toFixed(1).padStart(8)} B heap ` +
+      `${buffers.toFixed(1).padStart(7)} B buffers ${ns.toFixed(0).padStart(6)} ns`,
   );
 }
 
