@@ -17,7 +17,7 @@ import {
   RCODE_MASK,
 } from './constants.js';
 import { optLength, writeOpt } from './edns.js';
-import { type NameEnd, readName, skipName, skipPlainName } from './name.js';
+import { readName, skipName, skipPlainName } from './name.js';
 import type { EdnsInfo, ParsedQuery } from './types.js';
 
 /** Why a query was not read; stable strings, fit for a metric label. */
@@ -66,29 +66,69 @@ export function isRejection(r: ParsedQuery | QueryRejection): r is QueryRejectio
   return (r as Partial<ParsedQuery>).msg === undefined;
 }
 
-const nameEnd: NameEnd = { end: 0 };
+const NO_MESSAGE = Buffer.alloc(0);
 
 /**
- * Reads a client's query. Drops (rcode null) messages without a header and responses; NOTIMP for
- * opcodes other than QUERY; FORMERR when QDCOUNT != 1, the question is malformed, truncated or
- * compressed, the records the counts announce are not there or are followed by extra bytes, or the
- * OPT record is misplaced, not owned by the root or repeated; BADVERS for EDNS versions above 0.
- * Answer and authority records in a query are tolerated (walked over), not used.
+ * A query as read off the wire, and refilled by readQueryInto() for the next message: a query loop
+ * reuses one for every query it answers synchronously (src/pipeline/responder.ts), so reading a query
+ * allocates nothing. The name is decoded on first use: the lists, the bypass names, the block answers
+ * and the special-use zones all match on the wire, so a blocked or bypass answer never builds it.
  */
-export function readQuery(msg: Buffer): ParsedQuery | QueryRejection {
+export class WireQuery implements ParsedQuery {
+  msg: Buffer = NO_MESSAGE;
+  id = 0;
+  flags = 0;
+  nameEnd = 0;
+  questionEnd = 0;
+  qtype = 0;
+  qclass = 0;
+  edns: EdnsInfo | null = null;
+  /** What `edns` points at when the query has an OPT record: this object's own, refilled too. */
+  readonly ednsInfo: EdnsInfo = { udpSize: 0, do: false, version: 0 };
+  /** The decoded name of the message in `msg`, or null until `name` is read. */
+  private decodedName: string | null = null;
+
+  /** Lowercase presentation name without the trailing dot ('' for the root), decoded once per query. */
+  get name(): string {
+    if (this.decodedName === null) {
+      // readQueryInto() checked the name: it decodes.
+      this.decodedName = readName(this.msg, HEADER_SIZE, null, false) ?? '';
+    }
+    return this.decodedName;
+  }
+
+  /** For readQueryInto(): a new message, its name not decoded yet. */
+  reset(msg: Buffer): void {
+    this.msg = msg;
+    this.decodedName = null;
+  }
+}
+
+/** readQueryInto() with a query of its own: for callers that keep the query (tests, tools). */
+export function readQuery(msg: Buffer): WireQuery | QueryRejection {
+  return readQueryInto(msg, new WireQuery());
+}
+
+/**
+ * Reads a client's query into `out` and returns it, or a rejection (and `out` is then meaningless).
+ * Drops (rcode null) messages without a header and responses; NOTIMP for opcodes other than QUERY;
+ * FORMERR when QDCOUNT != 1, the question is malformed, truncated or compressed, the records the
+ * counts announce are not there or are followed by extra bytes, or the OPT record is misplaced, not
+ * owned by the root or repeated; BADVERS for EDNS versions above 0. Answer and authority records in a
+ * query are tolerated (walked over), not used.
+ */
+export function readQueryInto<Q extends WireQuery>(msg: Buffer, out: Q): Q | QueryRejection {
   const len = msg.length;
   if (len < HEADER_SIZE) return DROP_SHORT;
   const flags = (msg[2] << 8) | msg[3];
   if ((flags & FLAG_QR) !== 0) return DROP_RESPONSE;
   if ((flags & OPCODE_MASK) !== 0) return NOTIMP_OPCODE;
   if (msg[4] !== 0 || msg[5] !== 1) return FORMERR_QDCOUNT;
-  const name = readName(msg, HEADER_SIZE, nameEnd, false);
-  if (name === null) return FORMERR_QNAME;
-  const qEnd = nameEnd.end;
+  // The same checks readName makes (labels <= 63, no pointer, <= 255 octets), without the string.
+  const qEnd = skipPlainName(msg, HEADER_SIZE, len);
+  if (qEnd < 0) return FORMERR_QNAME;
   const questionEnd = qEnd + 4;
   if (questionEnd > len) return FORMERR_TRUNCATED;
-  const qtype = (msg[qEnd] << 8) | msg[qEnd + 1];
-  const qclass = (msg[qEnd + 2] << 8) | msg[qEnd + 3];
   const anns = ((msg[6] << 8) | msg[7]) + ((msg[8] << 8) | msg[9]);
   const total = anns + ((msg[10] << 8) | msg[11]);
   let edns: EdnsInfo | null = null;
@@ -107,18 +147,25 @@ export function readQuery(msg: Buffer): ParsedQuery | QueryRejection {
         if (i < anns) return FORMERR_OPT_SECTION;
         if (edns !== null) return FORMERR_OPT_MULTIPLE;
         if (p !== owner + 1) return FORMERR_OPT_OWNER;
-        edns = {
-          udpSize: (msg[p + 2] << 8) | msg[p + 3],
-          do: (msg[p + 6] & 0x80) !== 0,
-          version: msg[p + 5],
-        };
+        edns = out.ednsInfo;
+        edns.udpSize = (msg[p + 2] << 8) | msg[p + 3];
+        edns.do = (msg[p + 6] & 0x80) !== 0;
+        edns.version = msg[p + 5];
       }
       p = rdEnd;
     }
     if (p !== len) return FORMERR_TRAILING;
     if (edns !== null && edns.version !== 0) return BADVERS;
   }
-  return { msg, id: (msg[0] << 8) | msg[1], flags, name, nameEnd: qEnd, questionEnd, qtype, qclass, edns };
+  out.reset(msg);
+  out.id = (msg[0] << 8) | msg[1];
+  out.flags = flags;
+  out.nameEnd = qEnd;
+  out.questionEnd = questionEnd;
+  out.qtype = (msg[qEnd] << 8) | msg[qEnd + 1];
+  out.qclass = (msg[qEnd + 2] << 8) | msg[qEnd + 3];
+  out.edns = edns;
+  return out;
 }
 
 /** Options for error responses. */

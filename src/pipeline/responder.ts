@@ -1,7 +1,8 @@
 import type { Logger } from 'pino';
+import { keepReply } from '../dns/bytes.js';
 import type { ExtendedError } from '../dns/constants.js';
 import { EDE, MAX_MESSAGE, RCODE } from '../dns/constants.js';
-import { answerError, errorResponse, readQuery } from '../dns/query.js';
+import { answerError, errorResponse, isRejection, readQueryInto, WireQuery } from '../dns/query.js';
 import { fitResponse, udpLimit } from '../dns/render.js';
 import { isRojeError } from '../errors.js';
 import type { Responder } from '../transport/types.js';
@@ -15,6 +16,17 @@ export interface ResponderOptions {
   onAnswer?: (query: Query, answer: Answer) => void;
 }
 
+const NO_CLIENT: ClientInfo = Object.freeze({ address: '', port: 0, transport: 'udp' });
+
+/** A query as the responder hands it to the chain; one is reused for every synchronous answer. */
+class ChainQuery extends WireQuery implements Query {
+  client: ClientInfo = NO_CLIENT;
+  maxSize = 0;
+  receivedAt = 0;
+  venue = -1;
+  udpSize = 0;
+}
+
 const INTERNAL_EDE: readonly ExtendedError[] = [{ code: EDE.OTHER, text: 'internal error' }];
 
 /**
@@ -24,32 +36,53 @@ const INTERNAL_EDE: readonly ExtendedError[] = [{ code: EDE.OTHER, text: 'intern
  */
 export function createResponder(options: ResponderOptions): Responder {
   const { current, logger, onAnswer } = options;
+  // The query object of the next message. A chain that answers synchronously is done with it when it
+  // returns (pipeline/types.ts, Handler), so it is refilled for the next message; one that goes async
+  // keeps it, and the next message gets a new one. `busy`: a stage that asked this responder again
+  // from inside the chain would get an object of its own (none does; the guard costs one test).
+  let spare = new ChainQuery();
+  let busy = false;
 
   return (msg: Buffer, client: ClientInfo) => {
     const { handler, udpSize } = current();
-    const parsed = readQuery(msg);
-    if ('rcode' in parsed) {
+    const query = busy ? new ChainQuery() : spare;
+    const parsed = readQueryInto(msg, query);
+    if (isRejection(parsed)) {
       return parsed.rcode === null ? null : errorResponse(msg, parsed.rcode, { udpSize });
     }
-    const query = parsed as Query;
     query.client = client;
-    query.maxSize = client.transport === 'udp' ? udpLimit(parsed, udpSize) : MAX_MESSAGE;
+    query.maxSize = client.transport === 'udp' ? udpLimit(query, udpSize) : MAX_MESSAGE;
     query.receivedAt = performance.now();
+    query.venue = -1;
+    query.udpSize = udpSize;
 
     let pending: Answer | Promise<Answer>;
+    const outer = busy;
+    busy = true;
     try {
       pending = handler(query);
     } catch (err) {
+      busy = outer;
       return finish(query, failed(query, err, udpSize));
     }
+    busy = outer;
     if (pending instanceof Promise) {
-      return pending.then(
-        (answer) => finish(query, answer),
-        (err: unknown) => finish(query, failed(query, err, udpSize)),
-      );
+      if (query === spare) spare = new ChainQuery();
+      return settle(pending, query, udpSize);
     }
-    return finish(query, pending);
+    const out = finish(query, pending);
+    // A caller that may keep its answer (the self-test awaits it): the chain must not write it again.
+    if (out !== null && client.sendsAtOnce !== true) keepReply(out);
+    return out;
   };
+
+  // Apart from the responder: closures there would make V8 allocate a context on every call, sync ones too.
+  function settle(pending: Promise<Answer>, query: Query, udpSize: number): Promise<Buffer | null> {
+    return pending.then(
+      (answer) => finish(query, answer),
+      (err: unknown) => finish(query, failed(query, err, udpSize)),
+    );
+  }
 
   function finish(query: Query, answer: Answer): Buffer | null {
     if (onAnswer !== undefined) onAnswer(query, answer);

@@ -8,6 +8,12 @@ export interface ClientInfo {
   address: string;
   port: number;
   transport: TransportName;
+  /**
+   * The transport sends or copies a synchronous answer before it passes on another message, so that
+   * answer may be a reply buffer lent by the chain (dns/bytes.ts replyBuffer) and written again for the
+   * next query. Absent: the caller may keep answers, and the responder lends none (keepReply).
+   */
+  sendsAtOnce?: boolean;
 }
 
 /**
@@ -67,7 +73,15 @@ export interface Answer {
   upstream?: PreparedResponse;
 }
 
-/** A handler answers a query; cache hits answer synchronously. */
+/**
+ * A handler answers a query; cache hits, blocked and bypass answers are synchronous. Both directions
+ * are reused to answer without allocating:
+ * - a synchronous answer ends the handler's use of the query and its client: the responder and the UDP
+ *   transport refill both for the next message. Work that outlives the call (a prefetch) copies what it
+ *   needs first; a handler that goes async keeps them (the responder then takes new ones);
+ * - a synchronous Answer (and its wire) may be a stage's own, refilled for the next query: read it
+ *   before calling the handler again, never keep it. An Answer a promise settles to is the caller's.
+ */
 export type Handler = (query: Query) => Answer | Promise<Answer>;
 
 /** A stage wraps the next handler (CoreDNS plugin / Blocky resolver chain shape). */

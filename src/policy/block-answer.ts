@@ -1,12 +1,13 @@
 /**
  * Answers for blocked names, built from templates prepared once per configuration: the answer and
  * authority records as finished bytes (owner = a pointer to the question, TTL = blockTtl), and one OPT
- * record per EDE text. Per query: one exact-size allocation, the header, the client's question copied
- * (its case kept), the template bytes, and roje's UDP size and the client's DO bit patched into the OPT.
+ * record per EDE text. Per query: one exact-size buffer (a reused one when the answer is synchronous),
+ * the header, the client's question copied (its case kept), the template bytes, and roje's UDP size
+ * and the client's DO bit patched into the OPT.
  */
 
 import { isIP } from 'node:net';
-import { copyBytes, setU16, setU32 } from '../dns/bytes.js';
+import { copyBytes, replyBuffer, setU16, setU32 } from '../dns/bytes.js';
 import {
   EDE,
   FLAG_CD,
@@ -269,16 +270,17 @@ const OPT_DO_BYTE = 7;
 /**
  * The block answer for one query: header (ID, OPCODE, RD and CD from the query; QR and RA set; AA
  * clear), the client's question as sent, the template's records, and `opt` (advertising `udpSize`,
- * with the client's DO) only when the client sent EDNS.
+ * with the client's DO) only when the client sent EDNS. `lend`: written into a reply buffer reused by
+ * the next query (dns/bytes.ts replyBuffer), for an answer given synchronously; else a buffer of its own.
  */
-export function renderBlock(q: ParsedQuery, t: Template, opt: EdeOpt, udpSize: number): Buffer {
+export function renderBlock(q: ParsedQuery, t: Template, opt: EdeOpt, udpSize: number, lend = false): Buffer {
   const msg = q.msg;
   const qEnd = q.questionEnd;
   const records = t.records;
   const edns = q.edns;
   const optBytes = opt.bytes;
   const size = qEnd + records.length + (edns !== null ? optBytes.length : 0);
-  const out = Buffer.allocUnsafe(size);
+  const out = lend ? replyBuffer(size) : Buffer.allocUnsafe(size);
   out[0] = msg[0];
   out[1] = msg[1];
   setU16(out, 2, FLAG_QR | FLAG_RA | (q.flags & (OPCODE_MASK | FLAG_RD | FLAG_CD)) | t.rcode);

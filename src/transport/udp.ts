@@ -2,6 +2,7 @@ import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { lookup as dnsLookup, type LookupOneOptions } from 'node:dns';
 import { isIP } from 'node:net';
 import type { Logger } from 'pino';
+import { keepReply } from '../dns/bytes.js';
 import { HEADER_SIZE } from '../dns/constants.js';
 import type { ClientInfo } from '../pipeline/types.js';
 import { boundAddress, unwrapMapped } from './address.js';
@@ -103,22 +104,25 @@ export async function createUdpListener(
   socket.on('message', onMessage);
   log.debug({ host: bound.host, port: bound.port }, 'listening');
 
+  // The client of the message being answered, refilled for each datagram: a synchronous answer is sent
+  // before the next datagram is read (sendsAtOnce), and an async one keeps its client, this listener
+  // then taking a new one.
+  let client = newClient();
+
   function onMessage(msg: Buffer, rinfo: RemoteInfo): void {
     counters.messages++;
     if (closing || msg.length < HEADER_SIZE) {
       counters.dropped++;
       return;
     }
-    const client: ClientInfo = {
-      address: unwrap ? unwrapMapped(rinfo.address) : rinfo.address,
-      port: rinfo.port,
-      transport: 'udp',
-    };
+    const c = client;
+    c.address = unwrap ? unwrapMapped(rinfo.address) : rinfo.address;
+    c.port = rinfo.port;
     let out: ReturnType<Responder>;
     try {
-      out = responder(msg, client);
+      out = responder(msg, c);
     } catch (err) {
-      failed(err, client);
+      failed(err, c);
       return;
     }
     if (out === null) {
@@ -126,19 +130,25 @@ export async function createUdpListener(
     } else if (out instanceof Uint8Array) {
       reply(out, rinfo);
     } else {
-      inFlight++;
-      out.then(
-        (answer) => {
-          settled();
-          if (answer === null) counters.dropped++;
-          else reply(answer, rinfo);
-        },
-        (err: unknown) => {
-          settled();
-          failed(err, client);
-        },
-      );
+      client = newClient();
+      later(out, rinfo, c);
     }
+  }
+
+  // Apart from onMessage: closures there would make V8 allocate a context for every datagram.
+  function later(out: Promise<Buffer | null>, rinfo: RemoteInfo, c: ClientInfo): void {
+    inFlight++;
+    out.then(
+      (answer) => {
+        settled();
+        if (answer === null) counters.dropped++;
+        else reply(answer, rinfo);
+      },
+      (err: unknown) => {
+        settled();
+        failed(err, c);
+      },
+    );
   }
 
   function reply(answer: Buffer, rinfo: RemoteInfo): void {
@@ -148,6 +158,10 @@ export async function createUdpListener(
     }
     counters.responses++;
     socket.send(answer, rinfo.port, rinfo.address);
+    // dgram hands the datagram to the kernel during send() (uv_udp_try_send) when the socket's send
+    // buffer has room, and otherwise queues it, keeping `answer` until it leaves: a reply buffer the
+    // chain lent must then not be written again. A queue of zero after the call means it left.
+    if (socket.getSendQueueCount() !== 0) keepReply(answer);
   }
 
   function settled(): void {
@@ -187,6 +201,10 @@ export async function createUdpListener(
       return closed;
     },
   };
+}
+
+function newClient(): ClientInfo {
+  return { address: '', port: 0, transport: 'udp', sendsAtOnce: true };
 }
 
 /** Bigger buffers absorb bursts instead of dropping them; failing to get them is not fatal. */

@@ -1,7 +1,14 @@
 import dnsPacket from 'dns-packet';
 import t, { type Test } from 'tap';
 import { EDE, RCODE } from '../../src/dns/constants.js';
-import { answerError, errorResponse, isRejection, readQuery } from '../../src/dns/query.js';
+import {
+  answerError,
+  errorResponse,
+  isRejection,
+  readQuery,
+  readQueryInto,
+  WireQuery,
+} from '../../src/dns/query.js';
 import type { ParsedQuery } from '../../src/dns/types.js';
 import { rng } from '../helpers/rng.js';
 
@@ -344,3 +351,24 @@ t.test('never throws on random and mutated queries; answers always decode', asyn
     `reasons reached: ${[...seen].join(',')}`,
   );
 });
+
+t.test(
+  'readQueryInto refills one query: name decoded on first use, nothing left of the message before',
+  async (t) => {
+    const q = new WireQuery();
+    const first = readQueryInto(
+      query('One.Example', 'A', { additionals: [opt({ flags: dnsPacket.DNSSEC_OK })] }),
+      q,
+    );
+    t.equal(first, q);
+    t.equal(q.name, 'one.example');
+    t.equal(q.edns?.do, true);
+    t.equal(readQueryInto(query('two.example', 'AAAA'), q), q);
+    t.equal(q.name, 'two.example', 'the new name, not the one decoded before');
+    t.equal(q.edns, null, 'no OPT record this time');
+    t.equal(q.qtype, 28);
+    const rejected = readQueryInto(query('x'.repeat(64)), q);
+    t.ok(isRejection(rejected));
+    t.match(rejected, { reason: 'qname' }, 'a label over 63 octets: FORMERR as before');
+  },
+);

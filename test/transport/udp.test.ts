@@ -1,7 +1,8 @@
-import { createSocket, type SocketType } from 'node:dgram';
+import { createSocket, Socket, type SocketType } from 'node:dgram';
 import dnsPacket from 'dns-packet';
 import { pino } from 'pino';
 import t, { type Test } from 'tap';
+import { replyBuffer } from '../../src/dns/bytes.js';
 import type { ClientInfo } from '../../src/pipeline/types.js';
 import type { Responder } from '../../src/transport/types.js';
 import { createUdpListener, type UdpListener } from '../../src/transport/udp.js';
@@ -62,7 +63,7 @@ async function start(t: Test, responder: Responder, host = '127.0.0.1', drainTim
 t.test('answers synchronously and reports the client', async (t) => {
   const seen: ClientInfo[] = [];
   const listener = await start(t, (msg, client) => {
-    seen.push(client);
+    seen.push({ ...client });
     return echo(msg);
   });
   const client = await udpClient(t);
@@ -70,7 +71,7 @@ t.test('answers synchronously and reports the client', async (t) => {
   const answer = dnsPacket.decode(await client.next());
   t.equal(answer.id, 4242);
   t.equal(answer.type, 'response');
-  t.same(seen, [{ address: '127.0.0.1', port: client.port, transport: 'udp' }]);
+  t.same(seen, [{ address: '127.0.0.1', port: client.port, transport: 'udp', sendsAtOnce: true }]);
   t.match(listener.address(), { host: '127.0.0.1', family: 'IPv4' });
   t.ok(listener.address().port > 0);
   t.match(listener.stats(), { messages: 1, responses: 1, dropped: 0, errors: 0 });
@@ -85,6 +86,69 @@ t.test('answers asynchronously', async (t) => {
   t.same(client.received.map((m) => dnsPacket.decode(m).id).sort(), [1, 2]);
   t.match(listener.stats(), { messages: 2, responses: 2 });
 });
+
+t.test('a client kept by an async answer is not refilled by the datagrams answered meanwhile', async (t) => {
+  const held: ClientInfo[] = [];
+  let release: (() => void) | null = null;
+  const listener = await start(t, (msg, client) => {
+    if (msg.readUInt16BE(0) !== 1) return echo(msg);
+    held.push(client);
+    return new Promise((resolve) => {
+      release = () => resolve(echo(msg));
+    });
+  });
+  const slow = await udpClient(t);
+  const fast = await udpClient(t);
+  const port = listener.address().port;
+  slow.send(query(1), port);
+  await waitFor(() => held.length === 1, 'the async query');
+  fast.send(query(2), port);
+  await fast.next();
+  t.equal(held[0].port, slow.port, 'the held client is still the first sender');
+  (release as unknown as () => void)();
+  t.equal(dnsPacket.decode(await slow.next()).id, 1, 'the async answer went to its own client');
+});
+
+t.test(
+  'a reply buffer is lent again only when dgram handed the datagram to the kernel at once',
+  async (t) => {
+    const SIZE = 37;
+    const lent: Buffer[] = [];
+    const listener = await start(t, (msg) => {
+      // As a block answer is built: into the reply buffer of its size, the query's ID in it.
+      const out = replyBuffer(SIZE).fill(0);
+      msg.copy(out, 0, 0, 2);
+      out[2] = 0x80;
+      lent.push(out);
+      return out;
+    });
+    const client = await udpClient(t);
+    const port = listener.address().port;
+    client.send(query(1), port);
+    await client.next(1);
+    client.send(query(2), port);
+    await client.next(2);
+    t.equal(lent[0], lent[1], 'sent at once: the same buffer serves the next answer');
+
+    // A send the kernel did not take at once stays queued in dgram, holding the buffer until it leaves.
+    const original = Socket.prototype.getSendQueueCount;
+    Socket.prototype.getSendQueueCount = () => 1;
+    t.teardown(() => {
+      Socket.prototype.getSendQueueCount = original;
+    });
+    client.send(query(3), port);
+    await client.next(3);
+    Socket.prototype.getSendQueueCount = original;
+    client.send(query(4), port);
+    await client.next(4);
+    t.not(lent[3], lent[2], 'queued: the next answer of that size gets a buffer of its own');
+    t.equal(lent[2].readUInt16BE(0), 3, 'the queued answer was not written again');
+    t.same(
+      client.received.map((m) => m.readUInt16BE(0)),
+      [1, 2, 3, 4],
+    );
+  },
+);
 
 t.test('a throwing or rejecting responder drops that message and the listener keeps answering', async (t) => {
   const listener = await start(t, (msg) => {
@@ -126,7 +190,7 @@ t.test('IPv6 on ::1', async (t) => {
   const listener = await start(
     t,
     (msg, client) => {
-      seen.push(client);
+      seen.push({ ...client });
       return echo(msg);
     },
     '::1',
@@ -135,7 +199,7 @@ t.test('IPv6 on ::1', async (t) => {
   const client = await udpClient(t, 'udp6');
   client.send(query(6), listener.address().port, '::1');
   t.equal(dnsPacket.decode(await client.next()).id, 6);
-  t.same(seen, [{ address: '::1', port: client.port, transport: 'udp' }]);
+  t.same(seen, [{ address: '::1', port: client.port, transport: 'udp', sendsAtOnce: true }]);
 });
 
 t.test("'::' serves IPv4 clients too and reports them as plain IPv4", async (t) => {
@@ -143,7 +207,7 @@ t.test("'::' serves IPv4 clients too and reports them as plain IPv4", async (t) 
   const listener = await start(
     t,
     (msg, client) => {
-      seen.push(client);
+      seen.push({ ...client });
       return echo(msg);
     },
     '::',

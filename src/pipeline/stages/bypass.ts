@@ -24,6 +24,8 @@ export interface BypassStageOptions {
   blockTtl: number;
 }
 
+const EMPTY = Buffer.alloc(0);
+
 export const FIREFOX_CANARY = ['use-application-dns.net'];
 export const PRIVATE_RELAY = ['mask.icloud.com', 'mask-h2.icloud.com'];
 export const DDR = ['resolver.arpa'];
@@ -44,17 +46,20 @@ export function createBypassStage(options: BypassStageOptions): Stage {
   const nodata = createAdditions([], nodataNames, 'bypass prevention');
   const templates = buildActionTemplates(blockTtl);
   const opt: EdeOpt = buildEdeOpt(EDE.FILTERED, 'bypass prevention');
-  const answer = (t: Template, query: Query): Answer => ({
-    wire: renderBlock(query, t, opt, query.udpSize),
-    source: 'policy',
-    rcode: t.rcode,
-  });
+  // Answered synchronously, and read by the responder before the next query: one Answer per template,
+  // refilled, its wire in a reply buffer (nothing allocated per query).
+  const nxdomainAnswer: Answer = { wire: EMPTY, source: 'policy', rcode: templates.nxdomain.rcode };
+  const nodataAnswer: Answer = { wire: EMPTY, source: 'policy', rcode: templates.nodata.rcode };
+  const answer = (a: Answer, t: Template, query: Query): Answer => {
+    a.wire = renderBlock(query, t, opt, query.udpSize, true);
+    return a;
+  };
   if (nxdomain.size === 0 && nodata.size === 0) return (next) => next;
   return (next) => (query) => {
     if (nxdomain.size !== 0 && nxdomain.matchWire(query.msg, HEADER_SIZE) === ADD_DENY)
-      return answer(templates.nxdomain, query);
+      return answer(nxdomainAnswer, templates.nxdomain, query);
     if (nodata.size !== 0 && nodata.matchWire(query.msg, HEADER_SIZE) === ADD_DENY)
-      return answer(templates.nodata, query);
+      return answer(nodataAnswer, templates.nodata, query);
     return next(query);
   };
 }

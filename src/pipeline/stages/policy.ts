@@ -114,7 +114,13 @@ export function createPolicyStage(options: PolicyStageOptions): PolicyStage {
   // CNAME targets decompressed here: lookupWire reads uncompressed names only.
   const target = Buffer.alloc(256);
 
-  function blockAnswer(query: Query, pi: number, s: ListState, d: Decision): Answer {
+  // The block answer given synchronously (the stage's own decision, or a cache hit's CNAME): read by
+  // the responder before the next query, so refilled, its wire in a reply buffer. An answer after an
+  // upstream exchange is built whole: other queries run while its promise settles.
+  const lentBlock = { categories: 0, venue: -1 };
+  const lent: Answer = { wire: Buffer.alloc(0), source: 'policy', rcode: 0, block: lentBlock };
+
+  function blockAnswer(query: Query, pi: number, s: ListState, d: Decision, sync: boolean): Answer {
     const policy = s.policies[pi];
     let t: Template | null;
     let opt: EdeOpt;
@@ -131,12 +137,19 @@ export function createPolicyStage(options: PolicyStageOptions): PolicyStage {
             : pickTemplate(s.templates[pi], query.qtype);
       }
     }
-    return {
-      wire: renderBlock(query, t, opt, query.udpSize),
-      source: 'policy',
-      rcode: t.rcode,
-      block: { categories: d.categories, venue: policy.venueIndex },
-    };
+    if (!sync) {
+      return {
+        wire: renderBlock(query, t, opt, query.udpSize),
+        source: 'policy',
+        rcode: t.rcode,
+        block: { categories: d.categories, venue: policy.venueIndex },
+      };
+    }
+    lent.wire = renderBlock(query, t, opt, query.udpSize, true);
+    lent.rcode = t.rcode;
+    lentBlock.categories = d.categories;
+    lentBlock.venue = policy.venueIndex;
+    return lent;
   }
 
   function localAnswer(s: ListState, index: number, qtype: number): Template {
@@ -155,7 +168,7 @@ export function createPolicyStage(options: PolicyStageOptions): PolicyStage {
    * for this venue. Cheap when there is nothing to inspect: no answer records, or none of type CNAME
    * (records are stepped over without reading their names).
    */
-  function inspect(query: Query, answer: Answer, pi: number, s: ListState): Answer {
+  function inspect(query: Query, answer: Answer, pi: number, s: ListState, sync: boolean): Answer {
     const wire = answer.wire;
     const len = wire.length;
     if (len < HEADER_SIZE) return answer;
@@ -175,7 +188,7 @@ export function createPolicyStage(options: PolicyStageOptions): PolicyStage {
       if (type === QTYPE.CNAME) {
         const n = copyNameUncompressed(wire, p + 10, target);
         if (n > 0 && decide(s.lists, s.policies[pi], target, 0, lookup, decision) !== PASS) {
-          return blockAnswer(query, pi, s, decision);
+          return blockAnswer(query, pi, s, decision, sync);
         }
       }
       p = rdEnd;
@@ -188,14 +201,18 @@ export function createPolicyStage(options: PolicyStageOptions): PolicyStage {
     const v = query.venue;
     const pi = v < 0 ? s.policies.length - 1 : v;
     if (decide(s.lists, s.policies[pi], query.msg, HEADER_SIZE, lookup, decision) !== PASS) {
-      return blockAnswer(query, pi, s, decision);
+      return blockAnswer(query, pi, s, decision, true);
     }
     // An explicit allow addition is the operator's word for this name and whatever it points at.
     if (decision.venueAllowed) return next(query);
     const pending = next(query);
-    if (pending instanceof Promise) return pending.then((answer) => inspect(query, answer, pi, s));
-    return inspect(query, pending, pi, s);
+    if (pending instanceof Promise) return inspectLater(pending, query, pi, s);
+    return inspect(query, pending, pi, s, true);
   };
+  // Apart from the handler: a closure there would make V8 allocate a context on every query.
+  function inspectLater(pending: Promise<Answer>, query: Query, pi: number, s: ListState): Promise<Answer> {
+    return pending.then((answer) => inspect(query, answer, pi, s, false));
+  }
   function explain(host: string, clientAddress: string): BlockExplanation | null {
     let wire: Buffer;
     try {

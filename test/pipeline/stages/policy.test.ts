@@ -343,3 +343,23 @@ t.test("block answers advertise roje's UDP size from the query", async (t) => {
     | undefined;
   t.equal(opt?.udpPayloadSize, 1400);
 });
+
+t.test('a block answer after an async answer is its own; synchronous ones share one, refilled', async (t) => {
+  // The CNAME target and the listed name below make answers of one size: one reply buffer between them.
+  const zone = {
+    'cdn-12.example': [{ type: 'CNAME', name: 'cdn-12.example', ttl: 300, data: 'www.porn.example' }],
+  } as Record<string, dnsPacket.Answer[]>;
+  const stage = createPolicyStage(options())(upstream(zone, true).handler);
+  const pending = stage(makeQuery('cdn-12.example'));
+  t.ok(pending instanceof Promise);
+  const late = await pending;
+  const a = run(stage, 'x.porn.example');
+  const b = run(stage, 'y.porn.example');
+  t.equal(a, b, 'synchronous block answers: one Answer, refilled');
+  t.equal(dnsPacket.decode(b.wire).questions?.[0].name, 'y.porn.example');
+  t.not(late, a);
+  t.not(late.wire, a.wire);
+  t.equal(late.wire.length, a.wire.length, 'the same size: the same reply buffer had it been lent');
+  t.equal(dnsPacket.decode(late.wire).questions?.[0].name, 'cdn-12.example', 'not written again');
+  t.equal(late.wire[3] & 0x0f, 3, 'NXDOMAIN');
+});
