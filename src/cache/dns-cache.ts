@@ -73,6 +73,8 @@ export interface DnsCache {
     udpSize: number,
     ttlOverride?: number,
     ede?: readonly ExtendedError[],
+    /** Written into the reply buffer the next query reuses (dns/bytes.ts replyBuffer): synchronous answers only. */
+    lend?: boolean,
   ): Buffer;
   /** The full RCODE of the entry of `handle`. */
   rcodeOf(handle: number): number;

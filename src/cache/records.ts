@@ -104,6 +104,7 @@ export function renderRecord(
   udpSize: number,
   ttlOverride: number | undefined,
   ede: readonly ExtendedError[] | undefined,
+  lend: boolean,
 ): Buffer {
   const at = e.at[id];
   const block = ring.blockOf(at);
@@ -129,5 +130,6 @@ export function renderRecord(
     ttlOverride,
     ede,
     udpSize,
+    lend,
   );
 }

@@ -180,10 +180,22 @@ class SlabCache implements DnsCache {
     udpSize: number,
     ttlOverride?: number,
     ede?: readonly ExtendedError[],
+    lend = false,
   ): Buffer {
     const e = this.e;
     const age = ageOf(this.found[0], e.storedAt[id]);
-    return renderRecord(this.ring, e, id, this.edes[id] ?? NO_EDE, query, age, udpSize, ttlOverride, ede);
+    return renderRecord(
+      this.ring,
+      e,
+      id,
+      this.edes[id] ?? NO_EDE,
+      query,
+      age,
+      udpSize,
+      ttlOverride,
+      ede,
+      lend,
+    );
   }
 
   rcodeOf(id: number): number {

@@ -39,6 +39,9 @@ export function setU32(buf: Uint8Array, off: number, v: number): void {
 const MAX_REPLY_REUSED = 512;
 const replies: (Buffer | undefined)[] = new Array(MAX_REPLY_REUSED + 1).fill(undefined);
 
+/** An empty wire: what a reused Answer holds before its first query. */
+export const EMPTY: Buffer = Buffer.alloc(0);
+
 /** A buffer of exactly `size` bytes, lent until the next query; larger answers get a new one. */
 export function replyBuffer(size: number): Buffer {
   if (size > MAX_REPLY_REUSED) return Buffer.allocUnsafe(size);

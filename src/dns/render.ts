@@ -3,7 +3,7 @@
  * ID, flags, question case, TTLs, and the client's own OPT record. This is the cache-hit path.
  */
 import { RojeError } from '../errors.js';
-import { copyBytes, setU16, setU32 } from './bytes.js';
+import { copyBytes, replyBuffer, setU16, setU32 } from './bytes.js';
 import {
   type ExtendedError,
   FLAG_AD,
@@ -94,13 +94,15 @@ export function renderWire(
   ttlOverride: number | undefined,
   ede: readonly ExtendedError[] | undefined,
   udpSize: number,
+  lend = false,
 ): Buffer {
   const msg = q.msg;
   const qEnd = q.nameEnd;
   if (len < qEnd + 4 || src[start + 4] !== 0 || src[start + 5] !== 1) mismatch();
   const edns = q.edns;
   const size = edns !== null ? len + optLength(upstreamEde, ede) : len;
-  const out = Buffer.allocUnsafe(size);
+  // `lend`: a synchronous answer, written into the reply buffer the next query reuses (dns/bytes.ts).
+  const out = lend ? replyBuffer(size) : Buffer.allocUnsafe(size);
   // TypedArray#set of a whole array is a memcpy; a sub-range (Buffer#copy, subarray) builds a view per
   // call in Node 20, which costs more than a byte loop over an answer of typical size.
   if (start === 0 && len === src.length) out.set(src, 0);

@@ -1,3 +1,4 @@
+import { EMPTY } from '../../dns/bytes.js';
 import { EDE, HEADER_SIZE } from '../../dns/constants.js';
 import {
   buildActionTemplates,
@@ -23,8 +24,6 @@ export interface BypassStageOptions {
   rules: BypassRules;
   blockTtl: number;
 }
-
-const EMPTY = Buffer.alloc(0);
 
 export const FIREFOX_CANARY = ['use-application-dns.net'];
 export const PRIVATE_RELAY = ['mask.icloud.com', 'mask-h2.icloud.com'];

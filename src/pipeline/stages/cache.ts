@@ -1,4 +1,5 @@
 import { type DnsCache, keySuffix } from '../../cache/dns-cache.js';
+import { EMPTY } from '../../dns/bytes.js';
 import { EDE, FLAG_CD, RCODE } from '../../dns/constants.js';
 import { isRojeError } from '../../errors.js';
 import type { Answer, Query, Stage } from '../types.js';
@@ -24,6 +25,9 @@ const STALE_EDE = [{ code: EDE.STALE_ANSWER }] as const;
 export function createCacheStage(options: CacheStageOptions): Stage {
   const { cache } = options;
   const { enabled: serveStale, answerTtl } = options.serveStale;
+  // A hit is answered synchronously and read by the responder before the next query: one Answer,
+  // refilled, its wire in a reply buffer (pipeline/types.ts Handler).
+  const hitAnswer: Answer = { wire: EMPTY, source: 'cache', rcode: 0 };
 
   return (next) => (query) => {
     const suffix = keySuffix(
@@ -34,8 +38,9 @@ export function createCacheStage(options: CacheStageOptions): Stage {
     );
     const hit = cache.find(query.name, suffix);
     if (hit >= 0) {
-      const rcode = cache.rcodeOf(hit);
-      return { wire: cache.render(hit, query, query.udpSize), source: 'cache', rcode };
+      hitAnswer.rcode = cache.rcodeOf(hit);
+      hitAnswer.wire = cache.render(hit, query, query.udpSize, undefined, undefined, true);
+      return hitAnswer;
     }
     return settle(next(query), query, suffix);
   };
