@@ -38,6 +38,8 @@ const HAS_LATIN1_SLICE =
 
 // 255 wire octets can hold at most 253 label bytes, each at most 4 presentation bytes (\DDD).
 const scratch = Buffer.allocUnsafeSlow(1024);
+/** Where presentName() writes: read it before the next call. */
+export const PRESENTED_NAME: Uint8Array = scratch;
 
 /** Receives the offset just past the name in the message (past the first pointer, if any). */
 export interface NameEnd {
@@ -57,6 +59,23 @@ export function readName(
   out: NameEnd | null = null,
   allowPointers = true,
 ): string | null {
+  const n = presentName(buf, offset, out, allowPointers);
+  if (n <= 0) return n === 0 ? '' : null;
+  return HAS_LATIN1_SLICE
+    ? (scratch as unknown as Latin1Slice).latin1Slice(0, n)
+    : scratch.toString('latin1', 0, n);
+}
+
+/**
+ * readName() without the string: writes the name's presentation bytes into PRESENTED_NAME (valid until
+ * the next call) and returns their count, or -1 when the name is malformed.
+ */
+export function presentName(
+  buf: Buffer,
+  offset: number,
+  out: NameEnd | null = null,
+  allowPointers = true,
+): number {
   const len = buf.length;
   let p = offset;
   let floor = offset;
@@ -65,7 +84,7 @@ export function readName(
   let hops = 0;
   let n = 0;
   for (;;) {
-    if (p >= len) return null;
+    if (p >= len) return -1;
     const l = buf[p];
     if (l === 0) {
       if (end < 0) end = p + 1;
@@ -75,7 +94,7 @@ export function readName(
       const labelEnd = p + 1 + l;
       wire += l + 1;
       // +1: the root octet still has to fit.
-      if (labelEnd > len || wire + 1 > MAX_NAME_WIRE) return null;
+      if (labelEnd > len || wire + 1 > MAX_NAME_WIRE) return -1;
       if (n !== 0) scratch[n++] = 0x2e;
       for (let i = p + 1; i < labelEnd; i++) {
         const b = buf[i];
@@ -95,18 +114,15 @@ export function readName(
       p = labelEnd;
       continue;
     }
-    if ((l & 0xc0) !== 0xc0 || !allowPointers || p + 1 >= len) return null;
+    if ((l & 0xc0) !== 0xc0 || !allowPointers || p + 1 >= len) return -1;
     const target = ((l & 0x3f) << 8) | buf[p + 1];
-    if (target >= floor || ++hops > MAX_POINTER_HOPS) return null;
+    if (target >= floor || ++hops > MAX_POINTER_HOPS) return -1;
     if (end < 0) end = p + 2;
     floor = target;
     p = target;
   }
   if (out !== null) out.end = end;
-  if (n === 0) return '';
-  return HAS_LATIN1_SLICE
-    ? (scratch as unknown as Latin1Slice).latin1Slice(0, n)
-    : scratch.toString('latin1', 0, n);
+  return n;
 }
 
 /**

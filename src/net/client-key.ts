@@ -16,7 +16,10 @@ const V6_BASIS = 0x050c5d1f;
 
 const words = new Uint16Array(8);
 
-/** A non-zero 32-bit key (0 marks an empty slot in the tables that use it). */
+/**
+ * A non-zero signed 32-bit key (0 marks an empty slot in the tables that use it). Signed, so that V8
+ * keeps it a small integer: an unsigned key >= 2^31 would be a heap number, allocated per query.
+ */
 export function clientKey(address: string): number {
   const colon = address.indexOf(':');
   if (colon === -1) return hashText(address, 0, address.length);
@@ -30,7 +33,7 @@ export function clientKey(address: string): number {
     h ^= words[i] & 0xff;
     h = Math.imul(h, FNV_PRIME);
   }
-  return h >>> 0 || 1;
+  return h | 0 || 1;
 }
 
 function hashText(text: string, start: number, end: number): number {
@@ -39,7 +42,7 @@ function hashText(text: string, start: number, end: number): number {
     h ^= text.charCodeAt(i);
     h = Math.imul(h, FNV_PRIME);
   }
-  return h >>> 0 || 1;
+  return h | 0 || 1;
 }
 
 /** Where the IPv4 part of "::ffff:a.b.c.d" (any case, any zero-padding of the groups) starts, or -1. */

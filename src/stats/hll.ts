@@ -34,14 +34,25 @@ const fmix32 = hashFinish;
  * integer: register * 64 + rank. Allocates nothing, so that the resolver's answer path can call it.
  */
 export function hllPoint(name: string, key: HllKey): number {
+  const length = name.length;
+  const bytes = length <= textBytes.length ? textBytes : new Uint8Array(length);
+  for (let i = 0; i < length; i++) bytes[i] = name.charCodeAt(i);
+  return hllPointBytes(bytes, length, key);
+}
+
+// hllPoint()'s copy of a name: DNS names in presentation form are at most 1,012 latin1 characters.
+const textBytes = new Uint8Array(1024);
+
+/** hllPoint() of the latin1 text in bytes[0, length), for the answer path's names read from the wire. */
+export function hllPointBytes(bytes: Uint8Array, length: number, key: HllKey): number {
   const k0 = key[0] as number;
   const k1 = key[1] as number;
   const k2 = key[2] as number;
   const k3 = key[3] as number;
-  let h1 = (k0 ^ name.length) | 0;
-  let h2 = (k1 ^ Math.imul(name.length, 0x9e3779b1)) | 0;
-  for (let i = 0; i < name.length; i++) {
-    let c = name.charCodeAt(i);
+  let h1 = (k0 ^ length) | 0;
+  let h2 = (k1 ^ Math.imul(length, 0x9e3779b1)) | 0;
+  for (let i = 0; i < length; i++) {
+    let c = bytes[i];
     if (c >= 65 && c <= 90) c += 32;
     let a = Math.imul(c ^ k2, 0xcc9e2d51);
     a = Math.imul((a << 15) | (a >>> 17), 0x1b873593);

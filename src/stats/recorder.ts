@@ -7,8 +7,10 @@
  * Privacy: only counts. No client address and no domain ever enters this module's state: a blocked
  * name only moves a HyperLogLog register (hll.ts), keyed with the store's salt, for the distinct count.
  */
+import { HEADER_SIZE } from '../dns/constants.js';
+import { PRESENTED_NAME, presentName } from '../dns/name.js';
 import type { Answer, Query } from '../pipeline/types.js';
-import { HLL_REGISTERS, type HllKey, hllAdd, hllKey, hllPoint } from './hll.js';
+import { HLL_REGISTERS, type HllKey, hllAdd, hllKey, hllPointBytes } from './hll.js';
 
 /** What happened to a query, per (venue, category). Only 'blocked' for now; append, never reorder. */
 export const STATS_ACTIONS = ['blocked'] as const;
@@ -252,9 +254,10 @@ export function createStatsRecorder(
       if (slot >= venueSlots) grow(slot);
       venueBlocked[slot] = (venueBlocked[slot] ?? 0) + 1;
       const base = slot * CATEGORY_SLOTS;
-      const name = query.name;
-      // One hash per blocked answer, whatever the number of categories; -1: not counted.
-      const point = key !== null && typeof name === 'string' ? hllPoint(name, key) : -1;
+      // One hash per blocked answer, whatever the number of categories; -1: not counted. The name's
+      // presentation bytes come from the wire: no string is made for it.
+      const length = key !== null ? presentName(query.msg, HEADER_SIZE, null, false) : -1;
+      const point = key !== null && length >= 0 ? hllPointBytes(PRESENTED_NAME, length, key) : -1;
       let mask = block.categories >>> 0;
       if (mask === 0) {
         const i = (base + DENY_SLOT) * STATS_ACTIONS.length + ACTION_BLOCKED;

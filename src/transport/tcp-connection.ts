@@ -59,7 +59,8 @@ export class TcpConnection {
     private readonly ctx: ConnectionContext,
     address: string,
   ) {
-    this.client = { address, port: socket.remotePort ?? 0, transport: 'tcp' };
+    // write() copies each synchronous answer into its framed buffer at once: the chain may lend it.
+    this.client = { address, port: socket.remotePort ?? 0, transport: 'tcp', sendsAtOnce: true };
     const first = deadlineMs(ctx, ctx.firstQueryTimeoutMs);
     this.deadlineAt = Date.now() + first;
     this.arm(first);

@@ -3,6 +3,8 @@ import type { ClientInfo } from '../pipeline/types.js';
 /**
  * Bytes in, bytes out: a transport hands each complete DNS message to a responder and sends back
  * whatever it returns. null means "send nothing" (unreadable header, or a response sent to us).
+ * A synchronous answer to a client with `sendsAtOnce` may be a reply buffer the chain writes again for
+ * the next query (dns/bytes.ts replyBuffer): send or copy it before passing another message.
  */
 export type Responder = (msg: Buffer, client: ClientInfo) => Buffer | null | Promise<Buffer | null>;
 

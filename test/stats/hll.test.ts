@@ -1,4 +1,5 @@
 import t from 'tap';
+import { PRESENTED_NAME, presentName } from '../../src/dns/name.js';
 import {
   emptySketch,
   HLL_REGISTERS,
@@ -7,6 +8,7 @@ import {
   hllKey,
   hllMerge,
   hllPoint,
+  hllPointBytes,
 } from '../../src/stats/hll.js';
 
 const SALT = Uint8Array.from({ length: 16 }, (_, i) => (i * 37 + 11) & 0xff);
@@ -61,3 +63,38 @@ t.test('the salt keys the hash: another salt puts the same name elsewhere', asyn
   t.ok(differ >= 45, `${differ} of 50 points differ`);
   t.throws(() => hllKey(new Uint8Array(8)), /16 bytes/);
 });
+
+t.test(
+  'points do not change: sketches stored before stay comparable (values of the string-only hash)',
+  async (t) => {
+    const pinned: Array<[string, number]> = [
+      ['pornhub.com', 42689],
+      ['www.blocked.example.test', 17154],
+      ['a\\.b.example', 66],
+      ['\\255x.test', 36225],
+      ['Mixed.Case.COM', 6914],
+      ['', 11842],
+    ];
+    for (const [name, point] of pinned) t.equal(hllPoint(name, KEY), point, JSON.stringify(name));
+  },
+);
+
+t.test(
+  'a name read from the wire gives the point of its text (the answer path makes no string)',
+  async (t) => {
+    const wire = (labels: number[][]) => Buffer.from([...labels.flatMap((l) => [l.length, ...l]), 0]);
+    const ascii = (s: string) => [...s].map((c) => c.charCodeAt(0));
+    const cases: Array<[number[][], string]> = [
+      [[ascii('pornhub'), ascii('com')], 'pornhub.com'],
+      [[ascii('WWW'), ascii('Blocked'), ascii('example'), ascii('test')], 'www.blocked.example.test'],
+      [[[0x61, 0x2e, 0x62], ascii('example')], 'a\\.b.example'],
+      [[[0xff, 0x78], ascii('test')], '\\255x.test'],
+      [[], ''],
+    ];
+    for (const [labels, text] of cases) {
+      const n = presentName(wire(labels), 0, null, false);
+      t.equal(hllPointBytes(PRESENTED_NAME, n, KEY), hllPoint(text, KEY), JSON.stringify(text));
+    }
+    t.equal(presentName(Buffer.from([5, 0x61]), 0, null, false), -1, 'a truncated name is -1');
+  },
+);

@@ -52,7 +52,7 @@ export function createRateLimitStage(options: RateLimitOptions): Stage {
   const slots = options.slots ?? DEFAULT_SLOTS;
   if (!Number.isInteger(Math.log2(slots))) throw new RangeError('rate limit slots must be a power of two');
   const mask = slots - 1;
-  const owner = new Uint32Array(slots);
+  const owner = new Int32Array(slots);
   const tokens = new Float64Array(slots);
   const stamp = new Float64Array(slots);
   const limited = new Uint32Array(slots);
@@ -118,5 +118,5 @@ export function createRateLimitStage(options: RateLimitOptions): Stage {
 
 /** The key of a client's TCP bucket: another slot than its UDP bucket (an odd multiplier is a bijection). */
 function tcpKey(key: number): number {
-  return Math.imul(key, 0x9e3779b1) >>> 0 || 1;
+  return Math.imul(key, 0x9e3779b1) | 0 || 1;
 }
