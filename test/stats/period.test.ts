@@ -12,6 +12,7 @@ import { openStatsReader } from '../../src/stats/period.js';
 import { createStatsRecorder } from '../../src/stats/recorder.js';
 import { Database } from '../../src/stats/sqlite.js';
 import { openStatsStore } from '../../src/stats/store.js';
+import { stageQuery } from '../helpers/stage.js';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -19,7 +20,7 @@ const T0 = Date.parse('2026-10-05T10:30:00Z');
 const OCTOBER = { from: '2026-10-01T00:00:00Z', to: '2026-11-01T00:00:00Z' };
 const logger = { error() {}, warn() {}, info() {} } as never;
 
-const q = (name: string) => ({ name }) as Query;
+const q = (name: string) => stageQuery(name);
 const blocked = (venue: number, categories: number): Answer => ({
   wire: Buffer.alloc(0),
   source: 'policy',

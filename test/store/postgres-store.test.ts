@@ -8,13 +8,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
-import type { Answer, Query } from '../../src/pipeline/types.js';
+import type { Answer } from '../../src/pipeline/types.js';
 import { createStatsRecorder, type HourCounts } from '../../src/stats/recorder.js';
 import { openStatsStore } from '../../src/stats/store.js';
 import { applyBatch, createBatchBuilder } from '../../src/store/batch.js';
 import { migratePostgres, POSTGRES_SCHEMA_VERSION } from '../../src/store/postgres-schema.js';
 import { createPostgresPool, postgresExecutor } from '../../src/store/sql-postgres.js';
 import { startPostgres } from '../helpers/postgres.js';
+import { stageQuery } from '../helpers/stage.js';
 
 const pg = await startPostgres();
 t.teardown(() => pg.stop());
@@ -161,7 +162,7 @@ t.test('distinct-name sketches merge across instances in period()', async (t) =>
     rcode: 3,
     block: { categories: 1, venue: 0 },
   };
-  const q = (name: string) => ({ name }) as Query;
+  const q = (name: string) => stageQuery(name);
   for (const name of ['x.example', 'y.example']) a.recorder.onAnswer(q(name), blocked);
   for (const name of ['y.example', 'z.example']) b.recorder.onAnswer(q(name), blocked);
   await a.store.flush();
