@@ -15,6 +15,7 @@ import {
   QUERY_DURATION_BUCKETS,
 } from '../../src/metrics/query-duration.js';
 import type { Answer, Query } from '../../src/pipeline/types.js';
+import { timedRound } from './timed-round.js';
 
 const CASE_MS = Number(process.env.BENCH_CASE_MS ?? 1000);
 const BATCH = 10_000;
@@ -92,20 +93,6 @@ const cases: [string, () => void][] = [
   ],
 ];
 
-/** One timed round of `fn`: ns per call. Bounded in time and in count (at most 2e8 calls). */
-function round(fn: () => void, ms: number): number {
-  let n = 0;
-  const start = process.hrtime.bigint();
-  const deadline = start + BigInt(Math.round(ms * 1e6));
-  let now = start;
-  while (now < deadline && n < 200_000_000) {
-    for (let k = 0; k < BATCH; k++) fn();
-    n += BATCH;
-    now = process.hrtime.bigint();
-  }
-  return Number(now - start) / n;
-}
-
 /**
  * Heap growth per call over BATCH calls after a full collection; a batch in which a scavenge ran (the
  * heap shrank) is retried. The least of 5 batches: garbage shows in every one of them.
@@ -129,7 +116,8 @@ function bytesPerCall(fn: () => void): number | null {
 for (const [, fn] of cases) for (let k = 0; k < BATCH * 5; k++) fn(); // JIT warm-up
 const best = cases.map(() => Number.POSITIVE_INFINITY);
 for (let r = 0; r < ROUNDS; r++) {
-  for (const [c, [, fn]] of cases.entries()) best[c] = Math.min(best[c], round(fn, CASE_MS / ROUNDS));
+  for (const [c, [, fn]] of cases.entries())
+    best[c] = Math.min(best[c], timedRound(fn, CASE_MS / ROUNDS, BATCH));
 }
 const bytes = cases.map(([, fn]) => bytesPerCall(fn));
 console.log(`node ${process.version}, ${CASE_MS} ms per case, best of ${ROUNDS} rounds`);

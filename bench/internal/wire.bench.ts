@@ -10,6 +10,7 @@ import { prepareResponse } from '../../src/dns/prepare.js';
 import { isRejection, readQuery } from '../../src/dns/query.js';
 import { fitResponse, renderResponse, udpLimit } from '../../src/dns/render.js';
 import type { ParsedQuery } from '../../src/dns/types.js';
+import { timedRound } from './timed-round.js';
 
 const CASE_MS = Number(process.env.BENCH_CASE_MS ?? 1000);
 const BATCH = 10_000;
@@ -115,27 +116,14 @@ const cases: [string, () => void][] = [
   ],
 ];
 
-/** One timed round of `fn`: ns per call. Bounded in time and in count (at most 2e8 calls). */
-function round(fn: () => void, ms: number): number {
-  let n = 0;
-  const start = process.hrtime.bigint();
-  const deadline = start + BigInt(Math.round(ms * 1e6));
-  let now = start;
-  while (now < deadline && n < 200_000_000) {
-    for (let i = 0; i < BATCH; i++) fn();
-    n += BATCH;
-    now = process.hrtime.bigint();
-  }
-  return Number(now - start) / n;
-}
-
 // Cases are interleaved over ROUNDS rounds and the best round is kept: on a shared machine the
 // minimum is the figure least disturbed by other processes.
 const ROUNDS = 5;
 for (const [, fn] of cases) for (let i = 0; i < BATCH * 5; i++) fn(); // JIT warm-up
 const best = cases.map(() => Number.POSITIVE_INFINITY);
 for (let r = 0; r < ROUNDS; r++) {
-  for (const [i, [, fn]] of cases.entries()) best[i] = Math.min(best[i], round(fn, CASE_MS / ROUNDS));
+  for (const [i, [, fn]] of cases.entries())
+    best[i] = Math.min(best[i], timedRound(fn, CASE_MS / ROUNDS, BATCH));
 }
 const rows = cases.map(([name], i) => ({ name, ns: best[i], ops: 1e9 / best[i] }));
 const copy = rows[0].ns;
