@@ -105,7 +105,12 @@ t.test('a round trip, sync and async, with the client reported', async (t) => {
   const answer = dnsPacket.decode(await client.next(2));
   t.equal(answer.id, 2);
   t.equal(answer.type, 'response');
-  t.same(seen[0], { address: '127.0.0.1', port: client.socket.localPort, transport: 'tcp', sendsAtOnce: true });
+  t.same(seen[0], {
+    address: '127.0.0.1',
+    port: client.socket.localPort,
+    transport: 'tcp',
+    sendsAtOnce: true,
+  });
   t.match(listener.stats(), { messages: 2, responses: 2, dropped: 0, tcpConnections: 1, tcpOpen: 1 });
 });
 
