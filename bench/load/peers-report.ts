@@ -26,6 +26,40 @@ export interface LatencyRun {
   busyBefore?: number;
   /** roje with --trace-gc: the collections that ran during this run. */
   gc?: GcSummary;
+  /** With --latency-repeats above 1: how many runs this row is the median of, and their p99.9 range. */
+  repeats?: { count: number; p999MinMs: number; p999MaxMs: number };
+}
+
+const median = (xs: readonly number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+
+/**
+ * Runs of one server at one rate as one row: each figure the median of the runs' (answers and losses
+ * summed), the collections those of the run with the median p99.9, busy if any run began busy.
+ */
+export function medianRun(runs: readonly LatencyRun[]): LatencyRun {
+  if (runs.length === 1) return runs[0];
+  const of = (pick: (r: LatencyRun) => number) => median(runs.map(pick));
+  const p999 = runs.map((r) => r.p999Ms);
+  const byP999 = [...runs].sort((a, b) => a.p999Ms - b.p999Ms);
+  const busy = runs.map((r) => r.busyBefore).filter((b): b is number => b !== undefined);
+  const gc = byP999[(byP999.length - 1) >> 1].gc;
+  return {
+    offeredQps: runs[0].offeredQps,
+    answeredQps: of((r) => r.answeredQps),
+    answers: runs.reduce((n, r) => n + r.answers, 0),
+    lost: runs.reduce((n, r) => n + r.lost, 0),
+    p50Ms: of((r) => r.p50Ms),
+    p99Ms: of((r) => r.p99Ms),
+    p999Ms: median(p999),
+    maxMs: of((r) => r.maxMs),
+    ...(busy.length > 0 ? { busyBefore: Math.max(...busy) } : {}),
+    ...(gc !== undefined ? { gc } : {}),
+    repeats: { count: runs.length, p999MinMs: Math.min(...p999), p999MaxMs: Math.max(...p999) },
+  };
 }
 
 export interface PeerRow {
@@ -104,6 +138,11 @@ export function renderLatencyTable(rows: readonly PeerRow[]): string {
       const note: string[] = [];
       if (l.busyBefore !== undefined) note.push(`${Math.round(l.busyBefore * 100)} % busy before the run`);
       if (l.answeredQps < 0.98 * l.offeredQps) note.push('below the offered rate');
+      if (l.repeats !== undefined) {
+        note.push(
+          `median of ${l.repeats.count} runs (p99.9 ${f(l.repeats.p999MinMs, 3)}–${f(l.repeats.p999MaxMs, 3)})`,
+        );
+      }
       lines.push(
         `| ${where(r.layout)} | ${r.server} | ${f(l.offeredQps)} | ${f(l.answeredQps)} | ${f(l.answers)} | ${f(l.lost)} | ` +
           `${f(l.p50Ms, 3)} | ${f(l.p99Ms, 3)} | ${f(l.p999Ms, 3)} | ${f(l.maxMs, 3)} | ${note.join('; ')} |`,

@@ -34,6 +34,7 @@ import {
   f,
   type LatencyRun,
   type Layout,
+  medianRun,
   type Peer,
   type PeerRow,
   renderGcTable,
@@ -85,6 +86,8 @@ export interface PeersOptions {
   latencySeconds: number;
   /** Offered rates of the latency runs, each one run per server. */
   latencyQps: number[];
+  /** Latency runs per server and rate, alternating the servers; each figure is their median. */
+  latencyRepeats: number;
   /** Start roje with node's --trace-gc and count its collections during the latency runs. */
   traceGc: boolean;
   /** Node flags roje is started with in every mode (e.g. --max-semi-space-size=8), split on spaces. */
@@ -111,6 +114,7 @@ export function parsePeersArgs(argv: readonly string[]): PeersOptions {
       outstanding: { type: 'string', default: '100' },
       'latency-seconds': { type: 'string', default: '8' },
       'latency-qps': { type: 'string', default: '10000,40000' },
+      'latency-repeats': { type: 'string', default: '1' },
       'trace-gc': { type: 'boolean', default: false },
       'node-flags': { type: 'string', default: '' },
       'server-cpu': { type: 'string', default: '0' },
@@ -144,6 +148,7 @@ export function parsePeersArgs(argv: readonly string[]): PeersOptions {
     outstanding: intOption(values.outstanding, '--outstanding', 1, 10_000),
     latencySeconds: intOption(values['latency-seconds'], '--latency-seconds', 1, MAX_SECONDS),
     latencyQps,
+    latencyRepeats: intOption(values['latency-repeats'], '--latency-repeats', 1, 5),
     traceGc: values['trace-gc'],
     nodeFlags: values['node-flags'].split(' ').filter((flag) => flag !== ''),
     serverCpu: values['server-cpu'],
@@ -650,44 +655,56 @@ async function latencyRuns(
 ): Promise<Map<Peer, { run: LatencyRun; servfail: number }[]>> {
   const out = new Map<Peer, { run: LatencyRun; servfail: number }[]>([...running.keys()].map((p) => [p, []]));
   for (const qps of ctx.options.latencyQps) {
-    for (const [peer, r] of running) {
-      const common = { ...base(ctx, r.port), dataFile: ctx.inputs.mix.queryFile, maxQps: qps };
-      await runDnsperf(ctx.group, {
-        ...common,
-        seconds: LATENCY_WARM_SECONDS,
-        outputFile: path.join(ctx.dir, `${ctx.layout}-${peer}-latency-warm-${qps}.out`),
+    // Repeats alternate the servers, so that a slow spell of the machine falls on each in turn.
+    const runs = new Map<Peer, { run: LatencyRun; servfail: number }[]>(
+      [...running.keys()].map((p) => [p, []]),
+    );
+    for (let repeat = 0; repeat < ctx.options.latencyRepeats; repeat++) {
+      for (const [peer, r] of running) {
+        const common = { ...base(ctx, r.port), dataFile: ctx.inputs.mix.queryFile, maxQps: qps };
+        await runDnsperf(ctx.group, {
+          ...common,
+          seconds: LATENCY_WARM_SECONDS,
+          outputFile: path.join(ctx.dir, `${ctx.layout}-${peer}-latency-warm-${qps}.out`),
+        });
+        const busy = await cpuBusyShare(500);
+        const gc = r.gcLog === undefined ? undefined : createLineWindow(r.gcLog);
+        const mark = await gc?.mark();
+        const result = await runDnsperf(ctx.group, {
+          ...common,
+          seconds: ctx.options.latencySeconds,
+          verbose: true,
+          outputFile: path.join(ctx.dir, `${ctx.layout}-${peer}-latency-${qps}.out`),
+        });
+        const run: LatencyRun = {
+          offeredQps: qps,
+          answeredQps: result.qps,
+          answers: result.completed,
+          lost: result.lost,
+          p50Ms: result.p50Ms,
+          p99Ms: result.p99Ms,
+          p999Ms: result.p999Ms,
+          maxMs: result.maxMs,
+        };
+        if (busy !== undefined && busy > BUSY_WARNING) run.busyBefore = busy;
+        if (gc !== undefined) run.gc = summarizeGc(await gc.since(mark!));
+        runs.get(peer)!.push({ run, servfail: result.rcodes.SERVFAIL ?? 0 });
+        const gcText =
+          run.gc === undefined
+            ? ''
+            : `; GC ${run.gc.scavenges.count} scavenges (max ${run.gc.scavenges.maxMs} ms), ` +
+              `${run.gc.markCompacts.count} mark-compacts (max ${run.gc.markCompacts.maxMs} ms)`;
+        log(
+          `${ctx.layout}: ${peer}: at ${qps} q/s (answered ${Math.round(result.qps)}): p50 ${result.p50Ms} ms, ` +
+            `p99 ${result.p99Ms} ms, p99.9 ${result.p999Ms} ms, max ${result.maxMs.toFixed(3)} ms${gcText}`,
+        );
+      }
+    }
+    for (const [peer, list] of runs) {
+      out.get(peer)!.push({
+        run: medianRun(list.map((x) => x.run)),
+        servfail: list.reduce((n, x) => n + x.servfail, 0),
       });
-      const busy = await cpuBusyShare(500);
-      const gc = r.gcLog === undefined ? undefined : createLineWindow(r.gcLog);
-      const mark = await gc?.mark();
-      const result = await runDnsperf(ctx.group, {
-        ...common,
-        seconds: ctx.options.latencySeconds,
-        verbose: true,
-        outputFile: path.join(ctx.dir, `${ctx.layout}-${peer}-latency-${qps}.out`),
-      });
-      const run: LatencyRun = {
-        offeredQps: qps,
-        answeredQps: result.qps,
-        answers: result.completed,
-        lost: result.lost,
-        p50Ms: result.p50Ms,
-        p99Ms: result.p99Ms,
-        p999Ms: result.p999Ms,
-        maxMs: result.maxMs,
-      };
-      if (busy !== undefined && busy > BUSY_WARNING) run.busyBefore = busy;
-      if (gc !== undefined) run.gc = summarizeGc(await gc.since(mark!));
-      out.get(peer)!.push({ run, servfail: result.rcodes.SERVFAIL ?? 0 });
-      const gcText =
-        run.gc === undefined
-          ? ''
-          : `; GC ${run.gc.scavenges.count} scavenges (max ${run.gc.scavenges.maxMs} ms), ` +
-            `${run.gc.markCompacts.count} mark-compacts (max ${run.gc.markCompacts.maxMs} ms)`;
-      log(
-        `${ctx.layout}: ${peer}: at ${qps} q/s (answered ${Math.round(result.qps)}): p50 ${result.p50Ms} ms, ` +
-          `p99 ${result.p99Ms} ms, p99.9 ${result.p999Ms} ms, max ${result.maxMs.toFixed(3)} ms${gcText}`,
-      );
     }
   }
   return out;

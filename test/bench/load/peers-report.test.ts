@@ -3,6 +3,7 @@ import { parsePeersArgs } from '../../../bench/load/peers.js';
 import {
   issue21Verdicts,
   type LatencyRun,
+  medianRun,
   type PeerRow,
   renderGcTable,
   renderIssue21Targets,
@@ -190,4 +191,41 @@ t.test('--latency-qps takes a list of rates, --trace-gc a switch; bad values are
       JSON.stringify(bad),
     );
   }
+});
+
+t.test(
+  'repeated latency runs: each figure the median, answers and losses summed, the p99.9 range kept',
+  async (t) => {
+    const runs = [
+      run(10_000, 1, 9, { lost: 2, busyBefore: 0.3 }),
+      run(10_000, 3, 2),
+      run(10_000, 2, 4, {
+        gc: {
+          scavenges: { count: 4, totalMs: 9, maxMs: 3 },
+          markCompacts: { count: 0, totalMs: 0, maxMs: 0, incrementalMs: 0 },
+        },
+      }),
+    ];
+    const m = medianRun(runs);
+    t.equal(m.p99Ms, 2);
+    t.equal(m.p999Ms, 4);
+    t.equal(m.maxMs, 12, 'the median of 27, 6 and 12');
+    t.equal(m.answers, 240_000);
+    t.equal(m.lost, 2);
+    t.equal(m.busyBefore, 0.3, 'busy if any run began busy');
+    t.same(m.gc, runs[2].gc, 'the collections of the run with the median p99.9');
+    t.same(m.repeats, { count: 3, p999MinMs: 2, p999MaxMs: 9 });
+    t.equal(medianRun([runs[1]]), runs[1], 'one run is itself');
+    t.equal(medianRun([runs[0], runs[1]]).p999Ms, 5.5, 'an even count: the mean of the middle two');
+    t.match(
+      renderLatencyTable([{ ...row('roje', {}), latency: [m] }] as PeerRow[]),
+      /median of 3 runs \(p99\.9 2\.000–9\.000\)/,
+    );
+  },
+);
+
+t.test('--latency-repeats: 1 by default, at most 5', async (t) => {
+  t.equal(parsePeersArgs([]).latencyRepeats, 1);
+  t.equal(parsePeersArgs(['--latency-repeats', '3']).latencyRepeats, 3);
+  t.throws(() => parsePeersArgs(['--latency-repeats', '9']));
 });
