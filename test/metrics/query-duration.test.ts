@@ -186,9 +186,10 @@ t.test('onAnswer records each answer, before and after prom-client is loaded', a
   // Same count as roje_queries_total: every answer is timed once.
   const queries = [...s].filter(([k]) => k.startsWith('roje_queries_total{')).reduce((n, [, v]) => n + v, 0);
   t.equal(queries, 8);
-  // The in-process answers took well under 5 ms (a fair bound on any machine; the buckets show where).
-  t.equal(s.get('roje_query_duration_seconds_bucket{le="0.005",source="cache"}'), 3);
-  t.equal(s.get('roje_query_duration_seconds_bucket{le="0.005",source="blocked"}'), 2);
+  // The in-process answers are timed from their own receivedAt: a collection or a preempted CI runner can
+  // land between the two clock reads, so the bound is loose (bucketIndex's own test checks the edges).
+  t.equal(s.get('roje_query_duration_seconds_bucket{le="1",source="cache"}'), 3);
+  t.equal(s.get('roje_query_duration_seconds_bucket{le="1",source="blocked"}'), 2);
 });
 
 t.test('with query loops: the histograms of every loop summed per bucket', async (t) => {
