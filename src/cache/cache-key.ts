@@ -48,7 +48,12 @@ export function keySuffix(
  * in V8, flattened here at once: hashing and comparing read it a character at a time.
  */
 export function cacheKey(q: CacheKeyInput): string {
-  const key = q.name.toLowerCase() + keySuffix(q.qtype, q.qclass, q.do, q.cd);
+  return questionKey(q.name, keySuffix(q.qtype, q.qclass, q.do, q.cd));
+}
+
+/** cacheKey() of a name and its keySuffix(): what find(name, suffix) reaches. */
+export function questionKey(name: string, suffix: string): string {
+  const key = name.toLowerCase() + suffix;
   key.charCodeAt(key.length - 1); // flattens the rope here, on V8's fast path
   return key;
 }

@@ -2,7 +2,7 @@ import type { ExtendedError } from '../dns/constants.js';
 import type { ParsedQuery, PreparedResponse } from '../dns/types.js';
 import { createSlabCache } from './slab-cache.js';
 
-export { type CacheKeyInput, cacheKey, keySuffix } from './cache-key.js';
+export { type CacheKeyInput, cacheKey, keySuffix, questionKey } from './cache-key.js';
 export { checkOptions, ENTRY_OVERHEAD_BYTES, entrySize, NEGATIVE_SHARE } from './slab-cache.js';
 
 export interface DnsCacheOptions {

@@ -30,7 +30,7 @@ export function setU32(buf: Uint8Array, off: number, v: number): void {
 }
 
 /**
- * Answers that roje builds itself (block and bypass answers) are written into reply buffers reused
+ * Answers given synchronously (cache hits, block and bypass answers) are written into reply buffers reused
  * from one query to the next, one per exact size: a query loop answers one query at a time, and the
  * transport has sent (UDP) or copied (TCP) an answer before it reads the next message. Whoever keeps an
  * answer longer (a send the kernel did not take at once, a caller that awaits it) calls keepReply(),

@@ -1,4 +1,4 @@
-import { type DnsCache, keySuffix } from '../../cache/dns-cache.js';
+import { type DnsCache, keySuffix, questionKey } from '../../cache/dns-cache.js';
 import { EMPTY } from '../../dns/bytes.js';
 import { EDE, FLAG_CD, RCODE } from '../../dns/constants.js';
 import { isRojeError } from '../../errors.js';
@@ -55,8 +55,7 @@ export function createCacheStage(options: CacheStageOptions): Stage {
       if (stale === undefined) throw err;
       return stale;
     }
-    // The key as cacheKey() makes it: find(name, suffix) reaches what set() stores under it.
-    if (answer.upstream !== undefined) cache.set(query.name.toLowerCase() + suffix, answer.upstream);
+    if (answer.upstream !== undefined) cache.set(questionKey(query.name, suffix), answer.upstream);
     // Every upstream answered SERVFAIL (the pool passes the first one on): they could not refresh the
     // answer either, which is what serve-stale is for.
     if (serveStale && answer.rcode === RCODE.SERVFAIL) return staleAnswer(query, suffix) ?? answer;

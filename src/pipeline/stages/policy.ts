@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { EMPTY } from '../../dns/bytes.js';
 import { HEADER_SIZE, QTYPE, RCODE } from '../../dns/constants.js';
 import { encodeName, skipName } from '../../dns/name.js';
 import { additionsWithOverrides } from '../../overrides/overlay.js';
@@ -118,7 +119,7 @@ export function createPolicyStage(options: PolicyStageOptions): PolicyStage {
   // the responder before the next query, so refilled, its wire in a reply buffer. An answer after an
   // upstream exchange is built whole: other queries run while its promise settles.
   const lentBlock = { categories: 0, venue: -1 };
-  const lent: Answer = { wire: Buffer.alloc(0), source: 'policy', rcode: 0, block: lentBlock };
+  const lent: Answer = { wire: EMPTY, source: 'policy', rcode: 0, block: lentBlock };
 
   function blockAnswer(query: Query, pi: number, s: ListState, d: Decision, sync: boolean): Answer {
     const policy = s.policies[pi];
