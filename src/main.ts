@@ -1,6 +1,11 @@
 #!/usr/bin/env node
 import module from 'node:module';
 import { chooseCompileCache } from './compile-cache.js';
+import { startSmall } from './young-generation.js';
+
+// Module loading is most of what a start allocates, and it lives for ever: the young generation does
+// not grow for it (young-generation.ts; `serve` lets it grow once started, a compile while it runs).
+startSmall();
 
 // Node 22.1+ keeps the code it compiles on disk and reuses it on the next start: most of roje's start is
 // compiling its modules. Enabled before they are imported, in roje's own folder (stateDir/compile-cache,

@@ -18,6 +18,7 @@ import { lazyRequire } from '../lazy.js';
 import { VERSION } from '../version.js';
 import type { AuditLog } from './audit.js';
 import { allows, createAuthenticator, type TokenEntry } from './auth.js';
+import { lazySchemaCompilers } from './lazy-compilers.js';
 import { consoleRoutes } from './routes/console.js';
 import { listsRoutes } from './routes/lists.js';
 import { lookupRoutes } from './routes/lookup.js';
@@ -52,6 +53,11 @@ export interface AdminServerOptions {
   api: AdminApi;
   audit: AuditLog;
   logger: Logger;
+  /**
+   * When each route's validators and serializers are compiled: at its first request (the default,
+   * lazy-compilers.ts), or all at start as Fastify does by itself (the tests, to prove they all compile).
+   */
+  compileSchemas?: 'on first request' | 'at start';
 }
 
 /** Most a request body may weigh: the API takes small JSON documents only. */
@@ -62,6 +68,7 @@ export async function createAdminServer(options: AdminServerOptions): Promise<Fa
   const app = fastify().fastify({
     // No Fastify logger: no per-request log lines; failures are logged below with roje's logger.
     bodyLimit: BODY_LIMIT,
+    ...(options.compileSchemas === 'at start' ? {} : { schemaController: lazySchemaCompilers() }),
     // Unknown properties are refused (additionalProperties: false), not silently dropped.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: true, allErrors: false } },
   });

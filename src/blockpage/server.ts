@@ -1,8 +1,9 @@
 import { domainToASCII } from 'node:url';
-import { type Static, Type } from '@sinclair/typebox';
+import type { Static } from '@sinclair/typebox';
 import type * as FastifyModule from 'fastify';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
+import { Type } from '../config/json-schema.js';
 import { httpStatusOf, RojeError } from '../errors.js';
 import { lazyRequire } from '../lazy.js';
 import { clientKey } from '../net/client-key.js';

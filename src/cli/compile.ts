@@ -18,6 +18,7 @@ import { resolveSources } from '../policy/lists-loader.js';
 import { readSquidGuardTree } from '../policy/parsers/index.js';
 import { CONFIDENTIAL_CATEGORIES, type ListSource } from '../policy/types.js';
 import { readSigningKey } from '../verify/sign.js';
+import { whileGrowing } from '../young-generation.js';
 import type { Io } from './index.js';
 
 const OPTIONS = {
@@ -96,12 +97,14 @@ export async function compile(argv: readonly string[], io: Io): Promise<number> 
   try {
     // The key first: a wrong path should not cost a compile.
     const key = signKey === undefined ? null : await readSigningKey(resolve(signKey));
-    const { artifact, report } = await compileInWorker(sources, abuse, {
-      onProgress: (p) =>
-        io.stderr.write(
-          `roje compile: ${p.rules} rules so far, reading "${p.source}" (${(p.ms / 1000).toFixed(1)} s)\n`,
-        ),
-    });
+    const { artifact, report } = await whileGrowing(() =>
+      compileInWorker(sources, abuse, {
+        onProgress: (p) =>
+          io.stderr.write(
+            `roje compile: ${p.rules} rules so far, reading "${p.source}" (${(p.ms / 1000).toFixed(1)} s)\n`,
+          ),
+      }),
+    );
     // Verify what was built before it replaces anything: a load is cheap (checksum + views).
     const loaded = loadArtifact(artifact, out, { abuseKey: abuse?.key ?? null });
     const version = loaded.version;

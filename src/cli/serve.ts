@@ -6,6 +6,7 @@ import type { RojeConfig } from '../config/schema.js';
 import { isRojeError } from '../errors.js';
 import { createLogger } from '../log.js';
 import { VERSION } from '../version.js';
+import { startDone } from '../young-generation.js';
 import type { Io } from './index.js';
 import { type ConfigWatcher, watchConfigFile } from './watch-config.js';
 
@@ -77,6 +78,8 @@ export async function serve(argv: readonly string[], io: Io): Promise<number> {
     logger.fatal({ err }, 'cannot start');
     io.stderr.write(`roje: ${(err as Error).message}\n`);
     return 1;
+  } finally {
+    startDone();
   }
 
   let stopping = false;

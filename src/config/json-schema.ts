@@ -1,12 +1,13 @@
 /**
- * The builder of the config schemas: the part of TypeBox's `Type` they use, making the very objects
- * TypeBox makes (the same JSON Schema, and TypeBox's Kind and Optional symbols, so TypeBox's own
- * Value.Check and type guards accept them), typed as TypeBox's so that `Static<>` works as before.
+ * roje's JSON Schema builder (the config, the admin API's and the block page's routes, the verify
+ * suite): the part of TypeBox's `Type` they use, making the very objects TypeBox makes (the same JSON
+ * Schema, and TypeBox's Kind and Optional symbols, so TypeBox's own Value.Check and type guards accept
+ * them), typed as TypeBox's so that `Static<>` works as before.
  *
- * Why not TypeBox itself: every start and CLI command builds the config schema, and importing TypeBox
- * loads ~250 modules (~0.15 s of CPU before the first answer). The admin API's route schemas, loaded
- * after the first answer, still use TypeBox. test/config/json-schema.test.ts builds the whole config
- * schema with both and compares them.
+ * Why not TypeBox itself: importing it loads ~200 modules, ~0.15 s of CPU before the first answer for
+ * the config schema and ~2 MiB of heap for as long as roje runs for the routes' (issue #21: an idle roje
+ * held them all). test/config/json-schema.test.ts builds the whole config schema with both and compares
+ * each builder with TypeBox's.
  */
 import type { Type as TypeBox } from '@sinclair/typebox';
 
@@ -23,6 +24,7 @@ type Builder = Pick<
   | 'Record'
   | 'String'
   | 'Union'
+  | 'Unknown'
 >;
 
 // TypeBox's symbol keys (registered symbols: the same values as the ones TypeBox makes).
@@ -51,16 +53,16 @@ function object(properties: Record<string, Schema>, options?: Options): Schema {
 }
 
 function union(types: Schema[], options?: Options): Schema {
-  if (types.length === 0) throw new Error('Type.Union of no type: not used by the config schema');
+  if (types.length === 0) throw new Error("Type.Union of no type: not used by roje's schemas");
   return types.length === 1
     ? create(types[0] as Schema, options)
     : create({ [Kind]: 'Union', anyOf: types }, options);
 }
 
-/** Only the form the config uses: a string key with a pattern. */
+/** Only the form roje uses: a string key with a pattern. */
 function record(key: Schema, value: Schema, options: Options = {}): Schema {
   if (key[Kind] !== 'String' || typeof key.pattern !== 'string') {
-    throw new Error('Type.Record: the config schema builder takes a Type.String({ pattern }) key only');
+    throw new Error('Type.Record: this builder takes a Type.String({ pattern }) key only');
   }
   return create({ [Kind]: 'Record', type: 'object', patternProperties: { [key.pattern]: value } }, options);
 }
@@ -78,6 +80,7 @@ const implementation = {
   Record: record,
   String: simple('String', 'string'),
   Union: union,
+  Unknown: (options?: Options) => create({ [Kind]: 'Unknown' }, options),
 };
 
 export const Type = implementation as unknown as Builder;

@@ -10,6 +10,7 @@ import { stat } from 'node:fs/promises';
 import type { RojeConfig } from '../config/schema.js';
 import type { FileGuard } from '../feeds/files.js';
 import { isFeedSource } from '../feeds/types.js';
+import { whileGrowing } from '../young-generation.js';
 import {
   type AbuseCompileOptions,
   type CompileReport,
@@ -222,12 +223,20 @@ export function resolveSources(
 
 /**
  * Compiles on this thread when the sources are small (see IN_THREAD_MAX_BYTES) or `inThread` asks for it
- * (nothing answers yet), else in the worker.
+ * (nothing answers yet), else in the worker; V8's young generation may grow meanwhile (young-generation.ts).
  */
-export async function compileLists(
+export function compileLists(
   sources: readonly ListSource[],
   abuse?: AbuseCompileOptions,
   worker: CompileInWorkerOptions & { inThread?: boolean } = {},
+): Promise<CompileResult> {
+  return whileGrowing(() => compileHereOrInWorker(sources, abuse, worker));
+}
+
+async function compileHereOrInWorker(
+  sources: readonly ListSource[],
+  abuse: AbuseCompileOptions | undefined,
+  worker: CompileInWorkerOptions & { inThread?: boolean },
 ): Promise<CompileResult> {
   const cache = worker.cache;
   const options = { ...(abuse === undefined ? {} : { abuse }), ...(cache === undefined ? {} : { cache }) };

@@ -8,10 +8,11 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Static, type TSchema, Type } from '@sinclair/typebox';
+import type { Static, TSchema } from '@sinclair/typebox';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError, describeValue } from '../config/config-error.js';
+import { Type } from '../config/json-schema.js';
 import { qtypeNumber, VERIFY_TRANSPORTS, type VerifyTransport } from './client.js';
 
 export const SUITES_DIR = fileURLToPath(new URL('../../blocklists/suites/', import.meta.url));

@@ -119,3 +119,32 @@ t.test('a RojeError without a status, or any other error, is a 500 that shows no
     });
   }
 });
+
+const atStart = await createAdminServer({
+  tokens: () => [{ name: 'ops', role: 'operator', sha256: hashToken(TOKEN) }],
+  api,
+  audit,
+  logger,
+  compileSchemas: 'at start',
+});
+t.teardown(() => atStart.close());
+
+t.test("every route's validators and serializers compile, as Fastify compiles them at start", async (t) => {
+  await t.resolves(async () => {
+    await atStart.ready();
+  });
+});
+
+t.test('compiled at its first request, a route answers as one compiled at start', async (t) => {
+  const ask = (server: typeof app, url: string) =>
+    server.inject({ method: 'GET', url, headers: { authorization: `Bearer ${TOKEN}` } });
+  const bad = `${SUMMARY}&bucket=minute`;
+  const [lazy, eager] = [await ask(app, bad), await ask(atStart, bad)];
+  t.equal(lazy.statusCode, 400, 'bad input is refused');
+  t.match(lazy.json(), { error: 'bad_request', message: /^querystring\/bucket must be/ }, 'with the reason');
+  t.same(lazy.json(), eager.json(), 'the same answer');
+  const whoami = [await ask(app, '/api/v1/whoami'), await ask(atStart, '/api/v1/whoami')];
+  t.equal(whoami[0]?.statusCode, 200);
+  t.equal(whoami[0]?.body, '{"name":"ops","role":"operator"}', 'a response through its serializer');
+  t.equal(whoami[0]?.body, whoami[1]?.body, 'the same too');
+});

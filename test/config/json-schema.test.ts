@@ -1,7 +1,7 @@
 /**
- * The config schema's own builder (src/config/json-schema.ts) against TypeBox: the whole config schema
- * built both ways is the same object, key for key and in the same key order (the digest of the built
- * schema check depends on it), TypeBox's symbol keys included.
+ * roje's schema builder (src/config/json-schema.ts) against TypeBox: the whole config schema built both
+ * ways is the same object, key for key and in the same key order (the digest of the built schema check
+ * depends on it), TypeBox's symbol keys included; and each builder the routes use makes what TypeBox's does.
  */
 import { execFile } from 'node:child_process';
 import { createRequire } from 'node:module';
@@ -70,6 +70,8 @@ t.test('each builder as TypeBox', async (t) => {
     ['Number', Type.Number(), TypeBox.Number()],
     ['Boolean', Type.Boolean({ default: true }), TypeBox.Boolean({ default: true })],
     ['Null', Type.Null(), TypeBox.Null()],
+    ['Unknown', Type.Unknown(), TypeBox.Unknown()],
+    ['Unknown with options', Type.Unknown({ description: 'any' }), TypeBox.Unknown({ description: 'any' })],
     ['Literal', Type.Literal('x', { description: 'd' }), TypeBox.Literal('x', { description: 'd' })],
     ['Array', Type.Array(Type.String(), { maxItems: 2 }), TypeBox.Array(TypeBox.String(), { maxItems: 2 })],
     [

@@ -2,8 +2,9 @@
  * Lists: refresh now, accept or discard a held feed copy or list file, and the signed artifact that
  * fleet edges pull.
  */
-import { type Static, Type } from '@sinclair/typebox';
+import type { Static } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
+import { Type } from '../../config/json-schema.js';
 import type { ListsApi } from '../types.js';
 import { as, audited, ErrorBody, Name, type RoutesOptions, responses, sendError } from './shared.js';
 

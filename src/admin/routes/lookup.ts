@@ -3,8 +3,9 @@
  * (src/lookup). Read only, for auditors and up. The name is checked by the lookup itself, so that a bad
  * one is answered with its code (ROJE_ERR_LOOKUP_NAME), as the CLI prints it.
  */
-import { type Static, Type } from '@sinclair/typebox';
+import type { Static } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
+import { Type } from '../../config/json-schema.js';
 import { NAME_PATTERN } from '../../config/sections/common.js';
 import type { LookupApi } from '../types.js';
 import { as, type RoutesOptions, responses } from './shared.js';

@@ -2,8 +2,9 @@
  * Operations: liveness and readiness (open, for load balancers), the OpenAPI document, /metrics, who the
  * token is, status, the config view, the audit log and the cache flush.
  */
-import { type Static, Type } from '@sinclair/typebox';
+import type { Static } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
+import { Type } from '../../config/json-schema.js';
 import type { OpsApi } from '../types.js';
 import { as, audited, open, type RoutesOptions, responses } from './shared.js';
 

@@ -3,8 +3,9 @@
  * Auditors read them; operators add and delete. Every change is audited, refused ones too; an abuse
  * refusal's audit entry does not name the name (it would list an abuse entry).
  */
-import { type Static, Type } from '@sinclair/typebox';
+import type { Static } from '@sinclair/typebox';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import { Type } from '../../config/json-schema.js';
 import { RojeError } from '../../errors.js';
 import type { AuditLog } from '../audit.js';
 import type { Principal } from '../auth.js';

@@ -2,8 +2,9 @@
  * Reports: the wrong-block reports sent from the block page (list, review) and the monthly transparency
  * report (JSON, HTML or CSV; counts only, never a name).
  */
-import { type Static, Type } from '@sinclair/typebox';
+import type { Static } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
+import { Type } from '../../config/json-schema.js';
 import { reportCsp } from '../../report/html.js';
 import { renderReport } from '../../report/render.js';
 import type { Principal } from '../auth.js';

@@ -2,8 +2,9 @@
  * The scheduled self-test: its kept runs (each with a result per venue), one venue's signed report as
  * JSON or HTML, and a run on demand.
  */
-import { type Static, Type } from '@sinclair/typebox';
+import type { Static } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
+import { Type } from '../../config/json-schema.js';
 import { NAME_PATTERN } from '../../config/sections/common.js';
 import type { SelfTestApi } from '../types.js';
 import { as, audited, type RoutesOptions, responses, sendError } from './shared.js';

@@ -2,8 +2,9 @@
  * What every route plugin shares: the role a route needs (checked by server.ts's onRequest hook), the
  * schemas more than one plugin uses, the error body, and the audit wrapper of changes.
  */
-import { type TSchema, Type } from '@sinclair/typebox';
+import type { TSchema } from '@sinclair/typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { Type } from '../../config/json-schema.js';
 import type { AuditLog } from '../audit.js';
 import type { Principal, Role } from '../auth.js';
 

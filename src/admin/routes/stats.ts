@@ -1,6 +1,7 @@
 /** Statistics: totals, and hourly or daily counts, over a period. */
-import { type Static, Type } from '@sinclair/typebox';
+import type { Static } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
+import { Type } from '../../config/json-schema.js';
 import { INSTANCE_PATTERN } from '../../config/sections/store.js';
 import type { StatsApi } from '../types.js';
 import { as, Instant, Name, type RoutesOptions, responses } from './shared.js';
