@@ -4,11 +4,11 @@
  * code and service objects that live for ever: an idle roje kept ~16 MiB of young generation resident
  * for ~1 MiB of live data, and V8 gives it back only when idle for tens of seconds (issue #21).
  *
- * So `roje serve` starts with the growth off (factor 1: the young generation stays at 1 MiB a semi-space
- * and start-up objects reach the old generation after two collections), turns it on while a list
- * compiles (a 1M-name compile is ~0.4 s slower without it), and turns it on for good once the start is
- * done: under load the young generation grows as V8 decides, which keeps collections rare at tens of
- * thousands of queries a second. The flag is process-wide, so a compile worker grows too.
+ * So every roje command starts with the growth off (main.ts; factor 1: the young generation keeps its
+ * first size and start-up objects reach the old generation after two collections), turns it on while a
+ * list compiles (a 1M-name compile is ~0.4 s slower without it), and `roje serve` turns it on for good
+ * once its start is done: under load the young generation grows as V8 decides, which keeps collections
+ * rare at tens of thousands of queries a second. The flag is process-wide, so a compile worker grows too.
  */
 import v8 from 'node:v8';
 
