@@ -11,15 +11,13 @@
  * its entries.
  */
 import { bytesToWords, DIGEST_BYTES, MAX_INPUT, type NameHmac } from '../abuse/hmac.js';
+import { NameMemo } from './name-memo.js';
 
 export const HASHED_STRIDE = 9;
 export const SCOPE_SUBTREE = 1;
 export const SCOPE_EXACT = 2;
 export const SCOPE_LISTED = 4;
 const BLOCKING = SCOPE_SUBTREE | SCOPE_EXACT;
-
-/** Verdicts remembered per query name: HMACs cost ~2 µs each, and names repeat. Cleared when full. */
-const MEMO_MAX = 65_536;
 
 export interface HashedEntry {
   digest: Uint8Array;
@@ -86,7 +84,8 @@ export class HashedLookup {
   readonly #dotted = Buffer.alloc(MAX_INPUT + 1);
   readonly #starts = new Int32Array(128);
   readonly #digest = new Int32Array(8);
-  #memo = new Map<string, number>();
+  /** Verdicts by presented name: HMACs cost ~2 µs each, and names repeat. */
+  readonly #memo = new NameMemo();
   #labels = 0;
   /** Distinct entries in the table that block (listed-only page hosts left out). */
   readonly size: number;
@@ -107,12 +106,10 @@ export class HashedLookup {
   lookupWire(buf: Buffer, start: number): number {
     const len = this.#present(buf, start);
     if (len < 0) return 0;
-    const key = this.#dotted.toString('latin1', 0, len);
-    const known = this.#memo.get(key);
-    if (known !== undefined) return known;
+    const known = this.#memo.find(this.#dotted, len);
+    if (known >= 0) return this.#memo.value(known);
     const mask = this.#scan(len, false);
-    if (this.#memo.size >= MEMO_MAX) this.#memo = new Map();
-    this.#memo.set(key, mask);
+    this.#memo.set(this.#dotted, len, mask);
     return mask;
   }
 

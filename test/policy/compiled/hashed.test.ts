@@ -307,6 +307,23 @@ t.test('the table: slot counts, duplicates merge, many entries found, others not
   t.same(buildHashedTable([]), { table: new Int32Array(0), count: 0 });
 });
 
+t.test('remembered verdicts: the same on every ask, any case, the 32nd category, long names', async (t) => {
+  const h = KEY.hmac;
+  const listed = 'listed.example.test';
+  const { table } = buildHashedTable([{ digest: h.digest(listed), scope: SCOPE_SUBTREE, bit: 31 }]);
+  const lookup = new HashedLookup(table, h);
+  const top = 1 << 31; // negative as an int32: a memo must not take it for "not found"
+  for (let round = 0; round < 3; round++) {
+    t.equal(lookup.lookupWire(wire(listed), 0), top, `round ${round}: listed`);
+    t.equal(lookup.lookupWire(wire(`a.${listed}`), 0), top, `round ${round}: under it`);
+    t.equal(lookup.lookupWire(wire('other.example.test'), 0), 0, `round ${round}: another name`);
+  }
+  t.equal(lookup.lookupWire(wire('LISTED.Example.TEST'), 0), top, 'case-insensitive');
+  const long = `${'a'.repeat(63)}.${'b'.repeat(63)}.${'c'.repeat(63)}.${listed}`;
+  t.equal(lookup.lookupWire(wire(long), 0), top, 'a name of 210 bytes');
+  t.equal(lookup.lookupWire(wire(long), 0), top, 'and again');
+});
+
 t.test('malformed or odd wire names match nothing and do not throw', async (t) => {
   const { lists } = await compileCanary('count');
   const good = wire(ABUSE_CANARY.domain);
