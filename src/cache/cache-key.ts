@@ -75,6 +75,20 @@ export function hashParts(head: string, foldHead: boolean, tail: string): number
   } else {
     for (let i = 0; i < head.length; i++) h = Math.imul(h ^ head.charCodeAt(i), 0x01000193);
   }
+  return hashTail(h, tail);
+}
+
+/**
+ * hashParts() of a name given as its presentation bytes (dns/name.ts presentName: the characters of
+ * the string readName() makes), folded: a cache hit hashes the question without decoding its name.
+ */
+export function hashPresented(head: Uint8Array, headLen: number, tail: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < headLen; i++) h = Math.imul(h ^ foldAscii(head[i]), 0x01000193);
+  return hashTail(h, tail);
+}
+
+function hashTail(h: number, tail: string): number {
   for (let i = 0; i < tail.length; i++) h = Math.imul(h ^ tail.charCodeAt(i), 0x01000193);
   // Final mix, so that keys differing only in the last characters differ in the low (slot) bits.
   h ^= h >>> 15;

@@ -64,6 +64,11 @@ export interface DnsCache {
   /** getStale() by question, as find(): a handle or -1. */
   findStale(name: string, suffix: string): number;
   /**
+   * find() for a name given as its presentation bytes, `name[0, length)` (dns/name.ts presentName:
+   * the characters of the string readName() makes): a cache hit decodes no name.
+   */
+  findPresented(name: Uint8Array, length: number, suffix: string): number;
+  /**
    * The entry of `handle` rendered for `query` (renderResponse's rules), its TTLs aged as of the last
    * find() or findStale(); `ttlOverride` and `ede` as in RenderOptions (a stale answer's).
    */

@@ -55,16 +55,39 @@ export function keyMatches(
   foldHead: boolean,
   tail: string,
 ): boolean {
-  const at = e.at[id];
-  const block = ring.blockOf(at);
-  const buf = ring.bytes[block];
-  let p = at - block * ring.blockLen + RECORD_HEADER_BYTES + 8 * e.nTtl[id];
+  const buf = ring.bytes[ring.blockOf(e.at[id])];
+  let p = keyAt(ring, e, id);
   const len = head.length;
   if (foldHead) {
     for (let j = 0; j < len; j++, p++) if (buf[p] !== foldAscii(head.charCodeAt(j))) return false;
   } else {
     for (let j = 0; j < len; j++, p++) if (buf[p] !== head.charCodeAt(j)) return false;
   }
+  return tailMatches(buf, p, tail);
+}
+
+/** keyMatches() for a name given as its presentation bytes (hashPresented), folded. */
+export function presentedMatches(
+  ring: SlabRing,
+  e: EntryTable,
+  id: number,
+  head: Uint8Array,
+  headLen: number,
+  tail: string,
+): boolean {
+  const buf = ring.bytes[ring.blockOf(e.at[id])];
+  let p = keyAt(ring, e, id);
+  for (let j = 0; j < headLen; j++, p++) if (buf[p] !== foldAscii(head[j])) return false;
+  return tailMatches(buf, p, tail);
+}
+
+/** Where entry `id`'s key starts in its block. */
+function keyAt(ring: SlabRing, e: EntryTable, id: number): number {
+  const at = e.at[id];
+  return at - ring.blockOf(at) * ring.blockLen + RECORD_HEADER_BYTES + 8 * e.nTtl[id];
+}
+
+function tailMatches(buf: Uint8Array, p: number, tail: string): boolean {
   for (let j = 0; j < tail.length; j++, p++) if (buf[p] !== tail.charCodeAt(j)) return false;
   return true;
 }

@@ -1,12 +1,12 @@
 import type { ExtendedError } from '../dns/constants.js';
 import type { ParsedQuery, PreparedResponse } from '../dns/types.js';
 import { RojeError } from '../errors.js';
-import { hashKey, hashParts } from './cache-key.js';
+import { hashKey, hashParts, hashPresented } from './cache-key.js';
 import { sharedCoarseClock } from './coarse-clock.js';
 import type { CacheHit, DnsCache, DnsCacheDeps, DnsCacheOptions, DnsCacheStats } from './dns-cache.js';
 import { ENTRY_META_BYTES, EntryTable, FLAG_LIVE, FLAG_NEG, FLAG_REF, NegativeQueue } from './entry-table.js';
 import { IndexTable } from './index-table.js';
-import { keyMatches, readResponse, renderRecord, writeRecord } from './records.js';
+import { keyMatches, presentedMatches, readResponse, renderRecord, writeRecord } from './records.js';
 import { align8, RECORD_HEADER_BYTES, SlabRing } from './slab.js';
 
 /**
@@ -108,6 +108,27 @@ function find(
   }
 }
 
+/** find() for a name given as its presentation bytes (hashPresented), folded: no string on a hit. */
+function findPresented(
+  index: IndexTable,
+  ring: SlabRing,
+  e: EntryTable,
+  hash: number,
+  head: Uint8Array,
+  headLen: number,
+  tail: string,
+): number {
+  const len = headLen + tail.length;
+  for (let i = index.start(hash); ; i = (i + 1) & index.mask) {
+    const v = index.slots[i];
+    if (v === 0) return -1;
+    const id = v - 1;
+    if (e.hash[id] === hash && e.keyLen[id] === len && presentedMatches(ring, e, id, head, headLen, tail)) {
+      return id;
+    }
+  }
+}
+
 /** Whole seconds since `storedAt`; a clock that steps back (an injected one) gives 0, not a negative age. */
 function ageOf(t: number, storedAt: number): number {
   const ms = t - storedAt;
@@ -172,6 +193,11 @@ class SlabCache implements DnsCache {
 
   findStale(name: string, suffix: string): number {
     return this.findExpired(hashParts(name, true, suffix), name, true, suffix);
+  }
+
+  findPresented(name: Uint8Array, length: number, suffix: string): number {
+    const hash = hashPresented(name, length, suffix);
+    return this.fresh(findPresented(this.index, this.ring, this.e, hash, name, length, suffix));
   }
 
   render(
@@ -267,8 +293,12 @@ class SlabCache implements DnsCache {
 
   /** The fresh entry `head + tail` as an id, or -1; counts a hit or a miss. */
   private findFresh(hash: number, head: string, foldHead: boolean, tail: string): number {
+    return this.fresh(find(this.index, this.ring, this.e, hash, head, foldHead, tail));
+  }
+
+  /** Entry `id` (or -1) if it is fresh, counting a hit or a miss; an entry past serving stale goes. */
+  private fresh(id: number): number {
     const e = this.e;
-    const id = find(this.index, this.ring, e, hash, head, foldHead, tail);
     if (id >= 0) {
       // Set on expired entries too: just asked for, so about to be refreshed or served stale.
       e.flags[id] |= FLAG_REF;

@@ -6,6 +6,7 @@ import dnsPacket from 'dns-packet';
 import t from 'tap';
 import { cacheKey, createDnsCache, keySuffix } from '../../src/cache/dns-cache.js';
 import { EDE } from '../../src/dns/constants.js';
+import { PRESENTED_NAME, presentName, readName } from '../../src/dns/name.js';
 import { prepareResponse } from '../../src/dns/prepare.js';
 import { renderResponse } from '../../src/dns/render.js';
 import type { PreparedResponse } from '../../src/dns/types.js';
@@ -99,6 +100,50 @@ t.test('find() and get() agree over random names, cases, types and flags', async
   }
   t.equal(disagree, 0, 'the same answer both ways');
   t.ok(found > 100, `both ways found something (${found} of 3000)`);
+});
+
+t.test('findPresented(): the same entry as find() by name, from the wire, without the name', async (t) => {
+  const { cache } = setup();
+  // Escaped characters (a dot and a backslash inside a label, a space, a byte over 127), any case, the root.
+  const raw = (labels: number[][]) =>
+    Buffer.concat([
+      Buffer.alloc(12),
+      ...labels.map((l) => Buffer.from([l.length, ...l])),
+      Buffer.from([0, 0, 1, 0, 1]),
+    ]);
+  const ascii = (s: string) => [...Buffer.from(s, 'latin1')];
+  const messages = [
+    raw([ascii('www'), ascii('example'), ascii('test')]),
+    raw([ascii('WWW'), ascii('Example'), ascii('TEST')]),
+    raw([ascii('a.b'), ascii('back\\slash'), ascii('test')]),
+    raw([[0x20, 0x41, 0xe9, 0x7f], ascii('test')]),
+    raw([]),
+  ];
+  const suffix = keySuffix(1, 1, false, false);
+  const stored = new Set<string>();
+  for (const msg of messages) {
+    const name = readName(msg, 12) ?? '';
+    const presented = presentName(msg, 12);
+    const before = cache.findPresented(PRESENTED_NAME, presented, suffix);
+    t.equal(before >= 0, stored.has(name.toLowerCase()), `${JSON.stringify(name)}: found only once stored`);
+    stored.add(name.toLowerCase());
+    cache.set(cacheKey({ name, qtype: 1, qclass: 1, do: false, cd: false }), prepared('x.test'));
+    const byName = cache.find(name, suffix);
+    const bytesNow = presentName(msg, 12);
+    t.ok(byName >= 0, `${JSON.stringify(name)}: found by name`);
+    t.equal(
+      cache.findPresented(PRESENTED_NAME, bytesNow, suffix),
+      byName,
+      'and by its bytes, the same entry',
+    );
+    t.equal(cache.findPresented(PRESENTED_NAME, bytesNow, keySuffix(28, 1, false, false)), -1, 'not as AAAA');
+  }
+  const upper = messages[1] as Buffer;
+  t.equal(
+    cache.findPresented(PRESENTED_NAME, presentName(upper, 12), suffix),
+    cache.find('www.example.test', suffix),
+    'any case reaches the lowercase entry',
+  );
 });
 
 t.test('render() is renderResponse() of the stored response, fresh and stale', async (t) => {

@@ -1,6 +1,7 @@
 import { type DnsCache, keySuffix, questionKey } from '../../cache/dns-cache.js';
 import { EMPTY } from '../../dns/bytes.js';
-import { EDE, FLAG_CD, RCODE } from '../../dns/constants.js';
+import { EDE, FLAG_CD, HEADER_SIZE, RCODE } from '../../dns/constants.js';
+import { PRESENTED_NAME, presentName } from '../../dns/name.js';
 import { isRojeError } from '../../errors.js';
 import type { Answer, Query, Stage } from '../types.js';
 
@@ -19,8 +20,9 @@ const STALE_EDE = [{ code: EDE.STALE_ANSWER }] as const;
  * Answers from stored wire responses (a copy plus ID/case/TTL patches) and stores what the stages
  * after it fetched. Serve-stale lives here because only the cache still holds expired answers:
  * when every upstream fails or answers SERVFAIL, an expired answer beats a SERVFAIL (RFC 8767).
- * A hit builds nothing but its answer: the cache is searched by the query's name and a prebuilt key
- * suffix (no key string), and renders straight from its slab; the key string is made on a miss only.
+ * A hit builds nothing but its answer: the cache is searched by the query name's presentation bytes and
+ * a prebuilt key suffix (no name, no key string), and renders straight from its slab; the strings are
+ * made on a miss only.
  */
 export function createCacheStage(options: CacheStageOptions): Stage {
   const { cache } = options;
@@ -36,7 +38,10 @@ export function createCacheStage(options: CacheStageOptions): Stage {
       query.edns?.do === true,
       (query.flags & FLAG_CD) !== 0,
     );
-    const hit = cache.find(query.name, suffix);
+    // The name's presentation bytes, not query.name: a hit builds no string.
+    const length = presentName(query.msg, HEADER_SIZE);
+    const hit =
+      length >= 0 ? cache.findPresented(PRESENTED_NAME, length, suffix) : cache.find(query.name, suffix);
     if (hit >= 0) {
       hitAnswer.rcode = cache.rcodeOf(hit);
       hitAnswer.wire = cache.render(hit, query, query.udpSize, undefined, undefined, true);
