@@ -38,8 +38,8 @@ export function createCacheStage(options: CacheStageOptions): Stage {
       query.edns?.do === true,
       (query.flags & FLAG_CD) !== 0,
     );
-    // The name's presentation bytes, not query.name: a hit builds no string.
-    const length = presentName(query.msg, HEADER_SIZE);
+    // The name's presentation bytes, read as query.name reads them (no pointers): a hit builds no string.
+    const length = presentName(query.msg, HEADER_SIZE, null, false);
     const hit =
       length >= 0 ? cache.findPresented(PRESENTED_NAME, length, suffix) : cache.find(query.name, suffix);
     if (hit >= 0) {
