@@ -3,13 +3,21 @@
 # port 53 and nothing more.
 
 FROM node:24-bookworm-slim AS build
+# python3, make and g++: node-gyp builds src/native (batched UDP I/O) during npm ci, against the image's
+# own Node headers (nodedir), never downloaded ones.
+RUN apt-get update \
+  && apt-get install -y --no-install-recommends python3 make g++ \
+  && rm -rf /var/lib/apt/lists/*
+ENV npm_config_nodedir=/usr/local
 WORKDIR /src
 COPY package.json package-lock.json ./
+COPY src/native ./src/native
 # --omit=optional: better-sqlite3-node20 (the Node 20 build of the SQLite driver) is not needed on
 # Node 24, whose driver (better-sqlite3 13) ships prebuilt.
-RUN npm ci --no-audit --no-fund --omit=optional
+RUN npm ci --no-audit --no-fund --omit=optional && test -f src/native/build/Release/batched_udp.node
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
+# npm run build copies the native module to dist/native/, where dist/transport/ finds it.
 RUN npm run build && npm prune --omit=dev
 
 FROM node:24-bookworm-slim AS runtime

@@ -8,6 +8,7 @@
  * See bench/README.md "Peers (roje, unbound, dnsmasq)".
  *
  *   node --import @tapjs/typescript/import bench/load/peers.ts [--layouts single,all] [--seconds 10]
+ *     [--roje-udp batched|dgram] (roje's udp.batchedIo, for an A/B of its datagram I/O)
  *
  * Every address is 127.0.0.1; every dnsperf run is bounded by -l (<= 30 s) and a kill guard; every process
  * started here is stopped at the end, on error and on SIGINT/SIGTERM; the temp dir is removed.
@@ -92,6 +93,8 @@ export interface PeersOptions {
   traceGc: boolean;
   /** Node flags roje is started with in every mode (e.g. --max-semi-space-size=8), split on spaces. */
   nodeFlags: string[];
+  /** How roje reads client datagrams (config udp.batchedIo): batched (its default) or dgram, for an A/B. */
+  rojeUdp: 'batched' | 'dgram';
   serverCpu: string;
   loadCpu: string;
   dnsmasqCache: number;
@@ -117,6 +120,7 @@ export function parsePeersArgs(argv: readonly string[]): PeersOptions {
       'latency-repeats': { type: 'string', default: '1' },
       'trace-gc': { type: 'boolean', default: false },
       'node-flags': { type: 'string', default: '' },
+      'roje-udp': { type: 'string', default: 'batched' },
       'server-cpu': { type: 'string', default: '0' },
       'load-cpu': { type: 'string', default: '1' },
       'dnsmasq-cache': { type: 'string', default: '200000' },
@@ -151,6 +155,7 @@ export function parsePeersArgs(argv: readonly string[]): PeersOptions {
     latencyRepeats: intOption(values['latency-repeats'], '--latency-repeats', 1, 5),
     traceGc: values['trace-gc'],
     nodeFlags: values['node-flags'].split(' ').filter((flag) => flag !== ''),
+    rojeUdp: listOption(values['roje-udp'], ['batched', 'dgram'] as const, '--roje-udp')[0]!,
     serverCpu: values['server-cpu'],
     loadCpu: values['load-cpu'],
     dnsmasqCache: intOption(values['dnsmasq-cache'], '--dnsmasq-cache', 0, 10_000_000),
@@ -242,12 +247,23 @@ async function rojeHasWorkers(entry: string, dir: string): Promise<boolean> {
 }
 
 /** Issue #21's "empty process": roje's defaults, but for a free admin port (8053 may be taken here). */
-function rojeEmptyConfigText(layout: Layout): string {
-  return ['admin:', '  listen: 127.0.0.1:0', ...(layout === 'all' ? ['workers: auto'] : []), ''].join('\n');
+function rojeEmptyConfigText(layout: Layout, udp: PeersOptions['rojeUdp']): string {
+  return [
+    'admin:',
+    '  listen: 127.0.0.1:0',
+    ...(layout === 'all' ? ['workers: auto'] : []),
+    ...udpLines(udp),
+    '',
+  ].join('\n');
 }
 
-function rojeConfigText(layout: Layout, lists: string | undefined): string {
+function udpLines(udp: PeersOptions['rojeUdp']): string[] {
+  return udp === 'dgram' ? ['udp:', '  batchedIo: false'] : [];
+}
+
+function rojeConfigText(layout: Layout, lists: string | undefined, udp: PeersOptions['rojeUdp']): string {
   return [
+    ...udpLines(udp),
     // Per-query logs and rate limiting would measure something else (one loopback client at full speed is
     // what rate limiting exists to stop); SafeSearch is off because the peers do not rewrite search engines.
     'log:',
@@ -340,7 +356,12 @@ async function peerSpawner(
   const probe = loaded ? inputs.probe : undefined;
   if (peer === 'roje') {
     const config = path.join(dir, `roje-${mode}-${layout}.yaml`);
-    await writeFile(config, loaded ? rojeConfigText(layout, undefined) : rojeEmptyConfigText(layout));
+    await writeFile(
+      config,
+      loaded
+        ? rojeConfigText(layout, undefined, options.rojeUdp)
+        : rojeEmptyConfigText(layout, options.rojeUdp),
+    );
     const nodeFlags = [...options.nodeFlags, ...(loaded && options.traceGc ? ['--trace-gc'] : [])];
     const extra = loaded ? ['--compiled', inputs.artifact] : [];
     const args = [...nodeFlags, ...rojeServeArgs(options.rojeEntry, HOST, port, upstreamPort, config, extra)];
@@ -436,7 +457,7 @@ async function rojeListStart(ctx: LayoutContext): Promise<PeerRow> {
   const { layout, group, options, dir, inputs, upstreamPort, serverCpu: cpu } = ctx;
   const port = await findFreePort(HOST);
   const config = path.join(dir, `roje-list-${layout}.yaml`);
-  await writeFile(config, rojeConfigText(layout, inputs.namesFile));
+  await writeFile(config, rojeConfigText(layout, inputs.namesFile, options.rojeUdp));
   const started = await startTimed(
     'roje (list)',
     () =>
@@ -799,7 +820,7 @@ async function writeReport(
       `expected NXDOMAIN ${(m.expectedNxdomainShare * 100).toFixed(1)} % (${f(m.trancoListed)} Tranco names listed), top 100 names ${(m.top100Share * 100).toFixed(0)} % of lines.`,
     `dnsperf: -l ${options.seconds} -c ${options.clients} -q ${options.outstanding}, median of ${options.rounds} rounds; ` +
       `latency: per rate, ${LATENCY_WARM_SECONDS} s at the rate, then -l ${options.latencySeconds} -Q <rate> -v ` +
-      `(rates ${options.latencyQps.map((q) => f(q)).join(', ')} q/s)${options.traceGc ? ', roje with --trace-gc' : ''}${options.nodeFlags.length > 0 ? `, roje's node flags ${options.nodeFlags.join(' ')}` : ''}. ` +
+      `(rates ${options.latencyQps.map((q) => f(q)).join(', ')} q/s)${options.traceGc ? ', roje with --trace-gc' : ''}${options.nodeFlags.length > 0 ? `, roje's node flags ${options.nodeFlags.join(' ')}` : ''}${options.rojeUdp === 'dgram' ? ', roje on dgram (udp.batchedIo: false)' : ''}. ` +
       `RSS empty: no list, no traffic but the start probe, after ${EMPTY_SETTLE_MS / 1000} s. One core: server on CPU ${options.serverCpu}, ` +
       `dnsperf and upstream on CPU ${options.loadCpu}; all cores: nothing pinned.`,
     '',

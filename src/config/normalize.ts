@@ -21,7 +21,7 @@ import { normalizeChaos, normalizeSelfTest } from './sections/self-test.js';
 import { normalizeStats } from './sections/stats.js';
 import { normalizeStore } from './sections/store.js';
 import { normalizeTimeZone } from './sections/time-zone.js';
-import { normalizeEdns, normalizeTcp } from './sections/transport.js';
+import { normalizeEdns, normalizeTcp, normalizeUdp } from './sections/transport.js';
 import { normalizeUpstreams } from './sections/upstreams.js';
 import { normalizeVenues } from './sections/venues.js';
 import { normalizeWorkers } from './sections/workers.js';
@@ -91,6 +91,7 @@ export async function normalizeConfig(
     rateLimit: normalizeRateLimit(raw.rateLimit),
     cache,
     edns: normalizeEdns(raw.edns),
+    udp: normalizeUdp(raw.udp),
     tcp: normalizeTcp(ctx, raw.tcp),
     log: normalizeLog(raw.log),
     shutdown: normalizeShutdown(ctx, raw.shutdown),

@@ -34,7 +34,14 @@ import { type ChaosConfig, ChaosSchema, type SelfTestConfig, SelfTestSchema } fr
 import { type StatsConfig, StatsSchema } from './sections/stats.js';
 import { type StoreConfig, StoreSchema } from './sections/store.js';
 import { TimeZoneSchema } from './sections/time-zone.js';
-import { type EdnsConfig, EdnsSchema, type TcpConfig, TcpSchema } from './sections/transport.js';
+import {
+  type EdnsConfig,
+  EdnsSchema,
+  type TcpConfig,
+  TcpSchema,
+  type UdpConfig,
+  UdpSchema,
+} from './sections/transport.js';
 import {
   ResolvConfSchema,
   UPSTREAM_EXPECTED,
@@ -83,6 +90,7 @@ export const ConfigSchema = Type.Object(
     rateLimit: RateLimitSchema,
     cache: CacheSchema,
     edns: EdnsSchema,
+    udp: UdpSchema,
     tcp: TcpSchema,
     log: LogSchema,
     shutdown: ShutdownSchema,
@@ -131,6 +139,7 @@ export interface RojeConfig {
   rateLimit: RateLimitConfig;
   cache: CacheConfig;
   edns: EdnsConfig;
+  udp: UdpConfig;
   tcp: TcpConfig;
   log: LogConfig;
   shutdown: ShutdownConfig;

@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import type { RojeConfig } from '../config/schema.js';
 import type { RojeMetrics } from '../metrics/metrics.js';
 import type { OverridesStore } from '../overrides/store.js';
-import { listen, listenerSettings } from '../transport/listen.js';
+import { listen, listenerOptions, listenerSettings } from '../transport/listen.js';
 import type { ListenAddress } from '../transport/types.js';
 import { createQueryPath, type ListsFacts, type QueryPath } from './query-path.js';
 import type { DataPlane } from './types.js';
@@ -44,7 +44,7 @@ export function createInProcessPlane(options: InProcessPlaneOptions): DataPlane 
         if (listeners.has(key)) continue;
         opened.set(
           key,
-          await listen(address, responder, { logger: transportLogger, ...listenerSettings(config) }),
+          await listen(address, responder, { logger: transportLogger, ...listenerOptions(config) }),
         );
       }
     } catch (err) {

@@ -25,6 +25,16 @@ export interface Listeners {
 
 const DEFAULT_BIND_ATTEMPTS = 10;
 
+/**
+ * The options of a config for listen(): its listener settings, and how the UDP socket is read (config
+ * `udp.batchedIo`), which is fixed once the socket is open.
+ */
+export function listenerOptions(
+  config: Parameters<typeof listenerSettings>[0] & { udp: { batchedIo: boolean } },
+): ListenerSettings & Pick<UdpListenerOptions, 'io'> {
+  return { ...listenerSettings(config), io: config.udp.batchedIo ? 'batched' : 'dgram' };
+}
+
 /** The listener settings of a config (its shutdown, tcp and acl sections), for listen() and configure(). */
 export function listenerSettings(config: {
   shutdown: { drainTimeoutMs: number };

@@ -6,6 +6,13 @@ import { keepReply } from '../dns/bytes.js';
 import { HEADER_SIZE } from '../dns/constants.js';
 import type { ClientInfo } from '../pipeline/types.js';
 import { boundAddress, unwrapMapped } from './address.js';
+import {
+  type BatchedUdpSettings,
+  type BatchedUdpSocket,
+  batchedUdp,
+  batchedUdpLoadError,
+  openBatchedUdp,
+} from './batched-udp.js';
 import { listenError, resolveListenHost } from './listen-error.js';
 import type {
   BoundAddress,
@@ -15,9 +22,15 @@ import type {
   ListenerStats,
   Responder,
 } from './types.js';
+import { type UdpFlight, udpFlight } from './udp-flight.js';
 
 export interface UdpListenerOptions {
   logger: Logger;
+  /**
+   * 'batched' (the default): recvmmsg/sendmmsg through the native module where it is built (Linux),
+   * else dgram. 'dgram': Node's dgram always (config `udp.batchedIo: false`).
+   */
+  io?: 'batched' | 'dgram';
   /** SO_REUSEPORT: each worker thread binds the same address (transport/reuse-port.ts). */
   reusePort?: boolean;
   /** How long close() waits for in-flight answers before closing the socket. Default 2000. */
@@ -58,9 +71,22 @@ export async function createUdpListener(
   options: UdpListenerOptions,
 ): Promise<UdpListener> {
   const log = options.logger.child({ module: 'transport', transport: 'udp' });
-  let drainTimeoutMs = options.drainTimeoutMs ?? DEFAULT_DRAIN_MS;
-
   const host = await resolveListenHost('udp', address);
+
+  const addon = options.io === 'dgram' ? null : batchedUdp();
+  // A scoped IPv6 address (fe80::1%eth0) is left to dgram, which resolves the interface name.
+  if (addon !== null && !host.ip.includes('%')) {
+    let socket: BatchedUdpSocket;
+    try {
+      const settings = batchedSettings(options, await inClusterWorker());
+      socket = openBatchedUdp(addon, host, address.port, responder, settings, log);
+    } catch (err) {
+      throw listenError('udp', address.host, address.port, err);
+    }
+    log.debug({ host: socket.bound.host, port: socket.bound.port, io: 'batched' }, 'listening');
+    return udpListener(socket.bound, socket.flight);
+  }
+  if (options.io !== 'dgram') noteDgramFallback(log);
 
   const socket: Socket = createSocket({
     type: host.family === 6 ? 'udp6' : 'udp4',
@@ -91,18 +117,14 @@ export async function createUdpListener(
   setBufferSizes(socket, options, log);
   const bound = boundAddress(socket.address());
 
-  const counters = { messages: 0, responses: 0, dropped: 0, errors: 0 };
-  let inFlight = 0;
-  let closing = false;
-  let socketClosed = false;
-  let drained: (() => void) | null = null;
-  let closed: Promise<void> | null = null;
+  const flight = udpFlight(log, options.drainTimeoutMs ?? DEFAULT_DRAIN_MS, closeSocket, reply);
+  const counters = flight.counters;
 
   // Sends are fire-and-forget: without a callback dgram skips the completion round trip, and a UDP
   // send failure (client gone, buffer full) is not something we could act on anyway.
   socket.on('error', (err) => log.warn({ err }, 'udp socket error'));
   socket.on('message', onMessage);
-  log.debug({ host: bound.host, port: bound.port }, 'listening');
+  log.debug({ host: bound.host, port: bound.port, io: 'dgram' }, 'listening');
 
   // The client of the message being answered, refilled for each datagram: a synchronous answer is sent
   // before the next datagram is read (sendsAtOnce), and an async one keeps its client, this listener
@@ -111,7 +133,7 @@ export async function createUdpListener(
 
   function onMessage(msg: Buffer, rinfo: RemoteInfo): void {
     counters.messages++;
-    if (closing || msg.length < HEADER_SIZE) {
+    if (flight.closing || msg.length < HEADER_SIZE) {
       counters.dropped++;
       return;
     }
@@ -122,89 +144,81 @@ export async function createUdpListener(
     try {
       out = responder(msg, c);
     } catch (err) {
-      failed(err, c);
+      flight.failed(err, c);
       return;
     }
     if (out === null) {
       counters.dropped++;
     } else if (out instanceof Uint8Array) {
+      counters.responses++;
       reply(out, rinfo);
     } else {
       client = newClient();
-      later(out, rinfo, c);
+      flight.later(out, rinfo, c);
     }
   }
 
-  // Apart from onMessage: closures there would make V8 allocate a context for every datagram.
-  function later(out: Promise<Buffer | null>, rinfo: RemoteInfo, c: ClientInfo): void {
-    inFlight++;
-    out.then(
-      (answer) => {
-        settled();
-        if (answer === null) counters.dropped++;
-        else reply(answer, rinfo);
-      },
-      (err: unknown) => {
-        settled();
-        failed(err, c);
-      },
-    );
-  }
-
-  function reply(answer: Buffer, rinfo: RemoteInfo): void {
-    if (socketClosed) {
-      counters.dropped++;
-      return;
-    }
-    counters.responses++;
+  function reply(answer: Buffer, rinfo: RemoteInfo): boolean {
     socket.send(answer, rinfo.port, rinfo.address);
     // dgram hands the datagram to the kernel during send() (uv_udp_try_send) when the socket's send
     // buffer has room, and otherwise queues it, keeping `answer` until it leaves: a reply buffer the
     // chain lent must then not be written again. A queue of zero after the call means it left.
     if (socket.getSendQueueCount() !== 0) keepReply(answer);
+    return true;
   }
 
-  function settled(): void {
-    inFlight--;
-    if (inFlight === 0 && drained !== null) drained();
+  function closeSocket(): Promise<void> {
+    return new Promise<void>((resolve) => socket.close(() => resolve()));
   }
 
-  function failed(err: unknown, client: ClientInfo): void {
-    counters.errors++;
-    counters.dropped++;
-    log.error({ err, client: client.address }, 'responder failed; message dropped');
-  }
+  return udpListener(bound, flight);
+}
 
-  async function drainAndClose(): Promise<void> {
-    closing = true;
-    if (inFlight > 0) {
-      let timer: NodeJS.Timeout | undefined;
-      await new Promise<void>((resolve) => {
-        drained = resolve;
-        timer = setTimeout(resolve, drainTimeoutMs);
-      });
-      clearTimeout(timer);
-      if (inFlight > 0) log.warn({ inFlight }, 'closing with answers still in flight');
-    }
-    socketClosed = true;
-    await new Promise<void>((resolve) => socket.close(() => resolve()));
-  }
-
+/** The Listener of either UDP socket: both keep their counters and in-flight answers in a UdpFlight. */
+function udpListener(bound: BoundAddress, flight: UdpFlight): UdpListener {
   return {
     address: (): BoundAddress => ({ ...bound }),
-    stats: (): ListenerStats => ({ ...counters, tcpConnections: 0, tcpOpen: 0, tcpRejected: 0 }),
+    stats: (): ListenerStats => ({ ...flight.counters, tcpConnections: 0, tcpOpen: 0, tcpRejected: 0 }),
     configure: (settings: ListenerSettings): void => {
-      drainTimeoutMs = settings.drainTimeoutMs ?? drainTimeoutMs;
+      if (settings.drainTimeoutMs !== undefined) flight.setDrainTimeout(settings.drainTimeoutMs);
     },
-    close: (): Promise<void> => {
-      closed ??= drainAndClose();
-      return closed;
-    },
+    close: (): Promise<void> => flight.close(),
   };
 }
 
 function newClient(): ClientInfo {
   return { address: '', port: 0, transport: 'udp', sendsAtOnce: true };
+}
+
+/**
+ * A cluster process (workers in `processes` mode) would share dgram's socket through the primary; a
+ * native socket is the process's own, so each binds the port with SO_REUSEPORT and the kernel spreads
+ * the datagrams, as it does for threads.
+ */
+async function inClusterWorker(): Promise<boolean> {
+  return (await import('node:cluster')).default.isWorker;
+}
+
+function batchedSettings(options: UdpListenerOptions, clusterWorker: boolean): BatchedUdpSettings {
+  return {
+    reusePort: options.reusePort === true || clusterWorker,
+    recvBufferSize: options.recvBufferSize ?? DEFAULT_BUFFER,
+    sendBufferSize: options.sendBufferSize ?? DEFAULT_BUFFER,
+    drainTimeoutMs: options.drainTimeoutMs ?? DEFAULT_DRAIN_MS,
+  };
+}
+
+let fallbackNoted = false;
+
+/** Once a process: batched I/O was wanted, but the native module is not there (not Linux, not built). */
+function noteDgramFallback(log: Logger): void {
+  if (fallbackNoted) return;
+  fallbackNoted = true;
+  const err = batchedUdpLoadError();
+  log.info(
+    { reason: err instanceof Error ? err.message : 'not Linux' },
+    'batched UDP I/O is not built here; using dgram (one system call per datagram)',
+  );
 }
 
 /** Bigger buffers absorb bursts instead of dropping them; failing to get them is not fatal. */

@@ -11,7 +11,13 @@ import { createMetrics, FIRST_ANSWERS_MS, type RojeMetrics } from '../metrics/me
 import { abuseKey } from '../policy/abuse/key.js';
 import { abuseStatus } from '../policy/abuse/status.js';
 import { type LoadedLists, loadArtifact } from '../policy/compiled/artifact.js';
-import { type Listeners, listen, listenerSettings, sumListenerStats } from '../transport/listen.js';
+import {
+  type Listeners,
+  listen,
+  listenerOptions,
+  listenerSettings,
+  sumListenerStats,
+} from '../transport/listen.js';
 import { type FromWorker, REPORT_INTERVAL_MS, type ToWorker, type WorkerInit } from './protocol.js';
 
 export interface QueryLoopLink {
@@ -84,7 +90,7 @@ export function createQueryLoop(init: WorkerInit, link: QueryLoopLink, logger: L
       listeners.push(
         await listen(address, path.responder, {
           logger: logger.child({ module: 'transport' }),
-          ...listenerSettings(config),
+          ...listenerOptions(config),
           reusePort: init.reusePort,
         }),
       );

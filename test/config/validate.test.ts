@@ -117,6 +117,7 @@ t.test('an empty config gets every default, normalized', async (t) => {
       serveStale: { enabled: true, maxStale: 86400, answerTtl: 30 },
     },
     edns: { udpSize: 1232 },
+    udp: { batchedIo: true },
     tcp: {
       idleTimeoutMs: 10000,
       firstQueryTimeoutMs: 3000,
@@ -295,6 +296,7 @@ t.test('bad values name the key and the expected form', async (t) => {
     [{ cache: { maxEntries: '100' } }, 'cache.maxEntries', /whole number .* got "100"/],
     [{ edns: { udpSize: 511 } }, 'edns.udpSize', /from 512 to 4096, got 511/],
     [{ edns: { udpSize: 4097 } }, 'edns.udpSize', /from 512 to 4096, got 4097/],
+    [{ udp: { batchedIo: 'yes' } }, 'udp.batchedIo', /true or false/],
     [{ tcp: { maxConnections: 0 } }, 'tcp.maxConnections', /whole number/],
     [{ tcp: { maxPipelined: 70000 } }, 'tcp.maxPipelined', /from 1 to 65535/],
     // addresses and networks

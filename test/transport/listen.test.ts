@@ -4,7 +4,8 @@ import dnsPacket from 'dns-packet';
 import { pino } from 'pino';
 import t, { type Test } from 'tap';
 import { isRojeError } from '../../src/errors.js';
-import { type Listeners, listen } from '../../src/transport/listen.js';
+import { batchedUdp } from '../../src/transport/batched-udp.js';
+import { type Listeners, listen, listenerOptions } from '../../src/transport/listen.js';
 import { createTcpListener } from '../../src/transport/tcp.js';
 import { createUdpListener } from '../../src/transport/udp.js';
 import { holdTcpPort, ownSocketsOn } from '../helpers/ports.js';
@@ -180,3 +181,34 @@ t.test('close releases both ports', async (t) => {
   // Not "bind it again": another program may take the port the moment it is free.
   t.same(ownSocketsOn(port), [], 'this process holds neither any more');
 });
+
+t.test(
+  'config udp.batchedIo picks how the UDP socket is read: batched where built, else dgram',
+  async (t) => {
+    const base = {
+      shutdown: { drainTimeoutMs: 1000 },
+      tcp: {
+        firstQueryTimeoutMs: 3000,
+        idleTimeoutMs: 10_000,
+        maxConnections: 10,
+        maxConnectionsPerClient: 4,
+        maxPipelined: 10,
+      },
+      acl: { allow: ['127.0.0.0/8'] },
+    };
+    for (const batchedIo of [true, false]) {
+      const lines: Array<{ msg: string; io?: string }> = [];
+      const seen = pino({ level: 'debug' }, { write: (line: string) => lines.push(JSON.parse(line)) });
+      const options = listenerOptions({ ...base, udp: { batchedIo } });
+      const listeners = await listen({ host: '127.0.0.1', port: 0 }, echo, { logger: seen, ...options });
+      t.teardown(() => listeners.close());
+      t.equal(await askUdp(t, listeners.address.port, batchedIo ? 21 : 22), batchedIo ? 21 : 22, 'answers');
+      const want = batchedIo && batchedUdp() !== null ? 'batched' : 'dgram';
+      t.same(
+        lines.filter((l) => l.io !== undefined).map((l) => l.io),
+        [want],
+        `udp.batchedIo: ${batchedIo} -> ${want}`,
+      );
+    }
+  },
+);

@@ -1,4 +1,4 @@
-/** `edns` and `tcp`: what roje accepts from clients over UDP and TCP. */
+/** `edns`, `udp` and `tcp`: what roje accepts from clients over UDP and TCP, and how it reads them. */
 import type { Static } from '@sinclair/typebox';
 import { durationWithin } from '../config-error.js';
 import { Type } from '../json-schema.js';
@@ -20,6 +20,23 @@ export type EdnsConfig = Static<typeof EdnsSchema>;
 
 export function normalizeEdns(raw: EdnsConfig): EdnsConfig {
   return { udpSize: raw.udpSize };
+}
+
+export const UdpSchema = section(
+  {
+    batchedIo: Type.Boolean({
+      default: true,
+      description:
+        'read and answer client datagrams in batches (recvmmsg/sendmmsg, the native module npm ci builds on Linux); false, or where the module is not built: one system call per datagram (Node dgram). Read when a listener opens',
+    }),
+  },
+  'DNS over UDP from clients',
+);
+
+export type UdpConfig = Static<typeof UdpSchema>;
+
+export function normalizeUdp(raw: UdpConfig): UdpConfig {
+  return { batchedIo: raw.batchedIo };
 }
 
 export const TcpSchema = section(
