@@ -346,24 +346,23 @@ static napi_value flush(napi_env env, napi_callback_info info) {
   return out;
 }
 
-/* sendTo(handle, answer, length, address) -> sent: one answer that was computed later (a cache miss). */
+/* sendTo(handle, answer, address) -> sent: one answer that was computed later (a cache miss). */
 static napi_value send_to(napi_env env, napi_callback_info info) {
-  napi_value argv[4];
-  batched_udp *u = method_args(env, info, 4, argv);
+  napi_value argv[3];
+  batched_udp *u = method_args(env, info, 3, argv);
   if (u == NULL) return NULL;
   void *data, *addr;
-  size_t size, addr_size;
-  int32_t length;
-  if (!get_buffer(env, argv[1], &data, &size) || !get_int(env, argv[2], &length) || length < 0 ||
-      (size_t)length > size || !get_buffer(env, argv[3], &addr, &addr_size) || addr_size != ADDR_SIZE)
-    return throw_type(env, "sendTo(handle, Buffer, length, 28-byte address)");
+  size_t length, addr_size;
+  if (!get_buffer(env, argv[1], &data, &length) || !get_buffer(env, argv[2], &addr, &addr_size) ||
+      addr_size != ADDR_SIZE)
+    return throw_type(env, "sendTo(handle, Buffer, 28-byte address)");
   bool ok = false;
   if (!u->closing) {
     sa_family_t family;
     memcpy(&family, addr, sizeof family);
     socklen_t addr_length = family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
     ssize_t sent;
-    do sent = sendto(u->fd, data, (size_t)length, MSG_DONTWAIT, addr, addr_length);
+    do sent = sendto(u->fd, data, length, MSG_DONTWAIT, addr, addr_length);
     while (sent < 0 && errno == EINTR);
     ok = sent >= 0;
   }

@@ -30,7 +30,7 @@ interface BatchedUdpNative {
     onBatch: (count: number) => void,
   ): NativeHandle;
   flush(handle: NativeHandle, count: number): number;
-  sendTo(handle: NativeHandle, answer: Uint8Array, length: number, address: Buffer): boolean;
+  sendTo(handle: NativeHandle, answer: Buffer, address: Buffer): boolean;
   ntop(handle: NativeHandle, index: number): string;
   close(handle: NativeHandle): void;
 }
@@ -84,7 +84,7 @@ export interface BatchedUdpSettings {
 
 export interface BatchedUdpSocket {
   readonly bound: BoundAddress;
-  readonly flight: UdpFlight;
+  readonly flight: UdpFlight<Buffer>;
 }
 
 /**
@@ -183,7 +183,7 @@ export function openBatchedUdp(
   }
 
   function sendLater(answer: Buffer, address: Buffer): boolean {
-    return addon.sendTo(handle, answer, answer.length, address);
+    return addon.sendTo(handle, answer, address);
   }
 
   /** The sender of datagram `i`, read from its sockaddr (family in host order, port in network order). */

@@ -6,12 +6,12 @@ import type { ListenerStats } from './types.js';
  * What the two UDP listeners (dgram, udp.ts; batched, batched-udp.ts) share: their counters, the answers
  * still being computed (cache misses), and a close that lets those go out before the socket closes.
  */
-export interface UdpFlight {
+export interface UdpFlight<To> {
   readonly counters: Pick<ListenerStats, 'messages' | 'responses' | 'dropped' | 'errors'>;
   /** True once close() began: new messages are dropped. */
   readonly closing: boolean;
   /** Sends `out`'s answer to `to` when it settles, if the socket is still open. */
-  later<To>(out: Promise<Buffer | null>, to: To, client: ClientInfo): void;
+  later(out: Promise<Buffer | null>, to: To, client: ClientInfo): void;
   /** A responder throw or rejection (a bug): counted and logged, the message dropped. */
   failed(err: unknown, client: ClientInfo): void;
   setDrainTimeout(ms: number): void;
@@ -21,15 +21,15 @@ export interface UdpFlight {
 
 /**
  * `send` hands one answer to the kernel and says whether it took it; `closeSocket` releases the socket.
- * Both belong to the listener; `send` is called with the `to` that later() was given.
+ * Both belong to the listener; `send` is called with the `to` that later() was given (dgram's `rinfo`, or
+ * the batched socket's copy of a sender's address).
  */
-export function udpFlight(
+export function udpFlight<To>(
   log: Logger,
   drainTimeoutMs: number,
   closeSocket: () => unknown,
-  // biome-ignore lint/suspicious/noExplicitAny: each listener has its own destination type.
-  send: (answer: Buffer, to: any) => boolean,
-): UdpFlight {
+  send: (answer: Buffer, to: To) => boolean,
+): UdpFlight<To> {
   const counters = { messages: 0, responses: 0, dropped: 0, errors: 0 };
   let inFlight = 0;
   let closing = false;
@@ -48,7 +48,7 @@ export function udpFlight(
     log.error({ err, client: client.address }, 'responder failed; message dropped');
   }
 
-  function deliver(answer: Buffer | null, to: unknown): void {
+  function deliver(answer: Buffer | null, to: To): void {
     if (answer === null || socketClosed) counters.dropped++;
     else if (send(answer, to)) counters.responses++;
     else counters.dropped++;

@@ -175,7 +175,7 @@ export async function createUdpListener(
 }
 
 /** The Listener of either UDP socket: both keep their counters and in-flight answers in a UdpFlight. */
-function udpListener(bound: BoundAddress, flight: UdpFlight): UdpListener {
+function udpListener<To>(bound: BoundAddress, flight: UdpFlight<To>): UdpListener {
   return {
     address: (): BoundAddress => ({ ...bound }),
     stats: (): ListenerStats => ({ ...flight.counters, tcpConnections: 0, tcpOpen: 0, tcpRejected: 0 }),
